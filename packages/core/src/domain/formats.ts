@@ -1,0 +1,36 @@
+import { Schema } from "effect"
+
+/** Formats accepted for upload (by declared content type and by the real bytes). */
+export const INPUT_FORMATS = ["jpeg", "png", "webp", "gif", "avif", "tiff"] as const
+export const InputFormat = Schema.Literal(...INPUT_FORMATS)
+export type InputFormat = typeof InputFormat.Type
+
+/** Declared content types accepted at `POST /upload`, and the format each one announces. */
+export const ACCEPTED_CONTENT_TYPES: Readonly<Record<string, InputFormat>> = {
+  "image/jpeg": "jpeg",
+  "image/jpg": "jpeg",
+  "image/pjpeg": "jpeg",
+  "image/png": "png",
+  "image/webp": "webp",
+  "image/gif": "gif",
+  "image/avif": "avif",
+  "image/tiff": "tiff"
+}
+
+export const OUTPUT_CONTENT_TYPES = {
+  jpeg: "image/jpeg",
+  webp: "image/webp"
+} as const
+export type OutputFormat = keyof typeof OUTPUT_CONTENT_TYPES
+
+export const CONTENT_TYPE_OF_FORMAT: Readonly<Record<InputFormat, string>> = {
+  jpeg: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+  gif: "image/gif",
+  avif: "image/avif",
+  tiff: "image/tiff"
+}
+
+/** Renditions never change once written: a new image gets a new id. */
+export const RENDITION_CACHE_CONTROL = "public, max-age=31536000, immutable"

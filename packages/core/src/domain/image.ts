@@ -1,0 +1,62 @@
+import { Schema } from "effect"
+import { FailureCode } from "./errors.js"
+import { ImageId } from "./ids.js"
+import { ImageSize } from "./sizes.js"
+
+export const ImageStatus = Schema.Literal("awaiting_upload", "processing", "ready", "failed")
+export type ImageStatus = typeof ImageStatus.Type
+
+export const RenditionStatus = Schema.Literal("pending", "ready", "failed")
+export type RenditionStatus = typeof RenditionStatus.Type
+
+/** One row of `images`. */
+export class ImageRecord extends Schema.Class<ImageRecord>("ImageRecord")({
+  id: ImageId,
+  status: ImageStatus,
+  /** What the client declared at `POST /upload`. */
+  declaredContentType: Schema.String,
+  declaredBytes: Schema.Int,
+  uploadExpiresAt: Schema.DateFromSelf,
+  /** Known once the object arrived (bytes) and was probed (the rest). */
+  originalBytes: Schema.NullOr(Schema.Int),
+  originalContentType: Schema.NullOr(Schema.String),
+  originalFormat: Schema.NullOr(Schema.String),
+  originalWidth: Schema.NullOr(Schema.Int),
+  originalHeight: Schema.NullOr(Schema.Int),
+  /** Whether the raw object is still stored (false once removed after processing). */
+  originalStored: Schema.Boolean,
+  errorCode: Schema.NullOr(FailureCode),
+  errorMessage: Schema.NullOr(Schema.String),
+  createdAt: Schema.DateFromSelf,
+  updatedAt: Schema.DateFromSelf
+}) {}
+
+/** One row of `renditions`: exists once a size was written or failed for good. */
+export class RenditionRecord extends Schema.Class<RenditionRecord>("RenditionRecord")({
+  imageId: ImageId,
+  size: ImageSize,
+  status: RenditionStatus,
+  key: Schema.NullOr(Schema.String),
+  width: Schema.NullOr(Schema.Int),
+  height: Schema.NullOr(Schema.Int),
+  bytes: Schema.NullOr(Schema.Int),
+  contentType: Schema.NullOr(Schema.String),
+  errorCode: Schema.NullOr(FailureCode),
+  errorMessage: Schema.NullOr(Schema.String),
+  createdAt: Schema.DateFromSelf,
+  updatedAt: Schema.DateFromSelf
+}) {}
+
+/** An image with whatever renditions exist so far. */
+export interface ImageView {
+  readonly image: ImageRecord
+  readonly renditions: ReadonlyArray<RenditionRecord>
+}
+
+/** The message each size queue carries. */
+export const ProcessJob = Schema.Struct({
+  image_id: ImageId,
+  raw_key: Schema.String,
+  size: ImageSize
+})
+export type ProcessJob = typeof ProcessJob.Type

@@ -1,0 +1,62 @@
+import { Context, type Effect, type Option } from "effect"
+import type { ObjectNotFound, ObjectTooLarge, StorageError } from "../domain/errors.js"
+
+/** The two stores: uploads land in `raw`, renditions are written to `processed`. */
+export type Bucket = "raw" | "processed"
+
+export interface PresignedUpload {
+  readonly method: "PUT"
+  readonly url: string
+  /** Headers the client must send with the PUT (the signed ones it controls). */
+  readonly headers: Readonly<Record<string, string>>
+  readonly expiresAt: Date
+}
+
+export interface PresignedDownload {
+  readonly url: string
+  readonly expiresAt: Date
+}
+
+export interface ObjectInfo {
+  readonly bytes: number
+  readonly contentType: Option.Option<string>
+}
+
+/**
+ * Object storage: S3 in AWS, the local disk behind HMAC-signed URLs in the embedded mode.
+ * Keys are the spec's: raw `<image_id>`, processed `<image_id>/<size>`.
+ */
+export class ObjectStorage extends Context.Tag("imgpipe/ObjectStorage")<
+  ObjectStorage,
+  {
+    /** A URL the client PUTs the original to; the store refuses another type or length. */
+    readonly presignUpload: (input: {
+      readonly key: string
+      readonly contentType: string
+      readonly contentLength: number
+      readonly expiresInSeconds: number
+    }) => Effect.Effect<PresignedUpload, StorageError>
+    /** A URL that GETs an object until it expires. */
+    readonly presignDownload: (input: {
+      readonly bucket: Bucket
+      readonly key: string
+      readonly expiresInSeconds: number
+    }) => Effect.Effect<PresignedDownload, StorageError>
+    readonly head: (bucket: Bucket, key: string) => Effect.Effect<Option.Option<ObjectInfo>, StorageError>
+    /** Reads a whole object, refusing (without reading on) one larger than `maxBytes`. */
+    readonly get: (input: {
+      readonly bucket: Bucket
+      readonly key: string
+      readonly maxBytes: number
+    }) => Effect.Effect<Uint8Array, StorageError | ObjectNotFound | ObjectTooLarge>
+    readonly put: (input: {
+      readonly bucket: Bucket
+      readonly key: string
+      readonly body: Uint8Array
+      readonly contentType: string
+      readonly cacheControl: string
+    }) => Effect.Effect<void, StorageError>
+    /** Deletes an object; deleting a missing object succeeds. */
+    readonly delete: (bucket: Bucket, key: string) => Effect.Effect<void, StorageError>
+  }
+>() {}
