@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["packages/*/test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Two cores: test files share PostgreSQL and sharp's thread pool.
+    fileParallelism: true,
+    maxWorkers: 2,
+    minWorkers: 1
+  }
+})
