@@ -1,0 +1,137 @@
+import { Data, Effect, Option } from "effect"
+import { Settings } from "../config.js"
+import { InvalidImage, TransientFailure } from "../domain/errors.js"
+import { RENDITION_CACHE_CONTROL } from "../domain/formats.js"
+import type { ProcessJob } from "../domain/image.js"
+import { rawKey, renditionKey } from "../domain/sizes.js"
+import { ImageRepository } from "../services/ImageRepository.js"
+import { ObjectStorage } from "../services/ObjectStorage.js"
+import { Resizer } from "../services/Resizer.js"
+
+export interface ProcessInput {
+  readonly job: ProcessJob
+  /** How many times the queue has delivered this message, this delivery included. */
+  readonly receiveCount: number
+  /** The queue's redrive limit: the delivery that reaches it is the last one. */
+  readonly maxReceives: number
+}
+
+export type ProcessOutcome = Data.TaggedEnum<{
+  /** The rendition was written and recorded. */
+  Processed: { readonly imageReady: boolean }
+  /** The rendition already existed: a duplicated message. */
+  AlreadyDone: {}
+  /** The content was refused, recorded on the image for good; the message is done. */
+  Rejected: { readonly code: string }
+  /** Nothing to do (no such image, or the image was already refused). */
+  Skipped: { readonly reason: string }
+}>
+export const ProcessOutcome = Data.taggedEnum<ProcessOutcome>()
+
+/**
+ * Makes one size of one image. Permanent problems with the content are recorded and end the job;
+ * infrastructure problems fail with `TransientFailure` so the queue delivers the message again.
+ * On the last delivery the failure is also recorded on the image, so it says why before the
+ * message moves to the dead-letter queue.
+ */
+export const processImage = (input: ProcessInput) => {
+  const { job } = input
+  const imageId = job.image_id
+  return Effect.gen(function* () {
+    const settings = yield* Settings
+    const repo = yield* ImageRepository
+    const storage = yield* ObjectStorage
+    const resizer = yield* Resizer
+
+    const found = yield* repo.find(imageId)
+    if (Option.isNone(found)) {
+      yield* Effect.logWarning("job for an unknown image; dropped")
+      return ProcessOutcome.Skipped({ reason: "no such image" })
+    }
+    const { image, renditions } = found.value
+    if (renditions.some((r) => r.size === job.size && r.status === "ready")) {
+      return ProcessOutcome.AlreadyDone()
+    }
+    if (image.status === "failed" && image.errorCode !== null && image.errorCode !== "processing_failed") {
+      return ProcessOutcome.Skipped({ reason: `image was rejected: ${image.errorCode}` })
+    }
+
+    const made = yield* Effect.gen(function* () {
+      const bytes = yield* storage.get({ bucket: "raw", key: job.raw_key, maxBytes: settings.maxUploadBytes }).pipe(
+        Effect.catchTag("ObjectTooLarge", (e) =>
+          new InvalidImage({ code: "file_too_large", message: `The upload is over the limit of ${e.limit} bytes.` })
+        )
+      )
+      const info = yield* resizer.probe(bytes)
+      yield* repo.recordOriginal(imageId, {
+        format: info.format,
+        contentType: info.contentType,
+        width: info.width,
+        height: info.height
+      })
+      return yield* resizer.resize(bytes, settings.sizes[job.size])
+    }).pipe(Effect.either)
+
+    if (made._tag === "Left") {
+      const error = made.left
+      if (error._tag !== "InvalidImage") return yield* error
+      yield* repo.markRejected(imageId, { code: error.code, message: error.message })
+      yield* Effect.logInfo("image rejected").pipe(Effect.annotateLogs({ code: error.code, reason: error.message }))
+      return ProcessOutcome.Rejected({ code: error.code })
+    }
+    const output = made.right
+    const key = renditionKey(imageId, job.size)
+    yield* storage.put({
+      bucket: "processed",
+      key,
+      body: output.data,
+      contentType: output.contentType,
+      cacheControl: RENDITION_CACHE_CONTROL
+    })
+    const after = yield* repo.recordRendition(
+      imageId,
+      job.size,
+      { key, width: output.width, height: output.height, bytes: output.data.byteLength, contentType: output.contentType },
+      settings.sizeOrder
+    )
+    const imageReady = after.status === "ready"
+    if (imageReady && !settings.keepOriginals && after.originalStored) {
+      yield* storage.delete("raw", rawKey(imageId))
+      yield* repo.markOriginalRemoved(imageId)
+    }
+    return ProcessOutcome.Processed({ imageReady })
+  }).pipe(
+    Effect.catchTags({
+      StorageError: (e) => Effect.fail(`storage ${e.operation} failed: ${e.message}`),
+      ObjectNotFound: (e) => Effect.fail(`the original ${e.bucket}/${e.key} is missing`),
+      DatabaseError: (e) => Effect.fail(`database ${e.operation} failed: ${e.message}`)
+    }),
+    Effect.catchAll((message) => giveUpOrRetry(input, message)),
+    // A bug or a library throwing must not take the worker down or lose the job: retry it like
+    // any other transient failure, so it ends in the dead-letter queue with the reason.
+    Effect.catchAllDefect((defect) => giveUpOrRetry(input, `unexpected error: ${String(defect)}`)),
+    Effect.annotateLogs({ image_id: imageId, size: job.size, receive_count: input.receiveCount }),
+    Effect.withSpan("processImage", { attributes: { image_id: imageId, size: job.size } })
+  )
+}
+
+/** A transient failure: record it on the image if this was the last delivery, then fail the job. */
+const giveUpOrRetry = (input: ProcessInput, message: string) =>
+  Effect.gen(function* () {
+    const { job } = input
+    if (input.receiveCount >= input.maxReceives) {
+      const repo = yield* ImageRepository
+      yield* repo
+        .markRenditionFailed(job.image_id, job.size, {
+          code: "processing_failed",
+          message: `Gave up on the ${job.size} size after ${input.receiveCount} attempts: ${message}`
+        })
+        .pipe(Effect.catchAll((e) => Effect.logError("could not record the final failure", e)))
+      yield* Effect.logError("job failed for the last time; it goes to the dead-letter queue").pipe(
+        Effect.annotateLogs({ reason: message })
+      )
+    } else {
+      yield* Effect.logWarning("job failed; the queue will retry it").pipe(Effect.annotateLogs({ reason: message }))
+    }
+    return yield* new TransientFailure({ imageId: job.image_id, size: job.size, message })
+  })
