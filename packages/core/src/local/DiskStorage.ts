@@ -1,0 +1,807 @@
+/**
+ * Embedded-mode object storage: the local disk stands in for the two S3 buckets, and the same HTTP
+ * server that runs the API serves HMAC-signed, expiring URLs in place of S3's presigned ones.
+ *
+ * Layout under `IMGPIPE_DATA_DIR`:
+ *   objects/raw/<key>                     the object's bytes
+ *   objects/raw/<key>.meta.json           Content-Type, Cache-Control, ETag (the sidecar)
+ *   objects/processed/<uuid>/<size>       (and its `.meta.json`)
+ *   signing-secret                        HMAC key, 0600, when IMGPIPE_SIGNING_SECRET is unset
+ *
+ * Keys contain no `.`, so sidecars (`*.meta.json`) and temporary files (`*.<hex>.tmp`) can never
+ * collide with an object, and no key can climb out of its bucket folder.
+ *
+ * Signed URLs (query parameters are signed with HMAC-SHA256, compared in constant time):
+ *   PUT {publicUrl}/storage/raw/<key>?content_type=…&content_length=…&expires=<unix s>&sig=<hex>
+ *   GET {publicUrl}/storage/<bucket>/<key>?expires=<unix s>&sig=<hex>          (HEAD too)
+ * Canonical string (fields joined by "\n"; none of them can contain a newline):
+ *   imgpipe-storage-v1 \n <METHOD> \n <bucket> \n <key> \n <expires> \n <content-type> \n <content-length>
+ * with content type and length empty for GET. The signed type and length travel in the query so the
+ * server can tell a tampered URL (`signature_mismatch`) from a client sending another type or length
+ * (`content_type_mismatch`, `content_length_mismatch`), which is what the API contract promises.
+ */
+import { FileSystem, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Clock, Config, Context, Effect, Exit, Layer, Option, Redacted, Schema, Stream } from "effect"
+import type { ConfigError } from "effect/ConfigError"
+import type { Scope } from "effect/Scope"
+import { createHash, createHmac, type Hash, randomBytes, timingSafeEqual } from "node:crypto"
+import * as NodePath from "node:path"
+import { ObjectNotFound, ObjectTooLarge, StorageError } from "../domain/errors.js"
+import {
+  type Bucket,
+  type ObjectInfo,
+  ObjectStorage,
+  type PresignedDownload,
+  type PresignedUpload
+} from "../services/ObjectStorage.js"
+
+// ---- configuration --------------------------------------------------------------------------
+
+export interface DiskStorageConfig {
+  /** Root of the embedded data (made absolute when the layer starts). */
+  readonly dataDir: string
+  /** Base of the signed links, without a trailing slash. */
+  readonly publicUrl: string
+  /** HMAC key; none means "generate once and keep it in `<dataDir>/signing-secret`". */
+  readonly signingSecret: Option.Option<Redacted.Redacted<string>>
+}
+
+const isHttpUrl = (value: string): boolean => {
+  try {
+    const url = new URL(value)
+    return url.protocol === "http:" || url.protocol === "https:"
+  } catch {
+    return false
+  }
+}
+
+export const diskStorageConfig: Config.Config<DiskStorageConfig> = Config.all({
+  dataDir: Config.string("IMGPIPE_DATA_DIR").pipe(Config.withDefault("./.imgpipe")),
+  publicUrl: Config.string("IMGPIPE_PUBLIC_URL").pipe(
+    Config.withDefault("http://localhost:3000"),
+    Config.validate({ message: "IMGPIPE_PUBLIC_URL must be an http(s) URL", validation: isHttpUrl }),
+    Config.map((url) => url.replace(/\/+$/, ""))
+  ),
+  signingSecret: Config.option(Config.redacted("IMGPIPE_SIGNING_SECRET")).pipe(
+    // An empty variable (common in compose files) means "not set", not "sign with the empty key".
+    Config.map(Option.filter((secret) => Redacted.value(secret).length > 0)),
+    Config.validate({
+      message: "IMGPIPE_SIGNING_SECRET must be at least 16 characters",
+      validation: Option.match({ onNone: () => true, onSome: (secret) => Redacted.value(secret).length >= 16 })
+    })
+  )
+})
+
+// ---- keys and paths -------------------------------------------------------------------------
+
+/**
+ * `<segment>` or `<segment>/<segment>` from `[A-Za-z0-9_-]`: covers `<uuid>` and `<uuid>/<size>`,
+ * and leaves no way to write `..`, an absolute path, a sidecar name or a temporary file name.
+ */
+const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}(?:\/[A-Za-z0-9][A-Za-z0-9_-]{0,63})?$/
+
+export const isValidKey = (key: string): boolean => KEY_PATTERN.test(key)
+
+const isBucket = (value: string | undefined): value is Bucket => value === "raw" || value === "processed"
+
+const META_SUFFIX = ".meta.json"
+
+/** S3's presigned URLs live at most 7 days; the same bound keeps a leaked link from living forever. */
+const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600
+
+// ---- errors the signed routes answer with -------------------------------------------------
+
+export const RefusalCode = Schema.Literal(
+  "signature_mismatch",
+  "url_expired",
+  "content_type_mismatch",
+  "content_length_mismatch",
+  "missing_content_length"
+)
+export type RefusalCode = typeof RefusalCode.Type
+
+/** A signed request the storage routes refuse; nothing was stored. */
+export class SignedUrlRefused extends Schema.TaggedError<SignedUrlRefused>()("SignedUrlRefused", {
+  code: RefusalCode,
+  message: Schema.String
+}) {}
+
+const REFUSAL_STATUS: Readonly<Record<RefusalCode, number>> = {
+  signature_mismatch: 403,
+  url_expired: 403,
+  content_type_mismatch: 403,
+  content_length_mismatch: 400,
+  missing_content_length: 411
+}
+
+const refuse = (code: RefusalCode, message: string) => new SignedUrlRefused({ code, message })
+
+// ---- the sidecar ----------------------------------------------------------------------------
+
+const ObjectMeta = Schema.Struct({
+  contentType: Schema.String,
+  cacheControl: Schema.NullOr(Schema.String),
+  /** Hex MD5 of the bytes, unquoted (S3's ETag for a single-part object). */
+  etag: Schema.String,
+  bytes: Schema.Int
+})
+type ObjectMeta = typeof ObjectMeta.Type
+const decodeMeta = Schema.decodeUnknownOption(Schema.parseJson(ObjectMeta))
+
+// ---- the local service the routes use -------------------------------------------------------
+
+/** What `PUT /storage/raw/:key` reported to its callback: plays the S3 ObjectCreated event. */
+export interface RawObjectCreated {
+  readonly key: string
+  readonly bytes: number
+  readonly contentType: string
+}
+
+export interface SignedUpload {
+  readonly key: string
+  readonly contentType: string
+  readonly contentLength: number
+}
+
+export interface StoredObject {
+  readonly bytes: number
+  /** Hex MD5, unquoted. */
+  readonly etag: string
+}
+
+export interface OpenedObject {
+  readonly bytes: number
+  readonly meta: Option.Option<ObjectMeta>
+  /** The bytes of the file as it was opened (a later overwrite renames a new file in). */
+  readonly stream: Stream.Stream<Uint8Array, PlatformError>
+}
+
+/**
+ * The disk side that only the embedded server's storage routes need (the rest of the code sees
+ * `ObjectStorage`). Provided by `DiskStorageLive` together with `ObjectStorage`.
+ */
+export class DiskStorage extends Context.Tag("imgpipe/local/DiskStorage")<
+  DiskStorage,
+  {
+    readonly dataDir: string
+    /** Checks a PUT URL (signature, then expiry) and returns what it allows. */
+    readonly verifyUpload: (input: {
+      readonly key: string
+      readonly query: Readonly<Record<string, string | ReadonlyArray<string>>>
+    }) => Effect.Effect<SignedUpload, SignedUrlRefused>
+    /** Checks a GET/HEAD URL (signature, then expiry). */
+    readonly verifyDownload: (input: {
+      readonly bucket: string
+      readonly key: string
+      readonly query: Readonly<Record<string, string | ReadonlyArray<string>>>
+    }) => Effect.Effect<{ readonly bucket: Bucket; readonly key: string }, SignedUrlRefused>
+    /**
+     * Streams `body` into a temporary file, refusing it as soon as it exceeds `upload.contentLength`
+     * or when it ends short; only a body of exactly that length is renamed into place, and then
+     * `afterCommit` runs in the same uninterruptible step, so a client hanging up just after the
+     * rename cannot skip the notification.
+     */
+    readonly receiveRaw: <E, R>(input: {
+      readonly upload: SignedUpload
+      readonly body: Stream.Stream<Uint8Array, E>
+      readonly afterCommit: (stored: StoredObject) => Effect.Effect<void, never, R>
+    }) => Effect.Effect<StoredObject, SignedUrlRefused | StorageError, R>
+    /** Opens an object for reading within the caller's scope; none when it does not exist. */
+    readonly open: (bucket: Bucket, key: string) => Effect.Effect<Option.Option<OpenedObject>, StorageError, Scope>
+  }
+>() {}
+
+// ---- implementation -------------------------------------------------------------------------
+
+interface OpenFile {
+  readonly file: FileSystem.File
+  readonly target: string
+  readonly bytes: number
+}
+
+const canonicalString = (fields: {
+  readonly method: "PUT" | "GET"
+  readonly bucket: Bucket
+  readonly key: string
+  readonly expires: number
+  readonly contentType: string
+  readonly contentLength: string
+}): string =>
+  [
+    "imgpipe-storage-v1",
+    fields.method,
+    fields.bucket,
+    fields.key,
+    String(fields.expires),
+    fields.contentType,
+    fields.contentLength
+  ].join("\n")
+
+/** Media types are case-insensitive; comparing the trimmed lower-case form avoids false refusals. */
+const normalizeContentType = (value: string): string => value.trim().toLowerCase()
+
+/** Printable ASCII only: keeps the canonical string unambiguous and the value a legal header. */
+const isSafeContentType = (value: string): boolean => value.length > 0 && value.length <= 255 && /^[\x20-\x7e]+$/.test(value)
+
+const DECIMAL = /^\d{1,15}$/
+
+const singleParam = (
+  query: Readonly<Record<string, string | ReadonlyArray<string>>>,
+  name: string
+): Option.Option<string> => {
+  const value = query[name]
+  return typeof value === "string" ? Option.some(value) : Option.none()
+}
+
+const isNotFound = (error: PlatformError): boolean => error._tag === "SystemError" && error.reason === "NotFound"
+
+const encodeKeyForPath = (key: string): string => key.split("/").map(encodeURIComponent).join("/")
+
+const makeDiskStorage = (config: DiskStorageConfig) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const dataDir = NodePath.resolve(config.dataDir)
+    const objectsDir = NodePath.join(dataDir, "objects")
+
+    const storageError = (operation: string, key: string) => (error: PlatformError) =>
+      new StorageError({ operation, key, message: error.message })
+
+    const invalidKey = (operation: string, key: string) =>
+      new StorageError({ operation, key, message: "invalid object key (expected <id> or <id>/<name>)" })
+
+    /** The object's path; fails for a key that is not ours, and re-checks that it stays in the bucket. */
+    const objectPath = (operation: string, bucket: Bucket, key: string): Effect.Effect<string, StorageError> => {
+      if (!isValidKey(key)) return Effect.fail(invalidKey(operation, key))
+      const bucketDir = NodePath.join(objectsDir, bucket)
+      const path = NodePath.resolve(bucketDir, ...key.split("/"))
+      return path.startsWith(bucketDir + NodePath.sep) ? Effect.succeed(path) : Effect.fail(invalidKey(operation, key))
+    }
+
+    const tempPath = (target: string) => `${target}.${randomBytes(8).toString("hex")}.tmp`
+
+    yield* fs.makeDirectory(NodePath.join(objectsDir, "raw"), { recursive: true }).pipe(
+      Effect.zipRight(fs.makeDirectory(NodePath.join(objectsDir, "processed"), { recursive: true })),
+      Effect.mapError(storageError("init", dataDir))
+    )
+
+    const secret = yield* Option.match(config.signingSecret, {
+      onSome: (value) => Effect.succeed(Redacted.make(Buffer.from(Redacted.value(value), "utf8"))),
+      onNone: () => loadOrCreateSecret(fs, dataDir)
+    })
+
+    const sign = (canonical: string): Buffer => createHmac("sha256", Redacted.value(secret)).update(canonical).digest()
+
+    const expiresAt = (operation: string, key: string, expiresInSeconds: number) =>
+      Effect.gen(function* () {
+        if (!Number.isInteger(expiresInSeconds) || expiresInSeconds <= 0 || expiresInSeconds > MAX_EXPIRES_IN_SECONDS) {
+          return yield* new StorageError({
+            operation,
+            key,
+            message: `expiresInSeconds must be an integer in 1..${MAX_EXPIRES_IN_SECONDS}`
+          })
+        }
+        const now = yield* Clock.currentTimeMillis
+        // Rounded up so a URL lives at least as long as asked.
+        return Math.ceil(now / 1000 + expiresInSeconds)
+      })
+
+    type Query = Readonly<Record<string, string | ReadonlyArray<string>>>
+
+    /**
+     * Checks `sig` against the canonical string of the fields the URL claims (none when the URL is
+     * malformed: a URL we never signed). Signature first, in constant time; expiry second, so a
+     * forged `expires` is reported as a forgery, not as an expiry.
+     */
+    const verify = <A extends { readonly expires: number }>(
+      fields: Option.Option<A>,
+      canonical: (fields: A) => string,
+      query: Query
+    ): Effect.Effect<A, SignedUrlRefused> =>
+      Effect.gen(function* () {
+        const mismatch = refuse("signature_mismatch", "the URL's signature does not match; request a new URL")
+        const sig = singleParam(query, "sig").pipe(Option.filter((value) => /^[0-9a-fA-F]{64}$/.test(value)))
+        if (Option.isNone(fields) || Option.isNone(sig)) return yield* mismatch
+        if (!timingSafeEqual(Buffer.from(sig.value, "hex"), sign(canonical(fields.value)))) return yield* mismatch
+        const now = yield* Clock.currentTimeMillis
+        if (now > fields.value.expires * 1000) {
+          return yield* refuse("url_expired", "the URL has expired; request a new one")
+        }
+        return fields.value
+      })
+
+    const parseExpires = (query: Query) =>
+      singleParam(query, "expires").pipe(
+        Option.filter((value) => DECIMAL.test(value)),
+        Option.map(Number)
+      )
+
+    const verifyUpload: DiskStorage["Type"]["verifyUpload"] = ({ key, query }) =>
+      verify(
+        Option.all({
+          key: Option.some(key).pipe(Option.filter(isValidKey)),
+          expires: parseExpires(query),
+          contentType: singleParam(query, "content_type").pipe(Option.filter(isSafeContentType)),
+          // Kept as the string that was signed: "0100" must not verify a URL signed for "100".
+          contentLength: singleParam(query, "content_length").pipe(Option.filter((value) => DECIMAL.test(value)))
+        }),
+        (fields) => canonicalString({ method: "PUT", bucket: "raw", ...fields }),
+        query
+      ).pipe(Effect.map((fields) => ({ ...fields, contentLength: Number(fields.contentLength) })))
+
+    const verifyDownload: DiskStorage["Type"]["verifyDownload"] = ({ bucket, key, query }) =>
+      verify(
+        Option.all({
+          bucket: Option.some(bucket).pipe(Option.filter(isBucket)),
+          key: Option.some(key).pipe(Option.filter(isValidKey)),
+          expires: parseExpires(query)
+        }),
+        (fields) => canonicalString({ method: "GET", ...fields, contentType: "", contentLength: "" }),
+        query
+      ).pipe(Effect.map(({ bucket, key }) => ({ bucket, key })))
+
+    const removeQuietly = (...paths: ReadonlyArray<string>) =>
+      Effect.forEach(paths, (path) => fs.remove(path, { force: true }).pipe(Effect.ignore), { discard: true })
+
+    /**
+     * Writes an object so readers never see half of it: the bytes go to a temporary file in the same
+     * folder (so the rename stays on one file system and is atomic), are fsynced, then the sidecar is
+     * renamed into place and the bytes after it. On failure or interruption the temporaries are removed
+     * and the previous object, if any, is untouched. `afterCommit` runs in the same uninterruptible
+     * step as the renames. (An overwrite has a sub-millisecond window where the new sidecar sits next
+     * to the old bytes; objects are only overwritten with the same kind of content, so it is harmless.)
+     */
+    const writeObject = <E, R>(input: {
+      readonly operation: string
+      readonly bucket: Bucket
+      readonly key: string
+      readonly contentType: string
+      readonly cacheControl: string | null
+      /** Writes the bytes (feeding `hash`) and returns how many were written. */
+      readonly write: (file: FileSystem.File, hash: Hash) => Effect.Effect<number, E | StorageError>
+      readonly afterCommit: (stored: StoredObject) => Effect.Effect<void, never, R>
+    }): Effect.Effect<StoredObject, E | StorageError, R> =>
+      Effect.gen(function* () {
+        const target = yield* objectPath(input.operation, input.bucket, input.key)
+        const toStorageError = storageError(input.operation, input.key)
+        yield* fs.makeDirectory(NodePath.dirname(target), { recursive: true }).pipe(Effect.mapError(toStorageError))
+        const dataTemp = tempPath(target)
+        const metaTemp = tempPath(target)
+        const written: Effect.Effect<StoredObject, E | StorageError> = Effect.scoped(
+          Effect.gen(function* () {
+            const file = yield* fs.open(dataTemp, { flag: "wx" }).pipe(Effect.mapError(toStorageError))
+            const hash = createHash("md5")
+            const bytes = yield* input.write(file, hash)
+            // The upload is acknowledged (and processing starts) only once the bytes are durable.
+            yield* file.sync.pipe(Effect.mapError(toStorageError))
+            return { bytes, etag: hash.digest("hex") }
+          })
+        )
+        const commit = (stored: StoredObject) =>
+          Effect.gen(function* () {
+            const meta: ObjectMeta = {
+              contentType: input.contentType,
+              cacheControl: input.cacheControl,
+              etag: stored.etag,
+              bytes: stored.bytes
+            }
+            yield* fs.writeFileString(metaTemp, JSON.stringify(meta))
+            yield* fs.rename(metaTemp, target + META_SUFFIX)
+            yield* fs.rename(dataTemp, target)
+          }).pipe(Effect.mapError(toStorageError))
+        // Writing may be interrupted (a client hanging up); committing and notifying may not.
+        return yield* Effect.uninterruptibleMask((restore) =>
+          restore(written).pipe(
+            Effect.tap(commit),
+            Effect.tap(input.afterCommit),
+            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : removeQuietly(dataTemp, metaTemp)))
+          )
+        )
+      })
+
+    const readMeta = (target: string): Effect.Effect<Option.Option<ObjectMeta>, PlatformError> =>
+      fs.readFileString(target + META_SUFFIX).pipe(
+        Effect.map(decodeMeta),
+        Effect.catchIf(isNotFound, () => Effect.succeed(Option.none()))
+      )
+
+    /** Opens the object's file; none when it is missing (or is a folder of `<id>/<size>` objects). */
+    const openFile = (
+      operation: string,
+      bucket: Bucket,
+      key: string
+    ): Effect.Effect<Option.Option<OpenFile>, StorageError, Scope> =>
+      Effect.gen(function* () {
+        const target = yield* objectPath(operation, bucket, key)
+        return yield* fs.open(target, { flag: "r" }).pipe(
+          Effect.flatMap((file) =>
+            file.stat.pipe(
+              Effect.map((info) =>
+                info.type === "File" ? Option.some({ file, target, bytes: Number(info.size) }) : Option.none<OpenFile>()
+              )
+            )
+          ),
+          // ENOTDIR (BadResource): `<id>/<size>` asked where `<id>` is an object, not a folder.
+          Effect.catchIf(
+            (error) => error._tag === "SystemError" && (error.reason === "NotFound" || error.reason === "BadResource"),
+            () => Effect.succeed(Option.none<OpenFile>())
+          ),
+          Effect.mapError(storageError(operation, key))
+        )
+      })
+
+    const open: DiskStorage["Type"]["open"] = (bucket, key) =>
+      openFile("open", bucket, key).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.succeed(Option.none<OpenedObject>()),
+            onSome: ({ bytes, file, target }) =>
+              readMeta(target).pipe(
+                Effect.mapError(storageError("open", key)),
+                Effect.map((meta) =>
+                  Option.some<OpenedObject>({
+                    bytes,
+                    meta,
+                    // Read from the open descriptor, not the path: renames replace the path's file,
+                    // never this one's bytes, so Content-Length and the body always agree.
+                    stream: Stream.repeatEffectOption(
+                      file.readAlloc(64 * 1024).pipe(
+                        Effect.mapError(Option.some),
+                        Effect.flatMap(
+                          Option.match({
+                            onNone: () => Effect.fail(Option.none()),
+                            onSome: (chunk: Uint8Array) => Effect.succeed(chunk)
+                          })
+                        )
+                      )
+                    )
+                  })
+                )
+              )
+          })
+        )
+      )
+
+    const receiveRaw = <E, R>({
+      afterCommit,
+      body,
+      upload
+    }: {
+      readonly upload: SignedUpload
+      readonly body: Stream.Stream<Uint8Array, E>
+      readonly afterCommit: (stored: StoredObject) => Effect.Effect<void, never, R>
+    }): Effect.Effect<StoredObject, SignedUrlRefused | StorageError, R> =>
+      writeObject({
+        operation: "upload",
+        bucket: "raw",
+        key: upload.key,
+        contentType: upload.contentType,
+        cacheControl: null,
+        afterCommit,
+        write: (file, hash) =>
+          Effect.gen(function* () {
+            let received = 0
+            yield* body.pipe(
+              Stream.mapError(() =>
+                refuse(
+                  "content_length_mismatch",
+                  `the request body ended before its declared ${upload.contentLength} bytes`
+                )
+              ),
+              Stream.runForEach((chunk): Effect.Effect<void, SignedUrlRefused | StorageError> => {
+                received += chunk.length
+                // Stop at the first byte too many rather than storing and measuring afterwards.
+                if (received > upload.contentLength) {
+                  return Effect.fail(
+                    refuse("content_length_mismatch", `the request body is longer than the signed ${upload.contentLength} bytes`)
+                  )
+                }
+                hash.update(chunk)
+                return file.writeAll(chunk).pipe(Effect.mapError(storageError("upload", upload.key)))
+              })
+            )
+            if (received < upload.contentLength) {
+              return yield* refuse(
+                "content_length_mismatch",
+                `the request body has ${received} bytes, the URL was signed for ${upload.contentLength}`
+              )
+            }
+            return received
+          })
+      })
+
+    const storage: ObjectStorage["Type"] = {
+      presignUpload: (input) =>
+        Effect.gen(function* () {
+          const contentType = normalizeContentType(input.contentType)
+          if (!isValidKey(input.key)) return yield* invalidKey("presignUpload", input.key)
+          if (!isSafeContentType(contentType)) {
+            return yield* new StorageError({ operation: "presignUpload", key: input.key, message: "invalid content type" })
+          }
+          if (!Number.isSafeInteger(input.contentLength) || input.contentLength < 0) {
+            return yield* new StorageError({
+              operation: "presignUpload",
+              key: input.key,
+              message: "contentLength must be a non-negative integer"
+            })
+          }
+          const expires = yield* expiresAt("presignUpload", input.key, input.expiresInSeconds)
+          const contentLength = String(input.contentLength)
+          const sig = sign(
+            canonicalString({ method: "PUT", bucket: "raw", key: input.key, expires, contentType, contentLength })
+          ).toString("hex")
+          const query = new URLSearchParams({
+            content_type: contentType,
+            content_length: contentLength,
+            expires: String(expires),
+            sig
+          })
+          return {
+            method: "PUT",
+            url: `${config.publicUrl}/storage/raw/${encodeKeyForPath(input.key)}?${query.toString()}`,
+            // Content-Length is signed too, but every HTTP client sets it from the body itself
+            // (browsers forbid setting it), so only Content-Type is the caller's to send.
+            headers: { "content-type": contentType },
+            expiresAt: new Date(expires * 1000)
+          } satisfies PresignedUpload
+        }),
+
+      presignDownload: (input) =>
+        Effect.gen(function* () {
+          if (!isValidKey(input.key)) return yield* invalidKey("presignDownload", input.key)
+          const expires = yield* expiresAt("presignDownload", input.key, input.expiresInSeconds)
+          const sig = sign(
+            canonicalString({
+              method: "GET",
+              bucket: input.bucket,
+              key: input.key,
+              expires,
+              contentType: "",
+              contentLength: ""
+            })
+          ).toString("hex")
+          const query = new URLSearchParams({ expires: String(expires), sig })
+          return {
+            url: `${config.publicUrl}/storage/${input.bucket}/${encodeKeyForPath(input.key)}?${query.toString()}`,
+            expiresAt: new Date(expires * 1000)
+          } satisfies PresignedDownload
+        }),
+
+      head: (bucket, key) =>
+        Effect.scoped(
+          openFile("head", bucket, key).pipe(
+            Effect.flatMap(
+              Option.match({
+                onNone: () => Effect.succeed(Option.none<ObjectInfo>()),
+                onSome: ({ bytes, target }) =>
+                  readMeta(target).pipe(
+                    Effect.mapError(storageError("head", key)),
+                    Effect.map((meta) =>
+                      Option.some<ObjectInfo>({ bytes, contentType: Option.map(meta, (m) => m.contentType) })
+                    )
+                  )
+              })
+            )
+          )
+        ),
+
+      get: ({ bucket, key, maxBytes }) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const opened = yield* openFile("get", bucket, key)
+            if (Option.isNone(opened)) return yield* new ObjectNotFound({ bucket, key })
+            const { bytes, file } = opened.value
+            // Decided from the size on the descriptor before reading a byte.
+            if (bytes > maxBytes) return yield* new ObjectTooLarge({ key, limit: maxBytes })
+            const buffer = new Uint8Array(bytes)
+            let offset = 0
+            while (offset < bytes) {
+              const read = Number(yield* file.read(buffer.subarray(offset)).pipe(Effect.mapError(storageError("get", key))))
+              if (read === 0) break
+              offset += read
+            }
+            return offset === bytes ? buffer : buffer.subarray(0, offset)
+          })
+        ),
+
+      put: (input) =>
+        writeObject({
+          operation: "put",
+          bucket: input.bucket,
+          key: input.key,
+          contentType: input.contentType,
+          cacheControl: input.cacheControl,
+          afterCommit: () => Effect.void,
+          write: (file, hash) =>
+            Effect.sync(() => hash.update(input.body)).pipe(
+              Effect.zipRight(file.writeAll(input.body)),
+              Effect.mapError(storageError("put", input.key)),
+              Effect.as(input.body.length)
+            )
+        }).pipe(Effect.asVoid),
+
+      delete: (bucket, key) =>
+        Effect.gen(function* () {
+          const target = yield* objectPath("delete", bucket, key)
+          // Bytes first: once they are gone the object is gone, whatever happens to the sidecar.
+          yield* fs.remove(target, { force: true })
+          yield* fs.remove(target + META_SUFFIX, { force: true })
+        }).pipe(
+          Effect.catchTag("SystemError", (error) =>
+            error.reason === "NotFound" || error.reason === "BadResource"
+              ? Effect.void
+              : Effect.fail(storageError("delete", key)(error))
+          ),
+          Effect.catchTag("BadArgument", (error) => Effect.fail(storageError("delete", key)(error)))
+        )
+    }
+
+    const disk: DiskStorage["Type"] = { dataDir, verifyUpload, verifyDownload, receiveRaw, open }
+    return { storage, disk }
+  })
+
+/**
+ * The HMAC key when none is configured: 32 random bytes, generated once and kept in
+ * `<dataDir>/signing-secret` (mode 0600) so links signed before a restart stay valid. The file is
+ * written to a temporary name and hard-linked into place, which fails if it already exists, so two
+ * processes starting together agree on one key and no one ever reads a half-written file.
+ */
+const loadOrCreateSecret = (fs: FileSystem.FileSystem, dataDir: string) =>
+  Effect.gen(function* () {
+    const path = NodePath.join(dataDir, "signing-secret")
+    const toStorageError = (error: PlatformError) =>
+      new StorageError({ operation: "signing-secret", key: path, message: error.message })
+    const read = fs.readFileString(path).pipe(
+      Effect.mapError(toStorageError),
+      Effect.flatMap((text) => {
+        const hex = text.trim()
+        return /^[0-9a-f]{64,}$/.test(hex)
+          ? Effect.succeed(Redacted.make(Buffer.from(hex, "hex")))
+          : Effect.fail(
+              new StorageError({ operation: "signing-secret", key: path, message: "the file is not a hex key; remove it to generate a new one" })
+            )
+      })
+    )
+    const exists = yield* fs.exists(path).pipe(Effect.mapError(toStorageError))
+    if (exists) return yield* read
+    const temp = `${path}.${randomBytes(8).toString("hex")}.tmp`
+    yield* fs.makeDirectory(dataDir, { recursive: true }).pipe(
+      Effect.zipRight(fs.writeFileString(temp, `${randomBytes(32).toString("hex")}\n`, { flag: "wx", mode: 0o600 })),
+      Effect.zipRight(
+        fs.link(temp, path).pipe(
+          // Another process won the race: its key is the key.
+          Effect.catchIf(
+            (error) => error._tag === "SystemError" && error.reason === "AlreadyExists",
+            () => Effect.void
+          )
+        )
+      ),
+      Effect.ensuring(fs.remove(temp, { force: true }).pipe(Effect.ignore)),
+      Effect.mapError(toStorageError)
+    )
+    return yield* read
+  })
+
+/** Disk storage with explicit settings (tests, or a runner that reads its own config). */
+export const diskStorageLayer = (
+  config: DiskStorageConfig
+): Layer.Layer<ObjectStorage | DiskStorage, StorageError, FileSystem.FileSystem> =>
+  Layer.effectContext(
+    makeDiskStorage(config).pipe(
+      Effect.map(({ disk, storage }) => Context.make(ObjectStorage, storage).pipe(Context.add(DiskStorage, disk)))
+    )
+  )
+
+/**
+ * `ObjectStorage` on the local disk, configured from `IMGPIPE_DATA_DIR`, `IMGPIPE_PUBLIC_URL` and
+ * `IMGPIPE_SIGNING_SECRET`; also provides `DiskStorage` for `makeStorageRouter`. Needs a
+ * `FileSystem` (`NodeFileSystem.layer`, or `NodeContext.layer`).
+ */
+export const DiskStorageLive: Layer.Layer<ObjectStorage | DiskStorage, ConfigError | StorageError, FileSystem.FileSystem> =
+  Layer.unwrapEffect(Effect.map(diskStorageConfig, diskStorageLayer))
+
+// ---- HTTP routes ----------------------------------------------------------------------------
+
+const errorJson = (status: number, error: string, message: string) =>
+  HttpServerResponse.unsafeJson({ error, message }, { status })
+
+const refusalResponse = (refusal: SignedUrlRefused) =>
+  Effect.succeed(errorJson(REFUSAL_STATUS[refusal.code], refusal.code, refusal.message))
+
+const storageErrorResponse = (error: StorageError) =>
+  Effect.logError("local storage failed", { operation: error.operation, key: error.key, message: error.message }).pipe(
+    Effect.as(errorJson(500, "storage_error", "the object could not be stored or read"))
+  )
+
+const quoted = (etag: string) => `"${etag}"`
+
+/**
+ * The storage half of the embedded server: what S3 does for presigned URLs.
+ *
+ * - `PUT /storage/raw/:key` stores an upload and then calls `onRawObjectCreated` (the S3
+ *   ObjectCreated notification). A failing callback is logged and the answer is still 200: the object
+ *   is stored, and the runner's start-up sweep of images awaiting upload will pick it up.
+ * - `GET|HEAD /storage/:bucket/*` serves an object with its Content-Type, Cache-Control and ETag.
+ *
+ * Needs `DiskStorage` (from `DiskStorageLive`) and whatever the callback needs.
+ */
+export const makeStorageRouter = <R = never>(
+  onRawObjectCreated: (event: RawObjectCreated) => Effect.Effect<void, unknown, R>
+): HttpRouter.HttpRouter<never, DiskStorage | R> => {
+  const upload = Effect.gen(function* () {
+    const disk = yield* DiskStorage
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const params = yield* HttpRouter.params
+    const query = yield* HttpServerRequest.ParsedSearchParams
+    const signed = yield* disk.verifyUpload({ key: params.key ?? "", query })
+
+    const lengthHeader = request.headers["content-length"]
+    if (lengthHeader === undefined) {
+      return yield* refuse("missing_content_length", "Content-Length is required (chunked uploads are not accepted)")
+    }
+    const contentType = normalizeContentType(request.headers["content-type"] ?? "")
+    if (contentType !== signed.contentType) {
+      return yield* refuse(
+        "content_type_mismatch",
+        `Content-Type must be ${signed.contentType}, the type this URL was signed for`
+      )
+    }
+    if (!DECIMAL.test(lengthHeader.trim()) || Number(lengthHeader.trim()) !== signed.contentLength) {
+      return yield* refuse(
+        "content_length_mismatch",
+        `Content-Length must be ${signed.contentLength}, the length this URL was signed for`
+      )
+    }
+
+    const stored = yield* disk.receiveRaw({
+      upload: signed,
+      body: request.stream,
+      afterCommit: (stored) =>
+        onRawObjectCreated({ key: signed.key, bytes: stored.bytes, contentType: signed.contentType }).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.logWarning("upload stored but its notification failed; the start-up sweep will retry it", {
+              key: signed.key,
+              cause
+            })
+          )
+        )
+    })
+    return HttpServerResponse.empty({ status: 200, headers: { etag: quoted(stored.etag) } })
+  }).pipe(Effect.catchTags({ SignedUrlRefused: refusalResponse, StorageError: storageErrorResponse }))
+
+  const download = Effect.gen(function* () {
+    const disk = yield* DiskStorage
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const params = yield* HttpRouter.params
+    const query = yield* HttpServerRequest.ParsedSearchParams
+    const { bucket, key } = yield* disk.verifyDownload({ bucket: params.bucket ?? "", key: params["*"] ?? "", query })
+    const opened = yield* disk.open(bucket, key)
+    if (Option.isNone(opened)) return errorJson(404, "not_found", "no object at this URL")
+    const { bytes, meta, stream } = opened.value
+    const etag = Option.map(meta, (m) => quoted(m.etag))
+    const cacheControl = Option.flatMap(meta, (m) => Option.fromNullable(m.cacheControl))
+    const headers: Record<string, string> = {
+      // Uploaded bytes are only what the client claimed; never let a browser sniff them into HTML.
+      "x-content-type-options": "nosniff"
+    }
+    if (Option.isSome(etag)) headers["etag"] = etag.value
+    if (Option.isSome(cacheControl)) headers["cache-control"] = cacheControl.value
+    if (Option.isSome(etag) && request.headers["if-none-match"] === etag.value) {
+      return HttpServerResponse.empty({ status: 304, headers })
+    }
+    // Set by hand as well: the body helper drops a Content-Length of 0.
+    headers["content-length"] = String(bytes)
+    return HttpServerResponse.stream(stream, {
+      status: 200,
+      contentType: Option.match(meta, { onNone: () => "application/octet-stream", onSome: (m) => m.contentType }),
+      contentLength: bytes,
+      headers
+    })
+  }).pipe(Effect.catchTags({ SignedUrlRefused: refusalResponse, StorageError: storageErrorResponse }))
+
+  return HttpRouter.empty.pipe(
+    HttpRouter.put("/storage/raw/:key", upload),
+    HttpRouter.get("/storage/:bucket/*", download),
+    HttpRouter.head("/storage/:bucket/*", download)
+  )
+}
