@@ -6,8 +6,8 @@
 import { HttpApiBuilder, HttpMiddleware, HttpRouter, HttpServerResponse } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { makeHttpServer } from "@imgpipe/api/Http"
-import { SettingsLive, startProcessing } from "@imgpipe/core"
-import { DiskStorageLive, makeStorageRouter } from "@imgpipe/core/local/DiskStorage"
+import { type ImageRepository, type JobQueue, type Settings, SettingsLive, startProcessing } from "@imgpipe/core"
+import { type DiskStorage, DiskStorageLive, makeStorageRouter } from "@imgpipe/core/local/DiskStorage"
 import { LocalQueueLive } from "@imgpipe/core/local/PgQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
 import { DatabaseLive } from "@imgpipe/core/sql/client"
@@ -17,9 +17,13 @@ import { createServer } from "node:http"
 import { indexHtml } from "./page.js"
 import { WorkersLive } from "./workers.js"
 
-/** The core services on their embedded implementations, plus the database they share. */
-export const CoreLive = Layer.mergeAll(ImageRepositorySql, LocalQueueLive, DiskStorageLive, SharpResizerLive).pipe(
-  Layer.provideMerge(Layer.mergeAll(SettingsLive, SharpConfigLive)),
+/** The core services on their embedded implementations, over whatever database is given. */
+export const EmbeddedServicesLive = Layer.mergeAll(ImageRepositorySql, LocalQueueLive, DiskStorageLive, SharpResizerLive).pipe(
+  Layer.provideMerge(Layer.mergeAll(SettingsLive, SharpConfigLive))
+)
+
+/** The embedded services on PGlite (or `DATABASE_URL`) and Node's file system. */
+export const CoreLive = EmbeddedServicesLive.pipe(
   Layer.provideMerge(DatabaseLive),
   Layer.provideMerge(NodeContext.layer)
 )
@@ -31,7 +35,7 @@ export const CoreLive = Layer.mergeAll(ImageRepositorySql, LocalQueueLive, DiskS
  */
 const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
-    const context = yield* Effect.context<Layer.Layer.Success<typeof CoreLive>>()
+    const context = yield* Effect.context<DiskStorage | Settings | ImageRepository | JobQueue>()
     const storage = makeStorageRouter((event) => startProcessing({ key: event.key, bytes: event.bytes })).pipe(
       HttpRouter.use((app) => HttpMiddleware.withLoggerDisabled(Effect.provide(app, context)))
     )
@@ -42,9 +46,10 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
 
 export const portConfig = Config.integer("PORT").pipe(Config.withDefault(3000))
 
-export const HttpLive = makeHttpServer({ routes: ExtraRoutes }).pipe(
-  Layer.provide(NodeHttpServer.layerConfig(createServer, { port: portConfig }))
-)
+/** The API and the extra routes on whichever `HttpServer` is provided. */
+export const ServerLive = makeHttpServer({ routes: ExtraRoutes })
+
+export const HttpLive = ServerLive.pipe(Layer.provide(NodeHttpServer.layerConfig(createServer, { port: portConfig })))
 
 /** API, storage routes and the three queue workers, over the core services. */
 export const AppLive = Layer.mergeAll(HttpLive, WorkersLive)
