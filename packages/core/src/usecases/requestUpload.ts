@@ -43,8 +43,8 @@ export const requestUpload = (input: UploadRequest) =>
     if (contentType.length === 0) {
       return yield* new InvalidRequest({ message: "content_type must name the image's MIME type, e.g. image/jpeg." })
     }
-    if (!Number.isSafeInteger(input.contentLength) || input.contentLength <= 0) {
-      return yield* new InvalidRequest({ message: "content_length must be a positive integer number of bytes." })
+    if (!Number.isSafeInteger(input.contentLength) || input.contentLength < 0) {
+      return yield* new InvalidRequest({ message: "content_length must be a whole number of bytes (0 or more)." })
     }
     if (ACCEPTED_CONTENT_TYPES[contentType] === undefined) {
       return yield* new UnsupportedMediaType({

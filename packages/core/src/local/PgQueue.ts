@@ -1,0 +1,298 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Context, Effect, Layer, Option, ParseResult, Schema } from "effect"
+import { QueueError } from "../domain/errors.js"
+import { ProcessJob } from "../domain/image.js"
+import { ImageSize } from "../domain/sizes.js"
+import { JobQueue } from "../services/JobQueue.js"
+import { describeSqlError, Int8 } from "../sql/rows.js"
+
+/**
+ * The embedded mode's three size queues as PostgreSQL tables, with SQS's semantics: at-least-once
+ * delivery, a visibility timeout, and a move to the dead-letter table (`dead_jobs`) once a job was
+ * received `maxReceives` times without being deleted. All times are the database's `now()`, so
+ * several processes (or a restart) agree on what is visible.
+ */
+
+/** A delivery. `id` is the handle for `delete` and `changeVisibility`. */
+export interface ReceivedJob {
+  readonly id: string
+  readonly size: ImageSize
+  readonly body: ProcessJob
+  /** Deliveries so far, this one included (SQS's `ApproximateReceiveCount`). */
+  readonly receiveCount: number
+}
+
+export interface ReceiveOptions {
+  /** At most this many jobs. */
+  readonly max: number
+  /** Received jobs stay invisible this long unless deleted or released earlier. */
+  readonly visibilityTimeoutSeconds: number
+  /** A visible job already received this many times goes to `dead_jobs` instead. */
+  readonly maxReceives: number
+}
+
+export interface DeadJob {
+  readonly id: string
+  readonly size: ImageSize
+  /** The job, or `None` if its body could not be decoded (which is why it is here). */
+  readonly body: Option.Option<ProcessJob>
+  readonly receiveCount: number
+  readonly lastError: string | null
+  readonly createdAt: Date
+  readonly movedAt: Date
+}
+
+export interface QueueDepth {
+  /** Waiting to be received (including ones about to be dead-lettered by the next receive). */
+  readonly visible: number
+  /** Received and not yet deleted, or delayed by `changeVisibility`. */
+  readonly notVisible: number
+  readonly dead: number
+}
+
+export class LocalQueue extends Context.Tag("imgpipe/LocalQueue")<
+  LocalQueue,
+  {
+    /** Enqueues each job on the queue of its `size`. */
+    readonly send: (jobs: ReadonlyArray<ProcessJob>) => Effect.Effect<void, QueueError>
+    /**
+     * Dead-letters the exhausted jobs of `size`, then claims up to `max` visible ones (skipping
+     * those another receiver is claiming), oldest first.
+     */
+    readonly receive: (size: ImageSize, options: ReceiveOptions) => Effect.Effect<ReadonlyArray<ReceivedJob>, QueueError>
+    /** Acknowledges a job: it is done. Deleting a job that is gone already succeeds. */
+    readonly delete: (id: string) => Effect.Effect<void, QueueError>
+    /**
+     * Makes a received job visible again after `delaySeconds` (0: now), e.g. a short back-off
+     * after a failure or a hand-back on shutdown; `error` is kept as the job's last error.
+     */
+    readonly changeVisibility: (
+      id: string,
+      options: { readonly delaySeconds: number; readonly error?: string }
+    ) => Effect.Effect<void, QueueError>
+    /** Dead-lettered jobs, of one size or all, oldest first. */
+    readonly listDeadLetters: (size?: ImageSize) => Effect.Effect<ReadonlyArray<DeadJob>, QueueError>
+    /** Moves the dead jobs of `size` back to their queue with a fresh receive count; how many. */
+    readonly redrive: (size: ImageSize) => Effect.Effect<number, QueueError>
+    readonly depth: (size: ImageSize) => Effect.Effect<QueueDepth, QueueError>
+  }
+>() {}
+
+// ---- rows ---------------------------------------------------------------------------------------
+
+const ClaimedRow = Schema.Struct({
+  id: Schema.String,
+  queue: ImageSize,
+  body: Schema.Unknown,
+  receive_count: Schema.Int
+})
+
+const DeadRow = Schema.Struct({
+  id: Schema.String,
+  queue: ImageSize,
+  body: Schema.Unknown,
+  receive_count: Schema.Int,
+  last_error: Schema.NullOr(Schema.String),
+  created_at: Schema.DateFromSelf,
+  moved_at: Schema.DateFromSelf
+})
+
+const DepthRow = Schema.Struct({ visible: Int8, not_visible: Int8, dead: Int8 })
+
+const decodeClaimed = Schema.decodeUnknown(Schema.Array(ClaimedRow))
+const decodeDead = Schema.decodeUnknown(Schema.Array(DeadRow))
+const decodeDepth = Schema.decodeUnknown(DepthRow)
+const decodeJob = Schema.decodeUnknownEither(ProcessJob)
+const encodeJob = Schema.encode(ProcessJob)
+
+/** Ids are `bigint` identities, handed out as decimal strings. */
+const JOB_ID = /^[1-9][0-9]{0,18}$/
+
+const queueError =
+  (operation: string) =>
+  (error: SqlError.SqlError | ParseResult.ParseError): QueueError =>
+    new QueueError({
+      operation,
+      message:
+        error._tag === "SqlError"
+          ? describeSqlError(error)
+          : `unexpected row: ${ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 500)}`
+    })
+
+const seconds = (operation: string, value: number): Effect.Effect<number, QueueError> =>
+  Number.isFinite(value) && value >= 0
+    ? Effect.succeed(value)
+    : Effect.fail(new QueueError({ operation, message: `seconds must be a finite number >= 0, got ${value}` }))
+
+const jobId = (operation: string, id: string): Effect.Effect<string, QueueError> =>
+  JOB_ID.test(id) ? Effect.succeed(id) : Effect.fail(new QueueError({ operation, message: `not a job id: ${id}` }))
+
+// ---- implementation -----------------------------------------------------------------------------
+
+export const make = Effect.gen(function* () {
+  // Raw column names whatever transforms the shared client was built with.
+  const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+
+  const send = (jobs: ReadonlyArray<ProcessJob>) =>
+    Effect.gen(function* () {
+      if (jobs.length === 0) return
+      const rows = yield* Effect.forEach(jobs, (job) =>
+        Effect.map(encodeJob(job), (body) => ({ queue: job.size, body: JSON.stringify(body) }))
+      )
+      yield* sql`INSERT INTO jobs ${sql.insert(rows)}`
+    }).pipe(Effect.mapError(queueError("send")), Effect.withSpan("LocalQueue.send"))
+
+  /** Straight to `dead_jobs`: a job whose body no worker could ever read. */
+  const deadLetterNow = (ids: ReadonlyArray<string>, reason: string) =>
+    sql`
+      WITH moved AS (
+        DELETE FROM jobs WHERE id = ANY(${ids}::bigint[])
+        RETURNING id, queue, body, receive_count, created_at
+      )
+      INSERT INTO dead_jobs (id, queue, body, receive_count, last_error, created_at)
+      SELECT id, queue, body, receive_count, ${reason}::text, created_at FROM moved
+      ON CONFLICT (id) DO NOTHING`
+
+  const receive = (size: ImageSize, options: ReceiveOptions) =>
+    Effect.gen(function* () {
+      const timeout = yield* seconds("receive", options.visibilityTimeoutSeconds)
+      const max = Math.max(0, Math.floor(options.max))
+      const maxReceives = Math.max(1, Math.floor(options.maxReceives))
+      if (max === 0) return []
+
+      // One statement, so one snapshot and one transaction: the exhausted jobs move out, and the
+      // claimable ones (by construction disjoint from them) are locked, skipping rows another
+      // receiver holds, then made invisible. PostgreSQL re-checks `visible_at` on a row whose
+      // lock it had to wait for, so a job claimed meanwhile is not claimed twice.
+      const claimed = yield* sql`
+        WITH exhausted AS (
+          DELETE FROM jobs
+          WHERE id IN (
+            SELECT id FROM jobs
+            WHERE queue = ${size} AND visible_at <= now() AND receive_count >= ${maxReceives}
+            FOR UPDATE SKIP LOCKED
+          )
+          RETURNING id, queue, body, receive_count, last_error, created_at
+        ),
+        dead AS (
+          INSERT INTO dead_jobs (id, queue, body, receive_count, last_error, created_at)
+          SELECT id, queue, body, receive_count, last_error, created_at FROM exhausted
+          ON CONFLICT (id) DO NOTHING
+        ),
+        claimable AS (
+          SELECT id FROM jobs
+          WHERE queue = ${size} AND visible_at <= now() AND receive_count < ${maxReceives}
+          ORDER BY visible_at, id
+          LIMIT ${max}
+          FOR UPDATE SKIP LOCKED
+        )
+        UPDATE jobs
+        SET receive_count = jobs.receive_count + 1,
+            visible_at = now() + make_interval(secs => ${timeout})
+        FROM claimable
+        WHERE jobs.id = claimable.id
+        RETURNING jobs.id::text AS id, jobs.queue, jobs.body, jobs.receive_count`.pipe(Effect.flatMap(decodeClaimed))
+
+      const received: Array<ReceivedJob> = []
+      const malformed: Array<string> = []
+      for (const row of [...claimed].sort((a, b) => Number(a.id) - Number(b.id))) {
+        const body = decodeJob(row.body)
+        if (body._tag === "Right") {
+          received.push({ id: row.id, size: row.queue, body: body.right, receiveCount: row.receive_count })
+        } else {
+          malformed.push(row.id)
+        }
+      }
+      if (malformed.length > 0) {
+        yield* deadLetterNow(malformed, "malformed job body")
+        yield* Effect.logWarning("malformed jobs moved to the dead-letter table").pipe(
+          Effect.annotateLogs({ queue: size, job_ids: malformed })
+        )
+      }
+      return received
+    }).pipe(
+      Effect.mapError((error) => (error._tag === "QueueError" ? error : queueError("receive")(error))),
+      Effect.withSpan("LocalQueue.receive", { attributes: { queue: size } })
+    )
+
+  const delete_ = (id: string) =>
+    jobId("delete", id).pipe(
+      Effect.flatMap((id) => sql`DELETE FROM jobs WHERE id = ${id}::bigint`),
+      Effect.asVoid,
+      Effect.mapError((error) => (error._tag === "QueueError" ? error : queueError("delete")(error))),
+      Effect.withSpan("LocalQueue.delete")
+    )
+
+  const changeVisibility = (id: string, options: { readonly delaySeconds: number; readonly error?: string }) =>
+    Effect.gen(function* () {
+      const validId = yield* jobId("changeVisibility", id)
+      const delay = yield* seconds("changeVisibility", options.delaySeconds)
+      yield* sql`
+        UPDATE jobs
+        SET visible_at = now() + make_interval(secs => ${delay}),
+            last_error = COALESCE(${options.error ?? null}::text, last_error)
+        WHERE id = ${validId}::bigint`
+    }).pipe(
+      Effect.mapError((error) => (error._tag === "QueueError" ? error : queueError("changeVisibility")(error))),
+      Effect.withSpan("LocalQueue.changeVisibility")
+    )
+
+  const listDeadLetters = (size?: ImageSize) =>
+    sql`
+      SELECT id::text AS id, queue, body, receive_count, last_error, created_at, moved_at
+      FROM dead_jobs
+      ${size === undefined ? sql`` : sql`WHERE queue = ${size}`}
+      ORDER BY moved_at, id`.pipe(
+      Effect.flatMap(decodeDead),
+      Effect.map((rows) =>
+        rows.map(
+          (row): DeadJob => ({
+            id: row.id,
+            size: row.queue,
+            body: Option.getRight(decodeJob(row.body)),
+            receiveCount: row.receive_count,
+            lastError: row.last_error,
+            createdAt: row.created_at,
+            movedAt: row.moved_at
+          })
+        )
+      ),
+      Effect.mapError(queueError("listDeadLetters")),
+      Effect.withSpan("LocalQueue.listDeadLetters")
+    )
+
+  // The job keeps its id (its identity in logs) and its last error; the receive count restarts.
+  const redrive = (size: ImageSize) =>
+    sql<{ readonly id: string }>`
+      WITH moved AS (
+        DELETE FROM dead_jobs WHERE queue = ${size}
+        RETURNING id, queue, body, last_error, created_at
+      )
+      INSERT INTO jobs (id, queue, body, receive_count, visible_at, last_error, created_at)
+      OVERRIDING SYSTEM VALUE
+      SELECT id, queue, body, 0, now(), last_error, created_at FROM moved
+      RETURNING id::text AS id`.pipe(
+      Effect.map((rows) => rows.length),
+      Effect.mapError(queueError("redrive")),
+      Effect.withSpan("LocalQueue.redrive", { attributes: { queue: size } })
+    )
+
+  const depth = (size: ImageSize) =>
+    sql`
+      SELECT count(*) FILTER (WHERE visible_at <= now()) AS visible,
+             count(*) FILTER (WHERE visible_at > now()) AS not_visible,
+             (SELECT count(*) FROM dead_jobs WHERE queue = ${size}) AS dead
+      FROM jobs
+      WHERE queue = ${size}`.pipe(
+      Effect.flatMap((rows) => decodeDepth(rows[0])),
+      Effect.map((row): QueueDepth => ({ visible: row.visible, notVisible: row.not_visible, dead: row.dead })),
+      Effect.mapError(queueError("depth"))
+    )
+
+  return LocalQueue.of({ send, receive, delete: delete_, changeVisibility, listDeadLetters, redrive, depth })
+})
+
+/** The table queues, as the embedded runner's `LocalQueue` and as the use cases' `JobQueue`. */
+export const LocalQueueLive: Layer.Layer<LocalQueue | JobQueue, never, SqlClient.SqlClient> = Layer.effectContext(
+  Effect.map(make, (queue) => Context.make(LocalQueue, queue).pipe(Context.add(JobQueue, JobQueue.of({ send: queue.send }))))
+)

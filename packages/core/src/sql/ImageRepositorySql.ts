@@ -1,0 +1,242 @@
+import { SqlClient, SqlSchema } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Layer, Option, type ParseResult, Schema } from "effect"
+import { DatabaseError } from "../domain/errors.js"
+import { ImageId } from "../domain/ids.js"
+import type { ImageRecord } from "../domain/image.js"
+import type { ImageSize } from "../domain/sizes.js"
+import { ImageRepository } from "../services/ImageRepository.js"
+import { ImageFromRow, RenditionFromRow, sqlDefectsAsFailures, toDatabaseError } from "./rows.js"
+
+/**
+ * A rejection (anything but `processing_failed`) is final: no later write turns such an image
+ * `ready` or replaces its reason. As SQL over the `images` row.
+ */
+const NOT_REJECTED = "NOT (status = 'failed' AND error_code IS DISTINCT FROM 'processing_failed')"
+
+/**
+ * `ImageRepository` on PostgreSQL (a server or the embedded PGlite).
+ *
+ * Every write is idempotent, and a repeat that changes nothing does not even touch `updated_at`:
+ * updates carry an `IS DISTINCT FROM` guard, upserts a `DO UPDATE … WHERE`. The two writes that
+ * decide the image's status from its renditions lock the image row first (`FOR UPDATE`), so the
+ * three sizes finishing at once serialize on it and the last one sees the other two.
+ */
+export const make = Effect.gen(function* () {
+  // Raw column names whatever transforms the shared client was built with: the row schemas map them.
+  const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+
+  const run =
+    (operation: string) =>
+    <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError | DatabaseError, R>) =>
+      effect.pipe(
+        Effect.mapError((error) => (error._tag === "DatabaseError" ? error : toDatabaseError(operation)(error))),
+        Effect.withSpan(`ImageRepository.${operation}`)
+      )
+
+  /** A transaction whose every failure, COMMIT included, is a `DatabaseError`. */
+  const transaction =
+    (operation: string) =>
+    <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError | DatabaseError, R>) =>
+      run(operation)(sql.withTransaction(effect)).pipe(sqlDefectsAsFailures(operation))
+
+  const findImage = SqlSchema.findOne({
+    Request: ImageId,
+    Result: ImageFromRow,
+    execute: (id) => sql`SELECT * FROM images WHERE id = ${id}`
+  })
+
+  /** The row lock that serializes status decisions on one image (inside a transaction only). */
+  const lockImage = SqlSchema.findOne({
+    Request: ImageId,
+    Result: ImageFromRow,
+    execute: (id) => sql`SELECT * FROM images WHERE id = ${id} FOR UPDATE`
+  })
+
+  const findRenditions = SqlSchema.findAll({
+    Request: ImageId,
+    Result: RenditionFromRow,
+    execute: (id) => sql`
+      SELECT * FROM renditions
+      WHERE image_id = ${id}
+      ORDER BY CASE size WHEN 'small' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END`
+  })
+
+  const insertImage = SqlSchema.findOne({
+    Request: Schema.Struct({
+      id: ImageId,
+      declaredContentType: Schema.String,
+      declaredBytes: Schema.Int,
+      uploadExpiresAt: Schema.DateFromSelf
+    }),
+    Result: ImageFromRow,
+    // A repeated create (a retried request) finds the row it made the first time. The second
+    // branch reads the statement's snapshot, i.e. the row as it was before this INSERT.
+    execute: (input) => sql`
+      WITH inserted AS (
+        INSERT INTO images (id, declared_content_type, declared_bytes, upload_expires_at)
+        VALUES (${input.id}, ${input.declaredContentType}, ${input.declaredBytes}, ${input.uploadExpiresAt})
+        ON CONFLICT (id) DO NOTHING
+        RETURNING *
+      )
+      SELECT * FROM inserted
+      UNION ALL
+      SELECT * FROM images WHERE id = ${input.id} AND NOT EXISTS (SELECT 1 FROM inserted)`
+  })
+
+  const uploadImage = SqlSchema.findOne({
+    Request: Schema.Struct({ id: ImageId, bytes: Schema.Int }),
+    Result: ImageFromRow,
+    execute: ({ bytes, id }) => sql`
+      WITH updated AS (
+        UPDATE images
+        SET status = 'processing', original_bytes = ${bytes}, updated_at = now()
+        WHERE id = ${id} AND status = 'awaiting_upload'
+        RETURNING *
+      )
+      SELECT * FROM updated
+      UNION ALL
+      SELECT * FROM images WHERE id = ${id} AND NOT EXISTS (SELECT 1 FROM updated)`
+  })
+
+  const listAwaiting = SqlSchema.findAll({
+    Request: Schema.Int,
+    Result: ImageFromRow,
+    execute: (limit) => sql`
+      SELECT * FROM images
+      WHERE status = 'awaiting_upload'
+      ORDER BY created_at, id
+      LIMIT ${limit}`
+  })
+
+  const missing = (operation: string, id: ImageId) =>
+    new DatabaseError({ operation, message: `no image ${id}` })
+
+  return ImageRepository.of({
+    create: (input) =>
+      insertImage(input).pipe(
+        // Only when a concurrent create of the same id committed between our snapshot and our
+        // insert: by now the row is visible.
+        Effect.flatMap((row) => (Option.isSome(row) ? Effect.succeed(row) : findImage(input.id))),
+        Effect.flatMap(Option.match({ onSome: Effect.succeed, onNone: () => Effect.fail(missing("create", input.id)) })),
+        run("create")
+      ),
+
+    find: (id) =>
+      findImage(id).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.succeedNone,
+            onSome: (image) => Effect.map(findRenditions(id), (renditions) => Option.some({ image, renditions }))
+          })
+        ),
+        run("find")
+      ),
+
+    markUploaded: (id, { bytes }) => uploadImage({ id, bytes }).pipe(run("markUploaded")),
+
+    recordOriginal: (id, info) =>
+      sql`
+        UPDATE images
+        SET original_format = ${info.format},
+            original_content_type = ${info.contentType},
+            original_width = ${info.width},
+            original_height = ${info.height},
+            updated_at = now()
+        WHERE id = ${id}
+          AND (original_format, original_content_type, original_width, original_height)
+              IS DISTINCT FROM (${info.format}::text, ${info.contentType}::text, ${info.width}::int, ${info.height}::int)
+      `.pipe(Effect.asVoid, run("recordOriginal")),
+
+    recordRendition: (id, size, output, allSizes) =>
+      Effect.gen(function* () {
+        const locked = yield* lockImage(id)
+        if (Option.isNone(locked)) return yield* missing("recordRendition", id)
+
+        yield* sql`
+          INSERT INTO renditions (image_id, size, status, key, width, height, bytes, content_type)
+          VALUES (${id}, ${size}, 'ready', ${output.key}, ${output.width}, ${output.height},
+                  ${output.bytes}, ${output.contentType})
+          ON CONFLICT (image_id, size) DO UPDATE
+          SET status = 'ready', key = EXCLUDED.key, width = EXCLUDED.width, height = EXCLUDED.height,
+              bytes = EXCLUDED.bytes, content_type = EXCLUDED.content_type,
+              error_code = NULL, error_message = NULL, updated_at = now()
+          WHERE (renditions.status, renditions.key, renditions.width, renditions.height,
+                 renditions.bytes, renditions.content_type, renditions.error_code)
+                IS DISTINCT FROM ('ready', EXCLUDED.key, EXCLUDED.width, EXCLUDED.height,
+                                  EXCLUDED.bytes, EXCLUDED.content_type, NULL)`
+
+        // Under the row lock, this statement sees every rendition committed before it.
+        const required: ReadonlyArray<ImageSize> = [...new Set(allSizes)]
+        yield* sql`
+          UPDATE images
+          SET status = 'ready', error_code = NULL, error_message = NULL, updated_at = now()
+          WHERE id = ${id}
+            AND status <> 'ready'
+            AND ${sql.literal(NOT_REJECTED)}
+            AND (SELECT count(*) FROM renditions
+                 WHERE image_id = ${id} AND status = 'ready' AND size = ANY(${required}::text[]))
+                = ${required.length}`
+
+        const after = yield* findImage(id)
+        return yield* Option.match(after, {
+          onNone: () => Effect.fail(missing("recordRendition", id)),
+          onSome: (image): Effect.Effect<ImageRecord> => Effect.succeed(image)
+        })
+      }).pipe(transaction("recordRendition")),
+
+    markRejected: (id, { code, message }) =>
+      sql`
+        UPDATE images
+        SET status = 'failed', error_code = ${code}, error_message = ${message}, updated_at = now()
+        WHERE id = ${id}
+          AND status <> 'ready'
+          AND (status, error_code, error_message) IS DISTINCT FROM ('failed', ${code}::text, ${message}::text)
+      `.pipe(Effect.asVoid, run("markRejected")),
+
+    markRenditionFailed: (id, size, { code, message }) =>
+      Effect.gen(function* () {
+        const locked = yield* lockImage(id)
+        // No image, nothing to say why about: a job for a deleted or unknown image.
+        if (Option.isNone(locked)) return
+
+        yield* sql`
+          INSERT INTO renditions (image_id, size, status, error_code, error_message)
+          VALUES (${id}, ${size}, 'failed', ${code}, ${message})
+          ON CONFLICT (image_id, size) DO UPDATE
+          SET status = 'failed', error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message,
+              updated_at = now()
+          WHERE renditions.status <> 'ready'
+            AND (renditions.status, renditions.error_code, renditions.error_message)
+                IS DISTINCT FROM ('failed', EXCLUDED.error_code, EXCLUDED.error_message)`
+
+        // The image fails only for a size that really is missing (a late duplicate of a job whose
+        // rendition exists changes nothing), and never replaces a rejection.
+        yield* sql`
+          UPDATE images
+          SET status = 'failed', error_code = ${code}, error_message = ${message}, updated_at = now()
+          WHERE id = ${id}
+            AND status <> 'ready'
+            AND ${sql.literal(NOT_REJECTED)}
+            AND (status, error_code, error_message) IS DISTINCT FROM ('failed', ${code}::text, ${message}::text)
+            AND NOT EXISTS (SELECT 1 FROM renditions
+                            WHERE image_id = ${id} AND size = ${size} AND status = 'ready')`
+      }).pipe(transaction("markRenditionFailed")),
+
+    markOriginalRemoved: (id) =>
+      sql`
+        UPDATE images SET original_stored = false, updated_at = now()
+        WHERE id = ${id} AND original_stored
+      `.pipe(Effect.asVoid, run("markOriginalRemoved")),
+
+    listAwaitingUpload: (limit) => listAwaiting(limit).pipe(run("listAwaitingUpload")),
+
+    ping: sql`SELECT 1`.pipe(Effect.asVoid, run("ping"))
+  })
+})
+
+/** `ImageRepository` over whichever `SqlClient` the runtime provides. */
+export const ImageRepositorySql: Layer.Layer<ImageRepository, never, SqlClient.SqlClient> = Layer.effect(
+  ImageRepository,
+  make
+)
