@@ -16,7 +16,9 @@ const main = Effect.gen(function* () {
   if (applied.length > 0) yield* Effect.logInfo(`applied ${applied.length} migration(s)`)
   const resumed = yield* resumeUploads()
   if (resumed > 0) yield* Effect.logInfo(`resumed ${resumed} upload(s) whose processing had not started`)
-  return yield* Layer.launch(AppLive)
+  return yield* Layer.launch(AppLive).pipe(
+    Effect.onInterrupt(() => Effect.logInfo("stopping: no new work; in-flight jobs are handed back to their queues"))
+  )
 }).pipe(
   Effect.provide(CoreLive),
   (effect) => Effect.flatMap(logLevel, (level) => Logger.withMinimumLogLevel(effect, level))

@@ -73,6 +73,7 @@ export const WorkersLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const options = yield* workerOptionsConfig
     yield* Settings // fail fast on bad settings before any job is taken
+    yield* Effect.addFinalizer(() => Effect.logInfo("workers stopped"))
     yield* Effect.forEach(IMAGE_SIZES, (size) => Effect.forkScoped(drain(size, options)), { discard: true })
     yield* Effect.logInfo("workers started").pipe(
       Effect.annotateLogs({ concurrency_per_queue: options.concurrency, visibility_timeout_s: options.visibilityTimeoutSeconds })
