@@ -41,6 +41,8 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
     )
     yield* router.concat(storage)
     yield* router.get("/", HttpServerResponse.html(indexHtml))
+    // Browsers ask for it on every page load; answer without a 404 in the log.
+    yield* router.get("/favicon.ico", HttpServerResponse.empty({ status: 204 }))
   })
 )
 
