@@ -1,0 +1,134 @@
+/**
+ * The HTTP API: a Fargate service built from packages/api/Dockerfile behind an Application Load
+ * Balancer, autoscaled on CPU and request count.
+ */
+import { apiEnvironment } from "./environment"
+import { API_DOMAINS, API_PORT, API_SCALING, stageSizing } from "./settings"
+
+export interface ApiInput {
+  readonly vpc: sst.aws.Vpc
+  readonly raw: sst.aws.Bucket
+  readonly processed: sst.aws.Bucket
+  readonly databaseUrl: $util.Input<string>
+  /** The migration step: the new image never starts against an old schema. */
+  readonly migration: $util.Resource
+}
+
+export const DOCKERFILE = "packages/api/Dockerfile"
+export const DEV_COMMAND = "npx tsx watch packages/api/src/main.ts"
+
+const containerPort = `${API_PORT}/http` as const
+
+export function api(input: ApiInput) {
+  const { raw, processed } = input
+  const sizing = stageSizing($app.stage)
+  const domain = API_DOMAINS[$app.stage]
+
+  // `IMGPIPE_API_KEYS`, comma-separated: `sst secret set ApiKeys "k1,k2" --stage test`. No
+  // placeholder on purpose: a stage whose keys were never set fails to deploy instead of serving
+  // an open API.
+  const apiKeys = new sst.Secret("ApiKeys")
+
+  const env = apiEnvironment({
+    databaseUrl: input.databaseUrl,
+    rawBucket: raw.name,
+    processedBucket: processed.name,
+    apiKeys: apiKeys.value
+  })
+
+  // The secret values go to ECS as SecureString parameters that the agent resolves at task start
+  // (the execution role SST creates may read them), so they never appear in the task definition.
+  // Under `sst dev` there is no task: the local process gets them as plain variables.
+  // (Options below are written as `key: value | undefined`, never as spread-in objects, so that
+  // the type-check still catches a misspelled key.)
+  const parameters = $dev
+    ? undefined
+    : Object.entries(env.secrets).map(
+        ([variable, value]) =>
+          [
+            variable,
+            new aws.ssm.Parameter(`Api${variable}`, {
+              name: `/${$app.name}/${$app.stage}/api/${variable}`,
+              type: "SecureString",
+              value
+            })
+          ] as const
+      )
+  const ssm = parameters && Object.fromEntries(parameters.map(([variable, parameter]) => [variable, parameter.arn]))
+  // ECS reads the parameters only when a task starts, and a task definition that names the same
+  // parameters does not change when their values do: without this, `sst secret set ApiKeys …`
+  // and a deploy would leave the running tasks on the old keys. Each parameter's version goes up
+  // with its value; a new version triggers a rolling deployment.
+  const rollOnSecretChange: sst.aws.ServiceArgs["transform"] = parameters && {
+    service: {
+      forceNewDeployment: true,
+      triggers: { secrets: $resolve(parameters.map(([, parameter]) => parameter.version)).apply((v) => v.join(".")) }
+    }
+  }
+
+  const cluster = new sst.aws.Cluster("Cluster", { vpc: input.vpc })
+
+  const service = new sst.aws.Service(
+    "Api",
+    {
+      cluster,
+      // Build context: the repository root (the image needs the workspace's lockfile and
+      // packages); the Dockerfile path is relative to it.
+      image: { context: ".", dockerfile: DOCKERFILE },
+      architecture: "x86_64",
+      cpu: sizing.api.cpu,
+      memory: sizing.api.memory,
+      environment: $dev ? { ...env.plain, ...env.secrets } : env.plain,
+      ssm,
+      permissions: [
+        // A presigned URL carries the signer's authority: the task role must be allowed to PUT
+        // originals for the upload URLs to work, and to GET both buckets for `get_image`.
+        { actions: ["s3:PutObject"], resources: [$interpolate`${raw.arn}/*`] },
+        { actions: ["s3:GetObject"], resources: [$interpolate`${raw.arn}/*`, $interpolate`${processed.arn}/*`] },
+        // HEAD on a missing key answers 404 (not 403) only with ListBucket.
+        { actions: ["s3:ListBucket"], resources: [raw.arn, processed.arn] }
+      ],
+      loadBalancer: {
+        domain,
+        rules: domain
+          ? [
+              { listen: "80/http", redirect: "443/https" },
+              { listen: "443/https", forward: containerPort }
+            ]
+          : [{ listen: "80/http", forward: containerPort }],
+        health: {
+          // Liveness only: `/ready` checks the database, and a database hiccup must not make the
+          // load balancer kill every task at once.
+          [containerPort]: {
+            path: "/health",
+            interval: "10 seconds",
+            timeout: "5 seconds",
+            healthyThreshold: 2,
+            unhealthyThreshold: 3
+          }
+        }
+      },
+      scaling: {
+        min: sizing.api.min,
+        max: sizing.api.max,
+        cpuUtilization: API_SCALING.cpuUtilization,
+        requestCount: API_SCALING.requestCount,
+        // Node's heap grows to its limit and stays there; memory says nothing about load.
+        memoryUtilization: false
+      },
+      capacity: sizing.api.spot ? "spot" : undefined,
+      // A deploy waits until the new tasks pass the health check, so a broken image fails it.
+      wait: true,
+      transform: rollOnSecretChange,
+      dev: {
+        // `sst dev` runs the API on this machine with the same variables (and the task role's
+        // permissions), reloading on change, instead of deploying the container.
+        command: DEV_COMMAND,
+        url: `http://localhost:${API_PORT}`
+      }
+    },
+    { dependsOn: [input.migration] }
+  )
+
+  return { service, cluster, apiKeys }
+}

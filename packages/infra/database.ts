@@ -1,0 +1,97 @@
+/**
+ * PostgreSQL on RDS behind RDS Proxy, and the migrations as their own deploy step.
+ */
+import { createHash } from "node:crypto"
+import { readFileSync, readdirSync } from "node:fs"
+import { join } from "node:path"
+import { stageSizing } from "./settings"
+
+/** The migration Lambda's handler (the topology test checks that it exists). */
+export const MIGRATE_HANDLER = "packages/infra/src/migrate.handler"
+
+/**
+ * Everything that decides what the migration step does: the migration files, the migrator, and
+ * its Lambda handler. A change to any of them re-runs the step on the next deploy.
+ */
+const migrationSources = (root: string): ReadonlyArray<string> => {
+  const dir = join(root, "packages/core/src/sql/migrations")
+  return [
+    ...readdirSync(dir)
+      .filter((file) => file.endsWith(".ts"))
+      .sort()
+      .map((file) => join(dir, file)),
+    join(root, "packages/core/src/sql/migrate.ts"),
+    join(root, "packages/infra/src/migrate.ts")
+  ]
+}
+
+const migrationsHash = (root: string) => {
+  const hash = createHash("sha256")
+  for (const file of migrationSources(root)) hash.update(file.slice(root.length)).update(readFileSync(file))
+  return hash.digest("hex")
+}
+
+export function database(vpc: sst.aws.Vpc) {
+  const sizing = stageSizing($app.stage)
+
+  const postgres = new sst.aws.Postgres("Database", {
+    vpc,
+    // Explicit, so an SST upgrade that moves the default never upgrades the engine by surprise.
+    version: "17",
+    instance: sizing.database.instance,
+    storage: sizing.database.storage,
+    multiAz: sizing.database.multiAz,
+    // Every Lambda instance opens its own connection; at a few hundred concurrent instances that
+    // would exhaust `max_connections`. The proxy multiplexes them onto a bounded pool.
+    proxy: true,
+    transform: {
+      // Clients must use TLS (DATABASE_URL says `sslmode=verify-full`; the proxy's certificate is
+      // issued by ACM, which Node.js trusts without an extra CA bundle).
+      proxy: { requireTls: true }
+    }
+  })
+
+  // `host` is the proxy's endpoint when the proxy is on. The generated password has no special
+  // characters, but the parts are encoded anyway: a password set by hand may have them.
+  const databaseUrl = $resolve({
+    user: postgres.username,
+    password: postgres.password,
+    host: postgres.host,
+    port: postgres.port,
+    name: postgres.database
+  }).apply(({ user, password, host, port, name }) => {
+    const credentials = `${encodeURIComponent(user)}:${encodeURIComponent(password)}`
+    return `postgres://${credentials}@${host}:${port}/${encodeURIComponent(name)}?sslmode=verify-full`
+  })
+
+  // Migrations never run in the API's start-up (two tasks starting together would race, and a
+  // slow migration would fail health checks). They run here, once per deploy that changes them,
+  // from inside the VPC, before anything that depends on `migration` is updated.
+  const migrate = new sst.aws.Function("Migrate", {
+    handler: MIGRATE_HANDLER,
+    runtime: "nodejs22.x",
+    architecture: "x86_64",
+    vpc,
+    environment: { DATABASE_URL: databaseUrl },
+    memory: "512 MB",
+    // Migrations take a table lock and may rewrite a table; the step must not be cut off early.
+    timeout: "10 minutes",
+    // Deployed for real under `sst dev` too: the invocation happens during the deploy, before a
+    // Live session exists to answer a stub.
+    dev: false
+  })
+
+  const migration = new aws.lambda.Invocation("MigrateOnDeploy", {
+    functionName: migrate.name,
+    input: JSON.stringify({ reason: "deploy" }),
+    // Invoked on creation and again whenever a trigger changes: new migrations, or a new database
+    // (a replaced instance starts empty). The migrator is idempotent, so a re-run is harmless.
+    // A failed migration fails the deploy, and what depends on `migration` is not rolled out.
+    triggers: {
+      migrations: migrationsHash($cli.paths.root),
+      database: postgres.id
+    }
+  })
+
+  return { postgres, databaseUrl, migrate, migration }
+}

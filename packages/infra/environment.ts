@@ -1,0 +1,72 @@
+/**
+ * The environment each runtime gets: exactly the variables of the spec's table
+ * (../../shared/spec/SYSTEM.md, "Entry points and configuration"), filled from the resources.
+ *
+ * The handlers read these through Effect `Config`, never SST's `Resource`, so nothing is linked
+ * with `link:` (a link would also grant `s3:*` / `sqs:*`); each function's IAM permissions are
+ * listed next to it instead, see functions.ts and api.ts.
+ *
+ * Each function gets what its layers read (packages/functions/src/layers.ts builds one layer per
+ * handler): StartProcessing no bucket names, ProcessImage no queue URLs.
+ * `AWS_REGION` is set by Lambda and ECS themselves; `AWS_ENDPOINT_URL`, `IMGPIPE_PUBLIC_URL` and
+ * `IMGPIPE_DATA_DIR` belong to emulators and the embedded mode and are left unset.
+ */
+import { API_PORT, LIMITS, MAX_RECEIVES, type Size } from "./settings"
+
+type Env = Record<string, $util.Input<string>>
+
+export interface RuntimeResources {
+  readonly databaseUrl: $util.Input<string>
+  readonly rawBucket: $util.Input<string>
+  readonly processedBucket: $util.Input<string>
+  readonly queueUrls: Readonly<Record<Size, $util.Input<string>>>
+}
+
+/** What every runtime's `Settings` layer reads; explicit so a stage's values show in the config. */
+const settingsEnv: Env = {
+  IMGPIPE_MAX_UPLOAD_BYTES: String(LIMITS.maxUploadBytes),
+  IMGPIPE_MAX_PIXELS: String(LIMITS.maxPixels),
+  IMGPIPE_KEEP_ORIGINALS: String(LIMITS.keepOriginals)
+}
+
+/** StartProcessing: marks the image and sends one job per size. */
+export const startProcessingEnvironment = (r: Omit<RuntimeResources, "rawBucket" | "processedBucket">): Env => ({
+  DATABASE_URL: r.databaseUrl,
+  IMGPIPE_QUEUE_SMALL_URL: r.queueUrls.small,
+  IMGPIPE_QUEUE_MEDIUM_URL: r.queueUrls.medium,
+  IMGPIPE_QUEUE_LARGE_URL: r.queueUrls.large,
+  ...settingsEnv
+})
+
+/** ProcessImage: reads the original, writes the rendition. */
+export const processImageEnvironment = (r: Omit<RuntimeResources, "queueUrls">): Env => ({
+  DATABASE_URL: r.databaseUrl,
+  IMGPIPE_RAW_BUCKET: r.rawBucket,
+  IMGPIPE_PROCESSED_BUCKET: r.processedBucket,
+  // Not in the spec's table: the handler records a transient failure on the image when a
+  // delivery is the last one, so it must know the queue's maxReceiveCount. Set from the value the
+  // queues are created with, so the two cannot drift apart.
+  IMGPIPE_MAX_RECEIVES: String(MAX_RECEIVES),
+  ...settingsEnv
+})
+
+/**
+ * The ECS API: no queue URLs (it never sends jobs: the S3 notification starts processing).
+ * `secrets` are the values that must not sit in the task definition in clear text; api.ts hands
+ * them to ECS as SSM SecureString references (and, under `sst dev`, as plain variables to the
+ * local process, which has no ECS to resolve them).
+ */
+export const apiEnvironment = (
+  r: Omit<RuntimeResources, "queueUrls"> & { readonly apiKeys: $util.Input<string> }
+): { readonly plain: Env; readonly secrets: Env } => ({
+  plain: {
+    IMGPIPE_RAW_BUCKET: r.rawBucket,
+    IMGPIPE_PROCESSED_BUCKET: r.processedBucket,
+    PORT: String(API_PORT),
+    ...settingsEnv
+  },
+  secrets: {
+    DATABASE_URL: r.databaseUrl,
+    IMGPIPE_API_KEYS: r.apiKeys
+  }
+})

@@ -1,0 +1,152 @@
+/**
+ * The Lambda functions: StartProcessing on the raw bucket's ObjectCreated events, and
+ * ProcessImage subscribed to each size queue.
+ *
+ * IAM is least privilege and written out per function (no `link:`, which grants `s3:*`/`sqs:*`).
+ */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { processImageEnvironment, startProcessingEnvironment } from "./environment"
+import { LIMITS, PROCESS_IMAGE, SIZES, SIZE_TITLE, type Size } from "./settings"
+
+/** Handler paths, `<file without extension>.<export>` (the topology test checks both exist). */
+export const HANDLERS = {
+  startProcessing: "packages/functions/src/start-processing.handler",
+  processImage: "packages/functions/src/process-image.handler"
+} as const
+
+/**
+ * The version of a package as installed from bun.lockb. SST installs `nodejs.install` packages
+ * with npm into the function package, and without a version it would take whatever is newest:
+ * pinning it to the lockfile's keeps the Lambdas on the sharp the tests ran.
+ */
+const lockedVersion = (name: string): string => {
+  const manifest: unknown = JSON.parse(readFileSync(join($cli.paths.root, "node_modules", name, "package.json"), "utf8"))
+  const version = manifest !== null && typeof manifest === "object" && "version" in manifest ? manifest.version : undefined
+  if (typeof version !== "string") throw new Error(`no installed version of ${name}: run bun install`)
+  return version
+}
+
+export interface FunctionsInput {
+  readonly vpc: sst.aws.Vpc
+  readonly raw: sst.aws.Bucket
+  readonly processed: sst.aws.Bucket
+  readonly queues: Readonly<Record<Size, sst.aws.Queue>>
+  readonly databaseUrl: $util.Input<string>
+  /** The migration step: new handler code never runs against an old schema. */
+  readonly migration: $util.Resource
+}
+
+export function functions(input: FunctionsInput) {
+  const { raw, processed, queues } = input
+  const objectsIn = (bucket: sst.aws.Bucket) => $interpolate`${bucket.arn}/*`
+
+  const common = {
+    runtime: "nodejs22.x",
+    // sharp's prebuilt libvips is installed for linux-x64 (below); the ECS image matches.
+    architecture: "x86_64",
+    // Both handlers reach PostgreSQL through RDS Proxy, which is only reachable inside the VPC.
+    vpc: input.vpc,
+    nodejs: {
+      // sharp is a native addon: esbuild cannot bundle it, so SST installs it into the function
+      // package with npm for the function's platform (linux, x64, glibc). StartProcessing never
+      // resizes, but the handlers share packages/functions/src/layers.ts, and a bundle that
+      // reaches `import "sharp"` without the addon would fail at cold start.
+      install: { sharp: lockedVersion("sharp") }
+    }
+  } satisfies Partial<sst.aws.FunctionArgs>
+
+  const startProcessing = new sst.aws.Function(
+    "StartProcessing",
+    {
+      ...common,
+      handler: HANDLERS.startProcessing,
+      environment: startProcessingEnvironment({
+        databaseUrl: input.databaseUrl,
+        queueUrls: { small: queues.small.url, medium: queues.medium.url, large: queues.large.url }
+      }),
+      description: "S3 ObjectCreated on the raw bucket → mark processing, one job per size",
+      // A few database statements and three SQS batches per event: I/O bound, so its steady cost
+      // barely depends on memory. 1024 MB (~0.6 vCPU) is for the cold start: loading the bundle
+      // takes ~1 s at a full CPU (docs/benchmarks.md), and scale-outs should not wait 3 s for it.
+      memory: "1024 MB",
+      timeout: "30 seconds",
+      // S3 invokes asynchronously; Lambda retries a failed event twice (with backoff, for up to
+      // 6 hours). A dropped event leaves the image `awaiting_upload`: monitoring.ts alarms on
+      // `AsyncEventsDropped`.
+      retries: 2,
+      permissions: [
+        { actions: ["sqs:SendMessage"], resources: SIZES.map((size) => queues[size].arn) }
+      ]
+    },
+    { dependsOn: [input.migration] }
+  )
+
+  raw.notify({
+    notifications: [
+      {
+        name: "StartProcessing",
+        function: startProcessing.arn,
+        // Every way an object is created: presigned PUT today, multipart or copy tomorrow.
+        events: ["s3:ObjectCreated:*"]
+      }
+    ]
+  })
+
+  // Only when originals are dropped once processed (IMGPIPE_KEEP_ORIGINALS=false). Typed, so
+  // that the type-check sees into the conditional.
+  const deleteOriginals: Array<sst.aws.FunctionPermissionArgs> = LIMITS.keepOriginals
+    ? []
+    : [{ actions: ["s3:DeleteObject"], resources: [objectsIn(raw)] }]
+
+  const processImage = (size: Size) => {
+    const queue = queues[size]
+    const fn = new sst.aws.Function(
+      `ProcessImage${SIZE_TITLE[size]}`,
+      {
+        ...common,
+        handler: HANDLERS.processImage,
+        environment: processImageEnvironment({
+          databaseUrl: input.databaseUrl,
+          rawBucket: raw.name,
+          processedBucket: processed.name
+        }),
+        description: `Resizes to ${size}: process-${size}-image → processed bucket`,
+        memory: PROCESS_IMAGE.memory,
+        timeout: `${PROCESS_IMAGE.timeoutSeconds} seconds`,
+        permissions: [
+          // What the SQS event source mapping does on the function's behalf.
+          {
+            actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+            resources: [queue.arn]
+          },
+          // Read the original (GetObject also covers HEAD).
+          { actions: ["s3:GetObject"], resources: [objectsIn(raw)] },
+          // Without ListBucket, S3 answers a missing key with 403 instead of 404, and a missing
+          // original would look like a permissions failure.
+          { actions: ["s3:ListBucket"], resources: [raw.arn] },
+          { actions: ["s3:PutObject"], resources: [objectsIn(processed)] },
+          ...deleteOriginals
+        ]
+      },
+      { dependsOn: [input.migration] }
+    )
+    queue.subscribe(fn.arn, {
+      batch: {
+        size: PROCESS_IMAGE.batchSize[size],
+        window: `${PROCESS_IMAGE.batchWindowSeconds} seconds`,
+        // The handler answers `{ batchItemFailures }`: only the failed messages come back.
+        partialResponses: true
+      }
+    })
+    return fn
+  }
+
+  const processImageBySize: Record<Size, sst.aws.Function> = {
+    small: processImage("small"),
+    medium: processImage("medium"),
+    large: processImage("large")
+  }
+
+  return { startProcessing, processImage: processImageBySize }
+}

@@ -1,0 +1,137 @@
+/**
+ * Names and per-stage knobs of the AWS deployment, in one place so that a reviewer sees every
+ * choice that differs between `test` and `prod` without reading the component files.
+ *
+ * This file uses no SST global: the topology test and `sst.config.ts` read the same values.
+ */
+
+/**
+ * S3 bucket names are global across all AWS accounts, so `raw-image-test` may already belong to
+ * someone else (`BucketAlreadyExists` on deploy). Set a prefix such as `"acme-"` here and commit
+ * it. It is a committed constant, not an environment variable, on purpose: a deploy that forgot
+ * the variable would rename, that is replace, the buckets.
+ */
+export const BUCKET_PREFIX = ""
+
+/** The spec's bucket names: `raw-image-<stage>`, `processed-image-<stage>`, optionally prefixed. */
+export const bucketNames = (stage: string) => ({
+  raw: `${BUCKET_PREFIX}raw-image-${stage}`,
+  processed: `${BUCKET_PREFIX}processed-image-${stage}`
+})
+
+export const SIZES = ["small", "medium", "large"] as const
+export type Size = (typeof SIZES)[number]
+
+/** For component (logical) names: `ProcessSmallImage`, `ProcessImageSmall`, … */
+export const SIZE_TITLE: Readonly<Record<Size, string>> = { small: "Small", medium: "Medium", large: "Large" }
+
+/**
+ * SQS names are unique per account and region, and one account may hold several stages, so the
+ * stage is part of the physical name. It is a suffix, like the buckets' (`raw-image-<stage>`), so
+ * the console sorts a stage's queues next to their peers: `process-small-image-test`.
+ */
+export const queueName = (size: Size, stage: string) => `process-${size}-image-${stage}`
+export const deadLetterQueueName = (stage: string) => `process-image-dlq-${stage}`
+
+/**
+ * ProcessImage, per size. Measured on the 20 MP test photo with one vCPU: ~70 ms small, ~110 ms
+ * medium, ~270 ms large (decode dominates; JPEG shrink-on-load makes small cheaper).
+ *
+ * - memory 1769 MB: the point where Lambda gives one full vCPU, the setting the numbers above were
+ *   measured at. CPU-bound work costs about the same GB-seconds at any memory below that (half
+ *   the CPU, twice the time), so less memory would only add latency. More memory buys a second
+ *   vCPU at the same price per image only if the work spreads over it; that wants a measurement
+ *   on Lambda first. It holds two 50 MP RGBA decodes (200 MB each, the handler works on two
+ *   messages at a time) plus their 25 MiB originals with room to spare.
+ * - timeout 60 s: the worst batch, 10 messages each a 25 MiB, 50 MP PNG (no shrink-on-load,
+ *   ~3 s decode + ~1 s of S3 I/O), still fits with headroom; a hung dependency is cut off well
+ *   before the message becomes visible again.
+ * - batch size: the largest batch that, even processed one image at a time, delays its last
+ *   image by at most ~1.5 s (1500 ms / ms per image, at most 10): 10 small (0.7 s), 10 medium
+ *   (1.1 s), 5 large (1.35 s). The handler's two-at-a-time (IMGPIPE_BATCH_CONCURRENCY) overlaps
+ *   the S3 I/O. Bigger batches would save almost nothing: at $0.20 per million Lambda
+ *   requests, the 30M messages a day would cost $6 a day even unbatched.
+ * - batch window 1 s: at 10M images a day (~116 messages/s per queue) a batch fills in well
+ *   under a second anyway; at low traffic (the test stage) it caps the wait for a batch at 1 s.
+ * - partial responses: one bad message must not send its batch back to the queue.
+ */
+export const PROCESS_IMAGE = {
+  memory: "1769 MB",
+  timeoutSeconds: 60,
+  batchWindowSeconds: 1,
+  batchSize: { small: 10, medium: 10, large: 5 } satisfies Record<Size, number>
+} as const
+
+/**
+ * AWS's rule for SQS event sources: visibility timeout ≥ 6 × the function timeout + the batch
+ * window, so a message is not handed to a second consumer while the Lambda service is still
+ * retrying a throttled or failed invocation of the first batch.
+ */
+export const QUEUE_VISIBILITY_SECONDS = 6 * PROCESS_IMAGE.timeoutSeconds + PROCESS_IMAGE.batchWindowSeconds
+
+/** The spec's dead-letter rule: a message goes to the DLQ after its 3rd receive. */
+export const MAX_RECEIVES = 3
+
+/**
+ * Message retention, all four queues: 14 days, SQS's maximum (the default is 4). A job must not
+ * expire unseen while ProcessImage is broken over a long weekend, and a dead letter keeps its
+ * original enqueue time, so the DLQ needs at least the source queues' retention.
+ */
+export const QUEUE_RETENTION_SECONDS = 14 * 24 * 3600
+
+/** Settings the spec lets an operator change; the defaults are the spec's. */
+export const LIMITS = {
+  maxUploadBytes: 26_214_400,
+  maxPixels: 50_000_000,
+  /** The spec keeps originals by default; `false` deletes them once all renditions exist. */
+  keepOriginals: true
+} as const
+
+/**
+ * A custom domain per stage (hosted in Route 53) puts the API behind HTTPS, with HTTP redirected.
+ * Without one the load balancer's own name answers on plain HTTP: fine for `test`, but set one
+ * for `prod`, or bearer keys cross the internet in clear text.
+ */
+export const API_DOMAINS: Readonly<Record<string, string>> = {}
+
+/** The API's container port (`PORT`); the load balancer listens on 80 and forwards here. */
+export const API_PORT = 3000
+
+export const isProd = (stage: string) => stage === "prod"
+
+/**
+ * Everything sized per stage. `test` is small but complete (the same components, so the load test
+ * exercises the real topology); `prod` is sized for 10M images a day, see docs/deploy.md.
+ */
+export const stageSizing = (stage: string) =>
+  isProd(stage)
+    ? ({
+        // ~800 row writes/s on average at 10M images a day (insert, upload, 3 renditions, ready),
+        // bursts of 3×: 4 vCPUs with headroom. Storage is RDS's autoscaling ceiling, billed as
+        // used: the rows grow ~15 GB a day.
+        database: { instance: "m7g.xlarge", storage: "2 TB", multiAz: true },
+        api: { cpu: "1 vCPU", memory: "2 GB", min: 2, max: 20, spot: false },
+        // A NAT gateway per AZ: fck-nat on a nano instance is a single point of failure with
+        // limited bandwidth. Image bytes never cross it (S3 has a gateway endpoint).
+        nat: "managed",
+        bastion: false
+      } as const)
+    : ({
+        database: { instance: "t4g.micro", storage: "20 GB", multiAz: false },
+        // Fargate Spot is ~70 % cheaper, and an interrupted test task is harmless.
+        api: { cpu: "0.5 vCPU", memory: "1 GB", min: 1, max: 4, spot: true },
+        // fck-nat: ~$6 a month instead of ~$65; it also serves as the bastion for `sst dev`.
+        nat: "ec2",
+        bastion: true
+      } as const)
+
+/**
+ * Auto scaling targets for the API. Requests per target per minute: the API answers from
+ * PostgreSQL and signs URLs locally (no S3 round trip), a few ms of CPU each, so one task does
+ * several hundred requests a second; 3000 a minute (50/s) leaves room for bursts while the next
+ * task starts (~1 min). CPU 60 % catches anything the request count misses (slow queries, GC).
+ */
+export const API_SCALING = { cpuUtilization: 60, requestCount: 3000 } as const
+
+/** Alarm when the oldest message in a size queue is older than this (seconds). */
+export const OLDEST_MESSAGE_ALARM_SECONDS = 300

@@ -1,0 +1,76 @@
+/**
+ * The two buckets. Clients PUT originals straight into `raw` with a presigned URL; ProcessImage
+ * writes the renditions to `processed`. Both stay private (SST's default public access block):
+ * every read and write goes through a URL the API signed.
+ */
+import { bucketNames } from "./settings"
+
+/** Incomplete multipart uploads are invisible but billed; a day is ample to finish one. */
+const abortIncompleteUploads = {
+  id: "abort-incomplete-multipart-uploads",
+  status: "Enabled",
+  // An empty filter: the rule applies to every object.
+  filter: {},
+  abortIncompleteMultipartUpload: { daysAfterInitiation: 1 }
+}
+
+export function storage() {
+  const names = bucketNames($app.stage)
+
+  const raw = new sst.aws.Bucket("RawImages", {
+    // Browsers upload with the presigned PUT from `POST /upload`; the signature (type, length,
+    // 15 minutes) is the credential, so any web origin may use a URL the API issued. GET/HEAD let
+    // a page fetch() the original that `get_image` falls back to (an <img> needs no CORS).
+    cors: {
+      allowOrigins: ["*"],
+      allowMethods: ["PUT", "GET", "HEAD"],
+      // `content-length` is set by the browser itself and never appears in a preflight.
+      allowHeaders: ["content-type"],
+      exposeHeaders: ["ETag"],
+      maxAge: "1 hour"
+    },
+    transform: {
+      // The spec's physical name; SST would otherwise generate `imgpipe-<stage>-rawimages-<hash>`.
+      bucket: { bucket: names.raw }
+    }
+  })
+
+  // SST's `lifecycle` option only expresses expirations; the transition and the multipart rule
+  // need the provider's resource. A bucket has one lifecycle configuration: this is it.
+  new aws.s3.BucketLifecycleConfiguration("RawImagesLifecycle", {
+    bucket: raw.name,
+    rules: [
+      {
+        // Originals are kept (IMGPIPE_KEEP_ORIGINALS) but rarely read once the renditions exist:
+        // Standard-IA halves their storage price. S3 skips objects under 128 KB by default, which
+        // Standard-IA would bill as 128 KB anyway.
+        id: "originals-to-standard-ia",
+        status: "Enabled",
+        filter: {},
+        transitions: [{ days: 30, storageClass: "STANDARD_IA" }]
+      },
+      abortIncompleteUploads
+    ]
+  })
+
+  const processed = new sst.aws.Bucket("ProcessedImages", {
+    // Read-only for browsers: a page may fetch() a rendition it was redirected to.
+    cors: {
+      allowOrigins: ["*"],
+      allowMethods: ["GET", "HEAD"],
+      allowHeaders: ["*"],
+      exposeHeaders: ["ETag", "Content-Length", "Content-Type"],
+      maxAge: "1 hour"
+    },
+    transform: {
+      bucket: { bucket: names.processed }
+    }
+  })
+
+  new aws.s3.BucketLifecycleConfiguration("ProcessedImagesLifecycle", {
+    bucket: processed.name,
+    rules: [abortIncompleteUploads]
+  })
+
+  return { raw, processed }
+}

@@ -1,0 +1,430 @@
+/**
+ * The deployment's shape, without AWS: `sst.config.ts`'s `run()` is evaluated against recording
+ * stand-ins for SST's globals (support/sst-fakes.ts), once per stage, and the recorded components
+ * are checked against the spec (../../shared/spec/SYSTEM.md) and the issue. Removing a resource or
+ * miswiring one fails here; a misspelled option name fails `bun run check:infra`.
+ */
+import { existsSync, readFileSync, readdirSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import { beforeAll, describe, expect, it } from "vitest"
+import { ACCOUNT, REGION, type Recorded, type Recorder, installSstFakes } from "./support/sst-fakes.js"
+
+const root = resolve(import.meta.dirname, "../../..")
+
+/** The spec's environment variables ("Entry points and configuration"). */
+const SPEC_VARIABLES = new Set([
+  "DATABASE_URL",
+  "IMGPIPE_RAW_BUCKET",
+  "IMGPIPE_PROCESSED_BUCKET",
+  "IMGPIPE_QUEUE_SMALL_URL",
+  "IMGPIPE_QUEUE_MEDIUM_URL",
+  "IMGPIPE_QUEUE_LARGE_URL",
+  "AWS_REGION",
+  "AWS_ENDPOINT_URL",
+  "IMGPIPE_API_KEYS",
+  "IMGPIPE_MAX_UPLOAD_BYTES",
+  "IMGPIPE_MAX_PIXELS",
+  "IMGPIPE_KEEP_ORIGINALS",
+  "PORT",
+  "IMGPIPE_PUBLIC_URL",
+  "IMGPIPE_DATA_DIR"
+])
+/** Handler settings outside the spec's table that the infra deliberately sets (environment.ts). */
+const HANDLER_VARIABLES = new Set(["IMGPIPE_MAX_RECEIVES"])
+
+const SIZES = ["small", "medium", "large"] as const
+
+// ---- reading recorded arguments ---------------------------------------------------------------
+
+type Json = Readonly<Record<string, unknown>>
+const obj = (value: unknown): Json => {
+  expect(value, "expected an object").toBeTypeOf("object")
+  expect(value).not.toBeNull()
+  return value as Json
+}
+const arr = (value: unknown): ReadonlyArray<unknown> => {
+  expect(Array.isArray(value), `expected an array, got ${JSON.stringify(value)}`).toBe(true)
+  return value as ReadonlyArray<unknown>
+}
+const str = (value: unknown): string => {
+  expect(value).toBeTypeOf("string")
+  return value as string
+}
+const at = (value: unknown, ...path: ReadonlyArray<string>): unknown =>
+  path.reduce<unknown>((inner, key) => (inner !== null && typeof inner === "object" ? (inner as Json)[key] : undefined), value)
+
+/** `"60 seconds"`, `"10 minutes"` → seconds (the SST duration strings this config uses). */
+const seconds = (duration: unknown): number => {
+  const match = /^(\d+) (second|minute|hour)s?$/.exec(str(duration))
+  expect(match, `unparsed duration ${String(duration)}`).not.toBeNull()
+  const [, count, unit] = match ?? []
+  return Number(count) * (unit === "hour" ? 3600 : unit === "minute" ? 60 : 1)
+}
+
+// ---- evaluating sst.config.ts -----------------------------------------------------------------
+
+interface AppConfig {
+  readonly name: string
+  readonly home: string
+  readonly version?: string
+  readonly removal?: string
+  readonly protect?: boolean
+}
+interface SstConfig {
+  readonly app: (input: { readonly stage: string }) => AppConfig
+  readonly run: () => Promise<unknown>
+}
+const isSstConfig = (value: unknown): value is SstConfig =>
+  value !== null && typeof value === "object" && "app" in value && "run" in value
+
+interface Evaluation {
+  readonly app: AppConfig
+  readonly outputs: Json
+  readonly recorder: Recorder
+}
+
+const evaluate = async (stage: string, dev = false): Promise<Evaluation> => {
+  const recorder = installSstFakes({ stage, root, dev })
+  // A computed specifier: the root tsconfig must not follow it into files typed by SST's globals.
+  const module: { readonly default?: unknown } = await import(pathToFileURL(join(root, "sst.config.ts")).href)
+  const config = module.default
+  if (!isSstConfig(config)) throw new Error("sst.config.ts must `export default $config({ app, run })`")
+  const app = config.app({ stage })
+  const { resolveDeep } = await import("./support/sst-fakes.js")
+  const outputs = obj(resolveDeep(await config.run()))
+  return { app, outputs, recorder }
+}
+
+/** Files named by a handler string `dir/file.export` and whether they export it. */
+const handlerFile = (handler: string) => {
+  const dot = handler.lastIndexOf(".")
+  const base = handler.slice(0, dot)
+  const exported = handler.slice(dot + 1)
+  const file = [".ts", ".mts", ".js", ".mjs"].map((ext) => join(root, base + ext)).find((f) => existsSync(f))
+  return { base, exported, file }
+}
+/**
+ * Read, not imported: the handler files import the AWS layers and sharp, and a test of the
+ * topology should not load them. Accepts `export const handler =` and `export { handler }`.
+ */
+const exportsName = (source: string, name: string) =>
+  new RegExp(`export\\s+(const|let|var|function|async\\s+function)\\s+${name}\\b`).test(source) ||
+  new RegExp(`export\\s*\\{[^}]*\\b${name}\\b[^}]*\\}`).test(source)
+
+const packageJson = obj(JSON.parse(readFileSync(join(root, "package.json"), "utf8")))
+const sharpVersion = at(JSON.parse(readFileSync(join(root, "node_modules/sharp/package.json"), "utf8")), "version")
+
+// ---- the checks, per stage --------------------------------------------------------------------
+
+describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
+  let e: Evaluation
+  beforeAll(async () => {
+    e = await evaluate(stage)
+  })
+  const ofKind = (kind: string) => e.recorder.ofKind(kind)
+  const named = (kind: string, name: string) => e.recorder.named(kind, name)
+  const functionByArn = (arn: unknown): Recorded => {
+    const found = ofKind("sst.aws.Function").find((f) => at(f.instance, "arn", "value") === arn)
+    if (!found) throw new Error(`no function with ARN ${String(arn)}`)
+    return found
+  }
+  const bucketName = (kind: "raw" | "processed") => `${kind}-image-${stage}`
+
+  it("is the imgpipe app on AWS, with the pinned SST and the stage's removal policy", () => {
+    expect(e.app.name).toBe("imgpipe")
+    expect(e.app.home).toBe("aws")
+    expect(e.app.version).toBe(at(packageJson, "devDependencies", "sst"))
+    expect(e.app.removal).toBe(stage === "prod" ? "retain" : "remove")
+    expect(e.app.protect ?? false).toBe(stage === "prod")
+  })
+
+  it("names the two buckets per stage, raw with browser PUT CORS", async () => {
+    const { BUCKET_PREFIX } = await import("../settings.js")
+    const buckets = ofKind("sst.aws.Bucket")
+    expect(buckets.map((b) => at(b.args, "transform", "bucket", "bucket")).sort()).toEqual(
+      [`${BUCKET_PREFIX}${bucketName("processed")}`, `${BUCKET_PREFIX}${bucketName("raw")}`].sort()
+    )
+    const raw = named("sst.aws.Bucket", "RawImages")
+    expect(arr(at(raw.args, "cors", "allowMethods"))).toContain("PUT")
+    expect(arr(at(raw.args, "cors", "allowHeaders")).map((h) => str(h).toLowerCase())).toContain("content-type")
+    expect(e.outputs.rawBucket).toBe(`${BUCKET_PREFIX}${bucketName("raw")}`)
+    expect(e.outputs.processedBucket).toBe(`${BUCKET_PREFIX}${bucketName("processed")}`)
+  })
+
+  it("moves raw objects to Standard-IA after 30 days and aborts incomplete multipart uploads", () => {
+    const raw = named("aws.s3.BucketLifecycleConfiguration", "RawImagesLifecycle")
+    expect(raw.args.bucket).toBe(e.outputs.rawBucket)
+    const rules = arr(raw.args.rules).map(obj)
+    expect(rules.every((r) => r.status === "Enabled")).toBe(true)
+    expect(rules.flatMap((r) => arr(r.transitions ?? []))).toContainEqual({ days: 30, storageClass: "STANDARD_IA" })
+    expect(rules.some((r) => typeof at(r, "abortIncompleteMultipartUpload", "daysAfterInitiation") === "number")).toBe(true)
+  })
+
+  it("has four queues: three size queues redriving to one dead-letter queue after 3 receives", () => {
+    const queues = ofKind("sst.aws.Queue")
+    expect(queues).toHaveLength(4)
+    const dlq = queues.filter((q) => q.args.dlq === undefined)
+    expect(dlq).toHaveLength(1)
+    const dlqArn = at(dlq[0]?.instance, "arn", "value")
+    const sizeQueues = queues.filter((q) => q.args.dlq !== undefined)
+    expect(sizeQueues.map((q) => at(q.args, "transform", "queue", "name")).sort()).toEqual(
+      SIZES.map((size) => `process-${size}-image-${stage}`).sort()
+    )
+    for (const queue of sizeQueues) {
+      expect(queue.args.dlq).toEqual({ queue: dlqArn, retry: 3 })
+    }
+    for (const size of SIZES) {
+      expect(e.outputs[`${size}QueueName`]).toBe(`process-${size}-image-${stage}`)
+      expect(e.outputs[`${size}QueueUrl`]).toBe(`https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/process-${size}-image-${stage}`)
+    }
+  })
+
+  it("notifies StartProcessing of ObjectCreated on the raw bucket, once", () => {
+    const notifications = ofKind("Bucket.notify")
+    expect(notifications).toHaveLength(1)
+    const [notify] = notifications
+    expect(notify?.name).toBe(e.outputs.rawBucket)
+    const targets = arr(notify?.args.notifications).map(obj)
+    expect(targets).toHaveLength(1)
+    expect(targets[0]?.events).toEqual(["s3:ObjectCreated:*"])
+    const fn = functionByArn(targets[0]?.function)
+    expect(fn.name).toBe("StartProcessing")
+    expect(fn.args.handler).toBe("packages/functions/src/start-processing.handler")
+  })
+
+  it("subscribes ProcessImage to each size queue with partial batch responses", () => {
+    const subscriptions = ofKind("Queue.subscribe")
+    expect(subscriptions.map((s) => s.name).sort()).toEqual(SIZES.map((size) => `process-${size}-image-${stage}`).sort())
+    for (const subscription of subscriptions) {
+      const fn = functionByArn(subscription.args.subscriber)
+      expect(fn.args.handler).toBe("packages/functions/src/process-image.handler")
+      expect(at(subscription.args, "batch", "partialResponses")).toBe(true)
+      const size = at(subscription.args, "batch", "size")
+      expect(size).toBeGreaterThanOrEqual(1)
+      expect(size).toBeLessThanOrEqual(10)
+      const window = seconds(at(subscription.args, "batch", "window"))
+      // AWS: visibility timeout ≥ 6 × the function timeout (+ the batch window).
+      const queue = ofKind("sst.aws.Queue").find((q) => at(q.args, "transform", "queue", "name") === subscription.name)
+      expect(seconds(queue?.args.visibilityTimeout)).toBeGreaterThanOrEqual(6 * seconds(fn.args.timeout) + window)
+    }
+  })
+
+  it("runs every function on nodejs22.x x86_64, with sharp installed for the image handlers", () => {
+    const fns = ofKind("sst.aws.Function")
+    expect(fns.map((f) => f.name).sort()).toEqual(
+      ["Migrate", "ProcessImageLarge", "ProcessImageMedium", "ProcessImageSmall", "StartProcessing"].sort()
+    )
+    for (const fn of fns) {
+      expect(fn.args.runtime, fn.name).toBe("nodejs22.x")
+      expect(fn.args.architecture, fn.name).toBe("x86_64")
+      expect(fn.args.vpc, `${fn.name} must be in the VPC to reach RDS`).toBeDefined()
+      expect(fn.args.link, `${fn.name}: links grant s3:*/sqs:*; use permissions`).toBeUndefined()
+      if (str(fn.args.handler).startsWith("packages/functions/")) {
+        // Pinned to the lockfile's sharp (npm would otherwise install the newest).
+        expect(at(fn.args, "nodejs", "install", "sharp"), fn.name).toBe(sharpVersion)
+      }
+    }
+  })
+
+  it("names only handler files that exist and export the handler", () => {
+    const handlers = [...new Set(ofKind("sst.aws.Function").map((f) => str(f.args.handler)))]
+    expect(handlers.length).toBeGreaterThanOrEqual(3)
+    for (const handler of handlers) {
+      const { base, exported, file } = handlerFile(handler)
+      expect(file, `${handler}: no ${base}.ts`).toBeDefined()
+      expect(exportsName(readFileSync(file ?? "", "utf8"), exported), `${file} does not export ${exported}`).toBe(true)
+    }
+  })
+
+  it("has PostgreSQL behind RDS Proxy and a migration step that gates the new code", () => {
+    const databases = ofKind("sst.aws.Postgres")
+    expect(databases).toHaveLength(1)
+    expect(databases[0]?.args.proxy).toBe(true)
+    expect(databases[0]?.args.vpc).toBeDefined()
+
+    const migrate = named("sst.aws.Function", "Migrate")
+    const invocations = ofKind("aws.lambda.Invocation")
+    expect(invocations).toHaveLength(1)
+    const invocation = invocations[0]
+    expect(invocation?.args.functionName).toBe(at(migrate.instance, "name", "value"))
+    expect(e.outputs.migrateFunction).toBe(at(migrate.instance, "name", "value"))
+    // What runs the new code waits for the migration.
+    for (const [kind, name] of [
+      ["sst.aws.Function", "StartProcessing"],
+      ...SIZES.map((size) => ["sst.aws.Function", `ProcessImage${size[0]?.toUpperCase()}${size.slice(1)}`]),
+      ["sst.aws.Service", "Api"]
+    ] as const) {
+      expect(arr(named(kind, name).opts.dependsOn), `${name} must depend on the migration`).toContain(invocation?.instance)
+    }
+  })
+
+  it("gives each runtime the spec's variables, built from the resources", () => {
+    const proxy = `imgpipe-${stage}-proxy.proxy-abc.${REGION}.rds.amazonaws.com`
+    const url = `postgres://postgres:generated-password@${proxy}:5432/imgpipe?sslmode=verify-full`
+    const queueUrl = (size: string) => `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/process-${size}-image-${stage}`
+    const limits = { IMGPIPE_MAX_UPLOAD_BYTES: "26214400", IMGPIPE_MAX_PIXELS: "50000000", IMGPIPE_KEEP_ORIGINALS: "true" }
+
+    expect(named("sst.aws.Function", "StartProcessing").args.environment).toEqual({
+      DATABASE_URL: url,
+      IMGPIPE_QUEUE_SMALL_URL: queueUrl("small"),
+      IMGPIPE_QUEUE_MEDIUM_URL: queueUrl("medium"),
+      IMGPIPE_QUEUE_LARGE_URL: queueUrl("large"),
+      ...limits
+    })
+    for (const size of ["Small", "Medium", "Large"]) {
+      expect(named("sst.aws.Function", `ProcessImage${size}`).args.environment).toEqual({
+        DATABASE_URL: url,
+        IMGPIPE_RAW_BUCKET: e.outputs.rawBucket,
+        IMGPIPE_PROCESSED_BUCKET: e.outputs.processedBucket,
+        IMGPIPE_MAX_RECEIVES: "3",
+        ...limits
+      })
+    }
+
+    const service = named("sst.aws.Service", "Api")
+    expect(service.args.environment).toEqual({
+      IMGPIPE_RAW_BUCKET: e.outputs.rawBucket,
+      IMGPIPE_PROCESSED_BUCKET: e.outputs.processedBucket,
+      PORT: "3000",
+      ...limits
+    })
+    // Secrets reach the task as SSM SecureString references, never in the task definition.
+    const ssm = obj(service.args.ssm)
+    expect(Object.keys(ssm).sort()).toEqual(["DATABASE_URL", "IMGPIPE_API_KEYS"])
+    const parameters = ofKind("aws.ssm.Parameter")
+    for (const [variable, arn] of Object.entries(ssm)) {
+      const parameter = parameters.find((p) => at(p.instance, "arn", "value") === arn)
+      expect(parameter?.args.type, variable).toBe("SecureString")
+    }
+    expect(parameters.find((p) => p.args.value === url)).toBeDefined()
+    expect(parameters.find((p) => p.args.value === "secret-value-of-ApiKeys")).toBeDefined()
+    // A new secret value rolls the tasks (ECS reads parameters only at task start).
+    expect(at(service.args, "transform", "service", "forceNewDeployment")).toBe(true)
+    expect(at(service.args, "transform", "service", "triggers", "secrets")).toBe("1.1")
+
+    for (const runtime of [...ofKind("sst.aws.Function"), service]) {
+      for (const variable of [...Object.keys(obj(runtime.args.environment)), ...Object.keys(obj(runtime.args.ssm ?? {}))]) {
+        expect(SPEC_VARIABLES.has(variable) || HANDLER_VARIABLES.has(variable), `${runtime.name}: ${variable}`).toBe(true)
+      }
+    }
+  })
+
+  it("grants each runtime only what it does", () => {
+    const actions = (r: Recorded) => arr(r.args.permissions ?? []).flatMap((p) => arr(obj(p).actions).map(str))
+    const all = [...ofKind("sst.aws.Function"), named("sst.aws.Service", "Api")]
+    for (const runtime of all) {
+      expect(actions(runtime).filter((a) => a.includes("*")), runtime.name).toEqual([])
+    }
+    expect(actions(named("sst.aws.Function", "StartProcessing"))).toEqual(["sqs:SendMessage"])
+    for (const size of ["Small", "Medium", "Large"]) {
+      const granted = actions(named("sst.aws.Function", `ProcessImage${size}`))
+      expect(granted).not.toContain("sqs:SendMessage")
+      expect(granted).toEqual(expect.arrayContaining(["s3:GetObject", "s3:PutObject", "sqs:ReceiveMessage", "sqs:DeleteMessage"]))
+    }
+    const api = actions(named("sst.aws.Service", "Api"))
+    expect(api).toEqual(expect.arrayContaining(["s3:PutObject", "s3:GetObject"]))
+    expect(api.filter((a) => a.startsWith("sqs:"))).toEqual([])
+  })
+
+  it("runs the API on ECS from the Dockerfile, health-checked on /health and autoscaled", () => {
+    expect(ofKind("sst.aws.Cluster")).toHaveLength(1)
+    const service = named("sst.aws.Service", "Api")
+    expect(service.args.image).toEqual({ context: ".", dockerfile: "packages/api/Dockerfile" })
+    const rules = arr(at(service.args, "loadBalancer", "rules")).map(obj)
+    const forwards = rules.map((r) => r.forward).filter((f) => f !== undefined)
+    expect(forwards).toEqual(["3000/http"])
+    expect(at(service.args, "loadBalancer", "health", "3000/http", "path")).toBe("/health")
+    const scaling = obj(service.args.scaling)
+    expect(scaling.cpuUtilization).toBeTypeOf("number")
+    expect(scaling.requestCount).toBeTypeOf("number")
+    expect(scaling.max).toBeGreaterThan(Number(scaling.min))
+    expect(str(at(service.args, "dev", "command"))).toContain("packages/api/src/main.ts")
+    expect(e.outputs.apiUrl).toBe("http://imgpipe-api-123.us-east-1.elb.amazonaws.com/")
+    expect(ofKind("sst.Secret").map((s) => s.name)).toContain("ApiKeys")
+  })
+
+  it("alarms on dead-letter depth and on the oldest message of each size queue", () => {
+    const alarms = ofKind("aws.cloudwatch.MetricAlarm")
+    const on = (metric: string) => alarms.filter((a) => a.args.metricName === metric && a.args.namespace === "AWS/SQS")
+    const dlqDepth = on("ApproximateNumberOfMessagesVisible")
+    expect(dlqDepth).toHaveLength(1)
+    expect(at(dlqDepth[0]?.args, "dimensions", "QueueName")).toBe(e.outputs.deadLetterQueueName)
+    expect(dlqDepth[0]?.args.threshold).toBe(0)
+    expect(dlqDepth[0]?.args.comparisonOperator).toBe("GreaterThanThreshold")
+    const oldest = on("ApproximateAgeOfOldestMessage")
+    expect(oldest.map((a) => at(a.args, "dimensions", "QueueName")).sort()).toEqual(
+      SIZES.map((size) => `process-${size}-image-${stage}`).sort()
+    )
+    for (const alarm of alarms) expect(arr(alarm.args.alarmActions), alarm.name).toHaveLength(1)
+  })
+
+  it("keeps S3 traffic off the NAT with a gateway endpoint", () => {
+    const endpoints = ofKind("aws.ec2.VpcEndpoint")
+    expect(endpoints.map((v) => [v.args.serviceName, v.args.vpcEndpointType])).toEqual([
+      [`com.amazonaws.${REGION}.s3`, "Gateway"]
+    ])
+    expect(arr(endpoints[0]?.args.routeTableIds)).toContain("rtb-private-a")
+  })
+})
+
+describe("sst.config.ts under sst dev", () => {
+  it("hands the API's secrets to the local process as plain variables", async () => {
+    const e = await evaluate("test", true)
+    const service = e.recorder.named("sst.aws.Service", "Api")
+    expect(service.args.ssm).toBeUndefined()
+    expect(service.args.transform).toBeUndefined()
+    expect(Object.keys(obj(service.args.environment))).toEqual(expect.arrayContaining(["DATABASE_URL", "IMGPIPE_API_KEYS"]))
+    expect(e.recorder.ofKind("aws.ssm.Parameter")).toEqual([])
+  })
+})
+
+describe("packages/api/Dockerfile", () => {
+  const dockerfile = readFileSync(join(root, "packages/api/Dockerfile"), "utf8")
+  // Instructions with their continuation lines joined.
+  const instructions = dockerfile
+    .replace(/\\\r?\n/g, " ")
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0 && !line.startsWith("#"))
+
+  it("copies only paths that exist in the repository (the build context is the root)", () => {
+    const copies = instructions.filter((line) => /^COPY\s/i.test(line) && !/--from=/i.test(line))
+    expect(copies.length).toBeGreaterThan(0)
+    for (const copy of copies) {
+      const parts = copy
+        .replace(/^COPY\s+/i, "")
+        .split(/\s+/)
+        .filter((part) => !part.startsWith("--"))
+      for (const source of parts.slice(0, -1)) {
+        expect(existsSync(join(root, source)), `${copy}: ${source} is not in the repository`).toBe(true)
+      }
+    }
+  })
+
+  it("gives the installs every workspace manifest (a frozen lockfile refuses a partial workspace)", () => {
+    const copiesAllPackages = instructions.some((line) => /^COPY\s+packages\s+packages\/?$/i.test(line))
+    const workspaces = readdirSync(join(root, "packages")).filter((dir) => existsSync(join(root, "packages", dir, "package.json")))
+    for (const dir of workspaces) {
+      expect(
+        copiesAllPackages || dockerfile.includes(`COPY packages/${dir}/package.json packages/${dir}/`),
+        `packages/${dir}/package.json does not reach the image`
+      ).toBe(true)
+    }
+  })
+
+  it("builds from the API entry point and runs what it built, as a non-root user on node:22-slim", () => {
+    expect(existsSync(join(root, "packages/api/src/main.ts")), "packages/api/src/main.ts").toBe(true)
+    expect(dockerfile).toContain("packages/api/src/main.ts")
+    const from = instructions.filter((line) => /^FROM\s/i.test(line))
+    expect(from.length, "multi-stage").toBeGreaterThanOrEqual(2)
+    expect(from.every((line) => /node:22-slim/.test(line))).toBe(true)
+    const users = instructions.filter((line) => /^USER\s/i.test(line))
+    expect(users.at(-1)).toMatch(/^USER\s+(node|\d*[1-9]\d*)\b/)
+    // The bundle the last stage runs is the one the build stage wrote.
+    const cmd = instructions.filter((line) => /^CMD\s/i.test(line)).at(-1) ?? ""
+    const entry = /"([^"]+\.m?js)"/.exec(cmd)?.[1]
+    expect(entry, `CMD runs no .js bundle: ${cmd}`).toBeDefined()
+    expect(dockerfile).toContain(`--outfile=${entry}`)
+  })
+})

@@ -1,0 +1,68 @@
+/// <reference path="./.sst/platform/config.d.ts" />
+
+/**
+ * imgpipe on AWS: `npx sst deploy --stage test` / `--stage prod` (docs/deploy.md).
+ *
+ * This file only wires the components in packages/infra/ together and returns the outputs. The
+ * component files are imported inside `run()`, as SST requires: `app()` is evaluated on its own,
+ * before the providers and the globals they bring (`sst.aws.*`, `aws.*`) exist.
+ */
+/** What `app()` returns, spelled out so that a misspelled key is an error, not an ignored extra. */
+type AppSettings = Awaited<ReturnType<Parameters<typeof $config>[0]["app"]>>
+
+export default $config({
+  app(input) {
+    const prod = input?.stage === "prod"
+    return {
+      name: "imgpipe",
+      home: "aws",
+      // The CLI refuses to run this app with another version: the same SST as package.json.
+      version: "4.17.1",
+      // prod keeps its data (buckets, database) when a resource is removed, and `sst remove`
+      // refuses to run on it at all; every other stage is disposable.
+      removal: prod ? "retain" : "remove",
+      protect: prod
+    } satisfies AppSettings
+  },
+  async run() {
+    const { network } = await import("./packages/infra/network")
+    const { storage } = await import("./packages/infra/storage")
+    const { queues } = await import("./packages/infra/queues")
+    const { database } = await import("./packages/infra/database")
+    const { functions } = await import("./packages/infra/functions")
+    const { api } = await import("./packages/infra/api")
+    const { monitoring } = await import("./packages/infra/monitoring")
+
+    const { vpc } = network()
+    const { raw, processed } = storage()
+    const { bySize, deadLetter } = queues()
+    const db = database(vpc)
+    const lambdas = functions({
+      vpc,
+      raw,
+      processed,
+      queues: bySize,
+      databaseUrl: db.databaseUrl,
+      migration: db.migration
+    })
+    const http = api({ vpc, raw, processed, databaseUrl: db.databaseUrl, migration: db.migration })
+    const alarms = monitoring({ queues: bySize, deadLetter, startProcessing: lambdas.startProcessing })
+
+    // Flat keys, so scripts read them with `jq -r .apiUrl .sst/outputs.json`.
+    return {
+      apiUrl: http.service.url,
+      rawBucket: raw.name,
+      processedBucket: processed.name,
+      smallQueueName: bySize.small.nodes.queue.name,
+      smallQueueUrl: bySize.small.url,
+      mediumQueueName: bySize.medium.nodes.queue.name,
+      mediumQueueUrl: bySize.medium.url,
+      largeQueueName: bySize.large.nodes.queue.name,
+      largeQueueUrl: bySize.large.url,
+      deadLetterQueueName: deadLetter.nodes.queue.name,
+      deadLetterQueueUrl: deadLetter.url,
+      migrateFunction: db.migrate.name,
+      alarmTopicArn: alarms.topic.arn
+    }
+  }
+})
