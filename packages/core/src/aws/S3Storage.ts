@@ -1,0 +1,289 @@
+/**
+ * `ObjectStorage` on Amazon S3 (or an S3 emulator at `AWS_ENDPOINT_URL`).
+ *
+ * - Presigned PUT: signs `content-type` and `content-length` (they appear in `X-Amz-SignedHeaders`),
+ *   so S3 itself refuses a body of another type or length. The client is built with
+ *   `requestChecksumCalculation: "WHEN_REQUIRED"`: by default SDK v3 adds a CRC32 of the (empty)
+ *   body being presigned as `x-amz-checksum-crc32` + `x-amz-sdk-checksum-algorithm`, and S3 then
+ *   refuses every real upload with a checksum mismatch.
+ * - Presigned GET: bounded lifetime (S3's own maximum is 7 days).
+ * - GET: refuses an object larger than `maxBytes` from `ContentLength` before reading, and counts
+ *   the bytes while streaming in case the length was absent or wrong.
+ * - Errors: a missing key (`NoSuchKey`, or 404) is `ObjectNotFound`; everything else is a
+ *   `StorageError`, which the use cases treat as transient.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client
+} from "@aws-sdk/client-s3"
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
+import { Clock, Config, Context, Effect, Layer, Option } from "effect"
+import type { ConfigError } from "effect/ConfigError"
+import { ObjectNotFound, ObjectTooLarge, StorageError } from "../domain/errors.js"
+import { type Bucket, ObjectStorage } from "../services/ObjectStorage.js"
+import { type AwsClientConfig, awsClientConfig, awsErrorInfo, clientOptions, describeAwsError } from "./config.js"
+
+// ---- configuration --------------------------------------------------------------------------
+
+export interface S3StorageConfig {
+  readonly rawBucket: string
+  readonly processedBucket: string
+  readonly client: AwsClientConfig
+}
+
+/** S3 bucket names follow DNS rules; checking early turns a typo into a start-up error. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
+
+const bucketName = (name: string) =>
+  Config.string(name).pipe(
+    Config.map((value) => value.trim()),
+    Config.validate({ message: `${name} must be an S3 bucket name`, validation: (value) => BUCKET_NAME.test(value) })
+  )
+
+export const s3StorageConfig: Config.Config<S3StorageConfig> = Config.all({
+  rawBucket: bucketName("IMGPIPE_RAW_BUCKET"),
+  processedBucket: bucketName("IMGPIPE_PROCESSED_BUCKET"),
+  client: awsClientConfig
+})
+
+// ---- the client -----------------------------------------------------------------------------
+
+/**
+ * The S3 client of this process, as a service so a runtime shares one connection pool and a test
+ * can reach its middleware stack (e.g. to count requests).
+ */
+export class S3 extends Context.Tag("imgpipe/aws/S3")<S3, S3Client>() {}
+
+export const makeS3Client = (config: AwsClientConfig): S3Client =>
+  new S3Client({
+    ...clientOptions(config),
+    // `<bucket>.<emulator-host>` does not resolve; real S3 keeps virtual-hosted style.
+    forcePathStyle: Option.isSome(config.endpoint),
+    // See the module comment: no default checksums, so presigned PUTs carry none.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED"
+  })
+
+/** One `S3Client` for the life of the layer; its sockets are closed when the layer is released. */
+export const S3ClientLive: Layer.Layer<S3, ConfigError> = Layer.scoped(
+  S3,
+  Effect.acquireRelease(Effect.map(awsClientConfig, makeS3Client), (client) => Effect.sync(() => client.destroy()))
+)
+
+// ---- implementation -------------------------------------------------------------------------
+
+/** S3 refuses presigned URLs that live longer than 7 days. */
+const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600
+
+/** Headers the presigned PUT pins: S3 then refuses any other value. */
+const PINNED_UPLOAD_HEADERS = ["content-type", "content-length"] as const
+
+/**
+ * The key does not exist: `NoSuchKey` (GET), or a bare 404 (HEAD has no error body). A missing
+ * bucket is a 404 too but a configuration problem, so it stays a `StorageError` where S3 says so.
+ */
+const isNotFound = (error: unknown): boolean => {
+  const info = awsErrorInfo(error)
+  if (info.name === "NoSuchBucket") return false
+  return info.name === "NoSuchKey" || info.name === "NotFound" || info.status === 404
+}
+
+/** The result of reading a body with a byte limit. */
+export type Read = { readonly _tag: "Bytes"; readonly bytes: Uint8Array } | { readonly _tag: "TooLarge" }
+
+/** The SDK's Node body: an async iterable of chunks that can be destroyed. */
+export interface NodeBody extends AsyncIterable<Uint8Array> {
+  destroy?: (error?: Error) => void
+}
+
+const isNodeBody = (body: unknown): body is NodeBody =>
+  typeof body === "object" && body !== null && Symbol.asyncIterator in body
+
+/**
+ * Reads at most `maxBytes`, stopping (and closing the connection) at the first byte too many rather
+ * than buffering an oversized object. Exported for its tests: S3 always sends Content-Length, so
+ * this guard only acts when a response lacks or misstates it.
+ */
+export const readAtMost = async (body: NodeBody, maxBytes: number): Promise<Read> => {
+  const chunks: Array<Uint8Array> = []
+  let received = 0
+  try {
+    for await (const chunk of body) {
+      received += chunk.byteLength
+      if (received > maxBytes) return { _tag: "TooLarge" }
+      chunks.push(chunk)
+    }
+  } finally {
+    // Stopped early, failed or interrupted: free the socket instead of leaving it to time out.
+    body.destroy?.()
+  }
+  const bytes = new Uint8Array(received)
+  let at = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, at)
+    at += chunk.byteLength
+  }
+  return { _tag: "Bytes", bytes }
+}
+
+export const makeS3Storage = (client: S3Client, config: S3StorageConfig): ObjectStorage["Type"] => {
+  const bucketOf = (bucket: Bucket): string => (bucket === "raw" ? config.rawBucket : config.processedBucket)
+
+  const storageError = (operation: string, key: string) => (error: unknown) =>
+    new StorageError({ operation, key, message: describeAwsError(error) })
+
+  const checkExpiry = (operation: string, key: string, expiresInSeconds: number) =>
+    Number.isInteger(expiresInSeconds) && expiresInSeconds > 0 && expiresInSeconds <= MAX_EXPIRES_IN_SECONDS
+      ? Effect.void
+      : Effect.fail(
+        new StorageError({ operation, key, message: `expiresInSeconds must be an integer in 1..${MAX_EXPIRES_IN_SECONDS}` })
+      )
+
+  /** When a URL signed now for `seconds` stops working (signing happens after this reading). */
+  const expiry = (seconds: number) => Effect.map(Clock.currentTimeMillis, (now) => new Date(now + seconds * 1000))
+
+  return {
+    presignUpload: (input) =>
+      Effect.gen(function* () {
+        yield* checkExpiry("presignUpload", input.key, input.expiresInSeconds)
+        if (!Number.isSafeInteger(input.contentLength) || input.contentLength < 0) {
+          return yield* new StorageError({
+            operation: "presignUpload",
+            key: input.key,
+            message: "contentLength must be a whole number of bytes"
+          })
+        }
+        const expiresAt = yield* expiry(input.expiresInSeconds)
+        const url = yield* Effect.tryPromise({
+          try: () =>
+            getSignedUrl(
+              client,
+              new PutObjectCommand({
+                Bucket: config.rawBucket,
+                Key: input.key,
+                ContentType: input.contentType,
+                ContentLength: input.contentLength
+              }),
+              {
+                expiresIn: input.expiresInSeconds,
+                // The presigner treats content-type as unsignable unless told otherwise; both stay
+                // headers (not query parameters) so the client's real request is what is checked.
+                signableHeaders: new Set(PINNED_UPLOAD_HEADERS),
+                unhoistableHeaders: new Set(PINNED_UPLOAD_HEADERS)
+              }
+            ),
+          catch: storageError("presignUpload", input.key)
+        })
+        return {
+          method: "PUT" as const,
+          url,
+          // content-length is signed too, but clients (fetch, curl) set it from the body and many
+          // refuse to let a caller set it: listing it here would only confuse.
+          headers: { "content-type": input.contentType },
+          expiresAt
+        }
+      }).pipe(Effect.withSpan("S3.presignUpload")),
+
+    presignDownload: (input) =>
+      Effect.gen(function* () {
+        yield* checkExpiry("presignDownload", input.key, input.expiresInSeconds)
+        const expiresAt = yield* expiry(input.expiresInSeconds)
+        const url = yield* Effect.tryPromise({
+          try: () =>
+            getSignedUrl(client, new GetObjectCommand({ Bucket: bucketOf(input.bucket), Key: input.key }), {
+              expiresIn: input.expiresInSeconds
+            }),
+          catch: storageError("presignDownload", input.key)
+        })
+        return { url, expiresAt }
+      }).pipe(Effect.withSpan("S3.presignDownload")),
+
+    head: (bucket, key) =>
+      Effect.tryPromise({
+        try: (signal) => client.send(new HeadObjectCommand({ Bucket: bucketOf(bucket), Key: key }), { abortSignal: signal }),
+        catch: (error) => error
+      }).pipe(
+        Effect.map((out) =>
+          Option.some({ bytes: out.ContentLength ?? 0, contentType: Option.fromNullable(out.ContentType) })
+        ),
+        Effect.catchAll((error) =>
+          isNotFound(error) ? Effect.succeed(Option.none()) : Effect.fail(storageError("head", key)(error))
+        ),
+        Effect.withSpan("S3.head", { attributes: { bucket, key } })
+      ),
+
+    get: (input) =>
+      Effect.tryPromise({
+        try: async (signal): Promise<Read> => {
+          const out = await client.send(new GetObjectCommand({ Bucket: bucketOf(input.bucket), Key: input.key }), {
+            abortSignal: signal
+          })
+          const body: unknown = out.Body
+          if (!isNodeBody(body)) throw new Error("GetObject returned no readable body")
+          // The declared length refuses an oversized object before a byte is read.
+          if (out.ContentLength !== undefined && out.ContentLength > input.maxBytes) {
+            body.destroy?.()
+            return { _tag: "TooLarge" }
+          }
+          return readAtMost(body, input.maxBytes)
+        },
+        catch: (error) => error
+      }).pipe(
+        Effect.catchAll((error) =>
+          Effect.fail(
+            isNotFound(error)
+              ? new ObjectNotFound({ bucket: bucketOf(input.bucket), key: input.key })
+              : storageError("get", input.key)(error)
+          )
+        ),
+        Effect.flatMap((read) =>
+          read._tag === "Bytes"
+            ? Effect.succeed(read.bytes)
+            : Effect.fail(new ObjectTooLarge({ key: input.key, limit: input.maxBytes }))
+        ),
+        Effect.withSpan("S3.get", { attributes: { bucket: input.bucket, key: input.key } })
+      ),
+
+    put: (input) =>
+      Effect.tryPromise({
+        try: (signal) =>
+          client.send(
+            new PutObjectCommand({
+              Bucket: bucketOf(input.bucket),
+              Key: input.key,
+              Body: input.body,
+              ContentLength: input.body.byteLength,
+              ContentType: input.contentType,
+              CacheControl: input.cacheControl
+            }),
+            { abortSignal: signal }
+          ),
+        catch: storageError("put", input.key)
+      }).pipe(Effect.asVoid, Effect.withSpan("S3.put", { attributes: { bucket: input.bucket, key: input.key } })),
+
+    // S3 answers 204 for a missing key as well, so deleting twice succeeds as the interface says.
+    delete: (bucket, key) =>
+      Effect.tryPromise({
+        try: (signal) => client.send(new DeleteObjectCommand({ Bucket: bucketOf(bucket), Key: key }), { abortSignal: signal }),
+        catch: storageError("delete", key)
+      }).pipe(Effect.asVoid, Effect.withSpan("S3.delete", { attributes: { bucket, key } }))
+  }
+}
+
+/** `ObjectStorage` on the `S3` client, buckets from `IMGPIPE_RAW_BUCKET` / `IMGPIPE_PROCESSED_BUCKET`. */
+export const S3StorageFromClient: Layer.Layer<ObjectStorage, ConfigError, S3> = Layer.effect(
+  ObjectStorage,
+  Effect.gen(function* () {
+    const client = yield* S3
+    const config = yield* s3StorageConfig
+    return makeS3Storage(client, config)
+  })
+)
+
+/** `ObjectStorage` on S3 with its own client (the usual choice of a runtime's `layers.ts`). */
+export const S3StorageLive: Layer.Layer<ObjectStorage | S3, ConfigError> = S3StorageFromClient.pipe(
+  Layer.provideMerge(S3ClientLive)
+)

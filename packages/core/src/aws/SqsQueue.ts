@@ -1,0 +1,128 @@
+/**
+ * `JobQueue` on Amazon SQS (or an SQS emulator at `AWS_ENDPOINT_URL`): one standard queue per size,
+ * URLs from `IMGPIPE_QUEUE_{SMALL,MEDIUM,LARGE}_URL`. Jobs are grouped by size and sent with
+ * `SendMessageBatch`, at most 10 entries per request (SQS's limit), so a call costs one request
+ * per size queue touched for up to 10 jobs. Entries SQS refuses inside a successful batch
+ * (partial failures) fail the call with `QueueError`: the caller's retry re-sends them, and
+ * duplicates are harmless because processing is idempotent.
+ */
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from "@aws-sdk/client-sqs"
+import { Config, Context, Effect, Layer, Schema } from "effect"
+import type { ConfigError } from "effect/ConfigError"
+import { QueueError } from "../domain/errors.js"
+import { ProcessJob } from "../domain/image.js"
+import { IMAGE_SIZES, type ImageSize } from "../domain/sizes.js"
+import { JobQueue } from "../services/JobQueue.js"
+import { type AwsClientConfig, awsClientConfig, clientOptions, describeAwsError } from "./config.js"
+
+// ---- configuration --------------------------------------------------------------------------
+
+export interface SqsQueueConfig {
+  readonly queueUrls: Readonly<Record<ImageSize, string>>
+  readonly client: AwsClientConfig
+}
+
+const queueUrl = (name: string) =>
+  Config.string(name).pipe(
+    Config.map((value) => value.trim()),
+    Config.validate({
+      message: `${name} must be an SQS queue URL`,
+      validation: (value) => {
+        try {
+          const url = new URL(value)
+          return (url.protocol === "https:" || url.protocol === "http:") && url.pathname.length > 1
+        } catch {
+          return false
+        }
+      }
+    })
+  )
+
+export const sqsQueueConfig: Config.Config<SqsQueueConfig> = Config.all({
+  queueUrls: Config.all({
+    small: queueUrl("IMGPIPE_QUEUE_SMALL_URL"),
+    medium: queueUrl("IMGPIPE_QUEUE_MEDIUM_URL"),
+    large: queueUrl("IMGPIPE_QUEUE_LARGE_URL")
+  }),
+  client: awsClientConfig
+})
+
+// ---- the client -----------------------------------------------------------------------------
+
+/** The SQS client of this process (a service, so a test can reach its middleware stack). */
+export class Sqs extends Context.Tag("imgpipe/aws/Sqs")<Sqs, SQSClient>() {}
+
+export const makeSqsClient = (config: AwsClientConfig): SQSClient => new SQSClient(clientOptions(config))
+
+export const SqsClientLive: Layer.Layer<Sqs, ConfigError> = Layer.scoped(
+  Sqs,
+  Effect.acquireRelease(Effect.map(awsClientConfig, makeSqsClient), (client) => Effect.sync(() => client.destroy()))
+)
+
+// ---- implementation -------------------------------------------------------------------------
+
+/** SQS accepts at most 10 entries per `SendMessageBatch`. */
+export const SQS_BATCH_LIMIT = 10
+
+const encodeJob = Schema.encodeSync(Schema.parseJson(ProcessJob))
+
+const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+export const makeSqsQueue = (client: SQSClient, config: SqsQueueConfig): JobQueue["Type"] => {
+  const sendBatch = (size: ImageSize, jobs: ReadonlyArray<ProcessJob>) =>
+    Effect.gen(function* () {
+      const entries: Array<SendMessageBatchRequestEntry> = jobs.map((job, index) => ({
+        Id: String(index),
+        MessageBody: encodeJob(job)
+      }))
+      const out = yield* Effect.tryPromise({
+        try: (signal) =>
+          client.send(new SendMessageBatchCommand({ QueueUrl: config.queueUrls[size], Entries: entries }), {
+            abortSignal: signal
+          }),
+        catch: (error) => new QueueError({ operation: `send to the ${size} queue`, message: describeAwsError(error) })
+      })
+      const failed = out.Failed ?? []
+      if (failed.length > 0) {
+        const reasons = failed.map((entry) => {
+          const job = jobs[Number(entry.Id)]
+          return `${job?.image_id ?? `entry ${entry.Id}`}: ${entry.Code ?? "error"} ${entry.Message ?? ""}`.trim()
+        })
+        return yield* new QueueError({
+          operation: `send to the ${size} queue`,
+          message: `SQS refused ${failed.length} of ${jobs.length} messages (${reasons.join("; ")})`
+        })
+      }
+    })
+
+  return {
+    send: (jobs) =>
+      Effect.forEach(
+        IMAGE_SIZES.flatMap((size) =>
+          chunksOf(jobs.filter((job) => job.size === size), SQS_BATCH_LIMIT).map((chunk) => [size, chunk] as const)
+        ),
+        ([size, chunk]) => sendBatch(size, chunk),
+        // The three queues are independent: one round trip of latency, not three.
+        { concurrency: "unbounded", discard: true }
+      ).pipe(Effect.withSpan("SQS.send", { attributes: { jobs: jobs.length } }))
+  }
+}
+
+/** `JobQueue` on the `Sqs` client, queue URLs from the environment. */
+export const SqsQueueFromClient: Layer.Layer<JobQueue, ConfigError, Sqs> = Layer.effect(
+  JobQueue,
+  Effect.gen(function* () {
+    const client = yield* Sqs
+    const config = yield* sqsQueueConfig
+    return makeSqsQueue(client, config)
+  })
+)
+
+/** `JobQueue` on SQS with its own client. */
+export const SqsQueueLive: Layer.Layer<JobQueue | Sqs, ConfigError> = SqsQueueFromClient.pipe(
+  Layer.provideMerge(SqsClientLive)
+)

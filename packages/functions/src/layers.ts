@@ -1,0 +1,76 @@
+/**
+ * The Lambda functions' one choice of implementations: S3, SQS, PostgreSQL (through RDS Proxy),
+ * sharp. Each function gets only what its use case needs, so StartProcessing needs no bucket names
+ * and ProcessImage no queue URLs. The layers are built once per container (cold start) by
+ * `LambdaHandler.make` and released when Lambda shuts the container down.
+ *
+ * `*Services` layers still need a database; tests give them theirs. `*Live` layers add PostgreSQL
+ * at `DATABASE_URL`.
+ */
+import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
+import { SettingsLive } from "@imgpipe/core"
+import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
+import { SqsQueueLive } from "@imgpipe/core/aws/SqsQueue"
+import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
+import { pgLayer } from "@imgpipe/core/sql/client"
+import { Config, Context, Effect, Layer, Logger, LogLevel } from "effect"
+
+// ---- settings only the handlers read ----------------------------------------------------------
+
+export interface ProcessImageOptions {
+  /** The queues' redrive `maxReceiveCount`: the delivery that reaches it is the last one. */
+  readonly maxReceives: number
+  /** Records of one batch processed at once (each holds a decoded image in memory). */
+  readonly concurrency: number
+}
+
+export class ProcessImageSettings extends Context.Tag("imgpipe/functions/ProcessImageSettings")<
+  ProcessImageSettings,
+  ProcessImageOptions
+>() {}
+
+const positive = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: `${name} must be a positive integer`, validation: (n) => n > 0 })
+  )
+
+export const processImageConfig: Config.Config<ProcessImageOptions> = Config.all({
+  maxReceives: positive("IMGPIPE_MAX_RECEIVES", 3),
+  concurrency: positive("IMGPIPE_BATCH_CONCURRENCY", 2)
+})
+
+export const ProcessImageSettingsLive = Layer.effect(ProcessImageSettings, processImageConfig)
+
+/** `IMGPIPE_LOG_LEVEL` (default Info), as in the other runtimes. */
+export const LogLevelLive = Layer.unwrapEffect(
+  Effect.map(Config.logLevel("IMGPIPE_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)), Logger.minimumLogLevel)
+)
+
+// ---- the database -----------------------------------------------------------------------------
+
+/**
+ * PostgreSQL at `DATABASE_URL` (RDS Proxy in AWS) with a small pool: every warm container keeps its
+ * own, and the proxy multiplexes them onto the database. Two covers a batch processed two at a time.
+ */
+export const FunctionDatabaseLive = Layer.unwrapEffect(
+  Effect.map(positive("IMGPIPE_DB_POOL_SIZE", 2), (maxConnections) => pgLayer({ maxConnections }))
+)
+
+// ---- per function -----------------------------------------------------------------------------
+
+/** What `startProcessing` needs: image records, the SQS queues, settings. */
+export const StartProcessingServices = Layer.mergeAll(ImageRepositorySql, SqsQueueLive, SettingsLive, LogLevelLive)
+
+/** What `processImage` needs: image records, S3, sharp, settings. */
+export const ProcessImageServices = Layer.mergeAll(
+  ImageRepositorySql,
+  S3StorageLive,
+  SharpResizerLive,
+  ProcessImageSettingsLive,
+  LogLevelLive
+).pipe(Layer.provideMerge(Layer.mergeAll(SettingsLive, SharpConfigLive)))
+
+export const StartProcessingLive = StartProcessingServices.pipe(Layer.provide(FunctionDatabaseLive))
+
+export const ProcessImageLive = ProcessImageServices.pipe(Layer.provide(FunctionDatabaseLive))

@@ -1,0 +1,232 @@
+/**
+ * AWS on this machine: fauxqs (S3 + SQS in one in-process HTTP server) set up as imgpipe's stage
+ * is in AWS — the raw and processed buckets, the three size queues with a redrive policy to one
+ * dead-letter queue — plus two things fauxqs lacks:
+ *
+ * - presigned URLs are checked as S3 checks them (`presigned.ts`): a PUT with another content type
+ *   or length than signed is refused with 403 `SignatureDoesNotMatch`;
+ * - every object stored (PUT, or copy) is reported on `objectCreated`, which the event-source
+ *   emulator turns into S3 ObjectCreated notifications. fauxqs has no bucket notifications, but its
+ *   Fastify app (`buildApp`) lets a response hook see each completed write.
+ */
+import { CreateBucketCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs"
+import { IMAGE_SIZES, type ImageSize } from "@imgpipe/core"
+import { Data, Effect, Queue, type Scope } from "effect"
+import type { FastifyReply, FastifyRequest } from "fastify"
+import { buildApp } from "fauxqs"
+import { randomBytes } from "node:crypto"
+import { checkPresigned, type Keys } from "./presigned.js"
+
+export class EmulatorError extends Data.TaggedError("EmulatorError")<{ readonly message: string }> {}
+
+export interface EmulatorOptions {
+  /** Port for the S3 + SQS endpoint; 0 picks a free one. */
+  readonly port: number
+  readonly region: string
+  /** The keys clients must sign with (fauxqs itself accepts any). */
+  readonly keys: Keys
+  readonly rawBucket: string
+  readonly processedBucket: string
+  readonly queueNames: Readonly<Record<ImageSize, string>>
+  readonly deadLetterQueueName: string
+  /** Seconds a received message stays invisible before it is delivered again. */
+  readonly visibilityTimeoutSeconds: number
+  /** Receives before SQS moves a message to the dead-letter queue (the spec: 3). */
+  readonly maxReceiveCount: number
+  /** Refuse presigned requests whose signature does not match (default true). */
+  readonly verifyPresignedUrls?: boolean
+}
+
+export interface QueueInfo {
+  readonly name: string
+  readonly url: string
+  readonly arn: string
+}
+
+/** One object written, as S3 would describe it in a notification. */
+export interface CreatedObject {
+  readonly eventName: "ObjectCreated:Put" | "ObjectCreated:Copy"
+  readonly bucket: string
+  readonly key: string
+  readonly size: number
+  /** Hex MD5 without quotes, as in S3 events. */
+  readonly eTag: string
+  readonly sourceIp: string
+  readonly requestId: string
+  readonly time: Date
+}
+
+export interface AwsEmulator {
+  readonly endpoint: string
+  readonly region: string
+  readonly keys: Keys
+  readonly buckets: { readonly raw: string; readonly processed: string }
+  readonly queues: Readonly<Record<ImageSize, QueueInfo>>
+  readonly deadLetterQueue: QueueInfo
+  /** Objects created in any bucket, in the order their writes completed. */
+  readonly objectCreated: Queue.Dequeue<CreatedObject>
+  /** The environment variables that point imgpipe's runtimes at this emulator. */
+  readonly env: Readonly<Record<string, string>>
+  /** Clients of the emulator for setup and inspection (not the application's own). */
+  readonly s3: S3Client
+  readonly sqs: SQSClient
+}
+
+const headerValue = (value: string | ReadonlyArray<string> | number | undefined): string | undefined =>
+  value === undefined ? undefined : Array.isArray(value) ? value.join(",") : String(value)
+
+const s3ErrorXml = (code: string, message: string): string =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${
+    randomBytes(8).toString("hex").toUpperCase()
+  }</RequestId></Error>`
+
+const attempt = <A>(what: string, run: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: run,
+    catch: (error) => new EmulatorError({ message: `${what}: ${error instanceof Error ? error.message : String(error)}` })
+  })
+
+/** Starts fauxqs with imgpipe's buckets and queues; everything stops when the scope closes. */
+export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmulator, EmulatorError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const created = yield* Effect.acquireRelease(Queue.unbounded<CreatedObject>(), Queue.shutdown)
+    const verify = options.verifyPresignedUrls ?? true
+    // Object sizes of copies are looked up after the fact; this client exists before listening.
+    let s3ForCopies: S3Client | undefined
+
+    const app = buildApp({ logger: false, defaultRegion: options.region })
+
+    // Authentication happens before S3 reads a body; so does this check.
+    app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!verify) return
+      const check = await checkPresigned({
+        method: request.method,
+        rawUrl: request.raw.url ?? "/",
+        headers: request.headers,
+        keys: options.keys,
+        now: new Date()
+      })
+      if (check._tag === "Refused") {
+        reply.code(403).header("content-type", "application/xml").header("connection", "close")
+        return reply.send(s3ErrorXml(check.code, check.message))
+      }
+    })
+
+    app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
+      if (request.method !== "PUT" || reply.statusCode !== 200) return
+      const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
+      const bucket = params?.bucket
+      const key = params?.["*"]
+      if (bucket === undefined || key === undefined || key.length === 0) return // a bucket, not an object
+      const query = request.query as Record<string, unknown> | undefined
+      if (query?.["uploadId"] !== undefined) return // a multipart part, not an object yet
+      const isCopy = request.headers["x-amz-copy-source"] !== undefined
+      const eTag = (headerValue(reply.getHeader("etag")) ?? "").replace(/"/g, "")
+      const base = {
+        bucket,
+        key,
+        sourceIp: request.ip,
+        requestId: headerValue(reply.getHeader("x-amz-request-id")) ?? randomBytes(8).toString("hex").toUpperCase(),
+        time: new Date()
+      }
+      if (!isCopy) {
+        const decoded = Number(headerValue(request.headers["x-amz-decoded-content-length"]))
+        const size = Number.isInteger(decoded) ? decoded : Buffer.isBuffer(request.body) ? request.body.length : 0
+        Queue.unsafeOffer(created, { ...base, eventName: "ObjectCreated:Put", size, eTag })
+        return
+      }
+      const head = await s3ForCopies?.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined)
+      Queue.unsafeOffer(created, {
+        ...base,
+        eventName: "ObjectCreated:Copy",
+        size: head?.ContentLength ?? 0,
+        eTag: (head?.ETag ?? "").replace(/"/g, "")
+      })
+    })
+
+    const address = yield* Effect.acquireRelease(
+      attempt("start fauxqs", () => app.listen({ port: options.port, host: "127.0.0.1" })),
+      () => Effect.promise(() => app.close())
+    )
+    const endpoint = String(address).replace(/\/$/, "")
+    const clientConfig = { region: options.region, endpoint, credentials: options.keys }
+    const s3 = yield* Effect.acquireRelease(
+      Effect.sync(() => new S3Client({ ...clientConfig, forcePathStyle: true })),
+      (client) => Effect.sync(() => client.destroy())
+    )
+    s3ForCopies = s3
+    const sqs = yield* Effect.acquireRelease(
+      Effect.sync(() => new SQSClient(clientConfig)),
+      (client) => Effect.sync(() => client.destroy())
+    )
+
+    for (const bucket of [options.rawBucket, options.processedBucket]) {
+      yield* attempt(`create bucket ${bucket}`, () => s3.send(new CreateBucketCommand({ Bucket: bucket })))
+    }
+
+    const createQueue = (name: string, attributes: Record<string, string>) =>
+      Effect.gen(function* () {
+        const out = yield* attempt(`create queue ${name}`, () =>
+          sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes })))
+        const url = out.QueueUrl
+        if (url === undefined) return yield* new EmulatorError({ message: `queue ${name} has no URL` })
+        const attrs = yield* attempt(`read queue ${name}`, () =>
+          sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] })))
+        const arn = attrs.Attributes?.["QueueArn"]
+        if (arn === undefined) return yield* new EmulatorError({ message: `queue ${name} has no ARN` })
+        return { name, url, arn } satisfies QueueInfo
+      })
+
+    // As in AWS: the dead-letter queue keeps messages longer than its sources (14 days).
+    const deadLetterQueue = yield* createQueue(options.deadLetterQueueName, { MessageRetentionPeriod: "1209600" })
+    const redrive = JSON.stringify({
+      deadLetterTargetArn: deadLetterQueue.arn,
+      maxReceiveCount: String(options.maxReceiveCount)
+    })
+    const queueList = yield* Effect.forEach(IMAGE_SIZES, (size) =>
+      Effect.map(
+        createQueue(options.queueNames[size], {
+          VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+          RedrivePolicy: redrive
+        }),
+        (info) => [size, info] as const
+      ))
+    const queues = Object.fromEntries(queueList) as Record<ImageSize, QueueInfo>
+
+    return {
+      endpoint,
+      region: options.region,
+      keys: options.keys,
+      buckets: { raw: options.rawBucket, processed: options.processedBucket },
+      queues,
+      deadLetterQueue,
+      objectCreated: created,
+      env: {
+        AWS_REGION: options.region,
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_ACCESS_KEY_ID: options.keys.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: options.keys.secretAccessKey,
+        IMGPIPE_RAW_BUCKET: options.rawBucket,
+        IMGPIPE_PROCESSED_BUCKET: options.processedBucket,
+        IMGPIPE_QUEUE_SMALL_URL: queues.small.url,
+        IMGPIPE_QUEUE_MEDIUM_URL: queues.medium.url,
+        IMGPIPE_QUEUE_LARGE_URL: queues.large.url,
+        IMGPIPE_MAX_RECEIVES: String(options.maxReceiveCount)
+      },
+      s3,
+      sqs
+    } satisfies AwsEmulator
+  })
+
+/** The spec's resource names for a stage, e.g. `raw-image-local`, `process-small-image-local`. */
+export const stageNames = (stage: string) => ({
+  rawBucket: `raw-image-${stage}`,
+  processedBucket: `processed-image-${stage}`,
+  queueNames: {
+    small: `process-small-image-${stage}`,
+    medium: `process-medium-image-${stage}`,
+    large: `process-large-image-${stage}`
+  },
+  deadLetterQueueName: `process-image-dlq-${stage}`
+})

@@ -1,0 +1,284 @@
+/**
+ * What AWS does between the services and the functions, emulated so the real handlers run
+ * unchanged:
+ *
+ * - **S3 → StartProcessing.** Each object created in the raw bucket becomes the S3 ObjectCreated
+ *   notification AWS sends (same JSON shape, key URL-encoded with `+` for spaces), delivered as an
+ *   asynchronous invocation: a failed invocation is retried twice more, then dropped with an error
+ *   (AWS would send it to the function's on-failure destination, if one is configured).
+ * - **SQS → ProcessImage.** One poller per size queue does what Lambda's event source mapping does
+ *   with `ReportBatchItemFailures`: receive up to `batchSize` messages (long polling) with their
+ *   system attributes, invoke the handler with an SQS event of the real shape, delete the
+ *   messages it did not list in `batchItemFailures`, and leave the listed ones for SQS to deliver
+ *   again after the visibility timeout (and to dead-letter after `maxReceiveCount`). A thrown
+ *   error, a timeout or an unknown item identifier fails the whole batch, as in AWS.
+ *
+ * Handlers are plain Lambda handler functions `(event, context) => Promise<result>`: the exported
+ * `handler`s, or test-built ones.
+ */
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand
+} from "@aws-sdk/client-sqs"
+import { IMAGE_SIZES, type ImageSize } from "@imgpipe/core"
+import type { Context as LambdaContext, S3Event, S3EventRecord, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
+import { Duration, Effect, Queue, Schedule, type Scope } from "effect"
+import { randomUUID } from "node:crypto"
+import type { AwsEmulator, CreatedObject } from "./emulator.js"
+
+/** A Lambda handler as Lambda calls it. */
+export type LambdaFunction<E, R> = (event: E, context: LambdaContext) => Promise<R>
+
+// ---- event shapes -----------------------------------------------------------------------------
+
+/**
+ * S3 encodes keys in notifications like an HTML form value (Java's `URLEncoder`): a space becomes
+ * `+`, other characters outside `A-Za-z0-9-_.*` become `%XX`; `/` is left as it is.
+ */
+export const encodeS3EventKey = (key: string): string =>
+  encodeURIComponent(key)
+    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%2F/g, "/")
+    .replace(/%20/g, "+")
+
+let sequence = 0n
+
+/** One record of an S3 ObjectCreated notification, as S3 sends it (event version 2.1). */
+export const s3EventRecord = (object: CreatedObject, region: string): S3EventRecord => {
+  sequence += 1n
+  return {
+    eventVersion: "2.1",
+    eventSource: "aws:s3",
+    awsRegion: region,
+    eventTime: object.time.toISOString(),
+    eventName: object.eventName,
+    userIdentity: { principalId: "AWS:AIDAEMULATOR" },
+    requestParameters: { sourceIPAddress: object.sourceIp },
+    responseElements: { "x-amz-request-id": object.requestId, "x-amz-id-2": "fauxqs" },
+    s3: {
+      s3SchemaVersion: "1.0",
+      configurationId: "imgpipe-start-processing",
+      bucket: { name: object.bucket, ownerIdentity: { principalId: "A3EMULATOR" }, arn: `arn:aws:s3:::${object.bucket}` },
+      object: {
+        key: encodeS3EventKey(object.key),
+        size: object.size,
+        eTag: object.eTag,
+        // Hex, increasing per key in S3; increasing overall here.
+        sequencer: (BigInt(object.time.getTime()) * 1000n + sequence).toString(16).toUpperCase().padStart(18, "0")
+      }
+    }
+  }
+}
+
+/** One record of the SQS event Lambda's event source mapping builds from a received message. */
+export const sqsEventRecord = (message: Message, queueArn: string, region: string): SQSRecord => ({
+  messageId: message.MessageId ?? "",
+  receiptHandle: message.ReceiptHandle ?? "",
+  body: message.Body ?? "",
+  attributes: {
+    ApproximateReceiveCount: message.Attributes?.["ApproximateReceiveCount"] ?? "1",
+    SentTimestamp: message.Attributes?.["SentTimestamp"] ?? String(Date.now()),
+    SenderId: message.Attributes?.["SenderId"] ?? "000000000000",
+    ApproximateFirstReceiveTimestamp: message.Attributes?.["ApproximateFirstReceiveTimestamp"] ?? String(Date.now())
+  },
+  messageAttributes: {},
+  md5OfBody: message.MD5OfBody ?? "",
+  eventSource: "aws:sqs",
+  eventSourceARN: queueArn,
+  awsRegion: region
+})
+
+/** The `context` argument Lambda passes, for a function with `timeoutMs`. */
+export const lambdaContext = (functionName: string, region: string, timeoutMs: number): LambdaContext => {
+  const deadline = Date.now() + timeoutMs
+  const requestId = randomUUID()
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
+    memoryLimitInMB: "1024",
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: `emulator/[$LATEST]/${requestId.replace(/-/g, "")}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined
+  }
+}
+
+// ---- invoking ---------------------------------------------------------------------------------
+
+export interface InvokeOptions {
+  readonly functionName: string
+  readonly region: string
+  /** The function's timeout: an invocation running longer counts as failed (Lambda would kill it). */
+  readonly timeoutMs: number
+}
+
+/** One invocation; fails with the handler's error (or a timeout), as Lambda reports it. */
+export const invoke = <E, R>(fn: LambdaFunction<E, R>, event: E, options: InvokeOptions) =>
+  Effect.tryPromise({
+    try: () => fn(event, lambdaContext(options.functionName, options.region, options.timeoutMs)),
+    catch: (error) => (error instanceof Error ? error.message : String(error))
+  }).pipe(
+    Effect.timeoutFail({ duration: Duration.millis(options.timeoutMs), onTimeout: () => `timed out after ${options.timeoutMs} ms` })
+  )
+
+// ---- S3 notifications → StartProcessing --------------------------------------------------------
+
+export interface S3NotificationOptions {
+  readonly timeoutMs: number
+  /** Retries of a failed asynchronous invocation (AWS default 2) and the wait before each. */
+  readonly retries: number
+  readonly retryDelayMs: number
+}
+
+/** Delivers one notification: the invocation, then its retries. */
+const deliverNotification = (
+  emulator: AwsEmulator,
+  fn: LambdaFunction<S3Event, unknown>,
+  object: CreatedObject,
+  options: S3NotificationOptions
+) => {
+  const event: S3Event = { Records: [s3EventRecord(object, emulator.region)] }
+  return invoke(fn, event, { functionName: "StartProcessing", region: emulator.region, timeoutMs: options.timeoutMs }).pipe(
+    Effect.retry(Schedule.spaced(Duration.millis(options.retryDelayMs)).pipe(Schedule.intersect(Schedule.recurs(options.retries)))),
+    Effect.catchAll((error) =>
+      Effect.logError("StartProcessing failed on every attempt; the notification is dropped").pipe(
+        Effect.annotateLogs({ key: object.key, error })
+      )
+    ),
+    Effect.annotateLogs({ bucket: object.bucket })
+  )
+}
+
+/**
+ * Runs until interrupted: each object created in the raw bucket is delivered to `fn`, each in its
+ * own invocation, concurrently (S3 does not wait for one invocation before the next).
+ */
+export const runS3Notifications = (
+  emulator: AwsEmulator,
+  fn: LambdaFunction<S3Event, unknown>,
+  options: S3NotificationOptions
+): Effect.Effect<never, never, Scope.Scope> =>
+  Queue.take(emulator.objectCreated).pipe(
+    Effect.flatMap((object) =>
+      object.bucket === emulator.buckets.raw
+        ? Effect.forkScoped(deliverNotification(emulator, fn, object, options))
+        : Effect.void
+    ),
+    Effect.forever
+  )
+
+// ---- SQS event source mapping → ProcessImage ----------------------------------------------------
+
+export interface SqsSourceOptions {
+  /** Messages per invocation, 1–10 (the mapping's BatchSize). */
+  readonly batchSize: number
+  /** Long-poll wait per ReceiveMessage, 0–20 s (Lambda uses 20). */
+  readonly waitTimeSeconds: number
+  readonly timeoutMs: number
+}
+
+export interface BatchOutcome {
+  readonly size: ImageSize
+  readonly received: number
+  readonly deleted: number
+  /** Left on the queue for redelivery. */
+  readonly retried: number
+}
+
+const isBatchResponse = (value: unknown): value is SQSBatchResponse =>
+  typeof value === "object" && value !== null && Array.isArray((value as { batchItemFailures?: unknown }).batchItemFailures)
+
+/**
+ * One poll of one size queue: receive, invoke, delete the successes. Returns what happened (no
+ * messages: `received` 0). Exported for tests that want to step the mapping by hand.
+ */
+export const pollOnce = (
+  emulator: AwsEmulator,
+  size: ImageSize,
+  fn: LambdaFunction<SQSEvent, SQSBatchResponse | void>,
+  options: SqsSourceOptions
+): Effect.Effect<BatchOutcome, string> =>
+  Effect.gen(function* () {
+    const queue = emulator.queues[size]
+    const received = yield* Effect.tryPromise({
+      try: (signal) =>
+        emulator.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queue.url,
+            MaxNumberOfMessages: options.batchSize,
+            WaitTimeSeconds: options.waitTimeSeconds,
+            MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"]
+          }),
+          { abortSignal: signal }
+        ),
+      catch: (error) => `ReceiveMessage failed: ${String(error)}`
+    })
+    const messages = received.Messages ?? []
+    if (messages.length === 0) return { size, received: 0, deleted: 0, retried: 0 }
+
+    const event: SQSEvent = { Records: messages.map((m) => sqsEventRecord(m, queue.arn, emulator.region)) }
+    const result = yield* invoke(fn, event, { functionName: `ProcessImage-${size}`, region: emulator.region, timeoutMs: options.timeoutMs }).pipe(
+      Effect.either
+    )
+    const ids = new Set(messages.map((m) => m.MessageId))
+    let failedIds: ReadonlySet<string | undefined>
+    if (result._tag === "Left") {
+      yield* Effect.logWarning("ProcessImage failed; the whole batch will be delivered again").pipe(
+        Effect.annotateLogs({ error: result.left })
+      )
+      failedIds = ids
+    } else if (result.right === undefined || result.right === null) {
+      failedIds = new Set() // no response: every record succeeded
+    } else if (!isBatchResponse(result.right) || result.right.batchItemFailures.some((f) => !ids.has(f.itemIdentifier))) {
+      yield* Effect.logWarning("ProcessImage returned an invalid batch response; the whole batch will be delivered again")
+      failedIds = ids
+    } else {
+      failedIds = new Set(result.right.batchItemFailures.map((f) => f.itemIdentifier))
+    }
+
+    const done = messages.filter((m) => !failedIds.has(m.MessageId))
+    if (done.length > 0) {
+      const out = yield* Effect.tryPromise({
+        try: () =>
+          emulator.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: queue.url,
+              Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? "" }))
+            })
+          ),
+        catch: (error) => `DeleteMessageBatch failed: ${String(error)}`
+      })
+      if ((out.Failed ?? []).length > 0) {
+        yield* Effect.logWarning("some processed messages could not be deleted; they will be delivered again")
+      }
+    }
+    return { size, received: messages.length, deleted: done.length, retried: messages.length - done.length }
+  })
+
+/** Polls every size queue until interrupted (one poller each), feeding `fn`. */
+export const runSqsEventSources = (
+  emulator: AwsEmulator,
+  fn: LambdaFunction<SQSEvent, SQSBatchResponse | void>,
+  options: SqsSourceOptions
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.forEach(
+    IMAGE_SIZES,
+    (size) =>
+      Effect.forkScoped(
+        pollOnce(emulator, size, fn, options).pipe(
+          // An emulator hiccup must not end the mapping: log, back off, poll again.
+          Effect.catchAll((error) =>
+            Effect.logWarning("poll failed").pipe(Effect.annotateLogs({ error }), Effect.zipRight(Effect.sleep("1 second")))
+          ),
+          Effect.forever,
+          Effect.annotateLogs({ queue: emulator.queues[size].name })
+        )
+      ),
+    { discard: true }
+  )

@@ -1,0 +1,128 @@
+/**
+ * Every AWS request each step makes per image, counted by an SDK middleware on the clients of the
+ * functions, the API and the event source mapping (the S3 and SQS requests AWS bills). The steps
+ * are driven one at a time so each count belongs to one step. `docs/aws-requests.md` is this
+ * test's table.
+ */
+import { expect, layer } from "@effect/vitest"
+import type { ImageId, ImageSize } from "@imgpipe/core"
+import { parseImageId } from "@imgpipe/core"
+import { Effect, Option, Queue } from "effect"
+import { readFileSync } from "node:fs"
+import { resolve } from "node:path"
+import { testDatabaseKind } from "../../core/test/support/database.js"
+import { lambdaContext, pollOnce, s3EventRecord } from "../src/local/event-sources.js"
+import { Aws, AwsLive } from "./support/aws.js"
+
+const image = new Uint8Array(readFileSync(resolve(import.meta.dirname, "../../core/test/fixtures/images/photo-246x345.tiff")))
+const SIZES: ReadonlyArray<ImageSize> = ["small", "medium", "large"]
+const context = (name: string) => lambdaContext(name, "us-east-1", 30_000)
+
+/** The client's part: POST /upload, then PUT to the presigned URL. Returns the API's requests for the ticket. */
+const clientUpload = Effect.gen(function* () {
+  const { apiUrl, requests } = yield* Aws
+  requests.clear()
+  const ticket = yield* Effect.promise(() =>
+    fetch(`${apiUrl}/upload`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ content_type: "image/tiff", content_length: image.byteLength })
+    }).then((r) => r.json() as Promise<{ image_id: string; upload: { url: string; headers: Record<string, string> } }>)
+  )
+  const uploadRequests = requests.counts()
+  const put = yield* Effect.promise(() => fetch(ticket.upload.url, { method: "PUT", headers: ticket.upload.headers, body: image }))
+  expect(put.status).toBe(200)
+  return { id: Option.getOrThrow(parseImageId(ticket.image_id)), uploadRequests }
+})
+
+/** S3's notification for the next stored object, handed to StartProcessing; the requests it made. */
+const deliverNotification = Effect.gen(function* () {
+  const { emulator, requests, startProcessing } = yield* Aws
+  // The emulator reports writes to both buckets; S3 notifies StartProcessing of the raw bucket's.
+  let created = yield* Queue.take(emulator.objectCreated)
+  while (created.bucket !== emulator.buckets.raw) created = yield* Queue.take(emulator.objectCreated)
+  expect(created.eventName).toBe("ObjectCreated:Put")
+  requests.clear()
+  const summary = yield* Effect.promise(() =>
+    startProcessing({ Records: [s3EventRecord(created, emulator.region)] }, context("StartProcessing"))
+  )
+  expect(summary.started).toBe(1)
+  return requests.counts()
+})
+
+/** One poll of a size queue by the event source mapping, and the requests of that step. */
+const pollSize = (size: ImageSize) =>
+  Effect.gen(function* () {
+    const { emulator, mappingRequests, processImage, requests } = yield* Aws
+    requests.clear()
+    mappingRequests.clear()
+    const outcome = yield* pollOnce(emulator, size, processImage, { batchSize: 10, waitTimeSeconds: 0, timeoutMs: 30_000 }).pipe(
+      Effect.orDie
+    )
+    return { outcome, functionRequests: requests.counts(), mappingRequests: mappingRequests.counts() }
+  })
+
+const getImages = (id: ImageId) =>
+  Effect.gen(function* () {
+    const { apiUrl, requests } = yield* Aws
+    requests.clear()
+    for (const size of SIZES) {
+      const response = yield* Effect.promise(() => fetch(`${apiUrl}/get_image?image_id=${id}&image_size=${size}`, { redirect: "manual" }))
+      expect(response.status).toBe(302)
+    }
+    const status = yield* Effect.promise(() => fetch(`${apiUrl}/images/${id}`))
+    expect(status.status).toBe(200)
+    return requests.counts()
+  })
+
+const perImage = (keepOriginals: boolean) =>
+  Effect.gen(function* () {
+    const { repository } = yield* Aws
+    const { id, uploadRequests } = yield* clientUpload
+    expect(uploadRequests).toEqual({}) // POST /upload: one INSERT, the URL is signed locally
+    expect(yield* deliverNotification).toEqual({ "SQSClient.SendMessageBatchCommand": 3 })
+
+    for (const [i, size] of SIZES.entries()) {
+      const step = yield* pollSize(size)
+      expect(step.outcome).toEqual({ size, received: 1, deleted: 1, retried: 0 })
+      expect(step.mappingRequests).toEqual({ "SQSClient.ReceiveMessageCommand": 1, "SQSClient.DeleteMessageBatchCommand": 1 })
+      const last = i === SIZES.length - 1
+      expect(step.functionRequests).toEqual({
+        "S3Client.GetObjectCommand": 1,
+        "S3Client.PutObjectCommand": 1,
+        ...(last && !keepOriginals ? { "S3Client.DeleteObjectCommand": 1 } : {})
+      })
+    }
+    const view = Option.getOrThrow(yield* Effect.orDie(repository.find(id)))
+    expect([view.image.status, view.image.originalStored]).toEqual(["ready", keepOriginals])
+    expect(yield* getImages(id)).toEqual({}) // get_image and status: database reads, URLs signed locally
+  })
+
+layer(AwsLive({ eventSources: false }), { excludeTestServices: true, timeout: "60 seconds" })(
+  `AWS requests per image (fauxqs + ${testDatabaseKind})`,
+  (it) => {
+    it.effect("one image, originals kept: 0 for the ticket, 3 SQS sends, per size 1 GET + 1 PUT and the mapping's receive + delete", () =>
+      perImage(true))
+
+    it.effect("ten images: the mapping's receive and delete are shared by a batch of up to 10", () =>
+      Effect.gen(function* () {
+        const uploads = yield* Effect.forEach(Array.from({ length: 10 }), () => clientUpload)
+        for (const _ of uploads) {
+          expect(yield* deliverNotification).toEqual({ "SQSClient.SendMessageBatchCommand": 3 })
+        }
+        for (const size of SIZES) {
+          const step = yield* pollSize(size)
+          expect(step.outcome).toEqual({ size, received: 10, deleted: 10, retried: 0 })
+          expect(step.mappingRequests).toEqual({ "SQSClient.ReceiveMessageCommand": 1, "SQSClient.DeleteMessageBatchCommand": 1 })
+          expect(step.functionRequests).toEqual({ "S3Client.GetObjectCommand": 10, "S3Client.PutObjectCommand": 10 })
+        }
+      }))
+  }
+)
+
+layer(AwsLive({ eventSources: false, env: { IMGPIPE_KEEP_ORIGINALS: "false" } }), { excludeTestServices: true, timeout: "60 seconds" })(
+  `AWS requests per image, originals removed (fauxqs + ${testDatabaseKind})`,
+  (it) => {
+    it.effect("one DeleteObject more, with the last size", () => perImage(false))
+  }
+)
