@@ -29,13 +29,13 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("a worker 
       const { baseUrl } = yield* TestServer
       const queue = yield* LocalQueue
       const ticket = yield* Effect.promise(() => uploadBytes(baseUrl, fixture("photo-246x345.tiff"), "image/tiff"))
-      // A worker takes the small job (2 s visibility) and dies without deleting it.
-      const [taken] = yield* queue.receive("small", { max: 1, visibilityTimeoutSeconds: 2, maxReceives: 3 })
+      // A worker takes the small job (4 s visibility) and dies without deleting it.
+      const [taken] = yield* queue.receive("small", { max: 1, visibilityTimeoutSeconds: 4, maxReceives: 3 })
       expect(taken?.body.image_id).toBe(ticket.image_id)
       expect(taken?.receiveCount).toBe(1)
       // Invisible meanwhile: another worker finds nothing.
-      expect(yield* queue.receive("small", { max: 1, visibilityTimeoutSeconds: 2, maxReceives: 3 })).toEqual([])
-      yield* Effect.sleep("2200 millis")
+      expect(yield* queue.receive("small", { max: 1, visibilityTimeoutSeconds: 4, maxReceives: 3 })).toEqual([])
+      yield* Effect.sleep("4200 millis")
       const [again] = yield* queue.receive("small", { max: 1, visibilityTimeoutSeconds: 30, maxReceives: 3 })
       expect(again?.id).toBe(taken?.id)
       expect(again?.receiveCount).toBe(2)
