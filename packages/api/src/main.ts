@@ -1,6 +1,7 @@
 /**
- * The ECS entry: the HTTP API on S3 and PostgreSQL, on `PORT`. It runs no migrations (a deploy
- * step does: `bun run migrate`), so tasks can start in any number without racing on the schema.
+ * The ECS entry: the HTTP API on S3 and PostgreSQL, on `PORT`. It runs no migrations (the deploy
+ * does, through the Migrate function in packages/infra/database.ts; by hand: `bun run migrate`), so
+ * tasks can start in any number without racing on the schema.
  *
  * Shutdown: ECS takes the task out of the load balancer, then sends SIGTERM and, after the stop
  * timeout (30 s by default), SIGKILL. On SIGTERM `NodeRuntime.runMain` interrupts the program;
