@@ -1,0 +1,93 @@
+/**
+ * `bun run bench`: resize cost against the alternatives, the embedded pipeline end to end, the API
+ * against a bare handler on one core, and the Lambda handlers' cold-start weight. Prints progress
+ * and one table, and regenerates docs/benchmarks.md and docs/benchmarks.svg. Takes about 5 minutes
+ * on 2 cores.
+ *
+ * BENCH_SECTIONS=resize,pipeline,api,lambda picks sections (all by default; a partial run still
+ * rewrites the documents, with the other sections marked "not run"). BENCH_DATABASE_URL: the
+ * PostgreSQL server the API section creates its scratch database on (default the local one).
+ * BENCH_PIPELINE_RATE: uploads/s of the pipeline's latency phase (default: half the capacity).
+ */
+import { writeFileSync } from "node:fs"
+import { cpus, loadavg, release, totalmem, type } from "node:os"
+import { join } from "node:path"
+import sharp from "sharp"
+import { runApiSection } from "./api.js"
+import { runLambdaSection } from "./lambda.js"
+import { runPipelineSection } from "./pipeline.js"
+import { markdown, type Results, stdoutTable, svgChart } from "./report.js"
+import { imagemagickVersion, runResizeSection } from "./resize.js"
+import { elapsedSeconds, progress, readMix, repoRoot } from "./util.js"
+
+const SECTIONS = ["resize", "pipeline", "api", "lambda"] as const
+type Section = (typeof SECTIONS)[number]
+
+const chosen = new Set<Section>(
+  (process.env.BENCH_SECTIONS ?? SECTIONS.join(","))
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s): s is Section => (SECTIONS as ReadonlyArray<string>).includes(s))
+)
+
+const load = (): string => loadavg().map((n) => n.toFixed(2)).join(" / ")
+
+/** A section that throws is reported as failed; the others still run. */
+const attempt = async <A>(name: Section, run: () => Promise<A>): Promise<A | { readonly error: string } | undefined> => {
+  if (!chosen.has(name)) return undefined
+  progress(`${name}: starting`)
+  try {
+    const result = await run()
+    progress(`${name}: done`)
+    return result
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    progress(`${name}: FAILED: ${message.split("\n")[0] ?? message}`)
+    return { error: message.split("\n").slice(0, 3).join(" ") }
+  }
+}
+
+const main = async () => {
+  const loadBefore = load()
+  progress(`imgpipe bench: ${[...chosen].join(", ")} on ${cpus().length} cores (load ${loadBefore})`)
+  const mix = readMix("photos")
+  const rateEnv = process.env.BENCH_PIPELINE_RATE
+  const resize = await attempt("resize", () => runResizeSection({ mix, budgetMs: 400 }))
+  const pipeline = await attempt("pipeline", () =>
+    runPipelineSection({ mix, burstImages: 40, rate: rateEnv === undefined || rateEnv === "" ? undefined : Number(rateEnv), steadySeconds: 30 }))
+  const api = await attempt("api", () => runApiSection({ seconds: 8, connections: 16 }))
+  const lambda = await attempt("lambda", () => runLambdaSection(5))
+
+  const results: Results = {
+    machine: {
+      cpu: cpus()[0]?.model.trim() ?? "unknown",
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      os: `${type()} ${release()}`,
+      node: process.version,
+      sharp: sharp.versions.sharp ?? "?",
+      vips: sharp.versions.vips,
+      imagemagick: imagemagickVersion().version ?? "not installed",
+      loadBefore,
+      loadAfter: load(),
+      date: new Date().toISOString().replace(/\.\d+Z$/, "Z")
+    },
+    seconds: elapsedSeconds(),
+    resize,
+    pipeline,
+    api,
+    lambda
+  }
+  writeFileSync(join(repoRoot, "docs/benchmarks.svg"), svgChart(results))
+  writeFileSync(join(repoRoot, "docs/benchmarks.md"), markdown(results))
+  process.stdout.write(`\n${stdoutTable(results)}\n\n`)
+  progress(`wrote docs/benchmarks.md and docs/benchmarks.svg in ${elapsedSeconds().toFixed(0)} s`)
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
+    process.exit(1)
+  }
+)
