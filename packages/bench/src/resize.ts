@@ -9,12 +9,12 @@
  * over the repetitions).
  */
 import { settingsConfig, type SizeBox, type SizeBoxes } from "@imgpipe/core"
-import { makeSharpResizer } from "@imgpipe/core/resizer/SharpResizer"
+import { JPEG_OPTIONS, makeSharpResizer, WEBP_OPTIONS } from "@imgpipe/core/resizer/SharpResizer"
 import { Effect } from "effect"
 import { execFile } from "node:child_process"
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import sharp, { type JpegOptions, type WebpOptions } from "sharp"
+import sharp from "sharp"
 import { fixturesDir, median, type MixEntry, progress, removeDir, tempDir, tryRun, which } from "./util.js"
 
 export type MethodId = "imgpipe" | "naive" | "oneDecode" | "imagemagick" | "imagemagickNaive" | "fromLarge"
@@ -98,18 +98,8 @@ export interface ResizeSection {
   readonly imagemagickMissing: string | undefined
 }
 
-// The encoder settings of SharpResizer.ts (not exported there): the one-decode baseline must
-// produce the same outputs as imgpipe for the comparison to mean anything.
-const JPEG_OPTIONS: JpegOptions = {
-  quality: 80,
-  progressive: true,
-  optimiseCoding: true,
-  trellisQuantisation: true,
-  overshootDeringing: true,
-  quantisationTable: 3,
-  chromaSubsampling: "4:2:0"
-}
-const WEBP_OPTIONS: WebpOptions = { quality: 80, alphaQuality: 100, effort: 4 }
+// The one-decode baseline uses imgpipe's own encoder settings (imported above): the comparison
+// only means something when every contender produces the same outputs.
 
 const ORDER = ["large", "medium", "small"] as const
 

@@ -8,6 +8,7 @@
  * them the SDK's default chain applies (the ECS task role through the container endpoint).
  */
 import { Config, Option, Redacted } from "effect"
+import { isHttpUrl } from "../util/url.js"
 
 export interface AwsKeys {
   readonly accessKeyId: Redacted.Redacted<string>
@@ -44,15 +45,6 @@ const keysConfig: Config.Config<Option.Option<AwsKeys>> = Config.all({
     Option.all({ accessKeyId, secretAccessKey }).pipe(Option.map((keys) => ({ ...keys, sessionToken })))
   )
 )
-
-const isHttpUrl = (value: string): boolean => {
-  try {
-    const url = new URL(value)
-    return url.protocol === "http:" || url.protocol === "https:"
-  } catch {
-    return false
-  }
-}
 
 export const awsClientConfig: Config.Config<AwsClientConfig> = Config.all({
   region: nonEmpty("AWS_REGION"),

@@ -35,6 +35,7 @@ import {
   type PresignedDownload,
   type PresignedUpload
 } from "../services/ObjectStorage.js"
+import { isHttpUrl } from "../util/url.js"
 
 // ---- configuration --------------------------------------------------------------------------
 
@@ -45,15 +46,6 @@ export interface DiskStorageConfig {
   readonly publicUrl: string
   /** HMAC key; none means "generate once and keep it in `<dataDir>/signing-secret`". */
   readonly signingSecret: Option.Option<Redacted.Redacted<string>>
-}
-
-const isHttpUrl = (value: string): boolean => {
-  try {
-    const url = new URL(value)
-    return url.protocol === "http:" || url.protocol === "https:"
-  } catch {
-    return false
-  }
 }
 
 export const diskStorageConfig: Config.Config<DiskStorageConfig> = Config.all({

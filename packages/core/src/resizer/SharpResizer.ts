@@ -30,7 +30,7 @@ type Service = Context.Tag.Service<Resizer>
  * the image several times to pick a scan script, for 2–5 % more saving at a visible CPU cost at
  * 10M images a day. 80 is the usual web setting: no visible blocking on photos at these sizes.
  */
-const JPEG_OPTIONS: JpegOptions = {
+export const JPEG_OPTIONS: JpegOptions = {
   quality: 80,
   progressive: true,
   optimiseCoding: true,
@@ -45,7 +45,7 @@ const JPEG_OPTIONS: JpegOptions = {
  * soft edges; the alpha plane stays lossless (`alphaQuality: 100`) so edges and cut-outs keep their
  * shape. `effort: 4` is libwebp's default speed/size balance.
  */
-const WEBP_OPTIONS: WebpOptions = { quality: 80, alphaQuality: 100, effort: 4 }
+export const WEBP_OPTIONS: WebpOptions = { quality: 80, alphaQuality: 100, effort: 4 }
 
 // ---- input options ----------------------------------------------------------------------------
 
