@@ -6,7 +6,7 @@
 import { expect, layer } from "@effect/vitest"
 import { processImage, startProcessing } from "@imgpipe/core"
 import { LocalQueue } from "@imgpipe/core/local/PgQueue"
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import { fixture, getImage, getStatus, type ImageStatus, requestUpload, uploadBytes, type UploadTicket } from "./support/client.js"
 import { makeTestApp, TestServer } from "./support/app.js"
 
@@ -72,8 +72,16 @@ layer(
       expect(failed.error?.code).toBe("processing_failed")
       expect(failed.error?.message).toMatch(/after 3 attempts/)
       expect(failed.error?.message).toMatch(/missing/)
-      const dead = yield* queue.listDeadLetters()
-      const mine = dead.filter((d) => d.body._tag === "Some" && d.body.value.image_id === ticket.image_id)
+      // The last failed delivery records the failure first; the move to the dead-letter table
+      // happens when the job next becomes visible (the worker's next poll), so wait for all three.
+      const deadLettered = queue.listDeadLetters().pipe(
+        Effect.map((dead) => dead.filter((d) => d.body._tag === "Some" && d.body.value.image_id === ticket.image_id))
+      )
+      const mine = yield* deadLettered.pipe(
+        Effect.filterOrFail((jobs) => jobs.length >= 3),
+        Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("20 seconds"))),
+        Effect.orElse(() => deadLettered)
+      )
       expect(mine.map((d) => d.size).sort()).toEqual(["large", "medium", "small"])
       expect(mine.every((d) => d.receiveCount === 3)).toBe(true)
       expect(mine.every((d) => (d.lastError ?? "").includes("missing"))).toBe(true)
