@@ -13,9 +13,9 @@
  */
 import { check } from 'k6'
 import { getImage, putBytes, requestUpload, waitUntilServed } from './lib/api.js'
-import { BASE_URL, buildScenario, envNumber, SCENARIO, TEN_MILLION_A_DAY } from './lib/config.js'
-import { describeMix, MIX_NAME, pickImage } from './lib/images.js'
-import { summarize } from './lib/summary.js'
+import { BASE_URL, buildScenario, envNumber, TEN_MILLION_A_DAY } from './lib/config.js'
+import { pickImage } from './lib/images.js'
+import { runSettings, summarize } from './lib/summary.js'
 import { BUDGETS, buildThresholds } from './lib/thresholds.js'
 
 const RATE = envNumber('RATE', TEN_MILLION_A_DAY)
@@ -73,18 +73,8 @@ export default read
 
 export function handleSummary(data) {
   const setupData = data.setup_data || { ids: [], ready: 0 }
-  return summarize(data, {
-    script: 'get_image.js',
-    scenario: SCENARIO,
-    base_url: BASE_URL,
-    rate: RATE,
-    expected_iterations: plan.expectedIterations,
-    peak_rate: plan.peakRate,
-    duration_s: plan.durationSeconds,
-    vus: { pre_allocated: plan.scenario.preAllocatedVUs, max: plan.scenario.maxVUs },
-    images: MIX_NAME,
-    mix: describeMix(),
+  return summarize(data, Object.assign(runSettings('get_image.js', RATE, plan), {
     budgets_ms: { get_image: BUDGETS.get_image },
     setup: { images: setupData.ids.length, ready_before_run: setupData.ready, wait_s: READY_WAIT }
-  })
+  }))
 }

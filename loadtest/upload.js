@@ -14,9 +14,9 @@
 import exec from 'k6/execution'
 import { Counter, Rate, Trend } from 'k6/metrics'
 import { getImage, putBytes, requestUpload, waitUntilServed } from './lib/api.js'
-import { BASE_URL, buildScenario, envNumber, SCENARIO, TEN_MILLION_A_DAY } from './lib/config.js'
-import { describeMix, meanUploadBytes, MIX_NAME, pickImage } from './lib/images.js'
-import { summarize } from './lib/summary.js'
+import { BASE_URL, buildScenario, envNumber, TEN_MILLION_A_DAY } from './lib/config.js'
+import { meanUploadBytes, pickImage } from './lib/images.js'
+import { runSettings, summarize } from './lib/summary.js'
 import { BUDGETS, buildThresholds } from './lib/thresholds.js'
 
 const RATE = envNumber('RATE', TEN_MILLION_A_DAY)
@@ -75,19 +75,9 @@ export function setup() {
 }
 
 export function handleSummary(data) {
-  return summarize(data, {
-    script: 'upload.js',
-    scenario: SCENARIO,
-    base_url: BASE_URL,
-    rate: RATE,
-    expected_iterations: plan.expectedIterations,
-    peak_rate: plan.peakRate,
-    duration_s: plan.durationSeconds,
-    vus: { pre_allocated: plan.scenario.preAllocatedVUs, max: plan.scenario.maxVUs },
-    images: MIX_NAME,
-    mix: describeMix(),
+  return summarize(data, Object.assign(runSettings('upload.js', RATE, plan), {
     mean_upload_bytes: Math.round(meanUploadBytes()),
     budgets_ms: BUDGETS,
     ready_sample: { every: SAMPLE_EVERY, wait_s: READY_WAIT, sizes: SIZES }
-  })
+  }))
 }

@@ -5,7 +5,8 @@
  * the jslib that formats it is a remote import). Files go to RESULTS_DIR (default
  * loadtest/results, relative to where k6 runs; the folder must exist, which it does in a checkout).
  */
-import { envString } from './config.js'
+import { BASE_URL, envString, SCENARIO } from './config.js'
+import { describeMix, MIX_NAME } from './images.js'
 
 const RESULTS_DIR = envString('RESULTS_DIR', 'loadtest/results').replace(/\/+$/, '')
 
@@ -251,6 +252,22 @@ ${table(['metric', 'type', 'values'], metricNames.map((name) =>
 <pre>${escapeHtml(JSON.stringify(meta, null, 2))}</pre>
 </body></html>
 `
+}
+
+/** What every script's run was: the settings both upload.js and get_image.js report. */
+export function runSettings(script, rate, plan) {
+  return {
+    script: script,
+    scenario: SCENARIO,
+    base_url: BASE_URL,
+    rate: rate,
+    expected_iterations: plan.expectedIterations,
+    peak_rate: plan.peakRate,
+    duration_s: plan.durationSeconds,
+    vus: { pre_allocated: plan.scenario.preAllocatedVUs, max: plan.scenario.maxVUs },
+    images: MIX_NAME,
+    mix: describeMix()
+  }
 }
 
 /** Builds handleSummary's answer: stdout text plus the two files. */
