@@ -11,23 +11,12 @@ import { Effect, Redacted } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { createServer } from "node:net"
+import { freePort } from "../../core/test/support/net.js"
 import { resolve } from "node:path"
 import { testDatabaseKind } from "../../core/test/support/database.js"
 
 const root = resolve(import.meta.dirname, "../../..")
 const photo = new Uint8Array(readFileSync(resolve(root, "packages/core/test/fixtures/images/photo-1280x1024-grass-progressive.jpg")))
-
-const freePort = (): Promise<number> =>
-  new Promise((done, fail) => {
-    const server = createServer()
-    server.once("error", fail)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => done(port))
-    })
-  })
 
 /** A fresh database on the TEST_DATABASE_URL server (and how to drop it), or none for PGlite. */
 const testDatabase = async (): Promise<{ url: string; drop: () => Promise<void> } | undefined> => {

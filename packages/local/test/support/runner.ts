@@ -5,23 +5,14 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import pg from "pg"
+import { freePort } from "../../../core/test/support/net.js"
 
 const root = resolve(import.meta.dirname, "../../../..")
 
-export const freePort = (): Promise<number> =>
-  new Promise((done, fail) => {
-    const server = createServer()
-    server.once("error", fail)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => done(port))
-    })
-  })
+export { freePort }
 
 /** A fresh database on the test server, or undefined for PGlite. */
 export const makeTestDatabase = async (): Promise<{ url: string; drop: () => Promise<void> } | undefined> => {
