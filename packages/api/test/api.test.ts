@@ -25,7 +25,8 @@ import {
   RenditionRecord,
   Settings,
   type SettingsShape,
-  StorageError
+  StorageError,
+  type UploadMark
 } from "@imgpipe/core"
 import { Context, Effect, Layer, Logger, Option, Redacted } from "effect"
 import { Api, UnsupportedType } from "../src/Api.js"
@@ -92,15 +93,16 @@ const makeRepository = () => {
           Option.map((image) => ({ image, renditions: Array.from(renditions.get(id)?.values() ?? []) }))
         )
       ),
-    markUploaded: (id, input) =>
-      Effect.sync(() => {
-        const current = images.get(id)
-        if (current === undefined) return Option.none()
-        if (current.status !== "awaiting_upload") return Option.some(current)
-        return Option.fromNullable(
-          update(id, { status: "processing", originalBytes: input.bytes, originalStored: true })
-        )
-      }),
+    markUploaded: (uploads) =>
+      Effect.sync(() =>
+        uploads.flatMap(({ bytes, id }): Array<UploadMark> => {
+          const current = images.get(id)
+          if (current === undefined) return []
+          if (current.status !== "awaiting_upload") return [{ image: current, started: false }]
+          const image = update(id, { status: "processing", originalBytes: bytes, originalStored: true })
+          return image === undefined ? [] : [{ image, started: true }]
+        })
+      ),
     recordOriginal: (id, info) =>
       Effect.sync(() => {
         update(id, {
@@ -325,7 +327,7 @@ const seed = (repo: RepositoryService) =>
     yield* create(ID.awaiting)
 
     yield* create(ID.allReady)
-    yield* repo.markUploaded(asId(ID.allReady), { bytes: 123_456 })
+    yield* repo.markUploaded([{ id: asId(ID.allReady), bytes: 123_456 }])
     yield* repo.recordOriginal(asId(ID.allReady), {
       format: "jpeg",
       contentType: "image/jpeg",
@@ -337,14 +339,14 @@ const seed = (repo: RepositoryService) =>
     yield* rendition(ID.allReady, "large", 2048)
 
     yield* create(ID.mediumOnly)
-    yield* repo.markUploaded(asId(ID.mediumOnly), { bytes: 123_456 })
+    yield* repo.markUploaded([{ id: asId(ID.mediumOnly), bytes: 123_456 }])
     yield* rendition(ID.mediumOnly, "medium", 1024)
 
     yield* create(ID.originalOnly)
-    yield* repo.markUploaded(asId(ID.originalOnly), { bytes: 123_456 })
+    yield* repo.markUploaded([{ id: asId(ID.originalOnly), bytes: 123_456 }])
 
     yield* create(ID.rejected)
-    yield* repo.markUploaded(asId(ID.rejected), { bytes: 10 })
+    yield* repo.markUploaded([{ id: asId(ID.rejected), bytes: 10 }])
     yield* repo.markRejected(asId(ID.rejected), { code: "not_an_image", message: "The file is not an image." })
   })
 

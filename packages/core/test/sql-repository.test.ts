@@ -8,7 +8,7 @@ import { newImageId } from "../src/domain/ids.js"
 import type { ImageRecord } from "../src/domain/image.js"
 import { IMAGE_SIZES, type ImageSize, renditionKey } from "../src/domain/sizes.js"
 import { ImageRepository, type RenditionOutput } from "../src/services/ImageRepository.js"
-import { DatabaseLive, PgliteLive } from "../src/sql/client.js"
+import { DatabaseLive, PgliteLive } from "../src/sql/embedded.js"
 import { ImageRepositorySql } from "../src/sql/ImageRepositorySql.js"
 import { runMigrations } from "../src/sql/migrate.js"
 import { TestDatabase, testDatabaseKind } from "./support/database.js"
@@ -31,8 +31,9 @@ const newImage = (declaredBytes = 1234) =>
 const uploadedImage = Effect.gen(function* () {
   const repo = yield* ImageRepository
   const image = yield* newImage()
-  const uploaded = yield* repo.markUploaded(image.id, { bytes: 1200 })
-  return Option.getOrThrow(uploaded)
+  const [uploaded] = yield* repo.markUploaded([{ id: image.id, bytes: 1200 }])
+  if (uploaded === undefined) throw new Error("markUploaded returned nothing")
+  return uploaded.image
 })
 
 const output = (image: ImageRecord, size: ImageSize): RenditionOutput => ({
@@ -114,15 +115,40 @@ layer(TestLayer)(`ImageRepositorySql on ${testDatabaseKind}`, (it) => {
     Effect.gen(function* () {
       const repo = yield* ImageRepository
       const image = yield* newImage()
-      const [first, second] = yield* idempotent(image.id, repo.markUploaded(image.id, { bytes: 4321 }))
-      const record = Option.getOrThrow(first)
-      expect(record.status).toBe("processing")
-      expect(record.originalBytes).toBe(4321)
-      expect(Option.getOrThrow(second)).toEqual(record)
+      const [first, second] = yield* idempotent(image.id, repo.markUploaded([{ id: image.id, bytes: 4321 }]))
+      expect(first).toHaveLength(1)
+      const record = first?.[0]?.image
+      expect(record?.status).toBe("processing")
+      expect(record?.originalBytes).toBe(4321)
+      expect(first?.[0]?.started).toBe(true)
+      expect(second).toEqual([{ image: record, started: false }])
       // A later, different event does not rewrite it either.
-      const third = yield* repo.markUploaded(image.id, { bytes: 9999 })
-      expect(Option.getOrThrow(third)).toEqual(record)
-      expect(Option.isNone(yield* repo.markUploaded(yield* newImageId, { bytes: 1 }))).toBe(true)
+      const third = yield* repo.markUploaded([{ id: image.id, bytes: 9999 }])
+      expect(third).toEqual([{ image: record, started: false }])
+      expect(yield* repo.markUploaded([{ id: yield* newImageId, bytes: 1 }])).toEqual([])
+      expect(yield* repo.markUploaded([])).toEqual([])
+    }))
+
+  it.effect("markUploaded marks a batch in one call: new, repeated and unknown ids together", () =>
+    Effect.gen(function* () {
+      const repo = yield* ImageRepository
+      const a = yield* newImage()
+      const b = yield* newImage()
+      const c = yield* newImage()
+      yield* repo.markUploaded([{ id: a.id, bytes: 10 }])
+      const unknown = yield* newImageId
+      const marks = yield* repo.markUploaded([
+        { id: a.id, bytes: 11 },
+        { id: b.id, bytes: 20 },
+        { id: unknown, bytes: 1 },
+        { id: c.id, bytes: 30 }
+      ])
+      const byId = new Map(marks.map((mark) => [mark.image.id, mark]))
+      expect(marks).toHaveLength(3)
+      expect(byId.get(a.id)).toMatchObject({ started: false, image: { status: "processing", originalBytes: 10 } })
+      expect(byId.get(b.id)).toMatchObject({ started: true, image: { status: "processing", originalBytes: 20 } })
+      expect(byId.get(c.id)).toMatchObject({ started: true, image: { status: "processing", originalBytes: 30 } })
+      expect(byId.has(unknown)).toBe(false)
     }))
 
   it.effect("markUploaded leaves a failed image failed", () =>
@@ -130,9 +156,10 @@ layer(TestLayer)(`ImageRepositorySql on ${testDatabaseKind}`, (it) => {
       const repo = yield* ImageRepository
       const image = yield* newImage()
       yield* repo.markRejected(image.id, { code: "not_an_image", message: "nope" })
-      const after = Option.getOrThrow(yield* repo.markUploaded(image.id, { bytes: 10 }))
-      expect(after.status).toBe("failed")
-      expect(after.originalBytes).toBeNull()
+      const [after] = yield* repo.markUploaded([{ id: image.id, bytes: 10 }])
+      expect(after?.started).toBe(false)
+      expect(after?.image.status).toBe("failed")
+      expect(after?.image.originalBytes).toBeNull()
     }))
 
   it.effect("recordOriginal stores what probing found, idempotently", () =>

@@ -19,6 +19,13 @@ export interface OriginalInfo {
   readonly height: number
 }
 
+/** What `markUploaded` did to one image. */
+export interface UploadMark {
+  readonly image: ImageRecord
+  /** This call moved it from `awaiting_upload` to `processing`. */
+  readonly started: boolean
+}
+
 /**
  * The image records (PostgreSQL). Every write is idempotent: repeating it with the same input
  * leaves the same rows, so duplicated events and messages are harmless.
@@ -34,13 +41,14 @@ export class ImageRepository extends Context.Tag("imgpipe/ImageRepository")<
     }) => Effect.Effect<ImageRecord, DatabaseError>
     readonly find: (id: ImageId) => Effect.Effect<Option.Option<ImageView>, DatabaseError>
     /**
-     * The original arrived: `awaiting_upload` → `processing` with its size in bytes. Any other
-     * status is left alone. Returns the record as it stands after the call.
+     * Originals arrived (one statement for any number): each image `awaiting_upload` →
+     * `processing` with its size in bytes; any other status is left alone. Returns, for each id that
+     * has a record, the record as it stands after the call and whether this call started it (false
+     * for a repeat: a duplicated notification). Ids without a record are left out.
      */
     readonly markUploaded: (
-      id: ImageId,
-      input: { readonly bytes: number }
-    ) => Effect.Effect<Option.Option<ImageRecord>, DatabaseError>
+      uploads: ReadonlyArray<{ readonly id: ImageId; readonly bytes: number }>
+    ) => Effect.Effect<ReadonlyArray<UploadMark>, DatabaseError>
     /** What probing the real bytes found (format, dimensions after orientation). */
     readonly recordOriginal: (id: ImageId, info: OriginalInfo) => Effect.Effect<void, DatabaseError>
     /**

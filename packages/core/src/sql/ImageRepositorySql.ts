@@ -84,20 +84,35 @@ export const make = Effect.gen(function* () {
       SELECT * FROM images WHERE id = ${input.id} AND NOT EXISTS (SELECT 1 FROM inserted)`
   })
 
-  const uploadImage = SqlSchema.findOne({
-    Request: Schema.Struct({ id: ImageId, bytes: Schema.Int }),
-    Result: ImageFromRow,
-    execute: ({ bytes, id }) => sql`
-      WITH updated AS (
+  /** A row of `uploadImages`: the image and whether this statement started it. */
+  const decodeUploaded = Schema.decodeUnknown(
+    Schema.Array(Schema.Struct({ image: ImageFromRow, started: Schema.Boolean }))
+  )
+
+  /**
+   * One statement for a batch of notifications. The second branch reads the statement's snapshot,
+   * i.e. the rows as they were before this UPDATE: the ones it did not start.
+   */
+  const uploadImages = (uploads: ReadonlyArray<{ readonly id: ImageId; readonly bytes: number }>) => {
+    const ids = uploads.map((u) => u.id)
+    const bytes = uploads.map((u) => u.bytes)
+    return sql<Record<string, unknown>>`
+      WITH input AS (
+        SELECT * FROM unnest(${ids}::uuid[], ${bytes}::bigint[]) AS t(id, bytes)
+      ), updated AS (
         UPDATE images
-        SET status = 'processing', original_bytes = ${bytes}, updated_at = now()
-        WHERE id = ${id} AND status = 'awaiting_upload'
-        RETURNING *
+        SET status = 'processing', original_bytes = input.bytes, updated_at = now()
+        FROM input
+        WHERE images.id = input.id AND images.status = 'awaiting_upload'
+        RETURNING images.*
       )
-      SELECT * FROM updated
+      SELECT updated.*, true AS started FROM updated
       UNION ALL
-      SELECT * FROM images WHERE id = ${id} AND NOT EXISTS (SELECT 1 FROM updated)`
-  })
+      SELECT images.*, false AS started FROM images
+      WHERE images.id = ANY(${ids}::uuid[]) AND images.id NOT IN (SELECT id FROM updated)`.pipe(
+      Effect.flatMap((rows) => decodeUploaded(rows.map((row) => ({ image: row, started: row["started"] }))))
+    )
+  }
 
   const listAwaiting = SqlSchema.findAll({
     Request: Schema.Int,
@@ -133,7 +148,10 @@ export const make = Effect.gen(function* () {
         run("find")
       ),
 
-    markUploaded: (id, { bytes }) => uploadImage({ id, bytes }).pipe(run("markUploaded")),
+    markUploaded: (uploads) =>
+      uploads.length === 0
+        ? Effect.succeed([])
+        : uploadImages(uploads).pipe(run("markUploaded")),
 
     recordOriginal: (id, info) =>
       sql`

@@ -8,7 +8,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect } from "effect"
-import { DatabaseLive } from "./client.js"
+import { DatabaseLive } from "./embedded.js"
 import { runMigrations } from "./migrate.js"
 
 const main = Effect.gen(function* () {

@@ -1,6 +1,7 @@
 import { Data, Effect, Option } from "effect"
 import { Settings } from "../config.js"
-import { parseImageId } from "../domain/ids.js"
+import { type ImageId, parseImageId } from "../domain/ids.js"
+import type { ProcessJob } from "../domain/image.js"
 import type { ImageSize } from "../domain/sizes.js"
 import { ImageRepository } from "../services/ImageRepository.js"
 import { JobQueue } from "../services/JobQueue.js"
@@ -22,39 +23,71 @@ export type StartOutcome = Data.TaggedEnum<{
 export const StartOutcome = Data.taggedEnum<StartOutcome>()
 
 /**
- * Marks the image `processing` with its real size and sends one job per size still missing.
- * At-least-once and duplicated events are fine: a second call re-sends only unfinished sizes, and
- * `processImage` is idempotent. Fails (so the event is retried) only on infrastructure errors.
+ * Marks the images `processing` with their real sizes and sends one job per size still missing,
+ * for any number of notifications at once (an S3 event's records, or the embedded storage's
+ * uploads of the last moment): one statement marks them all and one send carries every job.
+ * At-least-once and duplicated events are fine: a repeat re-sends only the unfinished sizes of an
+ * image that is still processing, and `processImage` is idempotent. Fails (so the events are
+ * retried) only on infrastructure errors. Outcomes are in the order of `events`.
  */
-export const startProcessing = (event: ObjectCreated) =>
+export const startProcessingMany = (events: ReadonlyArray<ObjectCreated>) =>
   Effect.gen(function* () {
     const settings = yield* Settings
     const repo = yield* ImageRepository
     const queue = yield* JobQueue
 
-    const maybeId = parseImageId(event.key)
-    if (Option.isNone(maybeId)) {
-      yield* Effect.logWarning("object key is not an image id; skipped").pipe(Effect.annotateLogs({ key: event.key }))
-      return StartOutcome.Ignored({ reason: "key is not an image id" })
+    const ids = events.map((event) => parseImageId(event.key))
+    const uploads = events.flatMap((event, i) => {
+      const id = ids[i]
+      return id !== undefined && Option.isSome(id) ? [{ id: id.value, bytes: event.bytes }] : []
+    })
+    const marks = new Map((yield* repo.markUploaded(uploads)).map((mark) => [mark.image.id as string, mark]))
+
+    const jobs: Array<ProcessJob> = []
+    const outcomes: Array<StartOutcome> = []
+    for (const [i, event] of events.entries()) {
+      const id = ids[i]
+      if (id === undefined || Option.isNone(id)) {
+        yield* Effect.logWarning("object key is not an image id; skipped").pipe(Effect.annotateLogs({ key: event.key }))
+        outcomes.push(StartOutcome.Ignored({ reason: "key is not an image id" }))
+        continue
+      }
+      const mark = marks.get(id.value)
+      if (mark === undefined) {
+        yield* Effect.logWarning("object has no image record; skipped").pipe(Effect.annotateLogs({ key: event.key }))
+        outcomes.push(StartOutcome.Ignored({ reason: "no such image" }))
+        continue
+      }
+      if (mark.image.status !== "processing") {
+        outcomes.push(StartOutcome.AlreadyHandled())
+        continue
+      }
+      // Just started: no size can be ready yet. A repeat: send only what is not ready.
+      const ready = mark.started ? new Set<ImageSize>() : yield* readySizes(id.value)
+      const sizes = settings.sizeOrder.filter((size) => !ready.has(size))
+      for (const size of sizes) jobs.push({ image_id: id.value, raw_key: event.key, size })
+      outcomes.push(StartOutcome.Started({ sizes }))
     }
-    const imageId = maybeId.value
-    const found = yield* repo.markUploaded(imageId, { bytes: event.bytes })
-    if (Option.isNone(found)) {
-      yield* Effect.logWarning("object has no image record; skipped").pipe(Effect.annotateLogs({ key: event.key }))
-      return StartOutcome.Ignored({ reason: "no such image" })
-    }
-    if (found.value.status !== "processing") {
-      return StartOutcome.AlreadyHandled()
-    }
-    const view = yield* repo.find(imageId)
-    const ready = new Set(
-      Option.match(view, {
-        onNone: () => [],
-        onSome: (v) => v.renditions.filter((r) => r.status === "ready").map((r) => r.size)
-      })
-    )
-    const sizes = settings.sizeOrder.filter((size) => !ready.has(size))
-    yield* queue.send(sizes.map((size) => ({ image_id: imageId, raw_key: event.key, size })))
-    yield* Effect.logDebug("processing started").pipe(Effect.annotateLogs({ image_id: imageId, sizes }))
-    return StartOutcome.Started({ sizes })
+    yield* queue.send(jobs)
+    yield* Effect.logDebug("processing started").pipe(Effect.annotateLogs({ images: outcomes.length, jobs: jobs.length }))
+    return outcomes
   }).pipe(Effect.withSpan("startProcessing"))
+
+/** The sizes of an image already recorded ready. */
+const readySizes = (id: ImageId) =>
+  Effect.flatMap(ImageRepository, (repo) => repo.find(id)).pipe(
+    Effect.map((view) =>
+      new Set(
+        Option.match(view, {
+          onNone: () => [],
+          onSome: (v) => v.renditions.filter((r) => r.status === "ready").map((r) => r.size)
+        })
+      )
+    )
+  )
+
+/** One notification: `startProcessingMany` with a single event. */
+export const startProcessing = (event: ObjectCreated) =>
+  startProcessingMany([event]).pipe(
+    Effect.map((outcomes) => outcomes[0] ?? StartOutcome.Ignored({ reason: "no outcome" }))
+  )

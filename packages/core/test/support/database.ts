@@ -14,7 +14,8 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
-import { type Database, PgliteLive } from "../../src/sql/client.js"
+import type { Database } from "../../src/sql/client.js"
+import { PgliteLive } from "../../src/sql/embedded.js"
 import { runMigrations } from "../../src/sql/migrate.js"
 
 const testDatabaseUrl = Config.option(Config.redacted("TEST_DATABASE_URL")).pipe(
