@@ -6,15 +6,17 @@
 import { HttpApiBuilder, HttpMiddleware, HttpRouter, HttpServerResponse } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { makeHttpServer } from "@imgpipe/api/Http"
-import { type ImageRepository, type JobQueue, type Settings, SettingsLive, startProcessing } from "@imgpipe/core"
+import { SettingsLive } from "@imgpipe/core"
 import { type DiskStorage, DiskStorageLive, makeStorageRouter } from "@imgpipe/core/local/DiskStorage"
 import { LocalQueueLive } from "@imgpipe/core/local/PgQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
-import { DatabaseLive } from "@imgpipe/core/sql/client"
+import { DatabaseLive } from "@imgpipe/core/sql/embedded"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
-import { Config, Effect, Layer } from "effect"
+import { Config, Effect, Layer, LogLevel } from "effect"
 import { createServer } from "node:http"
+import { UploadNotifications, UploadNotificationsLive } from "./notifications.js"
 import { indexHtml } from "./page.js"
+import { ResizePriorityLive } from "./priority.js"
 import { WorkersLive } from "./workers.js"
 
 /** The core services on their embedded implementations, over whatever database is given. */
@@ -29,14 +31,16 @@ export const CoreLive = EmbeddedServicesLive.pipe(
 )
 
 /**
- * The local storage routes (signed PUT/GET) and the upload page, on the API's own server. The PUT
- * route plays S3's ObjectCreated notification: it runs `startProcessing` once the object is stored.
- * Signed URLs are bearer links, so these routes stay out of the request log.
+ * The local storage routes (signed PUT/GET) and the upload page, on the API's own server. Like S3,
+ * the PUT route answers once the object is stored and hands its ObjectCreated notification to
+ * `UploadNotifications`, which starts processing (in batches) right after. Signed URLs are bearer
+ * links, so these routes stay out of the request log.
  */
 const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
-    const context = yield* Effect.context<DiskStorage | Settings | ImageRepository | JobQueue>()
-    const storage = makeStorageRouter((event) => startProcessing({ key: event.key, bytes: event.bytes })).pipe(
+    const context = yield* Effect.context<DiskStorage>()
+    const notifications = yield* UploadNotifications
+    const storage = makeStorageRouter((event) => notifications.notify({ key: event.key, bytes: event.bytes })).pipe(
       HttpRouter.use((app) => HttpMiddleware.withLoggerDisabled(Effect.provide(app, context)))
     )
     yield* router.concat(storage)
@@ -48,10 +52,21 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
 
 export const portConfig = Config.integer("PORT").pipe(Config.withDefault(3000))
 
-/** The API and the extra routes on whichever `HttpServer` is provided. */
-export const ServerLive = makeHttpServer({ routes: ExtraRoutes })
+/** `IMGPIPE_LOG_LEVEL`: DEBUG, INFO (default), WARN or ERROR. */
+export const logLevelConfig = Config.logLevel("IMGPIPE_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
+
+/**
+ * The API and the extra routes on whichever `HttpServer` is provided. The request log is an INFO
+ * line per request; below INFO it is not just filtered but left out of the pipeline, since building
+ * each request's log context costs the one JavaScript thread even when nothing is printed.
+ */
+export const ServerLive = Layer.unwrapEffect(
+  Effect.map(logLevelConfig, (level) =>
+    makeHttpServer({ routes: ExtraRoutes, logRequests: LogLevel.lessThanEqual(level, LogLevel.Info) })
+  )
+).pipe(Layer.provide(UploadNotificationsLive))
 
 export const HttpLive = ServerLive.pipe(Layer.provide(NodeHttpServer.layerConfig(createServer, { port: portConfig })))
 
-/** API, storage routes and the three queue workers, over the core services. */
-export const AppLive = Layer.mergeAll(HttpLive, WorkersLive)
+/** API, storage routes and the three queue workers (resizing below request priority), over the core services. */
+export const AppLive = Layer.mergeAll(HttpLive, WorkersLive, ResizePriorityLive)

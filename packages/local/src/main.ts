@@ -6,10 +6,8 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { resumeUploads } from "@imgpipe/core"
 import { runMigrations } from "@imgpipe/core/sql/migrate"
-import { Config, Effect, Layer, Logger, LogLevel } from "effect"
-import { AppLive, CoreLive } from "./layers.js"
-
-const logLevel = Config.logLevel("IMGPIPE_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
+import { Effect, Layer, Logger } from "effect"
+import { AppLive, CoreLive, logLevelConfig } from "./layers.js"
 
 const main = Effect.gen(function* () {
   const applied = yield* runMigrations
@@ -21,7 +19,10 @@ const main = Effect.gen(function* () {
   )
 }).pipe(
   Effect.provide(CoreLive),
-  (effect) => Effect.flatMap(logLevel, (level) => Logger.withMinimumLogLevel(effect, level))
+  (effect) => Effect.flatMap(logLevelConfig, (level) => Logger.withMinimumLogLevel(effect, level)),
+  // No tracer is exported from the embedded runner, so spans would only be bookkeeping: several per
+  // request and per query, a measurable share of the one JavaScript thread under load.
+  (effect) => Effect.withTracerEnabled(effect, false)
 )
 
 NodeRuntime.runMain(main)

@@ -6,7 +6,7 @@ import { expect, layer } from "@effect/vitest"
 import { processImage } from "@imgpipe/core"
 import { LocalQueue } from "@imgpipe/core/local/PgQueue"
 import { Effect } from "effect"
-import { contentTypeOf, fixture, getImage, getStatus, requestUpload, uploadBytes } from "./support/client.js"
+import { contentTypeOf, fixture, getImage, getStatus, requestUpload, uploadAndStart } from "./support/client.js"
 import { makeTestApp, TestServer } from "./support/app.js"
 
 type Size = "small" | "medium" | "large"
@@ -42,7 +42,7 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("get_image
       const { baseUrl } = yield* TestServer
       const name = "photo-1280x1024-grass-progressive.jpg"
       const original = fixture(name)
-      const ticket = yield* Effect.promise(() => uploadBytes(baseUrl, original, contentTypeOf(name)))
+      const ticket = yield* Effect.promise(() => uploadAndStart(baseUrl, original, contentTypeOf(name)))
       const id = ticket.image_id
 
       // Nothing processed yet: the original, not cacheable.
@@ -80,7 +80,7 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("get_image
     Effect.gen(function* () {
       const { baseUrl } = yield* TestServer
       const name = "photo-1024x772.webp"
-      const ticket = yield* Effect.promise(() => uploadBytes(baseUrl, fixture(name), contentTypeOf(name)))
+      const ticket = yield* Effect.promise(() => uploadAndStart(baseUrl, fixture(name), contentTypeOf(name)))
       yield* runJob("small")
       expect(yield* ask(baseUrl, ticket.image_id, "large")).toMatchObject({ servedSize: "small", cacheControl: "no-store" })
       yield* runJob("medium")
@@ -96,7 +96,7 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("get_image
       const notYet = yield* ask(baseUrl, pending.image_id, "small")
       expect(notYet.status).toBe(404)
 
-      const bad = yield* Effect.promise(() => uploadBytes(baseUrl, fixture("not-an-image-text.jpg"), "image/jpeg"))
+      const bad = yield* Effect.promise(() => uploadAndStart(baseUrl, fixture("not-an-image-text.jpg"), "image/jpeg"))
       // Before any job ran, the original is served: nobody has looked at the bytes yet.
       expect((yield* ask(baseUrl, bad.image_id, "small")).servedSize).toBe("original")
       yield* runJob("medium")

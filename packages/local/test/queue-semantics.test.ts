@@ -7,7 +7,7 @@ import { expect, layer } from "@effect/vitest"
 import { processImage, startProcessing } from "@imgpipe/core"
 import { LocalQueue } from "@imgpipe/core/local/PgQueue"
 import { Effect, Schedule } from "effect"
-import { fixture, getImage, getStatus, type ImageStatus, requestUpload, uploadBytes, type UploadTicket } from "./support/client.js"
+import { fixture, getImage, getStatus, type ImageStatus, requestUpload, uploadAndStart, type UploadTicket } from "./support/client.js"
 import { makeTestApp, TestServer } from "./support/app.js"
 
 const SIZES = ["small", "medium", "large"] as const
@@ -28,7 +28,7 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("a worker 
     Effect.gen(function* () {
       const { baseUrl } = yield* TestServer
       const queue = yield* LocalQueue
-      const ticket = yield* Effect.promise(() => uploadBytes(baseUrl, fixture("photo-246x345.tiff"), "image/tiff"))
+      const ticket = yield* Effect.promise(() => uploadAndStart(baseUrl, fixture("photo-246x345.tiff"), "image/tiff"))
       // A worker takes the small job (4 s visibility) and dies without deleting it.
       const [taken] = yield* queue.receive("small", { max: 1, visibilityTimeoutSeconds: 4, maxReceives: 3 })
       expect(taken?.body.image_id).toBe(ticket.image_id)

@@ -25,8 +25,12 @@ import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Config, Context, Effect, Exit, Layer, Option, Redacted, Schema, Stream } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import type { Scope } from "effect/Scope"
-import { createHash, createHmac, type Hash, randomBytes, timingSafeEqual } from "node:crypto"
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
+import { createWriteStream } from "node:fs"
+import * as NodeFs from "node:fs/promises"
 import * as NodePath from "node:path"
+import { Readable, Transform, type TransformCallback } from "node:stream"
+import { pipeline } from "node:stream/promises"
 import { ObjectNotFound, ObjectTooLarge, StorageError } from "../domain/errors.js"
 import {
   type Bucket,
@@ -174,9 +178,10 @@ export class DiskStorage extends Context.Tag("imgpipe/local/DiskStorage")<
      * `afterCommit` runs in the same uninterruptible step, so a client hanging up just after the
      * rename cannot skip the notification.
      */
-    readonly receiveRaw: <E, R>(input: {
+    readonly receiveRaw: <R>(input: {
       readonly upload: SignedUpload
-      readonly body: Stream.Stream<Uint8Array, E>
+      /** The request body as Node.js gives it: piped straight to the file, no copy per chunk. */
+      readonly body: Readable
       readonly afterCommit: (stored: StoredObject) => Effect.Effect<void, never, R>
     }) => Effect.Effect<StoredObject, SignedUrlRefused | StorageError, R>
     /** Opens an object for reading within the caller's scope; none when it does not exist. */
@@ -230,6 +235,40 @@ const isNotFound = (error: PlatformError): boolean => error._tag === "SystemErro
 
 const encodeKeyForPath = (key: string): string => key.split("/").map(encodeURIComponent).join("/")
 
+/** A file system failure (it has a syscall), as opposed to the client's connection breaking. */
+const isFileSystemError = (error: unknown): boolean =>
+  error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === "string" &&
+  (error as NodeJS.ErrnoException).syscall !== "read"
+
+const storageFailure = (operation: string, key: string, error: unknown) =>
+  new StorageError({ operation, key, message: error instanceof Error ? error.message : String(error) })
+
+/**
+ * Passes an upload's bytes through while counting and hashing them; fails at the first byte past
+ * the signed length rather than storing the excess and measuring afterwards.
+ */
+class LengthMeter extends Transform {
+  received = 0
+  refusal: SignedUrlRefused | undefined = undefined
+  private readonly hash = createHash("md5")
+  constructor(private readonly limit: number) {
+    super()
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.received += chunk.length
+    if (this.received > this.limit) {
+      this.refusal = refuse("content_length_mismatch", `the request body is longer than the signed ${this.limit} bytes`)
+      callback(this.refusal)
+      return
+    }
+    this.hash.update(chunk)
+    callback(null, chunk)
+  }
+  etag(): string {
+    return this.hash.digest("hex")
+  }
+}
+
 const makeDiskStorage = (config: DiskStorageConfig) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
@@ -251,6 +290,17 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
     }
 
     const tempPath = (target: string) => `${target}.${randomBytes(8).toString("hex")}.tmp`
+
+    /**
+     * Folders known to exist, so a write skips its `mkdir -p`. Bounded: processed objects get a
+     * folder per image, and forgetting one only costs one more `mkdir`. A folder removed behind the
+     * server's back makes that write fail with a storage error, and the folder is forgotten.
+     */
+    const knownDirs = new Set<string>()
+    const rememberDir = (dir: string) => {
+      if (knownDirs.size >= 1024) knownDirs.clear()
+      knownDirs.add(dir)
+    }
 
     yield* fs.makeDirectory(NodePath.join(objectsDir, "raw"), { recursive: true }).pipe(
       Effect.zipRight(fs.makeDirectory(NodePath.join(objectsDir, "processed"), { recursive: true })),
@@ -349,44 +399,49 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
       readonly key: string
       readonly contentType: string
       readonly cacheControl: string | null
-      /** Writes the bytes (feeding `hash`) and returns how many were written. */
-      readonly write: (file: FileSystem.File, hash: Hash) => Effect.Effect<number, E | StorageError>
+      /**
+       * Writes the bytes to the new file at `path` (created exclusively), fsyncs them and returns
+       * their count and MD5 (the ETag, as S3 computes it for a single-part upload).
+       */
+      readonly write: (path: string) => Effect.Effect<StoredObject, E | StorageError>
       readonly afterCommit: (stored: StoredObject) => Effect.Effect<void, never, R>
     }): Effect.Effect<StoredObject, E | StorageError, R> =>
       Effect.gen(function* () {
         const target = yield* objectPath(input.operation, input.bucket, input.key)
         const toStorageError = storageError(input.operation, input.key)
-        yield* fs.makeDirectory(NodePath.dirname(target), { recursive: true }).pipe(Effect.mapError(toStorageError))
+        const dir = NodePath.dirname(target)
+        if (!knownDirs.has(dir)) {
+          yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(toStorageError))
+          rememberDir(dir)
+        }
         const dataTemp = tempPath(target)
         const metaTemp = tempPath(target)
-        const written: Effect.Effect<StoredObject, E | StorageError> = Effect.scoped(
-          Effect.gen(function* () {
-            const file = yield* fs.open(dataTemp, { flag: "wx" }).pipe(Effect.mapError(toStorageError))
-            const hash = createHash("md5")
-            const bytes = yield* input.write(file, hash)
-            // The upload is acknowledged (and processing starts) only once the bytes are durable.
-            yield* file.sync.pipe(Effect.mapError(toStorageError))
-            return { bytes, etag: hash.digest("hex") }
-          })
-        )
         const commit = (stored: StoredObject) =>
-          Effect.gen(function* () {
-            const meta: ObjectMeta = {
-              contentType: input.contentType,
-              cacheControl: input.cacheControl,
-              etag: stored.etag,
-              bytes: stored.bytes
-            }
-            yield* fs.writeFileString(metaTemp, JSON.stringify(meta))
-            yield* fs.rename(metaTemp, target + META_SUFFIX)
-            yield* fs.rename(dataTemp, target)
-          }).pipe(Effect.mapError(toStorageError))
+          Effect.tryPromise({
+            try: async () => {
+              const meta: ObjectMeta = {
+                contentType: input.contentType,
+                cacheControl: input.cacheControl,
+                etag: stored.etag,
+                bytes: stored.bytes
+              }
+              await NodeFs.writeFile(metaTemp, JSON.stringify(meta), { flag: "wx" })
+              await NodeFs.rename(metaTemp, target + META_SUFFIX)
+              await NodeFs.rename(dataTemp, target)
+            },
+            catch: (error) => storageFailure(input.operation, input.key, error)
+          })
         // Writing may be interrupted (a client hanging up); committing and notifying may not.
+        // The upload is acknowledged (and processing starts) only once the bytes are durable.
         return yield* Effect.uninterruptibleMask((restore) =>
-          restore(written).pipe(
+          restore(input.write(dataTemp)).pipe(
             Effect.tap(commit),
             Effect.tap(input.afterCommit),
-            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : removeQuietly(dataTemp, metaTemp)))
+            Effect.onExit((exit) => {
+              if (Exit.isSuccess(exit)) return Effect.void
+              knownDirs.delete(dir)
+              return removeQuietly(dataTemp, metaTemp)
+            })
           )
         )
       })
@@ -454,13 +509,13 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
         )
       )
 
-    const receiveRaw = <E, R>({
+    const receiveRaw = <R>({
       afterCommit,
       body,
       upload
     }: {
       readonly upload: SignedUpload
-      readonly body: Stream.Stream<Uint8Array, E>
+      readonly body: Readable
       readonly afterCommit: (stored: StoredObject) => Effect.Effect<void, never, R>
     }): Effect.Effect<StoredObject, SignedUrlRefused | StorageError, R> =>
       writeObject({
@@ -470,35 +525,31 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
         contentType: upload.contentType,
         cacheControl: null,
         afterCommit,
-        write: (file, hash) =>
-          Effect.gen(function* () {
-            let received = 0
-            yield* body.pipe(
-              Stream.mapError(() =>
-                refuse(
+        write: (path) =>
+          Effect.tryPromise({
+            try: async (signal) => {
+              const meter = new LengthMeter(upload.contentLength)
+              try {
+                await pipeline(body, meter, createWriteStream(path, { flags: "wx", flush: true }), { signal })
+              } catch (error) {
+                if (meter.refusal !== undefined) throw meter.refusal
+                // The client hung up or the connection broke mid-body; a file system failure is ours.
+                if (isFileSystemError(error)) throw error
+                throw refuse(
                   "content_length_mismatch",
                   `the request body ended before its declared ${upload.contentLength} bytes`
                 )
-              ),
-              Stream.runForEach((chunk): Effect.Effect<void, SignedUrlRefused | StorageError> => {
-                received += chunk.length
-                // Stop at the first byte too many rather than storing and measuring afterwards.
-                if (received > upload.contentLength) {
-                  return Effect.fail(
-                    refuse("content_length_mismatch", `the request body is longer than the signed ${upload.contentLength} bytes`)
-                  )
-                }
-                hash.update(chunk)
-                return file.writeAll(chunk).pipe(Effect.mapError(storageError("upload", upload.key)))
-              })
-            )
-            if (received < upload.contentLength) {
-              return yield* refuse(
-                "content_length_mismatch",
-                `the request body has ${received} bytes, the URL was signed for ${upload.contentLength}`
-              )
-            }
-            return received
+              }
+              if (meter.received < upload.contentLength) {
+                throw refuse(
+                  "content_length_mismatch",
+                  `the request body has ${meter.received} bytes, the URL was signed for ${upload.contentLength}`
+                )
+              }
+              return { bytes: meter.received, etag: meter.etag() }
+            },
+            catch: (error) =>
+              error instanceof SignedUrlRefused ? error : storageFailure("upload", upload.key, error)
           })
       })
 
@@ -604,12 +655,20 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
           contentType: input.contentType,
           cacheControl: input.cacheControl,
           afterCommit: () => Effect.void,
-          write: (file, hash) =>
-            Effect.sync(() => hash.update(input.body)).pipe(
-              Effect.zipRight(file.writeAll(input.body)),
-              Effect.mapError(storageError("put", input.key)),
-              Effect.as(input.body.length)
-            )
+          write: (path) =>
+            Effect.tryPromise({
+              try: async () => {
+                const file = await NodeFs.open(path, "wx")
+                try {
+                  await file.writeFile(input.body)
+                  await file.sync()
+                } finally {
+                  await file.close()
+                }
+                return { bytes: input.body.length, etag: createHash("md5").update(input.body).digest("hex") }
+              },
+              catch: (error) => storageFailure("put", input.key, error)
+            })
         }).pipe(Effect.asVoid),
 
       delete: (bucket, key) =>
@@ -708,6 +767,13 @@ const storageErrorResponse = (error: StorageError) =>
 const quoted = (etag: string) => `"${etag}"`
 
 /**
+ * The request body as a Node.js stream: on the Node server that is the `IncomingMessage` itself
+ * (piped to the file without a copy per chunk); any other server's body stream is adapted.
+ */
+const nodeBody = (request: HttpServerRequest.HttpServerRequest): Readable =>
+  request.source instanceof Readable ? request.source : Readable.fromWeb(Stream.toReadableStream(request.stream) as never)
+
+/**
  * The storage half of the embedded server: what S3 does for presigned URLs.
  *
  * - `PUT /storage/raw/:key` stores an upload and then calls `onRawObjectCreated` (the S3
@@ -747,7 +813,7 @@ export const makeStorageRouter = <R = never>(
 
     const stored = yield* disk.receiveRaw({
       upload: signed,
-      body: request.stream,
+      body: nodeBody(request),
       afterCommit: (stored) =>
         onRawObjectCreated({ key: signed.key, bytes: stored.bytes, contentType: signed.contentType }).pipe(
           Effect.catchAllCause((cause) =>

@@ -67,6 +67,28 @@ export const getStatus = async (baseUrl: string, imageId: string): Promise<Image
   return (await res.json()) as ImageStatus
 }
 
+/**
+ * Polls the status until processing has started. Like S3, the storage answers the PUT once the
+ * object is stored and delivers the notification right after, so a client (or a test that drives
+ * the queues by hand) that needs the jobs to exist waits for `processing`.
+ */
+export const waitUntilStarted = async (baseUrl: string, imageId: string, timeoutMs = 10_000): Promise<ImageStatus> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const status = await getStatus(baseUrl, imageId)
+    if (status.status !== "awaiting_upload") return status
+    if (Date.now() > deadline) throw new Error(`image ${imageId} still awaiting_upload ${timeoutMs} ms after its PUT`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** POST /upload, PUT the bytes, then wait until processing has started (see `waitUntilStarted`). */
+export const uploadAndStart = async (baseUrl: string, bytes: Uint8Array, contentType: string): Promise<UploadTicket> => {
+  const ticket = await uploadBytes(baseUrl, bytes, contentType)
+  await waitUntilStarted(baseUrl, ticket.image_id)
+  return ticket
+}
+
 /** Polls the status until it is ready or failed (or the time runs out). */
 export const waitUntilSettled = async (baseUrl: string, imageId: string, timeoutMs = 60_000): Promise<ImageStatus> => {
   const deadline = Date.now() + timeoutMs
