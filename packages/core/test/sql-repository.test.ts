@@ -10,7 +10,7 @@ import { IMAGE_SIZES, type ImageSize, renditionKey } from "../src/domain/sizes.j
 import { ImageRepository, type RenditionOutput } from "../src/services/ImageRepository.js"
 import { DatabaseLive, PgliteLive } from "../src/sql/embedded.js"
 import { ImageRepositorySql } from "../src/sql/ImageRepositorySql.js"
-import { runMigrations } from "../src/sql/migrate.js"
+import { migrations, runMigrations } from "../src/sql/migrate.js"
 import { TestDatabase, testDatabaseKind } from "./support/database.js"
 
 const TestLayer = ImageRepositorySql.pipe(Layer.provideMerge(TestDatabase))
@@ -378,7 +378,7 @@ describe("database layers", () => {
         const id = yield* newImageId
 
         yield* Effect.gen(function* () {
-          expect(yield* runMigrations).toHaveLength(2)
+          expect(yield* runMigrations).toHaveLength(Object.keys(migrations).length)
           const repo = yield* ImageRepository
           yield* repo.create({ id, declaredContentType: "image/gif", declaredBytes: 7, uploadExpiresAt: new Date() })
           // A second open of the same directory (in this process or another) is refused.

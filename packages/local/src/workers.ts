@@ -1,6 +1,7 @@
 import { IMAGE_SIZES, type ImageSize, processImage, type ProcessOutcome, Settings } from "@imgpipe/core"
 import { LocalQueue, type ReceivedJob } from "@imgpipe/core/local/PgQueue"
 import { Config, Duration, Effect, Layer, Schedule } from "effect"
+import { WorkerGate, WorkerGateLive } from "./priority.js"
 
 /** How the embedded workers drain the queues: the local stand-in for Lambda's event source mapping. */
 export interface WorkerOptions {
@@ -48,6 +49,7 @@ const handleJob = (job: ReceivedJob, options: WorkerOptions) =>
 const drain = (size: ImageSize, options: WorkerOptions) =>
   Effect.gen(function* () {
     const queue = yield* LocalQueue
+    yield* Effect.flatMap(WorkerGate, (gate) => gate.awaitTurn)
     const jobs = yield* queue.receive(size, {
       max: options.concurrency,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
@@ -68,7 +70,10 @@ const drain = (size: ImageSize, options: WorkerOptions) =>
     Effect.asVoid
   )
 
-/** One poller per size queue, running until the layer's scope closes (SIGTERM/SIGINT). */
+/**
+ * One poller per size queue, running until the layer's scope closes (SIGTERM/SIGINT). Each waits
+ * for its turn (`WorkerGate`) before taking a job, so requests come first.
+ */
 export const WorkersLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const options = yield* workerOptionsConfig
@@ -79,6 +84,6 @@ export const WorkersLive = Layer.scopedDiscard(
       Effect.annotateLogs({ concurrency_per_queue: options.concurrency, visibility_timeout_s: options.visibilityTimeoutSeconds })
     )
   })
-)
+).pipe(Layer.provide(WorkerGateLive))
 
 export type { ProcessOutcome }

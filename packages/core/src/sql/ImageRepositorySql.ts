@@ -114,6 +114,24 @@ export const make = Effect.gen(function* () {
     )
   }
 
+  const recordRenditionCall = SqlSchema.findOne({
+    Request: Schema.Struct({
+      id: ImageId,
+      size: Schema.String,
+      key: Schema.String,
+      width: Schema.Int,
+      height: Schema.Int,
+      bytes: Schema.Int,
+      contentType: Schema.String,
+      required: Schema.Array(Schema.String)
+    }),
+    Result: ImageFromRow,
+    execute: (r) => sql`
+      SELECT * FROM imgpipe_record_rendition(
+        ${r.id}::uuid, ${r.size}::text, ${r.key}::text, ${r.width}::int, ${r.height}::int,
+        ${r.bytes}::bigint, ${r.contentType}::text, ${r.required}::text[])`
+  })
+
   const listAwaiting = SqlSchema.findAll({
     Request: Schema.Int,
     Result: ImageFromRow,
@@ -167,41 +185,21 @@ export const make = Effect.gen(function* () {
       `.pipe(Effect.asVoid, run("recordOriginal")),
 
     recordRendition: (id, size, output, allSizes) =>
-      Effect.gen(function* () {
-        const locked = yield* lockImage(id)
-        if (Option.isNone(locked)) return yield* missing("recordRendition", id)
-
-        yield* sql`
-          INSERT INTO renditions (image_id, size, status, key, width, height, bytes, content_type)
-          VALUES (${id}, ${size}, 'ready', ${output.key}, ${output.width}, ${output.height},
-                  ${output.bytes}, ${output.contentType})
-          ON CONFLICT (image_id, size) DO UPDATE
-          SET status = 'ready', key = EXCLUDED.key, width = EXCLUDED.width, height = EXCLUDED.height,
-              bytes = EXCLUDED.bytes, content_type = EXCLUDED.content_type,
-              error_code = NULL, error_message = NULL, updated_at = now()
-          WHERE (renditions.status, renditions.key, renditions.width, renditions.height,
-                 renditions.bytes, renditions.content_type, renditions.error_code)
-                IS DISTINCT FROM ('ready', EXCLUDED.key, EXCLUDED.width, EXCLUDED.height,
-                                  EXCLUDED.bytes, EXCLUDED.content_type, NULL)`
-
-        // Under the row lock, this statement sees every rendition committed before it.
-        const required: ReadonlyArray<ImageSize> = [...new Set(allSizes)]
-        yield* sql`
-          UPDATE images
-          SET status = 'ready', error_code = NULL, error_message = NULL, updated_at = now()
-          WHERE id = ${id}
-            AND status <> 'ready'
-            AND ${sql.literal(NOT_REJECTED)}
-            AND (SELECT count(*) FROM renditions
-                 WHERE image_id = ${id} AND status = 'ready' AND size = ANY(${required}::text[]))
-                = ${required.length}`
-
-        const after = yield* findImage(id)
-        return yield* Option.match(after, {
-          onNone: () => Effect.fail(missing("recordRendition", id)),
-          onSome: (image): Effect.Effect<ImageRecord> => Effect.succeed(image)
-        })
-      }).pipe(transaction("recordRendition")),
+      // One round trip: the lock, the upsert and the status decision run inside the server
+      // (migration 0004), so no connection is held across the network between them.
+      recordRenditionCall({
+        id,
+        size,
+        key: output.key,
+        width: output.width,
+        height: output.height,
+        bytes: output.bytes,
+        contentType: output.contentType,
+        required: [...new Set(allSizes)]
+      }).pipe(
+        Effect.flatMap(Option.match({ onNone: () => Effect.fail(missing("recordRendition", id)), onSome: Effect.succeed })),
+        run("recordRendition")
+      ),
 
     markRejected: (id, { code, message }) =>
       sql`

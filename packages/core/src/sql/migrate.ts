@@ -3,6 +3,8 @@ import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import { Effect } from "effect"
 import createImages from "./migrations/0001_create_images.js"
 import createJobs from "./migrations/0002_create_jobs.js"
+import indexExhaustedJobs from "./migrations/0003_index_exhausted_jobs.js"
+import recordRenditionFunction from "./migrations/0004_record_rendition_function.js"
 
 /** Where the migrator records what it applied. */
 export const MIGRATIONS_TABLE = "imgpipe_migrations"
@@ -13,7 +15,9 @@ export const MIGRATIONS_TABLE = "imgpipe_migrations"
  */
 export const migrations = {
   "0001_create_images": createImages,
-  "0002_create_jobs": createJobs
+  "0002_create_jobs": createJobs,
+  "0003_index_exhausted_jobs": indexExhaustedJobs,
+  "0004_record_rendition_function": recordRenditionFunction
 } as const
 
 /**
