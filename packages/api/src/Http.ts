@@ -38,7 +38,7 @@ import {
   StorageError,
   type UploadTicket
 } from "@imgpipe/core"
-import { Cause, Clock, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Cause, Clock, Config, Duration, Effect, Layer, LogLevel, Option, Redacted, Schema } from "effect"
 import {
   Api,
   apiErrorClasses,
@@ -394,6 +394,9 @@ export const ApiLive: Layer.Layer<HttpApi.Api, never, Settings | ImageRepository
   Layer.provide(AuthorizationLive)
 )
 
+/** `IMGPIPE_LOG_LEVEL`: DEBUG, INFO (default), WARN or ERROR. */
+export const logLevelConfig = Config.logLevel("IMGPIPE_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
+
 export interface HttpServerOptions<E, R> {
   /**
    * Extra routes served by the same server, outside the contract (e.g. the embedded runner's
@@ -401,7 +404,11 @@ export interface HttpServerOptions<E, R> {
    * share the error mapping, the request log and the port.
    */
   readonly routes?: Layer.Layer<never, E, R> | undefined
-  /** One log line per request (`HttpMiddleware.logger`); default true. */
+  /**
+   * One log line per request (`HttpMiddleware.logger`). Default: when `IMGPIPE_LOG_LEVEL` lets
+   * INFO through. Above INFO the middleware is left out rather than filtered per request: building
+   * each request's log context costs CPU even when nothing is printed.
+   */
   readonly logRequests?: boolean | undefined
 }
 
@@ -417,11 +424,18 @@ export const makeHttpServer = <E = never, R = never>(
   HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices | Settings | ImageRepository | ObjectStorage | R
 > => {
   const routes: Layer.Layer<never, E, R> = options.routes ?? Layer.empty
-  const logRequests = options.logRequests ?? true
-  return HttpApiBuilder.serve((app) => logRequests ? HttpMiddleware.logger(app) : app)
-    .pipe(
+  const serve = (logRequests: boolean) =>
+    HttpApiBuilder.serve((app) => logRequests ? HttpMiddleware.logger(app) : app).pipe(
       Layer.provide(routes),
       Layer.provide(ApiLive),
       HttpServer.withLogAddress
+    )
+  return options.logRequests !== undefined
+    ? serve(options.logRequests)
+    : Layer.unwrapEffect(
+      Effect.map(
+        logLevelConfig.pipe(Effect.orElseSucceed(() => LogLevel.Info)),
+        (level) => serve(LogLevel.lessThanEqual(level, LogLevel.Info))
+      )
     )
 }

@@ -11,12 +11,12 @@
  * own terms rather than being killed mid-write.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Config, Duration, Effect, Layer, Logger, LogLevel } from "effect"
+import { Config, Duration, Effect, Layer, Logger } from "effect"
 import { createServer } from "node:http"
+import { logLevelConfig } from "./Http.js"
 import { makeApiLive } from "./layers.js"
 
 const graceConfig = Config.integer("IMGPIPE_SHUTDOWN_GRACE_SECONDS").pipe(Config.withDefault(20))
-const logLevel = Config.logLevel("IMGPIPE_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
 
 const server = createServer()
 
@@ -37,7 +37,9 @@ const main = Effect.gen(function* () {
   return yield* Effect.never
 }).pipe(
   Effect.scoped,
-  (effect) => Effect.flatMap(logLevel, (level) => Logger.withMinimumLogLevel(effect, level))
+  (effect) => Effect.flatMap(logLevelConfig, (level) => Logger.withMinimumLogLevel(effect, level)),
+  // No tracer is exported (CloudWatch gets logs and metrics), so spans would only be bookkeeping.
+  (effect) => Effect.withTracerEnabled(effect, false)
 )
 
 NodeRuntime.runMain(main)

@@ -8,7 +8,7 @@
  * external: its native library ships beside the bundle, not inside it. Entries that do not exist
  * yet are reported as missing.
  */
-import { build, type Plugin } from "esbuild"
+import { build } from "esbuild"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
@@ -18,8 +18,6 @@ import { median, progress, removeDir, repoRoot } from "./util.js"
 
 export interface LambdaResult {
   readonly name: string
-  /** Built without the embedded database (see `withoutPglite`). */
-  readonly variant: "as is" | "without PGlite"
   readonly entry: string
   readonly missing: boolean
   readonly error?: string
@@ -36,22 +34,6 @@ export interface LambdaSection {
   readonly handlers: ReadonlyArray<LambdaResult>
   readonly nodeStartMs: number
   readonly runs: number
-}
-
-/**
- * The proposal this section sizes: `core/src/sql/client.ts` imports PGlite and its socket server at
- * the top level, next to the PostgreSQL layer the functions use, so every handler bundle carries
- * the embedded database. Stubbing those two packages shows what splitting the module would save.
- */
-const withoutPglite: Plugin = {
-  name: "without-pglite",
-  setup(b) {
-    b.onResolve({ filter: /^@electric-sql\/pglite(-socket)?$/ }, (args) => ({ path: args.path, namespace: "stub" }))
-    b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-      contents: "export class PGlite { static create() { throw new Error('stub') } }\nexport class PGLiteSocketServer {}\n",
-      loader: "js"
-    }))
-  }
 }
 
 const ENTRIES = [
@@ -97,15 +79,14 @@ export const runLambdaSection = async (runs: number): Promise<LambdaSection> => 
   removeDir(OUT_DIR)
   mkdirSync(OUT_DIR, { recursive: true })
   const handlers: Array<LambdaResult> = []
-  const jobs = ENTRIES.flatMap(({ name, entry }) => (["as is", "without PGlite"] as const).map((variant) => ({ name, entry, variant })))
-  for (const { name, entry, variant } of jobs) {
+  for (const { name, entry } of ENTRIES) {
     const path = join(repoRoot, entry)
     if (!existsSync(path)) {
-      if (variant === "as is") progress(`lambda: ${entry} does not exist yet; skipped`)
-      if (variant === "as is") handlers.push({ name, entry, variant, missing: true })
+      progress(`lambda: ${entry} does not exist yet; skipped`)
+      handlers.push({ name, entry, missing: true })
       continue
     }
-    const outfile = join(OUT_DIR, `${name}-${variant.replace(/\W+/g, "-")}.mjs`)
+    const outfile = join(OUT_DIR, `${name}.mjs`)
     try {
       const result = await build({
         entryPoints: [path],
@@ -118,7 +99,6 @@ export const runLambdaSection = async (runs: number): Promise<LambdaSection> => 
         metafile: true,
         logLevel: "silent",
         external: ["sharp"],
-        plugins: variant === "without PGlite" ? [withoutPglite] : [],
         // CommonJS dependencies (pg, the AWS SDK's pieces) call require(); give the ESM bundle one.
         banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
       })
@@ -137,11 +117,10 @@ export const runLambdaSection = async (runs: number): Promise<LambdaSection> => 
       for (let i = 0; i < runs; i++) times.push(importTime(outfile))
       const importMs = median(times.map((t) => t.wall))
       const importCpuMs = median(times.map((t) => t.cpu))
-      progress(`lambda: ${name} (${variant}): ${(bytes / 1024).toFixed(0)} KiB (${(gzipBytes / 1024).toFixed(0)} KiB gzip), import ${importMs.toFixed(0)} ms (${importCpuMs.toFixed(0)} ms CPU)`)
+      progress(`lambda: ${name}: ${(bytes / 1024).toFixed(0)} KiB (${(gzipBytes / 1024).toFixed(0)} KiB gzip), import ${importMs.toFixed(0)} ms (${importCpuMs.toFixed(0)} ms CPU)`)
       handlers.push({
         name,
         entry,
-        variant,
         missing: false,
         bytes,
         gzipBytes,
@@ -152,7 +131,7 @@ export const runLambdaSection = async (runs: number): Promise<LambdaSection> => 
     } catch (error) {
       const message = error instanceof Error ? error.message.split("\n").slice(0, 3).join(" ") : String(error)
       progress(`lambda: ${name} could not be bundled or imported: ${message}`)
-      handlers.push({ name, entry, variant, missing: false, error: message })
+      handlers.push({ name, entry, missing: false, error: message })
     }
   }
   const starts: Array<number> = []

@@ -201,7 +201,7 @@ const rows = (results: Results): Array<Row> => {
     for (const h of results.lambda.handlers) {
       out.push({
         section: "lambda",
-        what: h.variant === "as is" ? h.name : `${h.name}, proposal: ${h.variant}`,
+        what: h.name,
         result: h.missing
           ? `${h.entry} missing`
           : h.error !== undefined
@@ -481,12 +481,11 @@ export const markdown = (results: Results): string => {
     const l = results.lambda
     lines.push(`esbuild, ESM, minified, \`sharp\` external (its native library ships beside the bundle). Import time: median`)
     lines.push(`of ${l.runs} fresh Node processes, measured inside the process; a bare \`node -e ''\` takes ${fmt(l.nodeStartMs, 0)} ms from spawn to exit.`)
-    lines.push("\"without PGlite\" stubs `@electric-sql/pglite(-socket)`: what splitting `core/src/sql/client.ts` (PostgreSQL")
-    lines.push("layer apart from the embedded one) would take out of each function.")
+    lines.push("The functions import the PostgreSQL layer from `core/src/sql/client.ts`; the embedded PGlite lives in")
+    lines.push("`core/src/sql/embedded.ts`, so no handler bundle carries it.")
     lines.push("")
-    lines.push(mdTable(["handler", "built", "entry", "bundle", "gzip", "import ms", "import CPU ms", "heaviest inputs"], l.handlers.map((h) => [
+    lines.push(mdTable(["handler", "entry", "bundle", "gzip", "import ms", "import CPU ms", "heaviest inputs"], l.handlers.map((h) => [
       h.name,
-      h.variant,
       `\`${h.entry}\``,
       h.missing ? "missing" : h.error !== undefined ? `error: ${h.error}` : fmtBytes(h.bytes ?? Number.NaN),
       h.gzipBytes === undefined ? "" : fmtBytes(h.gzipBytes),

@@ -5,14 +5,16 @@
  */
 import { HttpApiBuilder, HttpMiddleware, HttpRouter, HttpServerResponse } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
-import { makeHttpServer } from "@imgpipe/api/Http"
+import { logLevelConfig, makeHttpServer } from "@imgpipe/api/Http"
+
+export { logLevelConfig }
 import { SettingsLive } from "@imgpipe/core"
 import { type DiskStorage, DiskStorageLive, makeStorageRouter } from "@imgpipe/core/local/DiskStorage"
 import { LocalQueueLive } from "@imgpipe/core/local/PgQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
 import { DatabaseLive } from "@imgpipe/core/sql/embedded"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
-import { Config, Effect, Layer, LogLevel } from "effect"
+import { Config, Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import { UploadNotifications, UploadNotificationsLive } from "./notifications.js"
 import { indexHtml } from "./page.js"
@@ -52,19 +54,11 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
 
 export const portConfig = Config.integer("PORT").pipe(Config.withDefault(3000))
 
-/** `IMGPIPE_LOG_LEVEL`: DEBUG, INFO (default), WARN or ERROR. */
-export const logLevelConfig = Config.logLevel("IMGPIPE_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
-
 /**
- * The API and the extra routes on whichever `HttpServer` is provided. The request log is an INFO
- * line per request; below INFO it is not just filtered but left out of the pipeline, since building
- * each request's log context costs the one JavaScript thread even when nothing is printed.
+ * The API and the extra routes on whichever `HttpServer` is provided (request log as
+ * `IMGPIPE_LOG_LEVEL` says, see `makeHttpServer`).
  */
-export const ServerLive = Layer.unwrapEffect(
-  Effect.map(logLevelConfig, (level) =>
-    makeHttpServer({ routes: ExtraRoutes, logRequests: LogLevel.lessThanEqual(level, LogLevel.Info) })
-  )
-).pipe(Layer.provide(UploadNotificationsLive))
+export const ServerLive = makeHttpServer({ routes: ExtraRoutes }).pipe(Layer.provide(UploadNotificationsLive))
 
 export const HttpLive = ServerLive.pipe(Layer.provide(NodeHttpServer.layerConfig(createServer, { port: portConfig })))
 
