@@ -48,7 +48,12 @@ port.on("message", (/** @type {{ type: string }} */ msg) => {
 })
 
 try {
-  db = await PGlite.create(options.dataDir ?? "memory://")
+  db = await PGlite.create(options.dataDir ?? "memory://", {
+    // A new 16 MiB WAL segment is created sparse instead of written full of zeros: on this thread
+    // that write would stall every query while the disk is busy with uploads. (PGlite already runs
+    // with fsync off, so zero-filling buys no durability here.)
+    startParams: [...PGlite.defaultStartParams, "-c", "wal_init_zero=off"]
+  })
   server = new PGLiteSocketServer({
     db,
     host: "127.0.0.1",
