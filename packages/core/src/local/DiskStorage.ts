@@ -276,7 +276,7 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
     const objectsDir = NodePath.join(dataDir, "objects")
 
     const storageError = (operation: string, key: string) => (error: PlatformError) =>
-      new StorageError({ operation, key, message: error.message })
+      storageFailure(operation, key, error)
 
     const invalidKey = (operation: string, key: string) =>
       new StorageError({ operation, key, message: "invalid object key (expected <id> or <id>/<name>)" })
@@ -290,17 +290,6 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
     }
 
     const tempPath = (target: string) => `${target}.${randomBytes(8).toString("hex")}.tmp`
-
-    /**
-     * Folders known to exist, so a write skips its `mkdir -p`. Bounded: processed objects get a
-     * folder per image, and forgetting one only costs one more `mkdir`. A folder removed behind the
-     * server's back makes that write fail with a storage error, and the folder is forgotten.
-     */
-    const knownDirs = new Set<string>()
-    const rememberDir = (dir: string) => {
-      if (knownDirs.size >= 1024) knownDirs.clear()
-      knownDirs.add(dir)
-    }
 
     yield* fs.makeDirectory(NodePath.join(objectsDir, "raw"), { recursive: true }).pipe(
       Effect.zipRight(fs.makeDirectory(NodePath.join(objectsDir, "processed"), { recursive: true })),
@@ -409,11 +398,7 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
       Effect.gen(function* () {
         const target = yield* objectPath(input.operation, input.bucket, input.key)
         const toStorageError = storageError(input.operation, input.key)
-        const dir = NodePath.dirname(target)
-        if (!knownDirs.has(dir)) {
-          yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError(toStorageError))
-          rememberDir(dir)
-        }
+        yield* fs.makeDirectory(NodePath.dirname(target), { recursive: true }).pipe(Effect.mapError(toStorageError))
         const dataTemp = tempPath(target)
         const metaTemp = tempPath(target)
         const commit = (stored: StoredObject) =>
@@ -437,11 +422,7 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
           restore(input.write(dataTemp)).pipe(
             Effect.tap(commit),
             Effect.tap(input.afterCommit),
-            Effect.onExit((exit) => {
-              if (Exit.isSuccess(exit)) return Effect.void
-              knownDirs.delete(dir)
-              return removeQuietly(dataTemp, metaTemp)
-            })
+            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : removeQuietly(dataTemp, metaTemp)))
           )
         )
       })
