@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 
@@ -89,16 +88,7 @@ export const contentTypeOf = (name: string): string =>
 
 // ---- processes --------------------------------------------------------------------------------
 
-export const freePort = (): Promise<number> =>
-  new Promise((done, fail) => {
-    const server = createServer()
-    server.once("error", fail)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => done(port))
-    })
-  })
+export { freePort } from "@imgpipe/core/util/net"
 
 /** The command's path when it is on PATH (or is an existing path), else undefined. */
 export const which = (command: string): string | undefined => {

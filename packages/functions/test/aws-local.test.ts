@@ -11,7 +11,7 @@ import { Effect, Redacted } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { freePort } from "../../core/test/support/net.js"
+import { freePort } from "../../core/src/util/net.js"
 import { resolve } from "node:path"
 import { testDatabaseKind } from "../../core/test/support/database.js"
 

@@ -1,4 +1,4 @@
-/** A TCP port that was free on 127.0.0.1 a moment ago, for servers a test starts. */
+/** A TCP port that was free on 127.0.0.1 a moment ago, for servers a test or the bench starts. */
 import { createServer } from "node:net"
 
 export const freePort = (): Promise<number> =>
