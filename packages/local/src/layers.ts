@@ -17,6 +17,7 @@ import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { Config, Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import { UploadNotifications, UploadNotificationsLive } from "./notifications.js"
+import { makeLocalInfoRoute } from "./info.js"
 import { indexHtml } from "./page.js"
 import { ResizePriorityLive } from "./priority.js"
 import { WorkersLive } from "./workers.js"
@@ -47,6 +48,7 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
     )
     yield* router.concat(storage)
     yield* router.get("/", HttpServerResponse.html(indexHtml))
+    yield* router.get("/local/info", yield* makeLocalInfoRoute)
     // Browsers ask for it on every page load; answer without a 404 in the log.
     yield* router.get("/favicon.ico", HttpServerResponse.empty({ status: 204 }))
   })
