@@ -40,6 +40,7 @@ import {
   type PresignedUpload
 } from "../services/ObjectStorage.js"
 import { isHttpUrl } from "../util/url.js"
+import { type FileChanged, type FileIdentity, fileStream, identityOf } from "./file-stream.js"
 
 // ---- configuration --------------------------------------------------------------------------
 
@@ -149,8 +150,11 @@ export interface StoredObject {
 export interface OpenedObject {
   readonly bytes: number
   readonly meta: Option.Option<ObjectMeta>
-  /** The bytes of the file as it was opened (a later overwrite renames a new file in). */
-  readonly stream: Stream.Stream<Uint8Array, PlatformError>
+  /**
+   * The bytes, read from a descriptor that exists only while the stream runs (so a HEAD, a 304 or
+   * an answer nobody reads holds none). Fails if the file was replaced since it was described.
+   */
+  readonly stream: Stream.Stream<Uint8Array, PlatformError | FileChanged>
 }
 
 /**
@@ -184,8 +188,11 @@ export class DiskStorage extends Context.Tag("imgpipe/local/DiskStorage")<
       readonly body: Readable
       readonly afterCommit: (stored: StoredObject) => Effect.Effect<void, never, R>
     }) => Effect.Effect<StoredObject, SignedUrlRefused | StorageError, R>
-    /** Opens an object for reading within the caller's scope; none when it does not exist. */
-    readonly open: (bucket: Bucket, key: string) => Effect.Effect<Option.Option<OpenedObject>, StorageError, Scope>
+    /**
+     * Describes an object for serving (size, sidecar, and a stream of its bytes); none when it does
+     * not exist. Needs no scope: nothing stays open unless the stream is running.
+     */
+    readonly open: (bucket: Bucket, key: string) => Effect.Effect<Option.Option<OpenedObject>, StorageError>
   }
 >() {}
 
@@ -458,31 +465,41 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
         )
       })
 
+    /** The object's file as it is now (no descriptor is opened); none when it is missing. */
+    const describeFile = (
+      operation: string,
+      bucket: Bucket,
+      key: string
+    ): Effect.Effect<Option.Option<{ readonly target: string; readonly identity: FileIdentity }>, StorageError> =>
+      Effect.gen(function* () {
+        const target = yield* objectPath(operation, bucket, key)
+        return yield* fs.stat(target).pipe(
+          Effect.map((info) =>
+            info.type === "File" ? Option.some({ target, identity: identityOf(info) }) : Option.none()
+          ),
+          // ENOTDIR (BadResource): `<id>/<size>` asked where `<id>` is an object, not a folder.
+          Effect.catchIf(
+            (error) => error._tag === "SystemError" && (error.reason === "NotFound" || error.reason === "BadResource"),
+            () => Effect.succeed(Option.none())
+          ),
+          Effect.mapError(storageError(operation, key))
+        )
+      })
+
     const open: DiskStorage["Type"]["open"] = (bucket, key) =>
-      openFile("open", bucket, key).pipe(
+      describeFile("open", bucket, key).pipe(
         Effect.flatMap(
           Option.match({
             onNone: () => Effect.succeed(Option.none<OpenedObject>()),
-            onSome: ({ bytes, file, target }) =>
+            onSome: ({ identity, target }) =>
               readMeta(target).pipe(
                 Effect.mapError(storageError("open", key)),
                 Effect.map((meta) =>
                   Option.some<OpenedObject>({
-                    bytes,
+                    bytes: identity.bytes,
                     meta,
-                    // Read from the open descriptor, not the path: renames replace the path's file,
-                    // never this one's bytes, so Content-Length and the body always agree.
-                    stream: Stream.repeatEffectOption(
-                      file.readAlloc(64 * 1024).pipe(
-                        Effect.mapError(Option.some),
-                        Effect.flatMap(
-                          Option.match({
-                            onNone: () => Effect.fail(Option.none()),
-                            onSome: (chunk: Uint8Array) => Effect.succeed(chunk)
-                          })
-                        )
-                      )
-                    )
+                    // Opened only when streamed, and closed when the stream ends however it ends.
+                    stream: fileStream(fs, target, identity)
                   })
                 )
               )
@@ -828,14 +845,14 @@ export const makeStorageRouter = <R = never>(
     if (Option.isSome(etag) && request.headers["if-none-match"] === etag.value) {
       return HttpServerResponse.empty({ status: 304, headers })
     }
+    const contentType = Option.match(meta, { onNone: () => "application/octet-stream", onSome: (m) => m.contentType })
     // Set by hand as well: the body helper drops a Content-Length of 0.
     headers["content-length"] = String(bytes)
-    return HttpServerResponse.stream(stream, {
-      status: 200,
-      contentType: Option.match(meta, { onNone: () => "application/octet-stream", onSome: (m) => m.contentType }),
-      contentLength: bytes,
-      headers
-    })
+    if (request.method === "HEAD") {
+      return HttpServerResponse.empty({ status: 200, headers: { ...headers, "content-type": contentType } })
+    }
+    // The file is opened when the server starts sending, and closed when it stops for any reason.
+    return HttpServerResponse.stream(stream, { status: 200, contentType, contentLength: bytes, headers })
   }).pipe(Effect.catchTags({ SignedUrlRefused: refusalResponse, StorageError: storageErrorResponse }))
 
   return HttpRouter.empty.pipe(
