@@ -12,10 +12,11 @@
  * about one read per size of each of 10M daily uploads.
  */
 import { check } from 'k6'
-import { getImage, putBytes, requestUpload, waitUntilServed } from './lib/api.js'
+import { getImage, observeResponses, putBytes, requestUpload, waitUntilServed } from './lib/api.js'
 import { BASE_URL, buildScenario, envNumber, TEN_MILLION_A_DAY } from './lib/config.js'
 import { pickImage } from './lib/images.js'
 import { runSettings, summarize } from './lib/summary.js'
+import { makeTimeline } from './lib/timeline.js'
 import { BUDGETS, buildThresholds } from './lib/thresholds.js'
 
 const RATE = envNumber('RATE', TEN_MILLION_A_DAY)
@@ -25,6 +26,10 @@ const SIZES = ['small', 'medium', 'large']
 const SERVED = ['small', 'medium', 'large', 'original']
 
 const plan = buildScenario({ rate: RATE, exec: 'read', maxIterationSeconds: 5, typicalIterationSeconds: 0.05, waitingFraction: 0 })
+
+// Latency over time for the report: the run plus its graceful stop.
+const timeline = makeTimeline(['get_image'], plan.durationSeconds + 15)
+observeResponses(timeline.record)
 
 export const options = {
   scenarios: { [plan.name]: plan.scenario },
@@ -75,6 +80,7 @@ export function handleSummary(data) {
   const setupData = data.setup_data || { ids: [], ready: 0 }
   return summarize(data, Object.assign(runSettings('get_image.js', RATE, plan), {
     budgets_ms: { get_image: BUDGETS.get_image },
+    timeline: { bucket_s: timeline.bucketSeconds },
     setup: { images: setupData.ids.length, ready_before_run: setupData.ready, wait_s: READY_WAIT }
   }))
 }

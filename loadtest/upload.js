@@ -13,10 +13,11 @@
  */
 import exec from 'k6/execution'
 import { Counter, Rate, Trend } from 'k6/metrics'
-import { getImage, putBytes, requestUpload, waitUntilServed } from './lib/api.js'
+import { getImage, observeResponses, putBytes, requestUpload, waitUntilServed } from './lib/api.js'
 import { BASE_URL, buildScenario, envNumber, TEN_MILLION_A_DAY } from './lib/config.js'
 import { meanUploadBytes, pickImage } from './lib/images.js'
 import { runSettings, summarize } from './lib/summary.js'
+import { makeTimeline } from './lib/timeline.js'
 import { BUDGETS, buildThresholds } from './lib/thresholds.js'
 
 const RATE = envNumber('RATE', TEN_MILLION_A_DAY)
@@ -42,6 +43,10 @@ export const options = {
   noConnectionReuse: false,
   discardResponseBodies: false
 }
+
+// Latency over time for the report: the run plus its graceful stop (iterations still finishing).
+const timeline = makeTimeline(['upload', 'put', 'get_image'], plan.durationSeconds + READY_WAIT + 15)
+observeResponses(timeline.record)
 
 const timeToReady = new Trend('time_to_ready', true)
 const readyWithinWait = new Rate('ready_within_wait')
@@ -78,6 +83,7 @@ export function handleSummary(data) {
   return summarize(data, Object.assign(runSettings('upload.js', RATE, plan), {
     mean_upload_bytes: Math.round(meanUploadBytes()),
     budgets_ms: BUDGETS,
+    timeline: { bucket_s: timeline.bucketSeconds },
     ready_sample: { every: SAMPLE_EVERY, wait_s: READY_WAIT, sizes: SIZES }
   }))
 }

@@ -16,13 +16,26 @@ const REDIRECT_OK = http.expectedStatuses(302)
  */
 const POLL_OK = http.expectedStatuses(302, 404)
 
+/** Called with (endpoint tag, response) after every request: the latency timeline (timeline.js). */
+let observer = null
+
+/** Sets the function every response is handed to, with its endpoint tag (one per script, in init). */
+export function observeResponses(fn) {
+  observer = fn
+}
+
+function observed(endpoint, res) {
+  if (observer !== null) observer(endpoint, res)
+  return res
+}
+
 function authHeaders() {
   return API_KEY === '' ? {} : { authorization: `Bearer ${API_KEY}` }
 }
 
 /** POST /upload; returns the ticket, or null (the failure is already counted by checks and tags). */
 export function requestUpload(image, endpoint) {
-  const res = http.post(
+  const res = observed(endpoint || 'upload', http.post(
     `${BASE_URL}/upload`,
     JSON.stringify({ content_type: image.contentType, content_length: image.size }),
     {
@@ -30,7 +43,7 @@ export function requestUpload(image, endpoint) {
       tags: { endpoint: endpoint || 'upload', name: 'POST /upload' },
       responseCallback: UPLOAD_OK
     }
-  )
+  ))
   let ticket = null
   if (res.status === 201) {
     try {
@@ -47,11 +60,11 @@ export function requestUpload(image, endpoint) {
 
 /** The PUT of the bytes to the presigned URL, with exactly the headers the ticket names. */
 export function putBytes(ticket, image, endpoint) {
-  const res = http.request(ticket.upload.method, ticket.upload.url, image.bytes, {
+  const res = observed(endpoint || 'put', http.request(ticket.upload.method, ticket.upload.url, image.bytes, {
     headers: ticket.upload.headers,
     tags: { endpoint: endpoint || 'put', name: 'PUT storage' },
     responseCallback: PUT_OK
-  })
+  }))
   return check(res, { 'put: 2xx': (r) => r.status >= 200 && r.status < 300 })
 }
 
@@ -61,11 +74,11 @@ export function putBytes(ticket, image, endpoint) {
  * waiting does not count in the read budget.
  */
 export function getImage(imageId, size, polling, endpoint) {
-  return http.get(`${BASE_URL}/get_image?image_id=${imageId}&image_size=${size}`, {
+  return observed(endpoint || 'get_image', http.get(`${BASE_URL}/get_image?image_id=${imageId}&image_size=${size}`, {
     redirects: 0,
     tags: { endpoint: endpoint || 'get_image', name: 'GET /get_image' },
     responseCallback: polling ? POLL_OK : REDIRECT_OK
-  })
+  }))
 }
 
 /**

@@ -7,6 +7,8 @@
  */
 import { BASE_URL, envString, SCENARIO } from './config.js'
 import { describeMix, MIX_NAME } from './images.js'
+import { isTimelineMetric, timelineSeries, timelineSvg } from './timeline-chart.js'
+import { thresholdLines, thresholdResults, verdict } from './verdict.js'
 
 const RESULTS_DIR = envString('RESULTS_DIR', 'loadtest/results').replace(/\/+$/, '')
 
@@ -40,15 +42,7 @@ function escapeHtml(text) {
 }
 
 function thresholdRows(data) {
-  const rows = []
-  for (const name of Object.keys(data.metrics).sort()) {
-    const metric = data.metrics[name]
-    if (metric.thresholds === undefined) continue
-    for (const source of Object.keys(metric.thresholds)) {
-      rows.push({ metric: name, source, ok: metric.thresholds[source].ok, value: observed(metric, source) })
-    }
-  }
-  return rows
+  return thresholdResults(data.metrics, observed)
 }
 
 /** The value a threshold expression looked at, e.g. `p(95)<300` → the metric's p(95). */
@@ -100,7 +94,8 @@ function allChecks(group, out) {
 
 function textSummary(data, meta, files) {
   const lines = []
-  const passed = thresholdRows(data).every((row) => row.ok)
+  const rows = thresholdRows(data)
+  const result = verdict(rows)
   lines.push('')
   lines.push(`imgpipe load test: ${meta.script}, scenario ${meta.scenario} against ${meta.base_url}`)
   lines.push(`  offered ${meta.expected_iterations} iterations (peak ${meta.peak_rate}/s), ` +
@@ -122,13 +117,11 @@ function textSummary(data, meta, files) {
   }
   lines.push('')
   lines.push('  thresholds')
-  for (const row of thresholdRows(data)) {
-    lines.push(`  ${row.ok ? '✓' : '✗'} ${row.metric} ${row.source} (observed ${row.value})`)
-  }
+  for (const line of thresholdLines(rows)) lines.push(line)
   const failedChecks = allChecks(data.root_group, []).filter((c) => c.fails > 0)
   for (const c of failedChecks) lines.push(`  check "${c.name}": ${c.fails} failed of ${c.passes + c.fails}`)
   lines.push('')
-  lines.push(`  ${passed ? 'PASSED' : 'FAILED'}: every threshold ${passed ? 'held' : 'did not hold'}`)
+  lines.push(`  ${result.headline}`)
   lines.push(`  report: ${files.html}`)
   lines.push(`  data:   ${files.json}`)
   lines.push('')
@@ -180,9 +173,12 @@ function latencyChart(rows, budgets) {
 function htmlReport(data, meta) {
   const rows = headline(data)
   const thresholds = thresholdRows(data)
-  const passed = thresholds.every((row) => row.ok)
+  const result = verdict(thresholds)
   const checks = allChecks(data.root_group, [])
-  const metricNames = Object.keys(data.metrics).sort()
+  // The timeline's per-bucket Trends are drawn in the chart, not listed one by one.
+  const metricNames = Object.keys(data.metrics).filter((name) => !isTimelineMetric(name)).sort()
+  const timeline = meta.timeline === undefined ? ''
+    : timelineSvg(timelineSeries(data.metrics, meta.timeline.bucket_s, Object.keys(meta.budgets_ms)), meta.budgets_ms, meta.timeline.bucket_s)
   const cell = (value) => `<td>${escapeHtml(value)}</td>`
   const table = (head, body) =>
     `<table><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`
@@ -211,7 +207,8 @@ th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 </style></head><body>
 <h1>imgpipe load test — ${escapeHtml(meta.script)}, scenario <code>${escapeHtml(meta.scenario)}</code></h1>
 <p class="muted">${escapeHtml(meta.base_url)} · finished ${escapeHtml(meta.finished_at)} · ran ${fmtNumber(data.state.testRunDurationMs / 1000, 1)} s</p>
-<p><span class="verdict ${passed ? 'ok' : 'fail'}">${passed ? 'PASSED: every threshold held' : 'FAILED: a threshold was crossed'}</span></p>
+<p><span class="verdict ${result.passed ? 'ok' : 'fail'}">${escapeHtml(result.passed ? result.headline : `FAILED: ${result.failed.length} of ${thresholds.length} thresholds crossed`)}</span></p>
+${result.passed ? '' : `<ul>${result.failed.map((row) => `<li><code>${escapeHtml(row.metric)}</code> <code>${escapeHtml(row.source)}</code>: observed ${escapeHtml(row.value)}</li>`).join('')}</ul>`}
 
 <h2>Load offered and carried</h2>
 ${table(['offered iterations', 'peak rate', 'iterations run', 'dropped', 'requests', 'failed requests', 'data sent'], [
@@ -223,6 +220,10 @@ ${table(['offered iterations', 'peak rate', 'iterations run', 'dropped', 'reques
 
 <h2>Latency</h2>
 ${latencyChart(rows, meta.budgets_ms)}
+${timeline === '' ? '' : `<h3>Over time</h3>
+<p class="muted">p95 and p50 of each endpoint per ${meta.timeline.bucket_s} s of the run (hover a dot for its numbers):
+a rising line is a backlog or a saturated resource building up; a spike is a stall.</p>
+${timeline}`}
 ${table(['what', 'count', 'avg', 'p50', 'p90', 'p95', 'p99', 'max'], rows.map((row) =>
   `<tr>${cell(row.label)}<td class="num">${fmtNumber(row.count)}</td><td class="num">${fmtMs(row.avg)}</td>` +
   `<td class="num">${fmtMs(row.med)}</td><td class="num">${fmtMs(row.p90)}</td><td class="num">${fmtMs(row.p95)}</td>` +
@@ -234,7 +235,7 @@ Only those count in the trend: a pipeline that lags shows as a low share here, n
 
 <h2>Thresholds</h2>
 ${table(['', 'metric', 'threshold', 'observed'], thresholds.map((row) =>
-  `<tr><td>${row.ok ? '✓' : '✗'}</td>${cell(row.metric)}${cell(row.source)}${cell(row.value)}</tr>`))}
+  `<tr><td>${row.ok ? 'ok' : '<strong style="color:#cf222e">FAILED</strong>'}</td>${cell(row.metric)}${cell(row.source)}${cell(row.value)}</tr>`))}
 
 <h2>Checks</h2>
 ${table(['check', 'passes', 'fails'], checks.map((c) =>
