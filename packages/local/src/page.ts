@@ -1,6 +1,13 @@
 /**
  * The embedded runner's page at `/`: pick an image, watch its three sizes appear. Plain HTML and a
- * few lines of script calling the public API exactly as a client would (no build step, no CDN).
+ * few lines of script calling the public API exactly as a client would (no build step, no CDN),
+ * plus `GET /local/info` (./info.ts) for the server's limits and the queues' backlog.
+ *
+ * What it shows: the limits; the backlog when there is one; one status line that always says the
+ * same as the last log line; the PUT's byte progress (XMLHttpRequest, since fetch reports no upload
+ * progress); the three sizes side by side at their true proportions to each other, each with its
+ * dimensions and bytes and a link to the full size; errors in red with the server's code and
+ * message. The script is a plain string (no template literals: this file is one).
  */
 export const indexHtml = `<!doctype html>
 <html lang="en">
@@ -10,65 +17,220 @@ export const indexHtml = `<!doctype html>
 <title>imgpipe</title>
 <style>
   body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #222 }
-  h1 { font-size: 1.4rem } code { background: #f3f3f3; padding: 0 .25rem }
-  .sizes { display: grid; grid-template-columns: repeat(3, 1fr); gap: 1rem; margin-top: 1rem }
-  figure { margin: 0; border: 1px solid #ddd; border-radius: 6px; padding: .5rem; min-height: 8rem }
-  figure img { max-width: 100%; display: block } figcaption { font-size: .85rem; color: #555 }
-  #log { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: .8rem; background: #fafafa; padding: .5rem }
-  .error { color: #b00020 }
+  h1 { font-size: 1.4rem; margin-bottom: .3rem } code { background: #f3f3f3; padding: 0 .25rem }
+  .muted { color: #555 } [hidden] { display: none !important }
+  .note { border-radius: 4px; padding: .4rem .7rem; margin: .6rem 0 }
+  .backlog { background: #fff6db; border: 1px solid #e8c66b }
+  form { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: 1rem 0 .5rem }
+  button { font: inherit; padding: .3rem 1rem } button:disabled { opacity: .5; cursor: progress }
+  #progress { display: flex; gap: .6rem; align-items: center; font-variant-numeric: tabular-nums }
+  #progress progress { flex: 1; max-width: 24rem; height: 1rem }
+  #status { margin: .5rem 0; padding: .4rem .7rem; border-radius: 4px; background: #f3f6fa; border: 1px solid #d0d7de; min-height: 1.5em }
+  #status:empty { display: none }
+  #status.error { background: #fdecee; border-color: #e5a0a8; color: #b00020; font-weight: 600 }
+  #status.done { background: #eaf6ec; border-color: #9fd0a9; color: #1a5d2b }
+  .sizes { display: flex; gap: 1rem; align-items: flex-start; margin-top: 1rem }
+  figure { margin: 0; min-width: 0 }
+  figure a, figure .pending { display: block; border: 1px solid #ccc; background: #fafafa }
+  figure .pending { border-style: dashed }
+  figure img { display: block; width: 100%; height: auto }
+  figcaption { font-size: .8rem; color: #444; margin-top: .25rem; overflow-wrap: anywhere; font-variant-numeric: tabular-nums }
+  #log { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: .8rem; background: #fafafa; padding: .5rem; margin-top: 1rem }
+  #log:empty { display: none }
+  #log .error { color: #b00020 }
 </style>
 </head>
 <body>
 <h1>imgpipe — upload an image, watch its sizes appear</h1>
-<p>JPEG, PNG, WebP, GIF, AVIF or TIFF up to the server's size limit. API docs: <a href="/docs">/docs</a>.</p>
-<p>
-  <input type="file" id="file" accept="image/jpeg,image/png,image/webp,image/gif,image/avif,image/tiff">
-  <input type="password" id="key" placeholder="API key (if the server has keys)" autocomplete="off">
-  <button id="go">Upload</button>
-</p>
-<div id="status"></div>
-<div class="sizes">
-  <figure><figcaption>small</figcaption><img id="small" alt=""></figure>
-  <figure><figcaption>medium</figcaption><img id="medium" alt=""></figure>
-  <figure><figcaption>large</figcaption><img id="large" alt=""></figure>
-</div>
+<p id="limits" class="muted">JPEG, PNG, WebP, GIF, AVIF or TIFF. API docs: <a href="/docs">/docs</a>.</p>
+<p id="backlog" class="note backlog" hidden></p>
+<form id="form">
+  <input type="file" id="file" accept="image/jpeg,image/png,image/webp,image/gif,image/avif,image/tiff" required>
+  <input type="password" id="key" placeholder="API key" autocomplete="off" hidden>
+  <button id="go" type="submit">Upload</button>
+</form>
+<div id="progress" hidden><progress id="bar" max="1" value="0"></progress><span id="bytes"></span></div>
+<div id="status" role="status" aria-live="polite"></div>
+<div class="sizes" id="sizes" hidden></div>
 <div id="log"></div>
 <script>
-const $ = (id) => document.getElementById(id)
-const log = (line) => { $("log").textContent += line + "\\n" }
-const headers = () => $("key").value ? { authorization: "Bearer " + $("key").value } : {}
-async function json(res) { const body = await res.json().catch(() => ({})); if (!res.ok) throw new Error((body.error || res.status) + ": " + (body.message || res.statusText)); return body }
-$("go").onclick = async () => {
-  const file = $("file").files[0]
-  if (!file) return
-  $("log").textContent = ""; $("status").className = ""
-  for (const size of ["small", "medium", "large"]) { $(size).removeAttribute("src"); $(size).title = "" }
-  try {
-    const ticket = await json(await fetch("/upload", { method: "POST", headers: { "content-type": "application/json", ...headers() },
-      body: JSON.stringify({ content_type: file.type || "application/octet-stream", content_length: file.size }) }))
-    log("image " + ticket.image_id + ": uploading " + file.size + " bytes")
-    const put = await fetch(ticket.upload.url, { method: ticket.upload.method, headers: ticket.upload.headers, body: file })
-    if (!put.ok) await json(put)
-    log("uploaded; processing")
-    const started = Date.now()
-    const shown = new Set()
-    for (;;) {
-      const status = await json(await fetch("/images/" + ticket.image_id, { headers: headers() }))
-      for (const [size, r] of Object.entries(status.renditions)) {
-        if (r.status === "ready" && !shown.has(size)) {
-          shown.add(size)
-          $(size).src = "/get_image?image_id=" + ticket.image_id + "&image_size=" + size
-          $(size).title = r.width + "×" + r.height + ", " + r.bytes + " bytes"
-          log(size + ": " + r.width + "×" + r.height + " " + r.content_type + ", " + r.bytes + " bytes after " + (Date.now() - started) + " ms")
-        }
-      }
-      $("status").textContent = "status: " + status.status + (status.error ? " — " + status.error.code + ": " + status.error.message : "")
-      if (status.status === "ready" || status.status === "failed") break
-      if (Date.now() - started > 120000) throw new Error("gave up waiting after 2 minutes")
-      await new Promise((r) => setTimeout(r, 400))
-    }
-  } catch (e) { $("status").className = "error"; $("status").textContent = String(e.message || e) }
+"use strict"
+var $ = function (id) { return document.getElementById(id) }
+var FORMAT_NAMES = { jpeg: "JPEG", png: "PNG", webp: "WebP", gif: "GIF", avif: "AVIF", tiff: "TIFF" }
+var info = null
+var started = 0
+
+function fmtBytes(n) {
+  var trim = function (text) { return text.replace(/\.0+$/, "") }
+  if (n < 1024) return n + " B"
+  if (n < 1048576) return trim((n / 1024).toFixed(1)) + " KiB"
+  return trim((n / 1048576).toFixed(n < 10485760 ? 2 : 1)) + " MiB"
 }
+function fmtCount(n) { return Number(n).toLocaleString("en") }
+function elapsed() { return ((Date.now() - started) / 1000).toFixed(1) + " s" }
+function list(names) { return names.length < 2 ? names.join("") : names.slice(0, -1).join(", ") + " or " + names[names.length - 1] }
+
+/** The status line and the log always say the same thing: every step goes to both. */
+function step(text, kind) {
+  $("status").className = kind || ""
+  $("status").textContent = text
+  var line = document.createElement("div")
+  line.textContent = (started ? "[" + elapsed() + "] " : "") + text
+  if (kind === "error") line.className = "error"
+  $("log").appendChild(line)
+}
+
+/** A refusal: the server's { error, message }, or a code of the page's own. */
+function PageError(code, message) { this.code = code; this.message = message }
+async function answer(res) {
+  var body = null
+  try { body = await res.json() } catch (e) { body = null }
+  if (!res.ok) {
+    if (body && body.error) throw new PageError(body.error, body.message || res.statusText)
+    throw new PageError("http_" + res.status, res.statusText || "the server answered " + res.status)
+  }
+  return body
+}
+function headers(extra) {
+  var h = Object.assign({}, extra || {})
+  if ($("key").value) h.authorization = "Bearer " + $("key").value
+  return h
+}
+
+async function loadInfo() {
+  try {
+    info = await answer(await fetch("/local/info", { cache: "no-store" }))
+  } catch (e) { info = null; return }
+  var l = info.limits
+  $("limits").innerHTML = ""
+  $("limits").append(list(l.formats.map(function (f) { return FORMAT_NAMES[f] || f })) + ", up to " + fmtBytes(l.max_upload_bytes) +
+    " and " + fmtCount(Math.round(l.max_pixels / 1e5) / 10) + " megapixels per image. API docs: ")
+  var docs = document.createElement("a"); docs.href = "/docs"; docs.textContent = "/docs"; $("limits").append(docs, ".")
+  $("file").accept = l.accepted_types.join(",")
+  $("key").hidden = !info.api_key_required
+  var b = info.backlog
+  $("backlog").hidden = b.queued === 0
+  $("backlog").textContent = fmtCount(b.queued) + (b.queued === 1 ? " job" : " jobs") + " queued: your image may take a while." +
+    (b.dead > 0 ? " (" + fmtCount(b.dead) + " dead-lettered.)" : "")
+}
+
+/** The PUT to the signed URL with byte progress (fetch has no upload progress). */
+function put(ticket, file) {
+  return new Promise(function (resolve, reject) {
+    var xhr = new XMLHttpRequest()
+    xhr.open(ticket.upload.method, ticket.upload.url)
+    Object.entries(ticket.upload.headers).forEach(function (kv) {
+      if (kv[0].toLowerCase() !== "content-length") xhr.setRequestHeader(kv[0], kv[1]) // the browser sets it
+    })
+    xhr.upload.onprogress = function (e) {
+      var total = e.lengthComputable ? e.total : file.size
+      $("bar").value = total ? e.loaded / total : 0
+      $("bytes").textContent = fmtBytes(e.loaded) + " of " + fmtBytes(total) + " (" + Math.floor(100 * e.loaded / total) + " %)"
+    }
+    xhr.onload = function () {
+      if (xhr.status >= 200 && xhr.status < 300) return resolve()
+      var body = null
+      try { body = JSON.parse(xhr.responseText) } catch (e) { body = null }
+      reject(body && body.error ? new PageError(body.error, body.message) : new PageError("http_" + xhr.status, "storage answered " + xhr.status))
+    }
+    xhr.onerror = function () { reject(new PageError("network_error", "the upload to storage was cut off")) }
+    xhr.send(file)
+  })
+}
+
+/** Where a size lands: fits inside its box, aspect kept, never enlarged. */
+function expected(box, original) {
+  if (!original || !original.width || !original.height) return box
+  var s = Math.min(1, box.width / original.width, box.height / original.height)
+  return { width: Math.max(1, Math.round(original.width * s)), height: Math.max(1, Math.round(original.height * s)) }
+}
+
+/** One figure per size, each as wide as its pixels relative to the others (flex-grow = width). */
+function drawSizes(imageId, status) {
+  var sizes = info ? info.sizes : [{ size: "small", box: { width: 320, height: 320 } }, { size: "medium", box: { width: 1024, height: 1024 } }, { size: "large", box: { width: 2048, height: 2048 } }]
+  var root = $("sizes")
+  root.hidden = false
+  root.textContent = ""
+  sizes.forEach(function (s) {
+    var r = status && status.renditions[s.size]
+    var ready = r && r.status === "ready"
+    var dim = ready ? { width: r.width, height: r.height } : expected(s.box, status && status.original)
+    var fig = document.createElement("figure")
+    fig.style.flex = dim.width + " 1 0"
+    var cap = document.createElement("figcaption")
+    if (ready) {
+      var a = document.createElement("a")
+      a.href = "/get_image?image_id=" + encodeURIComponent(imageId) + "&image_size=" + s.size
+      a.target = "_blank"; a.title = "open the " + s.size + " size at full size"
+      var img = document.createElement("img")
+      img.src = a.href; img.alt = s.size + " rendition"; img.width = r.width; img.height = r.height
+      a.appendChild(img); fig.appendChild(a)
+      cap.textContent = s.size + " · " + r.width + "×" + r.height + " · " + fmtBytes(r.bytes)
+    } else {
+      var box = document.createElement("div")
+      box.className = "pending"; box.style.aspectRatio = dim.width + " / " + dim.height
+      fig.appendChild(box)
+      cap.textContent = s.size + " · " + (r && r.status === "failed" ? "failed" : "pending") + " (≈ " + dim.width + "×" + dim.height + ")"
+    }
+    fig.appendChild(cap)
+    root.appendChild(fig)
+  })
+}
+
+async function watch(imageId) {
+  var shown = {}
+  var lastStatus = ""
+  for (var polls = 0; ; polls++) {
+    var status = await answer(await fetch("/images/" + encodeURIComponent(imageId), { headers: headers() }))
+    var changed = false
+    Object.keys(status.renditions).forEach(function (size) {
+      var r = status.renditions[size]
+      if (r.status !== "pending" && !shown[size]) {
+        shown[size] = true; changed = true
+        if (r.status === "ready") step(size + " ready: " + r.width + "×" + r.height + " " + r.content_type + ", " + fmtBytes(r.bytes) + " (" + Object.keys(shown).length + " of 3)")
+      }
+    })
+    if (changed || status.status !== lastStatus) drawSizes(imageId, status)
+    if (status.status !== lastStatus && status.status === "processing" && Object.keys(shown).length === 0) step("processing: the three sizes are queued")
+    lastStatus = status.status
+    if (status.status === "ready") return step("ready: all three sizes in " + elapsed() + " — click one to open it at full size", "done")
+    if (status.status === "failed" || status.status === "expired") {
+      var err = status.error || { code: status.status, message: "the image was not processed" }
+      throw new PageError(err.code, err.message)
+    }
+    if (Date.now() - started > 600000) {
+      return step("still " + status.status + " after 10 minutes; the page stops watching. GET /images/" + imageId + " tells when it is done.", "error")
+    }
+    await new Promise(function (r) { setTimeout(r, polls < 60 ? 400 : 2000) })
+  }
+}
+
+$("form").onsubmit = async function (event) {
+  event.preventDefault()
+  var file = $("file").files[0]
+  if (!file) return
+  $("go").disabled = true; $("file").disabled = true
+  $("log").textContent = ""; $("sizes").hidden = true
+  started = Date.now()
+  try {
+    step("asking for an upload URL for " + file.name + " (" + (file.type || "no type") + ", " + fmtBytes(file.size) + ")")
+    var ticket = await answer(await fetch("/upload", { method: "POST", headers: headers({ "content-type": "application/json" }),
+      body: JSON.stringify({ content_type: file.type || "application/octet-stream", content_length: file.size }) }))
+    step("image " + ticket.image_id + ": uploading " + fmtBytes(file.size))
+    $("bar").value = 0; $("bytes").textContent = ""; $("progress").hidden = false
+    await put(ticket, file)
+    step("uploaded " + fmtBytes(file.size) + " in " + elapsed() + "; waiting for processing to start")
+    drawSizes(ticket.image_id, null)
+    await watch(ticket.image_id)
+  } catch (e) {
+    if (!$("sizes").querySelector("img")) $("sizes").hidden = true // nothing to show: no empty boxes
+    step(e instanceof PageError ? e.code + ": " + e.message : "network_error: " + (e && e.message ? e.message : String(e)), "error")
+  } finally {
+    $("go").disabled = false; $("file").disabled = false
+    loadInfo()
+  }
+}
+loadInfo()
 </script>
 </body>
 </html>
