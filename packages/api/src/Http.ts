@@ -38,7 +38,11 @@ import {
   StorageError,
   type UploadTicket
 } from "@imgpipe/core"
-import { Cause, Clock, Config, Duration, Effect, Layer, LogLevel, Option, Redacted, Schema } from "effect"
+import { Cause, Clock, Config, type ConfigError, Duration, Effect, Layer, LogLevel, Option, Redacted, Schema } from "effect"
+import { BodyLimitLive, bodyTooLargeOf } from "./bodyLimit.js"
+import { type CorsDefault, corsMiddleware, corsOriginsConfig, describeCorsPolicy, resolveCorsPolicy } from "./cors.js"
+import { probeOpenFiles } from "./openFiles.js"
+import { redactSignatures, requestLog } from "./requestLog.js"
 import {
   Api,
   apiErrorClasses,
@@ -226,20 +230,27 @@ export const SystemLive = HttpApiBuilder.group(Api, "system", (handlers) =>
     .handle("ready", () =>
       Effect.gen(function*() {
         const repo = yield* ImageRepository
+        // At the open-files limit every download fails while the database answers fine.
+        yield* probeOpenFiles.pipe(
+          Effect.catchAll((error) =>
+            Effect.logWarning("not ready: the process cannot open files", { code: error.code }).pipe(
+              Effect.zipRight(Effect.fail(new NotReady({ message: error.message })))
+            )
+          )
+        )
         return yield* repo.ping.pipe(
           Effect.timeoutFail({
             duration: READY_TIMEOUT,
             onTimeout: () => new DatabaseError({ operation: "ping", message: "no answer within 3 seconds" })
           }),
           Effect.as({ status: "ok" as const }),
-          HttpMiddleware.withLoggerDisabled,
           Effect.catchAll((error) =>
             Effect.logWarning("not ready: the database does not answer", error).pipe(
               Effect.zipRight(Effect.fail(new NotReady({ message: "The database does not answer." })))
             )
           )
         )
-      })))
+      }).pipe(HttpMiddleware.withLoggerDisabled)))
 
 // ---- auth ----------------------------------------------------------------------------------------
 
@@ -337,6 +348,10 @@ const mapUnexpected = (cause: Cause.Cause<never>) =>
       return yield* Effect.failCause(cause)
     }
     const defect = Cause.dieOption(cause)
+    const tooLarge = Option.flatMap(defect, bodyTooLargeOf)
+    if (Option.isSome(tooLarge)) {
+      return yield* respond(ErrorBody.TooLarge, new TooLarge({ message: tooLarge.value.message }))
+    }
     if (Option.isSome(defect) && HttpServerError.isServerError(defect.value) && defect.value._tag === "RequestError") {
       return yield* respond(
         ErrorBody.BadRequest,
@@ -344,8 +359,13 @@ const mapUnexpected = (cause: Cause.Cause<never>) =>
       )
     }
     const request = yield* HttpServerRequest.HttpServerRequest
-    yield* Effect.logError("unexpected failure", cause).pipe(
-      Effect.annotateLogs({ "http.method": request.method, "http.url": pathOf(request.url) })
+    // The cause is rendered here so that signed URLs inside error messages can be redacted.
+    yield* Effect.logError("unexpected failure").pipe(
+      Effect.annotateLogs({
+        "http.method": request.method,
+        "http.url": pathOf(request.url),
+        cause: redactSignatures(Cause.pretty(cause))
+      })
     )
     return yield* respond(
       ErrorBody.InternalError,
@@ -401,41 +421,61 @@ export interface HttpServerOptions<E, R> {
   /**
    * Extra routes served by the same server, outside the contract (e.g. the embedded runner's
    * local storage). Build them with `HttpApiBuilder.Router.use((router) => router.put(...))`; they
-   * share the error mapping, the request log and the port.
+   * share the error mapping, CORS, the request log and the port. A route that streams its body
+   * (`request.source` or `request.stream`) is not held to the JSON body limit.
    */
   readonly routes?: Layer.Layer<never, E, R> | undefined
   /**
-   * One log line per request (`HttpMiddleware.logger`). Default: when `IMGPIPE_LOG_LEVEL` lets
-   * INFO through. Above INFO the middleware is left out rather than filtered per request: building
+   * One log line per request (see `requestLog.ts`). Default: when `IMGPIPE_LOG_LEVEL` lets INFO
+   * through. Above INFO the middleware is left out rather than filtered per request: building
    * each request's log context costs CPU even when nothing is printed.
    */
   readonly logRequests?: boolean | undefined
+  /**
+   * CORS when `IMGPIPE_CORS_ORIGINS` is not set: `"*"` allows any origin while no API key is
+   * configured (the embedded runner), `"off"` (the default) allows none (the ECS entry).
+   */
+  readonly corsDefault?: CorsDefault | undefined
 }
+
+/** The settings of the server itself, read once at start-up; a wrong value stops the start. */
+const serverConfig = Config.all({
+  logLevel: logLevelConfig.pipe(Config.orElse(() => Config.succeed(LogLevel.Info))),
+  corsOrigins: corsOriginsConfig
+})
 
 /**
  * Serves `ApiLive` (plus `routes`) on whatever `HttpServer` is provided, e.g.
  * `NodeHttpServer.layer(createServer, { port })`, and logs the address it listens on.
+ *
+ * Middleware, outermost first: the request log, CORS (preflights answered before anything else,
+ * headers on every answer including errors and raw routes), then on the router the JSON body
+ * limit (`BodyLimitLive`) and the error mapping.
  */
 export const makeHttpServer = <E = never, R = never>(
   options: HttpServerOptions<E, R> = {}
 ): Layer.Layer<
   never,
-  E,
+  E | ConfigError.ConfigError,
   HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices | Settings | ImageRepository | ObjectStorage | R
 > => {
   const routes: Layer.Layer<never, E, R> = options.routes ?? Layer.empty
-  const serve = (logRequests: boolean) =>
-    HttpApiBuilder.serve((app) => logRequests ? HttpMiddleware.logger(app) : app).pipe(
-      Layer.provide(routes),
-      Layer.provide(ApiLive),
-      HttpServer.withLogAddress
-    )
-  return options.logRequests !== undefined
-    ? serve(options.logRequests)
-    : Layer.unwrapEffect(
-      Effect.map(
-        logLevelConfig.pipe(Effect.orElseSucceed(() => LogLevel.Info)),
-        (level) => serve(LogLevel.lessThanEqual(level, LogLevel.Info))
+  return Layer.unwrapEffect(
+    Effect.gen(function*() {
+      const config = yield* serverConfig
+      const { apiKeys } = yield* Settings
+      const cors = resolveCorsPolicy(config.corsOrigins, options.corsDefault ?? "off", apiKeys.length > 0)
+      yield* Effect.logInfo(describeCorsPolicy(cors))
+      const logRequests = options.logRequests ?? LogLevel.lessThanEqual(config.logLevel, LogLevel.Info)
+      const middleware = (app: HttpApp.Default) => {
+        const served = corsMiddleware(cors)(app)
+        return logRequests ? requestLog(served) : served
+      }
+      return HttpApiBuilder.serve(middleware).pipe(
+        Layer.provide(routes),
+        Layer.provide(Layer.merge(ApiLive, BodyLimitLive)),
+        HttpServer.withLogAddress
       )
-    )
+    })
+  )
 }

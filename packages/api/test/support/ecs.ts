@@ -1,0 +1,56 @@
+/**
+ * The ECS API as `makeApiLive` composes it (`makeHttpServer` over `ApiServices`: the SQL image
+ * repository, S3 storage, settings), on a real Node server on a free port. Only the database
+ * differs: a fresh test database (PGlite, or PostgreSQL with `TEST_DATABASE_URL`) instead of
+ * `DATABASE_URL`. S3 presigning is local computation, so fake credentials and no S3 suffice.
+ */
+import { NodeHttpServer } from "@effect/platform-node"
+import { freePort } from "@imgpipe/core/util/net"
+import { ConfigProvider, Context, Effect, Layer, Logger, LogLevel } from "effect"
+import { createServer, type Server } from "node:http"
+import { TestDatabase } from "../../../core/test/support/database.js"
+import { type HttpServerOptions, makeHttpServer } from "../../src/Http.js"
+import { ApiServices } from "../../src/layers.js"
+
+export class EcsServer extends Context.Tag("test/EcsServer")<
+  EcsServer,
+  { readonly baseUrl: string; readonly server: Server; readonly logs: ReadonlyArray<string> }
+>() {}
+
+export const ecsEnv: Record<string, string> = {
+  IMGPIPE_RAW_BUCKET: "raw-image-test",
+  IMGPIPE_PROCESSED_BUCKET: "processed-image-test",
+  AWS_REGION: "us-east-1",
+  AWS_ACCESS_KEY_ID: "AKIDTEST",
+  AWS_SECRET_ACCESS_KEY: "test-secret"
+}
+
+/** The ECS server with `env` on top of `ecsEnv`; log lines (INFO and up) are collected in `logs`. */
+export const makeEcsServer = (
+  env: Record<string, string> = {},
+  options: HttpServerOptions<never, never> = {}
+) =>
+  Layer.unwrapScoped(
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      const server = createServer()
+      const logs: Array<string> = []
+      const capture = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ annotations, message }) => {
+          const parts = Array.isArray(message) ? message.map(String) : [String(message)]
+          for (const [key, value] of annotations) parts.push(`${key}=${String(value)}`)
+          logs.push(parts.join(" "))
+        })
+      )
+      return makeHttpServer(options).pipe(
+        Layer.provide(NodeHttpServer.layer(() => server, { port, host: "127.0.0.1" })),
+        Layer.provide(ApiServices),
+        Layer.provide(TestDatabase),
+        Layer.merge(Layer.succeed(EcsServer, { baseUrl: `http://127.0.0.1:${port}`, server, logs })),
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ ...ecsEnv, ...env }))))),
+        Layer.provide(capture),
+        Layer.provide(Logger.minimumLogLevel(LogLevel.Info))
+      )
+    })
+  )
