@@ -60,7 +60,7 @@ export const portConfig = Config.integer("PORT").pipe(Config.withDefault(3000))
  * The API and the extra routes on whichever `HttpServer` is provided (request log as
  * `IMGPIPE_LOG_LEVEL` says, see `makeHttpServer`).
  */
-export const ServerLive = makeHttpServer({ routes: ExtraRoutes }).pipe(Layer.provide(UploadNotificationsLive))
+export const ServerLive = makeHttpServer({ routes: ExtraRoutes, corsDefault: "*" }).pipe(Layer.provide(UploadNotificationsLive))
 
 export const HttpLive = ServerLive.pipe(Layer.provide(NodeHttpServer.layerConfig(createServer, { port: portConfig })))
 
