@@ -178,7 +178,9 @@ layer(TestLayer, { excludeTestServices: true })(`LocalQueue (PostgreSQL tables) 
     }))
 
   // Needs a second connection: PGlite has one, which a transaction holding row locks would keep.
-  it.effect.skipIf(testDatabaseKind === "PGlite")("a receiver skips rows another transaction has locked", () =>
+  it.effect.skipIf(testDatabaseKind === "PGlite")(
+    "a receiver skips rows another transaction has locked [PostgreSQL only: needs a second connection, PGlite has one; set TEST_DATABASE_URL]",
+    () =>
     Effect.gen(function* () {
       yield* resetQueues
       const queue = yield* LocalQueue

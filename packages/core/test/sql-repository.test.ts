@@ -398,7 +398,9 @@ describe("database layers", () => {
     60_000
   )
 
-  it.live.runIf(testDatabaseKind === "PostgreSQL")("DatabaseLive with DATABASE_URL: that PostgreSQL server", () =>
+  it.live.runIf(testDatabaseKind === "PostgreSQL")(
+    "DatabaseLive with DATABASE_URL: that PostgreSQL server [PostgreSQL only: needs a server; set TEST_DATABASE_URL]",
+    () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const [row] = yield* sql<{ version: string }>`SELECT version()`
