@@ -27,9 +27,12 @@ export const ApiDatabaseLive = Layer.unwrapEffect(Effect.map(poolSizeConfig, (ma
 
 export const ApiServicesLive = ApiServices.pipe(Layer.provide(ApiDatabaseLive))
 
-/** The HTTP API on `server`, listening on `PORT`, over the AWS services. */
+/**
+ * The HTTP API on `server`, listening on `PORT`, over the AWS services. CORS is off unless
+ * `IMGPIPE_CORS_ORIGINS` names the browser apps' origins.
+ */
 export const makeApiLive = (server: Server) =>
-  makeHttpServer().pipe(
+  makeHttpServer({ corsDefault: "off" }).pipe(
     Layer.provide(NodeHttpServer.layerConfig(() => server, { port: portConfig })),
     Layer.provide(ApiServicesLive)
   )

@@ -9,7 +9,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
 import { maxJsonBodyBytesConfig } from "../src/bodyLimit.js"
-import { EcsServer, makeEcsServer } from "./support/ecs.js"
+import { EcsServer, makeEcsServer, TestDatabase } from "./support/ecs.js"
 import { chunks, MiB, streamBody } from "./support/stream.js"
 
 const HUGE = 600 * MiB
@@ -40,8 +40,8 @@ const stillServing = (baseUrl: string, headers: Record<string, string> = {}) =>
     expect((yield* upload(baseUrl, headers)).status).toBe(201)
   })
 
-describe("JSON body limit (ECS API, no API keys)", () => {
-  layer(makeEcsServer(), { excludeTestServices: true, timeout: 60_000 })((it) => {
+layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
+  it.layer(makeEcsServer(), { timeout: 60_000 })("JSON body limit (ECS API, no API keys)", (it) => {
     it.effect("a 600 MB chunked body to POST /upload gets 413 too_large quickly; RSS stays flat", () =>
       Effect.gen(function*() {
         const { baseUrl } = yield* EcsServer
@@ -90,10 +90,8 @@ describe("JSON body limit (ECS API, no API keys)", () => {
         }
       }))
   })
-})
 
-describe("JSON body limit (ECS API, API keys configured)", () => {
-  layer(makeEcsServer({ IMGPIPE_API_KEYS: KEY }), { excludeTestServices: true, timeout: 60_000 })((it) => {
+  it.layer(makeEcsServer({ IMGPIPE_API_KEYS: KEY }), { timeout: 60_000 })("JSON body limit (ECS API, API keys configured)", (it) => {
     it.effect("with a valid key a 600 MB body still gets 413 too_large", () =>
       Effect.gen(function*() {
         const { baseUrl } = yield* EcsServer
@@ -123,22 +121,27 @@ describe("JSON body limit (ECS API, API keys configured)", () => {
         yield* stillServing(baseUrl, { authorization: `Bearer ${KEY}` })
       }), 60_000)
   })
-})
 
-describe("JSON body limit: configuration", () => {
-  layer(makeEcsServer({ IMGPIPE_MAX_JSON_BODY_BYTES: "2048" }), { excludeTestServices: true, timeout: 60_000 })(
+  it.layer(makeEcsServer({ IMGPIPE_MAX_JSON_BODY_BYTES: "2048" }), { timeout: 60_000 })(
+    "JSON body limit: IMGPIPE_MAX_JSON_BODY_BYTES",
     (it) => {
-      it.effect("IMGPIPE_MAX_JSON_BODY_BYTES sets the limit", () =>
+      it.effect("sets the limit", () =>
         Effect.gen(function*() {
           const { baseUrl } = yield* EcsServer
-          const body = Buffer.from(JSON.stringify({ content_type: "image/jpeg", content_length: 1, pad: "x".repeat(3000) }))
-          const answer = yield* Effect.promise(() => streamBody(`${baseUrl}/upload`, [body], { declaredLength: body.length }))
+          const body = Buffer.from(
+            JSON.stringify({ content_type: "image/jpeg", content_length: 1, pad: "x".repeat(3000) })
+          )
+          const answer = yield* Effect.promise(() =>
+            streamBody(`${baseUrl}/upload`, [body], { declaredLength: body.length })
+          )
           expect(answer.status).toBe(413)
           expect(JSON.parse(answer.body).message).toContain("2048 bytes")
         }))
     }
   )
+})
 
+describe("JSON body limit: configuration", () => {
   it.effect("a wrong IMGPIPE_MAX_JSON_BODY_BYTES is refused with a clear message", () =>
     Effect.gen(function*() {
       for (const value of ["lots", "12", "999999999"]) {

@@ -1,16 +1,17 @@
 /**
  * The ECS API as `makeApiLive` composes it (`makeHttpServer` over `ApiServices`: the SQL image
  * repository, S3 storage, settings), on a real Node server on a free port. Only the database
- * differs: a fresh test database (PGlite, or PostgreSQL with `TEST_DATABASE_URL`) instead of
- * `DATABASE_URL`. S3 presigning is local computation, so fake credentials and no S3 suffice.
+ * differs: the test provides it (`TestDatabase`: PGlite, or PostgreSQL with `TEST_DATABASE_URL`,
+ * shared by the servers of a file) instead of `DATABASE_URL`. S3 presigning is local computation,
+ * so fake credentials and no S3 suffice.
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { freePort } from "@imgpipe/core/util/net"
 import { ConfigProvider, Context, Effect, Layer, Logger, LogLevel } from "effect"
 import { createServer, type Server } from "node:http"
-import { TestDatabase } from "../../../core/test/support/database.js"
 import { type HttpServerOptions, makeHttpServer } from "../../src/Http.js"
 import { ApiServices } from "../../src/layers.js"
+import { TestDatabase } from "../../../core/test/support/database.js"
 
 export class EcsServer extends Context.Tag("test/EcsServer")<
   EcsServer,
@@ -46,7 +47,6 @@ export const makeEcsServer = (
       return makeHttpServer(options).pipe(
         Layer.provide(NodeHttpServer.layer(() => server, { port, host: "127.0.0.1" })),
         Layer.provide(ApiServices),
-        Layer.provide(TestDatabase),
         Layer.merge(Layer.succeed(EcsServer, { baseUrl: `http://127.0.0.1:${port}`, server, logs })),
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ ...ecsEnv, ...env }))))),
         Layer.provide(capture),
@@ -54,3 +54,5 @@ export const makeEcsServer = (
       )
     })
   )
+
+export { TestDatabase }
