@@ -14,12 +14,15 @@ import { LocalQueueLive } from "@imgpipe/core/local/PgQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
 import { DatabaseLive } from "@imgpipe/core/sql/embedded"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
-import { Config, Effect, Layer } from "effect"
-import { createServer } from "node:http"
+import { Effect, Layer } from "effect"
+import type { Server } from "node:http"
 import { UploadNotifications, UploadNotificationsLive } from "./notifications.js"
 import { makeLocalInfoRoute } from "./info.js"
 import { indexHtml } from "./page.js"
 import { ResizePriorityLive } from "./priority.js"
+import { ResumeSweepLive } from "./resume.js"
+import { cutConnectionsAfterGrace } from "./shutdown.js"
+import { AnnounceLive, hostConfig, portConfig } from "./startup.js"
 import { WorkersLive } from "./workers.js"
 
 /** The core services on their embedded implementations, over whatever database is given. */
@@ -54,7 +57,7 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
   })
 )
 
-export const portConfig = Config.integer("PORT").pipe(Config.withDefault(3000))
+export { hostConfig, portConfig }
 
 /**
  * The API and the extra routes on whichever `HttpServer` is provided (request log as
@@ -62,7 +65,23 @@ export const portConfig = Config.integer("PORT").pipe(Config.withDefault(3000))
  */
 export const ServerLive = makeHttpServer({ routes: ExtraRoutes, corsDefault: "*" }).pipe(Layer.provide(UploadNotificationsLive))
 
-export const HttpLive = ServerLive.pipe(Layer.provide(NodeHttpServer.layerConfig(createServer, { port: portConfig })))
+/**
+ * The server on `server`, bound to `HOST` (loopback by default) and `PORT`; it prints where it
+ * listens, and at a stop cuts requests still in flight after `IMGPIPE_SHUTDOWN_GRACE_SECONDS`.
+ */
+export const makeHttpLive = (server: Server) =>
+  Layer.mergeAll(ServerLive, AnnounceLive, Layer.scopedDiscard(cutConnectionsAfterGrace(server))).pipe(
+    Layer.provide(NodeHttpServer.layerConfig(() => server, { port: portConfig, host: hostConfig }))
+  )
 
-/** API, storage routes and the three queue workers (resizing below request priority), over the core services. */
-export const AppLive = Layer.mergeAll(HttpLive, WorkersLive, ResizePriorityLive)
+/**
+ * API, storage routes, the three queue workers (resizing below request priority) and the periodic
+ * resume sweep, over the core services.
+ */
+export const makeAppLive = (server: Server) =>
+  Layer.mergeAll(
+    makeHttpLive(server),
+    WorkersLive,
+    ResizePriorityLive,
+    ResumeSweepLive.pipe(Layer.provide(UploadNotificationsLive))
+  )

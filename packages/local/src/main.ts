@@ -1,28 +1,42 @@
 /**
  * `bun run start`: the whole of imgpipe in one process on embedded defaults. Migrates the database,
- * resumes uploads whose notification was lost, then serves the API and runs the workers until
- * SIGINT/SIGTERM, when it stops taking work, hands in-flight jobs back and closes everything.
+ * then serves the API, runs the workers and the resume sweep (uploads whose notification was lost
+ * are started at once and every `IMGPIPE_RESUME_EVERY_SECONDS`) until SIGINT/SIGTERM. A stop takes
+ * no new work, hands in-flight jobs back, cuts requests still running after
+ * `IMGPIPE_SHUTDOWN_GRACE_SECONDS`, closes the database and exits; a second signal exits at once
+ * (see shutdown.ts). Start-up problems the user can fix are one line each (see startup.ts).
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { resumeUploads } from "@imgpipe/core"
 import { runMigrations } from "@imgpipe/core/sql/migrate"
 import { Effect, Layer, Logger } from "effect"
-import { AppLive, CoreLive, logLevelConfig } from "./layers.js"
+import { createServer } from "node:http"
+import { CoreLive, logLevelConfig, makeAppLive } from "./layers.js"
+import { guardSignals, shutdownGraceConfig } from "./shutdown.js"
+import { announceBacklog, reportFailure } from "./startup.js"
 
-const main = Effect.gen(function* () {
+const server = createServer()
+
+const run = Effect.gen(function* () {
   const applied = yield* runMigrations
   if (applied.length > 0) yield* Effect.logInfo(`applied ${applied.length} migration(s)`)
-  const resumed = yield* resumeUploads()
-  if (resumed > 0) yield* Effect.logInfo(`resumed ${resumed} upload(s) whose processing had not started`)
-  return yield* Layer.launch(AppLive).pipe(
+  yield* announceBacklog
+  return yield* Layer.launch(makeAppLive(server)).pipe(
     Effect.onInterrupt(() => Effect.logInfo("stopping: no new work; in-flight jobs are handed back to their queues"))
   )
+}).pipe(Effect.provide(CoreLive))
+
+const main = Effect.gen(function* () {
+  // Outermost, so the deadline and the second-signal exit still hold while the database closes.
+  yield* guardSignals(yield* shutdownGraceConfig)
+  return yield* run
 }).pipe(
-  Effect.provide(CoreLive),
+  Effect.scoped,
+  reportFailure,
   (effect) => Effect.flatMap(logLevelConfig, (level) => Logger.withMinimumLogLevel(effect, level)),
   // No tracer is exported from the embedded runner, so spans would only be bookkeeping: several per
   // request and per query, a measurable share of the one JavaScript thread under load.
   (effect) => Effect.withTracerEnabled(effect, false)
 )
 
-NodeRuntime.runMain(main)
+// Errors are reported by `reportFailure` (one line for what the user can fix), not as a stack trace.
+NodeRuntime.runMain(main, { disableErrorReporting: true })

@@ -5,74 +5,17 @@
  */
 import type { SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { type ConfigError, Deferred, Duration, Effect, Layer, Option, Runtime } from "effect"
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs"
-import { dirname, resolve } from "node:path"
+import { Config, type ConfigError, Deferred, Duration, Effect, Layer, Option, Runtime } from "effect"
+import { resolve } from "node:path"
 import { Worker } from "node:worker_threads"
 import { DatabaseError } from "../domain/errors.js"
-import { type Database, databaseUrlConfig, dataDirConfig, PgLive } from "./client.js"
+import { type Database, databaseUrlConfig, dataDirConfig, pgLayer } from "./client.js"
+import { type DataDirInUse, lockDataDir } from "./dataDirLock.js"
+
+export { DataDirInUse } from "./dataDirLock.js"
 
 const startError = (operation: string) => (cause: unknown) =>
   new DatabaseError({ operation, message: cause instanceof Error ? cause.message : String(cause) })
-
-/** Data directories this process has open: PGlite must never open one twice. */
-const openDataDirs = new Set<string>()
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
-/**
- * PGlite has no cross-process locking: two processes on one data directory (say `bun run migrate`
- * while `bun run start` is up) corrupt it. A `<dir>.lock` file with the owner's pid guards it; a
- * lock left by a dead process is taken over. Comparing pids means nothing across machines or
- * containers sharing a volume — the embedded mode is one process on one machine.
- */
-const lockDataDir = (dataDir: string) =>
-  Effect.acquireRelease(
-    Effect.try({
-      try: () => {
-        if (openDataDirs.has(dataDir)) {
-          throw new Error(`the embedded database ${dataDir} is already open in this process`)
-        }
-        mkdirSync(dirname(dataDir), { recursive: true })
-        const lockPath = `${dataDir}.lock`
-        for (let attempt = 0; ; attempt++) {
-          try {
-            writeFileSync(lockPath, String(process.pid), { flag: "wx" })
-            break
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw error
-          }
-          const holder = Number.parseInt(readFileSync(lockPath, "utf8"), 10)
-          // Our own pid in the file is a leftover (containers reuse pid 1): this process has not
-          // opened the directory, we checked above.
-          if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-            throw new Error(`the embedded database ${dataDir} is in use by process ${holder}`)
-          }
-          unlinkSync(lockPath)
-        }
-        openDataDirs.add(dataDir)
-        return lockPath
-      },
-      catch: startError("lock embedded database")
-    }),
-    (lockPath) =>
-      Effect.sync(() => {
-        openDataDirs.delete(dataDir)
-        try {
-          unlinkSync(lockPath)
-        } catch {
-          // Already gone: nothing to release.
-        }
-      })
-  )
 
 /** What the database thread says (see pglite-thread.mjs). */
 type ThreadMessage =
@@ -84,8 +27,12 @@ const isThreadMessage = (value: unknown): value is ThreadMessage =>
   typeof value === "object" && value !== null && "type" in value &&
   (value.type === "ready" || value.type === "failed" || value.type === "stopped")
 
-/** How long closing waits for PGlite to flush and close before the thread is terminated. */
-const STOP_TIMEOUT = Duration.seconds(30)
+/**
+ * How long closing waits for PGlite to flush and close before the thread is terminated. Short: a
+ * stop has a deadline (the runner's shutdown grace), and PGlite recovers from an unclean close as
+ * PostgreSQL does from a crash.
+ */
+const STOP_TIMEOUT = Duration.seconds(10)
 
 /**
  * Starts the database thread and waits until its socket server listens; returns the port. Closing
@@ -168,7 +115,7 @@ const startThread = (dataDir: string | undefined) =>
  * Everything is scoped: closing the layer ends the pool, stops the socket server and closes PGlite
  * (flushing it to disk) in its thread, ends the thread and releases the directory lock, in that order.
  */
-export const PgliteLive = (dataDir?: string): Layer.Layer<Database, DatabaseError | SqlError.SqlError> =>
+export const PgliteLive = (dataDir?: string): Layer.Layer<Database, DatabaseError | DataDirInUse | SqlError.SqlError> =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const dir = dataDir === undefined ? undefined : resolve(dataDir)
@@ -188,19 +135,27 @@ export const PgliteLive = (dataDir?: string): Layer.Layer<Database, DatabaseErro
     })
   )
 
+/** `IMGPIPE_DB_POOL_SIZE` (as in the ECS entry): connections to `DATABASE_URL`; pg's default (10) when unset. */
+const poolSizeConfig = Config.option(
+  Config.integer("IMGPIPE_DB_POOL_SIZE").pipe(
+    Config.validate({ message: "IMGPIPE_DB_POOL_SIZE must be a positive integer", validation: (n) => n > 0 })
+  )
+)
+
 /**
  * PostgreSQL when `DATABASE_URL` is set, else the embedded PGlite in `${IMGPIPE_DATA_DIR}/db`.
  * Migrations are not run here: that is a separate step (`runMigrations`).
  */
 export const DatabaseLive: Layer.Layer<
   Database,
-  ConfigError.ConfigError | SqlError.SqlError | DatabaseError
+  ConfigError.ConfigError | SqlError.SqlError | DatabaseError | DataDirInUse
 > = Layer.unwrapEffect(
   Effect.gen(function* () {
     const url = yield* databaseUrlConfig
     if (Option.isSome(url)) {
+      const poolSize = yield* poolSizeConfig
       yield* Effect.logInfo("database: PostgreSQL (DATABASE_URL)")
-      return PgLive as Layer.Layer<Database, ConfigError.ConfigError | SqlError.SqlError | DatabaseError>
+      return pgLayer(Option.isSome(poolSize) ? { maxConnections: poolSize.value } : {}) as Layer.Layer<Database, ConfigError.ConfigError | SqlError.SqlError | DatabaseError | DataDirInUse>
     }
     const dataDir = `${yield* dataDirConfig}/db`
     yield* Effect.logInfo("database: embedded PGlite").pipe(Effect.annotateLogs({ data_dir: resolve(dataDir) }))

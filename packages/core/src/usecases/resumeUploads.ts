@@ -2,25 +2,33 @@ import { Effect, Option } from "effect"
 import { rawKey } from "../domain/sizes.js"
 import { ImageRepository } from "../services/ImageRepository.js"
 import { ObjectStorage } from "../services/ObjectStorage.js"
-import { startProcessing } from "./startProcessing.js"
+import { type ObjectCreated, startProcessingMany } from "./startProcessing.js"
 
 /**
- * Finds uploads whose object is stored but whose notification was never handled (the process
- * stopped between the two) and starts them, as the notification would have. Returns how many.
+ * Uploads whose object is stored but whose image is still `awaiting_upload`: their notification was
+ * never handled (the process stopped in between, or the database was unreachable), oldest first.
  */
-export const resumeUploads = (limit = 1000) =>
+export const findStoredUploads = (limit = 1000) =>
   Effect.gen(function* () {
     const repo = yield* ImageRepository
     const storage = yield* ObjectStorage
     const waiting = yield* repo.listAwaitingUpload(limit)
-    let started = 0
+    const found: Array<ObjectCreated> = []
     for (const image of waiting) {
       const key = rawKey(image.id)
       const info = yield* storage.head("raw", key)
-      if (Option.isSome(info)) {
-        yield* startProcessing({ key, bytes: info.value.bytes })
-        started++
-      }
+      if (Option.isSome(info)) found.push({ key, bytes: info.value.bytes })
     }
-    return started
+    return found
+  }).pipe(Effect.withSpan("findStoredUploads"))
+
+/**
+ * Finds uploads whose notification was never handled (`findStoredUploads`) and starts them, as the
+ * notification would have (only those still `awaiting_upload`). Returns how many were found.
+ */
+export const resumeUploads = (limit = 1000) =>
+  Effect.gen(function* () {
+    const found = yield* findStoredUploads(limit)
+    if (found.length > 0) yield* startProcessingMany(found, { resendUnfinished: false })
+    return found.length
   }).pipe(Effect.withSpan("resumeUploads"))

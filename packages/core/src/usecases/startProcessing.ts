@@ -29,8 +29,18 @@ export const StartOutcome = Data.taggedEnum<StartOutcome>()
  * At-least-once and duplicated events are fine: a repeat re-sends only the unfinished sizes of an
  * image that is still processing, and `processImage` is idempotent. Fails (so the events are
  * retried) only on infrastructure errors. Outcomes are in the order of `events`.
+ *
+ * The mark and the send are two steps: with a database queue (the embedded runner) run this inside
+ * `sql.withTransaction` so that a failed send also undoes the mark and the image stays
+ * `awaiting_upload`, where a retry or the resume sweep finds it.
+ *
+ * `resendUnfinished: false` (the resume sweep) only starts images still `awaiting_upload`: one
+ * already `processing` was started by its own notification meanwhile, and gets no second set of jobs.
  */
-export const startProcessingMany = (events: ReadonlyArray<ObjectCreated>) =>
+export const startProcessingMany = (
+  events: ReadonlyArray<ObjectCreated>,
+  options: { readonly resendUnfinished?: boolean } = {}
+) =>
   Effect.gen(function* () {
     const settings = yield* Settings
     const repo = yield* ImageRepository
@@ -58,7 +68,7 @@ export const startProcessingMany = (events: ReadonlyArray<ObjectCreated>) =>
         outcomes.push(StartOutcome.Ignored({ reason: "no such image" }))
         continue
       }
-      if (mark.image.status !== "processing") {
+      if (mark.image.status !== "processing" || (!mark.started && options.resendUnfinished === false)) {
         outcomes.push(StartOutcome.AlreadyHandled())
         continue
       }

@@ -43,6 +43,8 @@ export interface Runner {
   /** Sends a signal and waits for the process to exit; resolves with its exit code. */
   readonly stop: (signal?: NodeJS.Signals) => Promise<number | null>
   readonly process: ChildProcess
+  /** Resolves with the exit code (null when a signal ended it) once the process has exited. */
+  readonly exited: Promise<number | null>
 }
 
 export interface RunnerOptions {
@@ -52,7 +54,18 @@ export interface RunnerOptions {
   readonly env?: Readonly<Record<string, string>>
 }
 
-export const startRunner = async (options: RunnerOptions = {}): Promise<Runner> => {
+export interface SpawnedRunner {
+  readonly baseUrl: string
+  readonly dataDir: string
+  readonly port: number
+  readonly output: () => string
+  readonly process: ChildProcess
+  /** Resolves with the exit code (null when a signal ended it) once the process has exited. */
+  readonly exited: Promise<number | null>
+}
+
+/** Starts the runner process and returns at once (see `startRunner` to wait until it is ready). */
+export const spawnRunner = async (options: RunnerOptions = {}): Promise<SpawnedRunner> => {
   const port = options.port ?? (await freePort())
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "imgpipe-e2e-"))
   const baseUrl = `http://127.0.0.1:${port}`
@@ -75,10 +88,14 @@ export const startRunner = async (options: RunnerOptions = {}): Promise<Runner> 
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)))
+  return { baseUrl, dataDir, port, output: () => output, process: child, exited }
+}
 
+export const startRunner = async (options: RunnerOptions = {}): Promise<Runner> => {
+  const { baseUrl, dataDir, output, process: child, exited } = await spawnRunner(options)
   const deadline = Date.now() + 60_000
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`runner exited early (${child.exitCode}):\n${output}`)
+    if (child.exitCode !== null) throw new Error(`runner exited early (${child.exitCode}):\n${output()}`)
     try {
       const res = await fetch(`${baseUrl}/ready`)
       if (res.ok) break
@@ -87,20 +104,33 @@ export const startRunner = async (options: RunnerOptions = {}): Promise<Runner> 
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL")
-      throw new Error(`runner did not become ready in 60 s:\n${output}`)
+      throw new Error(`runner did not become ready in 60 s:\n${output()}`)
     }
     await new Promise((r) => setTimeout(r, 200))
   }
   return {
     baseUrl,
     dataDir,
-    output: () => output,
+    output,
     process: child,
+    exited,
     stop: async (signal = "SIGTERM") => {
-      if (child.exitCode === null) child.kill(signal)
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       return exited
     }
   }
+}
+
+/** Waits up to `ms` for the process to exit: its exit code, or "timeout" (then it is killed). */
+export const exitWithin = async (runner: SpawnedRunner | Runner, ms: number): Promise<number | null | "timeout"> => {
+  let timer: NodeJS.Timeout | undefined
+  const result = await Promise.race([
+    runner.exited,
+    new Promise<"timeout">((done) => (timer = setTimeout(() => done("timeout"), ms)))
+  ])
+  clearTimeout(timer)
+  if (result === "timeout") runner.process.kill("SIGKILL")
+  return result
 }
 
 export const removeDir = (dir: string) => rmSync(dir, { recursive: true, force: true })
