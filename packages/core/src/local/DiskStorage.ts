@@ -815,7 +815,7 @@ export const makeStorageRouter = <R = never>(
       afterCommit: (stored) =>
         onRawObjectCreated({ key: signed.key, bytes: stored.bytes, contentType: signed.contentType }).pipe(
           Effect.catchAllCause((cause) =>
-            Effect.logWarning("upload stored but its notification failed; the start-up sweep will retry it", {
+            Effect.logWarning("upload stored but its notification failed; it stays awaiting_upload and the resume sweep starts it", {
               key: signed.key,
               cause
             })
