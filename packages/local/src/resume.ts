@@ -1,8 +1,8 @@
 /**
  * The resume sweep: uploads whose object is stored but whose image is still `awaiting_upload`
  * (the notification was lost to a stop, a crash or a database outage) are started as their
- * notification would have started them. It runs once at start, before the server takes requests,
- * and then every `IMGPIPE_RESUME_EVERY_SECONDS`, so an outage heals without a restart.
+ * notification would have started them. It runs once at start and then every
+ * `IMGPIPE_RESUME_EVERY_SECONDS`, so an outage heals without a restart.
  */
 import { findStoredUploads } from "@imgpipe/core"
 import { Config, Duration, Effect, Layer, Schedule } from "effect"
@@ -31,16 +31,21 @@ const sweep = Effect.gen(function* () {
 export const ResumeSweepLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const every = yield* resumeEveryConfig
-    const resumed = yield* sweep.pipe(
-      Effect.catchAll((error) =>
-        Effect.logWarning("the start-up resume sweep failed; it runs again shortly", { error: String(error) }).pipe(Effect.as(0))
+    const once = (first: boolean) =>
+      sweep.pipe(
+        Effect.tap((n) =>
+          n === 0
+            ? Effect.void
+            : Effect.logInfo(
+              first
+                ? `resumed ${n} upload(s) whose processing had not started`
+                : `resume sweep: started ${n} stored upload(s) that were still awaiting processing`
+            )
+        ),
+        Effect.catchAll((error) => Effect.logWarning("resume sweep failed; it runs again in one period", { error: String(error) }))
       )
-    )
-    if (resumed > 0) yield* Effect.logInfo(`resumed ${resumed} upload(s) whose processing had not started`)
-    const periodic = sweep.pipe(
-      Effect.tap((n) => (n > 0 ? Effect.logInfo(`resume sweep: started ${n} stored upload(s) that were awaiting processing`) : Effect.void)),
-      Effect.catchAll((error) => Effect.logWarning("resume sweep failed; next try in one period", { error: String(error) }))
-    )
-    yield* Effect.forkScoped(Effect.repeat(Effect.delay(periodic, every), Schedule.forever))
+    // In the background: a start is never held up by the sweep (whose deliveries wait for the
+    // database as long as it takes).
+    yield* Effect.forkScoped(once(true).pipe(Effect.zipRight(Effect.repeat(Effect.delay(once(false), every), Schedule.forever))))
   })
 )
