@@ -112,7 +112,9 @@ export const ErrorBody = {
     code: "too_large",
     status: 413,
     identifier: "TooLargeError",
-    description: "The declared content_length is over the upload limit."
+    description:
+      "The declared content_length is over the upload limit, or the request body itself is over the JSON body " +
+      "limit (IMGPIPE_MAX_JSON_BODY_BYTES, 16 KiB by default)."
   }),
   UnsupportedType: wireError(UnsupportedType, {
     code: "unsupported_type",
@@ -139,7 +141,9 @@ export const ErrorBody = {
     code: "not_ready",
     status: 503,
     identifier: "NotReadyError",
-    description: "The database does not answer; the instance should not receive traffic."
+    description:
+      "The database does not answer, or the process cannot open files (open-files limit reached); the instance " +
+      "should not receive traffic."
   }),
   Unavailable: wireError(Unavailable, {
     code: "unavailable",
@@ -161,13 +165,18 @@ export const ErrorBody = {
  * `override: true` makes the message replace the whole nested explanation (pattern, brand, type),
  * so a client sees one actionable sentence in the 400 body.
  */
+/** An id in the examples of the OpenAPI document ("Try it out" answers 404 for it, not 400). */
+export const EXAMPLE_IMAGE_ID = ImageId.make("0190f1a4-7a9b-7c3d-8e2f-3b5a1c9d2e10")
+
 const ImageIdParam = ImageId.annotations({
   description: "The image id returned by POST /upload (a UUID).",
+  examples: [EXAMPLE_IMAGE_ID],
   message: () => ({ message: "must be an image id (a UUID)", override: true })
 })
 
 const SizeParam = ImageSize.annotations({
   description: "The size wanted: small, medium or large.",
+  examples: ["medium"],
   message: () => ({ message: "must be one of small, medium, large", override: true })
 })
 
@@ -183,16 +192,19 @@ const NullableInt = Schema.NullOr(Schema.Int)
 export const UploadRequestBody = Schema.Struct({
   content_type: Schema.String.annotations({
     description: "The MIME type of the image to upload, e.g. image/jpeg.",
+    examples: ["image/jpeg"],
     message: () => ({ message: "must be a string naming the MIME type, e.g. image/jpeg", override: true })
   }),
   content_length: Schema.Int.pipe(Schema.nonNegative()).annotations({
     description:
       "The exact size of the upload in bytes. 0 is accepted: the empty object is then rejected as empty_file, like any other bad upload.",
+    examples: [245_760],
     message: () => ({ message: "must be a whole number of bytes (0 or more)", override: true })
   })
 }).annotations({
   identifier: "UploadRequest",
   description: "What the client is about to upload.",
+  examples: [{ content_type: "image/jpeg", content_length: 245_760 }],
   // Only for a body that is not an object at all; field problems keep their own messages.
   message: () => "The body must be a JSON object with content_type and content_length."
 })
@@ -372,7 +384,10 @@ export class SystemGroup extends HttpApiGroup.make("system")
       .addSuccess(HealthBody)
       .addError(ErrorBody.NotReady)
       .annotateContext(
-        OpenApi.annotations({ summary: "Readiness", description: "200 when the database answers, 503 otherwise." })
+        OpenApi.annotations({
+          summary: "Readiness",
+          description: "200 when the database answers and the process can open files, 503 otherwise."
+        })
       )
   )
   .annotateContext(OpenApi.annotations({ title: "system", description: "Health checks." }))
@@ -394,7 +409,9 @@ export class Api extends HttpApi.make("imgpipe")
       description:
         "Upload images through presigned URLs and get them back in three sizes (small, medium, large). " +
         "Errors are `{ \"error\": \"<code>\", \"message\": \"<text>\" }`.",
-      transform: (spec) => documentServerRoutes(withoutFrameworkDecodeError(spec))
+      // Relative: the document is served by the server it describes, whatever its public URL.
+      servers: [{ url: "/", description: "This server" }],
+      transform: (spec) => withExampleValues(documentServerRoutes(withoutFrameworkDecodeError(spec)))
     })
   )
 {}
@@ -470,6 +487,44 @@ const withoutFrameworkDecodeError = (spec: Json): Json => {
     }
   }
   return stripped
+}
+
+/**
+ * Copies each schema's first example to where Swagger UI's "Try it out" takes its defaults from:
+ * a parameter's `example` and a JSON request body's `example`. Without them the page sends
+ * `"content_type": "string"` and empty ids, and every first try fails.
+ */
+const withExampleValues = (spec: Json): Json => {
+  const components = isRecord(spec["components"]) ? spec["components"] : {}
+  const schemas = isRecord(components["schemas"]) ? components["schemas"] : {}
+  const resolve = (schema: unknown): Json | undefined => {
+    if (!isRecord(schema)) return undefined
+    const ref = schema["$ref"]
+    return typeof ref === "string" && ref.startsWith("#/components/schemas/")
+      ? resolve(schemas[ref.slice("#/components/schemas/".length)])
+      : schema
+  }
+  const firstExample = (schema: unknown): { readonly value: unknown } | undefined => {
+    const examples = resolve(schema)?.["examples"]
+    return Array.isArray(examples) && examples.length > 0 ? { value: examples[0] } : undefined
+  }
+  const paths = isRecord(spec["paths"]) ? spec["paths"] : {}
+  for (const item of Object.values(paths)) {
+    if (!isRecord(item)) continue
+    for (const operation of Object.values(item)) {
+      if (!isRecord(operation)) continue
+      const parameters = Array.isArray(operation["parameters"]) ? operation["parameters"] : []
+      for (const parameter of parameters) {
+        const example = isRecord(parameter) ? firstExample(parameter["schema"]) : undefined
+        if (isRecord(parameter) && example !== undefined) parameter["example"] = example.value
+      }
+      const body = isRecord(operation["requestBody"]) ? operation["requestBody"]["content"] : undefined
+      const json = isRecord(body) ? body["application/json"] : undefined
+      const example = isRecord(json) ? firstExample(json["schema"]) : undefined
+      if (isRecord(json) && example !== undefined) json["example"] = example.value
+    }
+  }
+  return spec
 }
 
 /** The document and docs page are served next to the API; list them so every path is documented. */
