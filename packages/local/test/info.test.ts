@@ -2,7 +2,8 @@
  * `GET /local/info`, over HTTP: the limits the upload page shows are the configured ones, and the
  * backlog counts the jobs not yet done per size queue and the dead-lettered ones. The in-process
  * app runs no workers, so the queue holds exactly what the test put there; the last test starts
- * the real runner process (`bun run start`'s entry) with limits in its environment.
+ * the real runner process (`bun run start`'s entry) with limits in its environment (on a fresh
+ * database of TEST_DATABASE_URL's server when set, like the other runner tests).
  */
 import { expect, it as plain, layer } from "@effect/vitest"
 import { LocalQueue } from "@imgpipe/core/local/PgQueue"
@@ -10,7 +11,7 @@ import { Effect } from "effect"
 import type { LocalInfo } from "../src/info.js"
 import { makeTestApp, TestServer } from "./support/app.js"
 import { fixture, uploadAndStart } from "./support/client.js"
-import { removeDir, startRunner } from "./support/runner.js"
+import { makeTestDatabase, removeDir, startRunner } from "./support/runner.js"
 
 const fetchInfo = (baseUrl: string) =>
   Effect.promise(async () => {
@@ -68,7 +69,12 @@ layer(makeTestApp({ env }), { excludeTestServices: true, timeout: 120_000 })("GE
 })
 
 plain("the runner process answers /local/info with the limits from its environment", { timeout: 120_000 }, async () => {
-  const runner = await startRunner({ env: { IMGPIPE_MAX_UPLOAD_BYTES: "1234567", IMGPIPE_MAX_PIXELS: "7654321", IMGPIPE_API_KEYS: "k1" } })
+  const database = await makeTestDatabase()
+  const env = { IMGPIPE_MAX_UPLOAD_BYTES: "1234567", IMGPIPE_MAX_PIXELS: "7654321", IMGPIPE_API_KEYS: "k1" }
+  const runner = await startRunner(database ? { databaseUrl: database.url, env } : { env }).catch(async (error: unknown) => {
+    await database?.drop()
+    throw error
+  })
   try {
     const res = await fetch(`${runner.baseUrl}/local/info`)
     expect(res.status).toBe(200)
@@ -81,5 +87,6 @@ plain("the runner process answers /local/info with the limits from its environme
   } finally {
     await runner.stop()
     removeDir(runner.dataDir)
+    await database?.drop()
   }
 })
