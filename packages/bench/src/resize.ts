@@ -9,6 +9,7 @@
  * over the repetitions).
  */
 import { settingsConfig, type SizeBox, type SizeBoxes } from "@imgpipe/core"
+import { DEFAULT_DECODE_BUDGET_MIB, makeDecodeBudget } from "@imgpipe/core/resizer/memoryBudget"
 import { JPEG_OPTIONS, makeSharpResizer, WEBP_OPTIONS } from "@imgpipe/core/resizer/SharpResizer"
 import { Effect } from "effect"
 import { execFile } from "node:child_process"
@@ -108,7 +109,7 @@ const ORDER = ["large", "medium", "small"] as const
 type Run = (bytes: Buffer) => Promise<number>
 
 const makeRuns = (sizes: SizeBoxes, maxPixels: number, magick: string | undefined, scratch: string): Record<MethodId, Run | undefined> => {
-  const resizer = makeSharpResizer({ maxPixels })
+  const resizer = makeSharpResizer({ maxPixels, budget: Effect.runSync(makeDecodeBudget(DEFAULT_DECODE_BUDGET_MIB)) })
   const job = (bytes: Uint8Array, box: SizeBox) =>
     Effect.runPromise(Effect.zipRight(resizer.probe(bytes), resizer.resize(bytes, box)))
 
@@ -298,7 +299,10 @@ export const runResizeSection = async (options: ResizeOptions): Promise<ResizeSe
   if (magick.missing !== undefined) progress(`resize: ${magick.missing}; its column stays empty`)
   const scratch = tempDir("imgpipe-bench-resize-")
   const runs = makeRuns(settings.sizes, settings.maxPixels, magick.path, scratch)
-  const resizer = makeSharpResizer({ maxPixels: settings.maxPixels })
+  const resizer = makeSharpResizer({
+    maxPixels: settings.maxPixels,
+    budget: Effect.runSync(makeDecodeBudget(DEFAULT_DECODE_BUDGET_MIB))
+  })
   const available = new Set(readdirSync(fixturesDir))
   const photos: Array<PhotoResult> = []
   try {

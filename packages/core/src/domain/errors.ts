@@ -12,7 +12,9 @@ export const RejectionCode = Schema.Literal(
   "unsupported_format",
   "too_many_pixels",
   "file_too_large",
-  "corrupt_image"
+  "corrupt_image",
+  /** Decoding would need more memory than a worker's whole decode budget (an AVIF of many pixels). */
+  "too_large_to_decode"
 )
 export type RejectionCode = typeof RejectionCode.Type
 

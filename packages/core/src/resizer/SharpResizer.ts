@@ -6,6 +6,8 @@ import { CONTENT_TYPE_OF_FORMAT, type InputFormat, OUTPUT_CONTENT_TYPES } from "
 import type { SizeBox } from "../domain/sizes.js"
 import { Settings } from "../config.js"
 import { type ImageInfo, Resizer, type ResizedImage } from "../services/Resizer.js"
+import { type DecodeBudgetService, DecodeMemoryBudget, DecodeMemoryBudgetLive, MIB } from "./memoryBudget.js"
+import { estimateResizeBytes } from "./memoryEstimate.js"
 
 /*
  * The Resizer on sharp (libvips).
@@ -352,9 +354,60 @@ const render = (
   }))
 }
 
-/** The Resizer for a given pixel limit (the layer below reads it from `Settings`). */
-export const makeSharpResizer = (options: { readonly maxPixels: number }): Service => {
-  const { maxPixels } = options
+/** What resizing this image into `box` will hold at its peak, from the header alone. */
+const estimateOf = (bytes: Uint8Array, { info, metadata }: Inspected, box: SizeBox): number =>
+  estimateResizeBytes({
+    format: info.format,
+    width: info.width,
+    height: info.height,
+    bands: metadata.channels,
+    depth: metadata.depth,
+    hasAlpha: info.hasAlpha,
+    inputBytes: bytes.byteLength
+  }, box)
+
+/** The estimate the budget uses for resizing `bytes` into `box` (for the bench and the tests). */
+export const estimateResizeMemory = (
+  bytes: Uint8Array,
+  box: SizeBox,
+  maxPixels: number
+): Effect.Effect<number, InvalidImage> => Effect.map(inspect(bytes, maxPixels), (inspected) => estimateOf(bytes, inspected, box))
+
+/**
+ * The one decode, inside the memory budget: it waits until its estimate fits beside the decodes
+ * running now, and an image whose estimate exceeds the whole budget is refused before any pixel
+ * is decoded (retrying could never help: it is permanent, like the pixel limit).
+ */
+const renderWithinBudget = (
+  bytes: Uint8Array,
+  box: SizeBox,
+  inspected: Inspected,
+  maxPixels: number,
+  budget: DecodeBudgetService
+): Effect.Effect<ResizedImage, InvalidImage> => {
+  const estimateMib = Math.ceil(estimateOf(bytes, inspected, box) / MIB)
+  const { info } = inspected
+  if (estimateMib > budget.capacityMib) {
+    return Effect.fail(invalid(
+      "too_large_to_decode",
+      `The ${info.format.toUpperCase()} image (${info.width}×${info.height}) would need about ${estimateMib} MiB to ` +
+        `decode, more than the ${budget.capacityMib} MiB a worker has for it; send fewer pixels, or a format that ` +
+        `decodes in less memory (JPEG, WebP, PNG)`
+    ))
+  }
+  return Effect.annotateCurrentSpan("estimate_mib", estimateMib).pipe(Effect.zipRight(budget.withReservation(estimateMib)(
+    // sharp runs the decode and encode on libuv's thread pool; the fiber only waits for the
+    // promise. Sync throws (bad options) are caught by `tryPromise` as well.
+    Effect.tryPromise({ try: () => render(bytes, box, inspected, maxPixels), catch: fromSharpError })
+  )))
+}
+
+/** The Resizer for a given pixel limit and decode memory budget. */
+export const makeSharpResizer = (options: {
+  readonly maxPixels: number
+  readonly budget: DecodeBudgetService
+}): Service => {
+  const { budget, maxPixels } = options
   return {
     probe: (bytes) =>
       inspect(bytes, maxPixels).pipe(
@@ -363,11 +416,7 @@ export const makeSharpResizer = (options: { readonly maxPixels: number }): Servi
       ),
     resize: (bytes, box) =>
       inspect(bytes, maxPixels).pipe(
-        // sharp runs the decode and encode on libuv's thread pool; the fiber only waits for the
-        // promise. Sync throws (bad options) are caught by `tryPromise` as well.
-        Effect.flatMap((inspected) =>
-          Effect.tryPromise({ try: () => render(bytes, box, inspected, maxPixels), catch: fromSharpError })
-        ),
+        Effect.flatMap((inspected) => renderWithinBudget(bytes, box, inspected, maxPixels, budget)),
         Effect.withSpan("Resizer.resize", {
           attributes: { bytes: bytes.byteLength, boxWidth: box.width, boxHeight: box.height }
         })
@@ -375,10 +424,23 @@ export const makeSharpResizer = (options: { readonly maxPixels: number }): Servi
   }
 }
 
-/** `Resizer` on sharp, with the pixel limit from `Settings`. */
-export const SharpResizerLive: Layer.Layer<Resizer, never, Settings> = Layer.effect(
+/** `Resizer` on sharp with a given budget (tests share one to watch it). */
+export const SharpResizerWithBudget: Layer.Layer<Resizer, never, Settings | DecodeMemoryBudget> = Layer.effect(
   Resizer,
-  Effect.map(Settings, (settings) => makeSharpResizer({ maxPixels: settings.maxPixels }))
+  Effect.gen(function*() {
+    const settings = yield* Settings
+    const budget = yield* DecodeMemoryBudget
+    return makeSharpResizer({ maxPixels: settings.maxPixels, budget })
+  })
+)
+
+/**
+ * `Resizer` on sharp, with the pixel limit from `Settings` and the process's decode memory budget
+ * (`IMGPIPE_DECODE_MEMORY_BUDGET_MB`). A runtime builds it once, so all its workers share the one
+ * budget.
+ */
+export const SharpResizerLive: Layer.Layer<Resizer, ConfigError.ConfigError, Settings> = SharpResizerWithBudget.pipe(
+  Layer.provide(DecodeMemoryBudgetLive)
 )
 
 // ---- process-wide sharp settings --------------------------------------------------------------

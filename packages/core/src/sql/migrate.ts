@@ -5,6 +5,7 @@ import createImages from "./migrations/0001_create_images.js"
 import createJobs from "./migrations/0002_create_jobs.js"
 import indexExhaustedJobs from "./migrations/0003_index_exhausted_jobs.js"
 import recordRenditionFunction from "./migrations/0004_record_rendition_function.js"
+import tooLargeToDecode from "./migrations/0005_too_large_to_decode.js"
 
 /** Where the migrator records what it applied. */
 export const MIGRATIONS_TABLE = "imgpipe_migrations"
@@ -17,7 +18,8 @@ export const migrations = {
   "0001_create_images": createImages,
   "0002_create_jobs": createJobs,
   "0003_index_exhausted_jobs": indexExhaustedJobs,
-  "0004_record_rendition_function": recordRenditionFunction
+  "0004_record_rendition_function": recordRenditionFunction,
+  "0005_too_large_to_decode": tooLargeToDecode
 } as const
 
 /**
