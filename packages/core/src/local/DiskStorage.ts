@@ -40,6 +40,15 @@ import {
   type PresignedUpload
 } from "../services/ObjectStorage.js"
 import { isHttpUrl } from "../util/url.js"
+import { drain, receiveBody } from "./receive.js"
+import {
+  InsufficientStorage,
+  isDiskFull,
+  objectExists,
+  REFUSAL_STATUS,
+  refuse,
+  SignedUrlRefused
+} from "./refusals.js"
 import { type FileChanged, type FileIdentity, fileStream, identityOf } from "./file-stream.js"
 
 // ---- configuration --------------------------------------------------------------------------
@@ -89,30 +98,7 @@ const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600
 
 // ---- errors the signed routes answer with -------------------------------------------------
 
-export const RefusalCode = Schema.Literal(
-  "signature_mismatch",
-  "url_expired",
-  "content_type_mismatch",
-  "content_length_mismatch",
-  "missing_content_length"
-)
-export type RefusalCode = typeof RefusalCode.Type
-
-/** A signed request the storage routes refuse; nothing was stored. */
-export class SignedUrlRefused extends Schema.TaggedError<SignedUrlRefused>()("SignedUrlRefused", {
-  code: RefusalCode,
-  message: Schema.String
-}) {}
-
-const REFUSAL_STATUS: Readonly<Record<RefusalCode, number>> = {
-  signature_mismatch: 403,
-  url_expired: 403,
-  content_type_mismatch: 403,
-  content_length_mismatch: 400,
-  missing_content_length: 411
-}
-
-const refuse = (code: RefusalCode, message: string) => new SignedUrlRefused({ code, message })
+export { InsufficientStorage, RefusalCode, SignedUrlRefused } from "./refusals.js"
 
 // ---- the sidecar ----------------------------------------------------------------------------
 
@@ -178,16 +164,18 @@ export class DiskStorage extends Context.Tag("imgpipe/local/DiskStorage")<
     }) => Effect.Effect<{ readonly bucket: Bucket; readonly key: string }, SignedUrlRefused>
     /**
      * Streams `body` into a temporary file, refusing it as soon as it exceeds `upload.contentLength`
-     * or when it ends short; only a body of exactly that length is renamed into place, and then
+     * or when it ends short; only a body of exactly that length is linked into place, and then
      * `afterCommit` runs in the same uninterruptible step, so a client hanging up just after the
-     * rename cannot skip the notification.
+     * commit cannot skip the notification. One upload per key: `object_exists` when the object is
+     * already there (checked before reading, and decided atomically by the commit's link()).
+     * The body is never destroyed: the caller `drain`s it after answering.
      */
     readonly receiveRaw: <R>(input: {
       readonly upload: SignedUpload
       /** The request body as Node.js gives it: piped straight to the file, no copy per chunk. */
       readonly body: Readable
       readonly afterCommit: (stored: StoredObject) => Effect.Effect<void, never, R>
-    }) => Effect.Effect<StoredObject, SignedUrlRefused | StorageError, R>
+    }) => Effect.Effect<StoredObject, SignedUrlRefused | StorageError | InsufficientStorage, R>
     /**
      * Describes an object for serving (size, sidecar, and a stream of its bytes); none when it does
      * not exist. Needs no scope: nothing stays open unless the stream is running.
@@ -242,39 +230,14 @@ const isNotFound = (error: PlatformError): boolean => error._tag === "SystemErro
 
 const encodeKeyForPath = (key: string): string => key.split("/").map(encodeURIComponent).join("/")
 
-/** A file system failure (it has a syscall), as opposed to the client's connection breaking. */
-const isFileSystemError = (error: unknown): boolean =>
-  error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === "string" &&
-  (error as NodeJS.ErrnoException).syscall !== "read"
-
 const storageFailure = (operation: string, key: string, error: unknown) =>
   new StorageError({ operation, key, message: error instanceof Error ? error.message : String(error) })
 
-/**
- * Passes an upload's bytes through while counting and hashing them; fails at the first byte past
- * the signed length rather than storing the excess and measuring afterwards.
- */
-class LengthMeter extends Transform {
-  received = 0
-  refusal: SignedUrlRefused | undefined = undefined
-  private readonly hash = createHash("md5")
-  constructor(private readonly limit: number) {
-    super()
-  }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.received += chunk.length
-    if (this.received > this.limit) {
-      this.refusal = refuse("content_length_mismatch", `the request body is longer than the signed ${this.limit} bytes`)
-      callback(this.refusal)
-      return
-    }
-    this.hash.update(chunk)
-    callback(null, chunk)
-  }
-  etag(): string {
-    return this.hash.digest("hex")
-  }
-}
+/** A failed write: the disk (or quota) is full, or another file system failure. */
+const writeFailure = (operation: string, key: string, error: unknown): StorageError | InsufficientStorage =>
+  isDiskFull(error)
+    ? new InsufficientStorage({ operation, key, message: error instanceof Error ? error.message : String(error) })
+    : storageFailure(operation, key, error)
 
 const makeDiskStorage = (config: DiskStorageConfig) =>
   Effect.gen(function* () {
@@ -383,29 +346,36 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
 
     /**
      * Writes an object so readers never see half of it: the bytes go to a temporary file in the same
-     * folder (so the rename stays on one file system and is atomic), are fsynced, then the sidecar is
-     * renamed into place and the bytes after it. On failure or interruption the temporaries are removed
-     * and the previous object, if any, is untouched. `afterCommit` runs in the same uninterruptible
-     * step as the renames. (An overwrite has a sub-millisecond window where the new sidecar sits next
-     * to the old bytes; objects are only overwritten with the same kind of content, so it is harmless.)
+     * folder (so the rename stays on one file system and is atomic) and are fsynced, then committed.
+     * On failure or interruption the temporaries are removed and the previous object, if any, is
+     * untouched. `afterCommit` runs in the same uninterruptible step as the commit.
+     *
+     * - `replace` (renditions): the sidecar is renamed into place, then the bytes. An overwrite has a
+     *   sub-millisecond window where the new sidecar sits next to the old bytes; renditions are only
+     *   overwritten with the same kind of content, so it is harmless.
+     * - `create` (uploads, one per URL): the bytes are hard-linked into place, which fails if the
+     *   object exists, so of two writers exactly one wins (the other gets `object_exists`); then the
+     *   sidecar is renamed next to them (a failure there takes the bytes back out).
      */
     const writeObject = <E, R>(input: {
       readonly operation: string
       readonly bucket: Bucket
       readonly key: string
+      readonly mode: "replace" | "create"
       readonly contentType: string
       readonly cacheControl: string | null
       /**
        * Writes the bytes to the new file at `path` (created exclusively), fsyncs them and returns
        * their count and MD5 (the ETag, as S3 computes it for a single-part upload).
        */
-      readonly write: (path: string) => Effect.Effect<StoredObject, E | StorageError>
+      readonly write: (path: string) => Effect.Effect<StoredObject, E | StorageError | InsufficientStorage>
       readonly afterCommit: (stored: StoredObject) => Effect.Effect<void, never, R>
-    }): Effect.Effect<StoredObject, E | StorageError, R> =>
+    }): Effect.Effect<StoredObject, E | StorageError | InsufficientStorage | SignedUrlRefused, R> =>
       Effect.gen(function* () {
         const target = yield* objectPath(input.operation, input.bucket, input.key)
-        const toStorageError = storageError(input.operation, input.key)
-        yield* fs.makeDirectory(NodePath.dirname(target), { recursive: true }).pipe(Effect.mapError(toStorageError))
+        yield* fs.makeDirectory(NodePath.dirname(target), { recursive: true }).pipe(
+          Effect.mapError((error) => writeFailure(input.operation, input.key, error))
+        )
         const dataTemp = tempPath(target)
         const metaTemp = tempPath(target)
         const commit = (stored: StoredObject) =>
@@ -418,10 +388,26 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
                 bytes: stored.bytes
               }
               await NodeFs.writeFile(metaTemp, JSON.stringify(meta), { flag: "wx" })
-              await NodeFs.rename(metaTemp, target + META_SUFFIX)
-              await NodeFs.rename(dataTemp, target)
+              if (input.mode === "replace") {
+                await NodeFs.rename(metaTemp, target + META_SUFFIX)
+                await NodeFs.rename(dataTemp, target)
+                return
+              }
+              try {
+                await NodeFs.link(dataTemp, target)
+              } catch (error) {
+                if ((error as NodeJS.ErrnoException).code === "EEXIST") throw objectExists()
+                throw error
+              }
+              try {
+                await NodeFs.rename(metaTemp, target + META_SUFFIX)
+              } catch (error) {
+                await NodeFs.rm(target, { force: true })
+                throw error
+              }
             },
-            catch: (error) => storageFailure(input.operation, input.key, error)
+            catch: (error) =>
+              error instanceof SignedUrlRefused ? error : writeFailure(input.operation, input.key, error)
           })
         // Writing may be interrupted (a client hanging up); committing and notifying may not.
         // The upload is acknowledged (and processing starts) only once the bytes are durable.
@@ -429,7 +415,8 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
           restore(input.write(dataTemp)).pipe(
             Effect.tap(commit),
             Effect.tap(input.afterCommit),
-            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : removeQuietly(dataTemp, metaTemp)))
+            // After a `create` the temporary name is still a link to the bytes: removed either way.
+            Effect.ensuring(removeQuietly(dataTemp, metaTemp))
           )
         )
       })
@@ -515,40 +502,26 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
       readonly upload: SignedUpload
       readonly body: Readable
       readonly afterCommit: (stored: StoredObject) => Effect.Effect<void, never, R>
-    }): Effect.Effect<StoredObject, SignedUrlRefused | StorageError, R> =>
-      writeObject({
-        operation: "upload",
-        bucket: "raw",
-        key: upload.key,
-        contentType: upload.contentType,
-        cacheControl: null,
-        afterCommit,
-        write: (path) =>
-          Effect.tryPromise({
-            try: async (signal) => {
-              const meter = new LengthMeter(upload.contentLength)
-              try {
-                await pipeline(body, meter, createWriteStream(path, { flags: "wx", flush: true }), { signal })
-              } catch (error) {
-                if (meter.refusal !== undefined) throw meter.refusal
-                // The client hung up or the connection broke mid-body; a file system failure is ours.
-                if (isFileSystemError(error)) throw error
-                throw refuse(
-                  "content_length_mismatch",
-                  `the request body ended before its declared ${upload.contentLength} bytes`
-                )
-              }
-              if (meter.received < upload.contentLength) {
-                throw refuse(
-                  "content_length_mismatch",
-                  `the request body has ${meter.received} bytes, the URL was signed for ${upload.contentLength}`
-                )
-              }
-              return { bytes: meter.received, etag: meter.etag() }
-            },
-            catch: (error) =>
-              error instanceof SignedUrlRefused ? error : storageFailure("upload", upload.key, error)
-          })
+    }): Effect.Effect<StoredObject, SignedUrlRefused | StorageError | InsufficientStorage, R> =>
+      Effect.gen(function* () {
+        // Refused before a byte is read; the commit's link() still decides a race.
+        const target = yield* objectPath("upload", "raw", upload.key)
+        const exists = yield* fs.exists(target).pipe(Effect.mapError((error) => writeFailure("upload", upload.key, error)))
+        if (exists) return yield* objectExists()
+        return yield* writeObject({
+          operation: "upload",
+          bucket: "raw",
+          key: upload.key,
+          mode: "create",
+          contentType: upload.contentType,
+          cacheControl: null,
+          afterCommit,
+          write: (path) =>
+            Effect.tryPromise({
+              try: (signal) => receiveBody({ body, path, contentLength: upload.contentLength, signal }),
+              catch: (error) => error instanceof SignedUrlRefused ? error : writeFailure("upload", upload.key, error)
+            })
+        })
       })
 
     const storage: ObjectStorage["Type"] = {
@@ -581,8 +554,10 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
             method: "PUT",
             url: `${config.publicUrl}/storage/raw/${encodeKeyForPath(input.key)}?${query.toString()}`,
             // Content-Length is signed too, but every HTTP client sets it from the body itself
-            // (browsers forbid setting it), so only Content-Type is the caller's to send.
-            headers: { "content-type": contentType },
+            // (browsers forbid setting it), so it is not listed. If-None-Match: * is what S3 needs
+            // to refuse an overwrite; this storage refuses one anyway (one upload per URL), and
+            // asks for the same header so a client has one code path for both.
+            headers: { "content-type": contentType, "if-none-match": "*" },
             expiresAt: new Date(expires * 1000)
           } satisfies PresignedUpload
         }),
@@ -650,6 +625,7 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
           operation: "put",
           bucket: input.bucket,
           key: input.key,
+          mode: "replace",
           contentType: input.contentType,
           cacheControl: input.cacheControl,
           afterCommit: () => Effect.void,
@@ -667,7 +643,15 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
               },
               catch: (error) => storageFailure("put", input.key, error)
             })
-        }).pipe(Effect.asVoid),
+        }).pipe(
+          Effect.asVoid,
+          // The service's callers (processing) retry any storage failure; a full disk is one.
+          Effect.catchTags({
+            InsufficientStorage: ({ key, message, operation }) => Effect.fail(new StorageError({ operation, key, message })),
+            // `replace` never refuses; kept for the type.
+            SignedUrlRefused: (error) => Effect.fail(storageFailure("put", input.key, error))
+          })
+        ),
 
       delete: (bucket, key) =>
         Effect.gen(function* () {
@@ -757,9 +741,18 @@ const errorJson = (status: number, error: string, message: string) =>
 const refusalResponse = (refusal: SignedUrlRefused) =>
   Effect.succeed(errorJson(REFUSAL_STATUS[refusal.code], refusal.code, refusal.message))
 
-const storageErrorResponse = (error: StorageError) =>
+/**
+ * Storage failures answer JSON the client can act on: 507 when the disk (or quota) is full, 503 for
+ * any other file system failure (retry later). Logged with the key, never with the URL (its query
+ * carries the signature).
+ */
+const storageErrorResponse = (error: StorageError | InsufficientStorage) =>
   Effect.logError("local storage failed", { operation: error.operation, key: error.key, message: error.message }).pipe(
-    Effect.as(errorJson(500, "storage_error", "the object could not be stored or read"))
+    Effect.as(
+      error._tag === "InsufficientStorage"
+        ? errorJson(507, "insufficient_storage", "the server has no space left to store this upload; try again later")
+        : errorJson(503, "storage_unavailable", "the object could not be stored or read; try again later")
+    )
   )
 
 const quoted = (etag: string) => `"${etag}"`
@@ -787,6 +780,10 @@ export const makeStorageRouter = <R = never>(
   const upload = Effect.gen(function* () {
     const disk = yield* DiskStorage
     const request = yield* HttpServerRequest.HttpServerRequest
+    const body = nodeBody(request)
+    // Whatever the answer, the rest of the body is read and dropped so that the client sees it
+    // (closing on unread bytes sends a reset); the URL's signed length bounds what is drained.
+    yield* Effect.addFinalizer(() => Effect.sync(() => drain(body)))
     const params = yield* HttpRouter.params
     const query = yield* HttpServerRequest.ParsedSearchParams
     const signed = yield* disk.verifyUpload({ key: params.key ?? "", query })
@@ -811,7 +808,7 @@ export const makeStorageRouter = <R = never>(
 
     const stored = yield* disk.receiveRaw({
       upload: signed,
-      body: nodeBody(request),
+      body,
       afterCommit: (stored) =>
         onRawObjectCreated({ key: signed.key, bytes: stored.bytes, contentType: signed.contentType }).pipe(
           Effect.catchAllCause((cause) =>
@@ -823,7 +820,14 @@ export const makeStorageRouter = <R = never>(
         )
     })
     return HttpServerResponse.empty({ status: 200, headers: { etag: quoted(stored.etag) } })
-  }).pipe(Effect.catchTags({ SignedUrlRefused: refusalResponse, StorageError: storageErrorResponse }))
+  }).pipe(
+    Effect.catchTags({
+      SignedUrlRefused: refusalResponse,
+      StorageError: storageErrorResponse,
+      InsufficientStorage: storageErrorResponse
+    }),
+    Effect.scoped
+  )
 
   const download = Effect.gen(function* () {
     const disk = yield* DiskStorage
