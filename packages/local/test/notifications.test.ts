@@ -41,6 +41,18 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("upload no
       expect(yield* jobCounts).toEqual(after.map((n) => n + 30))
     }))
 
+  it.effect("the resume sweep's start (resendUnfinished: false) gives an image already processing no second set of jobs", () =>
+    Effect.gen(function* () {
+      const { baseUrl } = yield* TestServer
+      const bytes = fixture("photo-246x345.tiff")
+      const ticket = yield* Effect.promise(() => uploadBytes(baseUrl, bytes, "image/tiff"))
+      yield* Effect.promise(() => waitUntilStarted(baseUrl, ticket.image_id))
+      const before = yield* jobCounts
+      const outcomes = yield* startProcessingMany([{ key: ticket.image_id, bytes: bytes.byteLength }], { resendUnfinished: false })
+      expect(outcomes.map((o) => o._tag)).toEqual(["AlreadyHandled"])
+      expect(yield* jobCounts).toEqual(before)
+    }))
+
   it.effect("a batch mixing an unknown key, a foreign key and a new upload", () =>
     Effect.gen(function* () {
       const { baseUrl } = yield* TestServer
