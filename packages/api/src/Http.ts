@@ -465,7 +465,7 @@ export const makeHttpServer = <E = never, R = never>(
       const config = yield* serverConfig
       const { apiKeys } = yield* Settings
       const cors = resolveCorsPolicy(config.corsOrigins, options.corsDefault ?? "off", apiKeys.length > 0)
-      yield* Effect.logInfo(describeCorsPolicy(cors))
+      yield* Effect.logInfo(describeCorsPolicy(cors, Option.isSome(config.corsOrigins)))
       const logRequests = options.logRequests ?? LogLevel.lessThanEqual(config.logLevel, LogLevel.Info)
       const middleware = (app: HttpApp.Default) => {
         const served = corsMiddleware(cors)(app)

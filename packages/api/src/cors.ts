@@ -70,12 +70,15 @@ export const resolveCorsPolicy = (
   Option.getOrElse(configured, () =>
     corsDefault === "*" && !apiKeysConfigured ? CorsPolicy.AnyOrigin() : CorsPolicy.Off())
 
-/** A one-line description for the start-up log. */
-export const describeCorsPolicy = CorsPolicy.$match({
-  Off: () => "CORS off: browsers on other origins cannot call the API (set IMGPIPE_CORS_ORIGINS to allow some)",
-  AnyOrigin: () => "CORS: any origin may call the API (IMGPIPE_CORS_ORIGINS=*)",
-  Origins: ({ origins }) => `CORS: allowed origins ${origins.join(", ")}`
-})
+/** A one-line description for the start-up log; `configured` says whether it came from the variable. */
+export const describeCorsPolicy = (policy: CorsPolicy, configured: boolean): string => {
+  const source = configured ? "IMGPIPE_CORS_ORIGINS" : "default; set IMGPIPE_CORS_ORIGINS to change it"
+  return CorsPolicy.$match(policy, {
+    Off: () => `CORS off: browser apps on other origins cannot call the API (${source})`,
+    AnyOrigin: () => `CORS: any origin may call the API (${source})`,
+    Origins: ({ origins }) => `CORS: origins ${origins.join(", ")} may call the API (${source})`
+  })
+}
 
 /** The middleware for a policy (none when off). */
 export const corsMiddleware = (policy: CorsPolicy) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> => {
