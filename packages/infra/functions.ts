@@ -106,11 +106,19 @@ export function functions(input: FunctionsInput) {
       {
         ...common,
         handler: HANDLERS.processImage,
-        environment: processImageEnvironment({
-          databaseUrl: input.databaseUrl,
-          rawBucket: raw.name,
-          processedBucket: processed.name
-        }),
+        environment: {
+          ...processImageEnvironment({
+            databaseUrl: input.databaseUrl,
+            rawBucket: raw.name,
+            processedBucket: processed.name
+          }),
+          // Memory per container (settings.ts, PROCESS_IMAGE): the decode budget, the batch
+          // concurrency it is sized with, and the allocator and libvips settings it was measured at.
+          IMGPIPE_DECODE_MEMORY_BUDGET_MB: String(PROCESS_IMAGE.decodeBudgetMib),
+          IMGPIPE_BATCH_CONCURRENCY: String(PROCESS_IMAGE.batchConcurrency),
+          IMGPIPE_SHARP_CONCURRENCY: String(PROCESS_IMAGE.sharpConcurrency),
+          MALLOC_ARENA_MAX: String(PROCESS_IMAGE.mallocArenaMax)
+        },
         description: `Resizes to ${size}: process-${size}-image → processed bucket`,
         memory: PROCESS_IMAGE.memory,
         timeout: `${PROCESS_IMAGE.timeoutSeconds} seconds`,

@@ -41,8 +41,7 @@ export const deadLetterQueueName = (stage: string) => `process-image-dlq-${stage
  *   measured at. CPU-bound work costs about the same GB-seconds at any memory below that (half
  *   the CPU, twice the time), so less memory would only add latency. More memory buys a second
  *   vCPU at the same price per image only if the work spreads over it; that wants a measurement
- *   on Lambda first. It holds two 50 MP RGBA decodes (200 MB each, the handler works on two
- *   messages at a time) plus their 25 MiB originals with room to spare.
+ *   on Lambda first. What fits in it is the decode budget's business (below).
  * - timeout 60 s: the worst batch, 10 messages each a 25 MiB, 50 MP PNG (no shrink-on-load,
  *   ~3 s decode + ~1 s of S3 I/O), still fits with headroom; a hung dependency is cut off well
  *   before the message becomes visible again.
@@ -57,6 +56,28 @@ export const deadLetterQueueName = (stage: string) => `process-image-dlq-${stage
  */
 export const PROCESS_IMAGE = {
   memory: "1769 MB",
+  /**
+   * Memory: `bun run bench -- --only memory` measures each message class's peak and the decode
+   * budget's estimate of it (docs/decisions.md, "Decode memory"). JPEG, PNG, TIFF and WebP peak
+   * at 5–110 MiB; only AVIF (no shrink-on-load) is big: ~900 MiB for 49 MP at 8 bits, ~1.2 GiB at
+   * 10 bits. The budget (memory − the 256 MiB baseline = 1513 MiB) takes any of those alone, and
+   * queues a second large AVIF behind the first instead of holding both: on one vCPU two
+   * CPU-bound decodes finish no sooner side by side than one after the other, so the queue costs
+   * no throughput. Only an AVIF whose estimate exceeds the whole budget (10/12-bit with alpha near
+   * 50 MP) is refused, `too_large_to_decode`.
+   */
+  decodeBudgetMib: 1769 - 256,
+  /** Messages of a batch processed at once (each waits for its share of the decode budget). */
+  batchConcurrency: 2,
+  /**
+   * Two glibc malloc arenas instead of up to 8 per core: memory a decode freed on one libuv
+   * thread is reused by the next decode on another, instead of staying resident per thread
+   * (measured: a process resizing three sizes one after the other peaked 42 → 14 MiB above
+   * baseline on the WebP fixture). With it set, sharp no longer defaults to one libvips thread,
+   * so that is set explicitly (one vCPU).
+   */
+  mallocArenaMax: 2,
+  sharpConcurrency: 1,
   timeoutSeconds: 60,
   batchWindowSeconds: 1,
   batchSize: { small: 10, medium: 10, large: 5 } satisfies Record<Size, number>

@@ -31,7 +31,14 @@ const SPEC_VARIABLES = new Set([
   "IMGPIPE_DATA_DIR"
 ])
 /** Handler settings outside the spec's table that the infra deliberately sets (environment.ts). */
-const HANDLER_VARIABLES = new Set(["IMGPIPE_MAX_RECEIVES"])
+const HANDLER_VARIABLES = new Set([
+  "IMGPIPE_MAX_RECEIVES",
+  // ProcessImage's memory (functions.ts, settings.ts PROCESS_IMAGE).
+  "IMGPIPE_DECODE_MEMORY_BUDGET_MB",
+  "IMGPIPE_BATCH_CONCURRENCY",
+  "IMGPIPE_SHARP_CONCURRENCY",
+  "MALLOC_ARENA_MAX"
+])
 
 const SIZES = ["small", "medium", "large"] as const
 
@@ -210,6 +217,22 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     }
   })
 
+  it("gives ProcessImage a decode memory budget below its memory, with room for the runtime", () => {
+    for (const size of ["Small", "Medium", "Large"]) {
+      const fn = named("sst.aws.Function", `ProcessImage${size}`)
+      const memoryMb = Number(/^(\d+) MB$/.exec(str(fn.args.memory))?.[1])
+      const env = obj(fn.args.environment)
+      const budgetMib = Number(env.IMGPIPE_DECODE_MEMORY_BUDGET_MB)
+      expect(budgetMib, size).toBeGreaterThan(0)
+      expect(budgetMib, `${size}: the budget must be below the memory`).toBeLessThan(memoryMb)
+      // Node, the bundle, sharp and the SDKs need their share beside the decodes.
+      expect(memoryMb - budgetMib, size).toBeGreaterThanOrEqual(256)
+      // The largest AVIF the pixel limit lets in at 8 bits (49 MP: ~1 GiB estimated) fits alone.
+      expect(budgetMib, size).toBeGreaterThanOrEqual(1024)
+      expect(Number(env.IMGPIPE_BATCH_CONCURRENCY), size).toBeGreaterThanOrEqual(1)
+    }
+  })
+
   it("runs every function on nodejs22.x x86_64, with sharp installed for the image handlers", () => {
     const fns = ofKind("sst.aws.Function")
     expect(fns.map((f) => f.name).sort()).toEqual(
@@ -278,6 +301,10 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
         IMGPIPE_RAW_BUCKET: e.outputs.rawBucket,
         IMGPIPE_PROCESSED_BUCKET: e.outputs.processedBucket,
         IMGPIPE_MAX_RECEIVES: "3",
+        IMGPIPE_DECODE_MEMORY_BUDGET_MB: expect.stringMatching(/^\d+$/),
+        IMGPIPE_BATCH_CONCURRENCY: expect.stringMatching(/^\d+$/),
+        IMGPIPE_SHARP_CONCURRENCY: "1",
+        MALLOC_ARENA_MAX: "2",
         ...limits
       })
     }
