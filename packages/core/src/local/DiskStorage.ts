@@ -41,6 +41,7 @@ import {
 } from "../services/ObjectStorage.js"
 import { isHttpUrl } from "../util/url.js"
 import { drain, receiveBody } from "./receive.js"
+import { sweepTemporaries } from "./sweep.js"
 import {
   InsufficientStorage,
   isDiskFull,
@@ -265,6 +266,10 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
       Effect.zipRight(fs.makeDirectory(NodePath.join(objectsDir, "processed"), { recursive: true })),
       Effect.mapError(storageError("init", dataDir))
     )
+    // Temporaries a crash left behind, in the background (a big store takes a while to walk). The
+    // cut-off is the wall clock, as file times are: whatever is written from now on is never swept.
+    const startedAt = Date.now()
+    yield* Effect.forkScoped(sweepTemporaries(dataDir, startedAt))
 
     const secret = yield* Option.match(config.signingSecret, {
       onSome: (value) => Effect.succeed(Redacted.make(Buffer.from(Redacted.value(value), "utf8"))),
@@ -719,7 +724,7 @@ const loadOrCreateSecret = (fs: FileSystem.FileSystem, dataDir: string) =>
 export const diskStorageLayer = (
   config: DiskStorageConfig
 ): Layer.Layer<ObjectStorage | DiskStorage, StorageError, FileSystem.FileSystem> =>
-  Layer.effectContext(
+  Layer.scopedContext(
     makeDiskStorage(config).pipe(
       Effect.map(({ disk, storage }) => Context.make(ObjectStorage, storage).pipe(Context.add(DiskStorage, disk)))
     )
