@@ -135,6 +135,12 @@ export const UploadNotificationsLive = Layer.scoped(
         Effect.zipRight(Queue.shutdown(queue))
       )
     )
-    return { notify: (event) => Queue.offer(queue, event).pipe(Effect.asVoid), deliver }
+    return {
+      // After a stop has begun, an upload that still completes is left `awaiting_upload` for the
+      // next start's sweep (offering to a shut-down queue would interrupt its PUT's answer).
+      notify: (event) =>
+        Effect.flatMap(Queue.isShutdown(queue), (down) => (down ? Effect.void : Queue.offer(queue, event))).pipe(Effect.asVoid),
+      deliver
+    }
   })
 )

@@ -93,7 +93,7 @@ export const spawnRunner = async (options: RunnerOptions = {}): Promise<SpawnedR
 
 export const startRunner = async (options: RunnerOptions = {}): Promise<Runner> => {
   const { baseUrl, dataDir, output, process: child, exited } = await spawnRunner(options)
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + 120_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`runner exited early (${child.exitCode}):\n${output()}`)
     try {
@@ -104,7 +104,7 @@ export const startRunner = async (options: RunnerOptions = {}): Promise<Runner> 
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL")
-      throw new Error(`runner did not become ready in 60 s:\n${output()}`)
+      throw new Error(`runner did not become ready in 120 s:\n${output()}`)
     }
     await new Promise((r) => setTimeout(r, 200))
   }
