@@ -408,6 +408,23 @@ describe("DiskStorage: configuration and the signing secret", () => {
       expect((yield* presignUpload({ storage: configured.storage })).url).not.toBe(url1)
     }))
 
+  it.scoped("signed links default to http://localhost:$PORT, so PORT alone keeps uploads working", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const urlWith = (env: Record<string, string>) =>
+        build({ IMGPIPE_DATA_DIR: dir, ...env }).pipe(
+          Effect.flatMap(({ storage }) => presignUpload({ storage })),
+          Effect.map((upload) => new URL(upload.url).origin)
+        )
+      expect(yield* urlWith({})).toBe("http://localhost:3000")
+      expect(yield* urlWith({ PORT: "4123" })).toBe("http://localhost:4123")
+      expect(yield* urlWith({ PORT: "4123", IMGPIPE_PUBLIC_URL: "https://img.example.com" })).toBe("https://img.example.com")
+      // An empty variable (common in compose files) means "not set".
+      expect(yield* urlWith({ PORT: "4123", IMGPIPE_PUBLIC_URL: "" })).toBe("http://localhost:4123")
+      const wrong = yield* Effect.flip(build({ IMGPIPE_DATA_DIR: dir, IMGPIPE_PUBLIC_URL: "ftp://x" }))
+      expect(String(wrong)).toContain("IMGPIPE_PUBLIC_URL must be an http(s) URL")
+    }))
+
   it.scoped("a configured secret is used as is and no file is written; a short one is refused", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir

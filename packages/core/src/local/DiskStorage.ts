@@ -57,7 +57,7 @@ import { type FileChanged, type FileIdentity, fileStream, identityOf } from "./f
 export interface DiskStorageConfig {
   /** Root of the embedded data (made absolute when the layer starts). */
   readonly dataDir: string
-  /** Base of the signed links, without a trailing slash. */
+  /** Base of the signed links, without a trailing slash (default `http://localhost:$PORT`). */
   readonly publicUrl: string
   /** HMAC key; none means "generate once and keep it in `<dataDir>/signing-secret`". */
   readonly signingSecret: Option.Option<Redacted.Redacted<string>>
@@ -65,8 +65,20 @@ export interface DiskStorageConfig {
 
 export const diskStorageConfig: Config.Config<DiskStorageConfig> = Config.all({
   dataDir: Config.string("IMGPIPE_DATA_DIR").pipe(Config.withDefault("./.imgpipe")),
-  publicUrl: Config.string("IMGPIPE_PUBLIC_URL").pipe(
-    Config.withDefault("http://localhost:3000"),
+  publicUrl: Config.all({
+    explicit: Config.option(Config.string("IMGPIPE_PUBLIC_URL")),
+    // The server's own port (the runner reads the same variable), so `PORT` alone keeps the
+    // signed links pointing at the server that answers them.
+    port: Config.integer("PORT").pipe(Config.withDefault(3000))
+  }).pipe(
+    Config.map(({ explicit, port }) =>
+      explicit.pipe(
+        // An empty variable (common in compose files) means "not set".
+        Option.map((url) => url.trim()),
+        Option.filter((url) => url.length > 0),
+        Option.getOrElse(() => `http://localhost:${port}`)
+      )
+    ),
     Config.validate({ message: "IMGPIPE_PUBLIC_URL must be an http(s) URL", validation: isHttpUrl }),
     Config.map((url) => url.replace(/\/+$/, ""))
   ),
@@ -731,7 +743,8 @@ export const diskStorageLayer = (
   )
 
 /**
- * `ObjectStorage` on the local disk, configured from `IMGPIPE_DATA_DIR`, `IMGPIPE_PUBLIC_URL` and
+ * `ObjectStorage` on the local disk, configured from `IMGPIPE_DATA_DIR`, `IMGPIPE_PUBLIC_URL` (default
+ * `http://localhost:$PORT`) and
  * `IMGPIPE_SIGNING_SECRET`; also provides `DiskStorage` for `makeStorageRouter`. Needs a
  * `FileSystem` (`NodeFileSystem.layer`, or `NodeContext.layer`).
  */
