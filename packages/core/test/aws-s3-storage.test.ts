@@ -56,12 +56,15 @@ layer(TestLayer, { excludeTestServices: true })("S3 ObjectStorage (fauxqs)", (it
       expect(upload.method).toBe("PUT")
       expect(url.pathname).toBe(`/${RAW}/0190a0b0-0000-7000-8000-00000000a001`) // path-style on an endpoint
       const signed = (url.searchParams.get("X-Amz-SignedHeaders") ?? "").split(";")
-      expect(signed).toEqual(expect.arrayContaining(["content-length", "content-type", "host"]))
-      expect(url.searchParams.get("X-Amz-Expires")).toBe("900")
       const names = [...url.searchParams.keys()].map((name) => name.toLowerCase())
+      // If-None-Match: * makes S3 refuse a second PUT (conditional write): signed, so a client
+      // cannot drop it, and kept a header (S3 reads conditions from headers, not the query).
+      expect(signed).toEqual(expect.arrayContaining(["content-length", "content-type", "host", "if-none-match"]))
+      expect(names).not.toContain("if-none-match")
+      expect(url.searchParams.get("X-Amz-Expires")).toBe("900")
       expect(names.filter((name) => name.startsWith("x-amz-checksum") || name === "x-amz-sdk-checksum-algorithm")).toEqual([])
       expect(signed.filter((name) => name.includes("checksum"))).toEqual([])
-      expect(upload.headers).toEqual({ "content-type": "image/png" })
+      expect(upload.headers).toEqual({ "content-type": "image/png", "if-none-match": "*" })
       expect(upload.expiresAt.getTime() - Date.now()).toBeGreaterThan(890_000)
       // Presigning is local computation: no request to S3.
       expect(requests.sent).toEqual([])
@@ -87,6 +90,13 @@ layer(TestLayer, { excludeTestServices: true })("S3 ObjectStorage (fauxqs)", (it
         fetch(upload.url, { method: "PUT", headers: { "content-type": "text/plain" }, body: bytes(11) })
       )
       expect(response.status).toBe(200)
+    }))
+
+  it.effect("fauxqs on its own ignores If-None-Match on PUT: a second upload overwrites (the AWS emulator refuses it, as S3 does)", () =>
+    Effect.gen(function* () {
+      const key = "0190a0b0-0000-7000-8000-00000000a007"
+      expect(yield* putRaw(key, bytes(10, 1))).toBe(200)
+      expect(yield* putRaw(key, bytes(10, 2))).toBe(200)
     }))
 
   it.effect("get refuses an object over the limit from its declared length, before reading it", () =>

@@ -6,6 +6,8 @@
  *   `requestChecksumCalculation: "WHEN_REQUIRED"`: by default SDK v3 adds a CRC32 of the (empty)
  *   body being presigned as `x-amz-checksum-crc32` + `x-amz-sdk-checksum-algorithm`, and S3 then
  *   refuses every real upload with a checksum mismatch.
+ * - One upload per URL: the presigned PUT signs `If-None-Match: *` (an S3 conditional write), so S3
+ *   refuses it with 412 once the object exists; `upload.headers` tells the client to send it.
  * - Presigned GET: bounded lifetime (S3's own maximum is 7 days).
  * - GET: refuses an object larger than `maxBytes` from `ContentLength` before reading, and counts
  *   the bytes while streaming in case the length was absent or wrong.
@@ -78,8 +80,12 @@ export const S3ClientLive: Layer.Layer<S3, ConfigError> = Layer.scoped(
 /** S3 refuses presigned URLs that live longer than 7 days. */
 const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600
 
-/** Headers the presigned PUT pins: S3 then refuses any other value. */
-const PINNED_UPLOAD_HEADERS = ["content-type", "content-length"] as const
+/**
+ * Headers the presigned PUT pins: S3 then refuses any other value, or a request without them.
+ * `if-none-match: *` makes the PUT a conditional write: S3 refuses it (412) once the key exists, so
+ * an upload URL is good for one upload and cannot overwrite a stored (or rejected) original.
+ */
+const PINNED_UPLOAD_HEADERS = ["content-type", "content-length", "if-none-match"] as const
 
 /**
  * The key does not exist: `NoSuchKey` (GET), or a bare 404 (HEAD has no error body). A missing
@@ -165,12 +171,14 @@ export const makeS3Storage = (client: S3Client, config: S3StorageConfig): Object
                 Bucket: config.rawBucket,
                 Key: input.key,
                 ContentType: input.contentType,
-                ContentLength: input.contentLength
+                ContentLength: input.contentLength,
+                IfNoneMatch: "*"
               }),
               {
                 expiresIn: input.expiresInSeconds,
-                // The presigner treats content-type as unsignable unless told otherwise; both stay
-                // headers (not query parameters) so the client's real request is what is checked.
+                // The presigner treats content-type as unsignable unless told otherwise; all stay
+                // headers (not query parameters) so the client's real request is what is checked
+                // (S3 reads If-None-Match from the header only).
                 signableHeaders: new Set(PINNED_UPLOAD_HEADERS),
                 unhoistableHeaders: new Set(PINNED_UPLOAD_HEADERS)
               }
@@ -182,7 +190,7 @@ export const makeS3Storage = (client: S3Client, config: S3StorageConfig): Object
           url,
           // content-length is signed too, but clients (fetch, curl) set it from the body and many
           // refuse to let a caller set it: listing it here would only confuse.
-          headers: { "content-type": input.contentType },
+          headers: { "content-type": input.contentType, "if-none-match": "*" },
           expiresAt
         }
       }).pipe(Effect.withSpan("S3.presignUpload")),
