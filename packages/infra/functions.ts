@@ -117,7 +117,8 @@ export function functions(input: FunctionsInput) {
           IMGPIPE_DECODE_MEMORY_BUDGET_MB: String(PROCESS_IMAGE.decodeBudgetMib),
           IMGPIPE_BATCH_CONCURRENCY: String(PROCESS_IMAGE.batchConcurrency),
           IMGPIPE_SHARP_CONCURRENCY: String(PROCESS_IMAGE.sharpConcurrency),
-          MALLOC_ARENA_MAX: String(PROCESS_IMAGE.mallocArenaMax)
+          MALLOC_ARENA_MAX: String(PROCESS_IMAGE.mallocArenaMax),
+          MALLOC_MMAP_THRESHOLD_: String(PROCESS_IMAGE.mallocMmapThresholdBytes)
         },
         description: `Resizes to ${size}: process-${size}-image → processed bucket`,
         memory: PROCESS_IMAGE.memory,

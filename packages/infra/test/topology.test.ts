@@ -37,7 +37,8 @@ const HANDLER_VARIABLES = new Set([
   "IMGPIPE_DECODE_MEMORY_BUDGET_MB",
   "IMGPIPE_BATCH_CONCURRENCY",
   "IMGPIPE_SHARP_CONCURRENCY",
-  "MALLOC_ARENA_MAX"
+  "MALLOC_ARENA_MAX",
+  "MALLOC_MMAP_THRESHOLD_"
 ])
 
 const SIZES = ["small", "medium", "large"] as const
@@ -305,6 +306,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
         IMGPIPE_BATCH_CONCURRENCY: expect.stringMatching(/^\d+$/),
         IMGPIPE_SHARP_CONCURRENCY: "1",
         MALLOC_ARENA_MAX: "2",
+        MALLOC_MMAP_THRESHOLD_: "131072",
         ...limits
       })
     }
