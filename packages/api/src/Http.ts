@@ -1,25 +1,18 @@
 /**
  * The implementation of the contract in `Api.ts`: thin handlers (parse → core use case → map the
- * result and errors), the bearer-key middleware, the error mapping that keeps every error body
- * `{ error, message }`, the OpenAPI document and docs page, and a server layer.
+ * result and errors), assembled with the bearer-key middleware (`authorization.ts`), the error
+ * mapping (`errorMapping.ts`), the OpenAPI document and docs page into a server layer.
  *
  * Nothing here picks an implementation: `ApiLive` needs the core service tags (`Settings`,
  * `ImageRepository`, `ObjectStorage`) and each runtime's `layers.ts` provides them.
  */
-import { createHash, timingSafeEqual } from "node:crypto"
 import {
   type HttpApi,
   HttpApiBuilder,
-  HttpApiError,
-  HttpApiSchema,
   HttpApiSwagger,
-  HttpApp,
-  HttpMiddleware,
+  type HttpApp,
   type HttpRouter,
   HttpServer,
-  HttpServerError,
-  HttpServerRequest,
-  HttpServerRespondable,
   HttpServerResponse
 } from "@effect/platform"
 import {
@@ -38,29 +31,29 @@ import {
   StorageError,
   type UploadTicket
 } from "@imgpipe/core"
-import { Cause, Clock, Config, type ConfigError, Duration, Effect, Layer, LogLevel, Option, Redacted, Schema } from "effect"
-import { BodyLimitLive, bodyTooLargeOf } from "./bodyLimit.js"
-import { type CorsDefault, corsMiddleware, corsOriginsConfig, describeCorsPolicy, resolveCorsPolicy } from "./cors.js"
-import { probeOpenFiles } from "./openFiles.js"
-import { redactSignatures, requestLog } from "./requestLog.js"
+import { Clock, Config, type ConfigError, Effect, Layer, LogLevel, Option } from "effect"
 import {
   Api,
-  apiErrorClasses,
-  Authorization,
   BadRequest,
-  ErrorBody,
   type ImageStatusBody,
-  InternalError,
   NotFound,
-  NotReady,
   Rejected,
   ServedImageBody,
   TooLarge,
-  Unauthorized,
   Unavailable,
   UnsupportedType,
   type UploadTicketBody
 } from "./Api.js"
+import { AuthorizationLive } from "./authorization.js"
+import { BodyLimitLive } from "./bodyLimit.js"
+import { type CorsDefault, corsMiddleware, corsOriginsConfig, describeCorsPolicy, resolveCorsPolicy } from "./cors.js"
+import { ErrorMappingLive } from "./errorMapping.js"
+import { requestLog } from "./requestLog.js"
+import { SystemLive } from "./system.js"
+
+export { AuthorizationLive } from "./authorization.js"
+export { describeDecodeError, ErrorMappingLive } from "./errorMapping.js"
+export { SystemLive } from "./system.js"
 
 // ---- shared mapping helpers --------------------------------------------------------------------
 
@@ -217,185 +210,6 @@ export const DeliveryLive = HttpApiBuilder.group(Api, "delivery", (handlers) =>
       }),
       unavailableOnInfrastructureError
     )))
-
-// ---- system: health and readiness ---------------------------------------------------------------
-
-/** A hung connection must not hang the load balancer's probe. */
-const READY_TIMEOUT = Duration.seconds(3)
-
-export const SystemLive = HttpApiBuilder.group(Api, "system", (handlers) =>
-  handlers
-    // Probes arrive every few seconds per target: keep them out of the request log.
-    .handle("health", () => HttpMiddleware.withLoggerDisabled(Effect.succeed({ status: "ok" as const })))
-    .handle("ready", () =>
-      Effect.gen(function*() {
-        const repo = yield* ImageRepository
-        // At the open-files limit every download fails while the database answers fine.
-        yield* probeOpenFiles.pipe(
-          Effect.catchAll((error) =>
-            Effect.logWarning("not ready: the process cannot open files", { code: error.code }).pipe(
-              Effect.zipRight(Effect.fail(new NotReady({ message: error.message })))
-            )
-          )
-        )
-        return yield* repo.ping.pipe(
-          Effect.timeoutFail({
-            duration: READY_TIMEOUT,
-            onTimeout: () => new DatabaseError({ operation: "ping", message: "no answer within 3 seconds" })
-          }),
-          Effect.as({ status: "ok" as const }),
-          Effect.catchAll((error) =>
-            Effect.logWarning("not ready: the database does not answer", error).pipe(
-              Effect.zipRight(Effect.fail(new NotReady({ message: "The database does not answer." })))
-            )
-          )
-        )
-      }).pipe(HttpMiddleware.withLoggerDisabled)))
-
-// ---- auth ----------------------------------------------------------------------------------------
-
-const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest()
-
-/**
- * Bearer keys from `Settings.apiKeys`. Keys are compared as SHA-256 digests with `timingSafeEqual`
- * (equal lengths whatever the input) and every key is checked, so timing reveals neither a key's
- * length nor which key nearly matched. Keys stay `Redacted` and are never logged.
- */
-export const AuthorizationLive = Layer.effect(
-  Authorization,
-  Effect.gen(function*() {
-    const { apiKeys } = yield* Settings
-    if (apiKeys.length === 0) {
-      yield* Effect.logWarning("no API keys configured: the API is open")
-    } else {
-      yield* Effect.logInfo(
-        `${apiKeys.length} API key(s) configured: POST /upload and GET /images/* require Authorization: Bearer <key>`
-      )
-    }
-    const expected = apiKeys.map((key) => digest(Redacted.value(key)))
-    const isValid = (token: Redacted.Redacted<string>): boolean => {
-      const candidate = digest(Redacted.value(token))
-      let matched = false
-      for (const key of expected) matched = timingSafeEqual(key, candidate) || matched
-      return matched
-    }
-    return {
-      bearer: (token) => {
-        if (expected.length === 0) return Effect.void
-        if (Redacted.value(token).length === 0) {
-          return Effect.fail(
-            new Unauthorized({ message: "An API key is required: send Authorization: Bearer <key>." })
-          )
-        }
-        return isValid(token) ? Effect.void : Effect.fail(new Unauthorized({ message: "The API key is not valid." }))
-      }
-    }
-  })
-)
-
-// ---- errors: one body shape for everything ------------------------------------------------------
-
-/** Encodes an error through its wire schema, so the status and body come from `Api.ts` alone. */
-const respond = <A extends { readonly message: string }, I>(schema: Schema.Schema<A, I>, error: A) =>
-  Schema.encode(schema)(error).pipe(
-    Effect.flatMap((body) => HttpServerResponse.json(body, { status: HttpApiSchema.getStatusError(schema) })),
-    Effect.orDie
-  )
-
-/** Turns the framework's schema issues into one readable sentence, e.g. "image_size must be one of …". */
-export const describeDecodeError = (error: HttpApiError.HttpApiDecodeError): string => {
-  const sentences = error.issues.map((issue) => {
-    const where = issue.path.map(String).join(".")
-    return where.length === 0 ? issue.message : `${where} ${issue.message}`
-  })
-  return sentences.length === 0 ? "The request is malformed." : Array.from(new Set(sentences)).join("; ")
-}
-
-const isDeclaredError = (u: unknown): boolean => apiErrorClasses.some((errorClass) => u instanceof errorClass)
-
-const pathOf = (url: string) => url.split("?")[0] ?? url
-
-/**
- * Runs around every route, before `HttpApiBuilder` encodes declared errors:
- * - declared API errors pass through, to be encoded by their wire schemas;
- * - `HttpApiDecodeError` (bad query/path/body fields) → 400 `bad_request` with a readable summary,
- *   instead of the framework's `{ _tag, issues }` body;
- * - an unreadable body (invalid JSON is a defect in the framework) → 400 `bad_request`;
- * - no route → 404 `not_found`;
- * - anything else (defects, undeclared failures) → logged, then 500 `internal_error` with no details.
- */
-// `HttpApp.Default` types its failures as `never`, though the router really fails with decode
-// errors, `RouteNotFound` and the declared errors: inspect them at run time, re-raise only as is.
-const mapUnexpected = (cause: Cause.Cause<never>) =>
-  Effect.gen(function*() {
-    const failure = Cause.failureOption(cause)
-    if (Option.isSome(failure)) {
-      const error: unknown = failure.value
-      if (error instanceof HttpApiError.HttpApiDecodeError) {
-        return yield* respond(ErrorBody.BadRequest, new BadRequest({ message: describeDecodeError(error) }))
-      }
-      if (HttpServerError.isServerError(error) && error._tag === "RouteNotFound") {
-        return yield* respond(
-          ErrorBody.NotFound,
-          new NotFound({
-            message: `There is no ${error.request.method} ${pathOf(error.request.url)}. See /docs for the API.`
-          })
-        )
-      }
-    }
-    // A raw route (see `routes` below) may fail with an error that knows its own response.
-    if (Option.isSome(failure) && HttpServerRespondable.isRespondable(failure.value)) {
-      return yield* Effect.failCause(cause)
-    }
-    const defect = Cause.dieOption(cause)
-    const tooLarge = Option.flatMap(defect, bodyTooLargeOf)
-    if (Option.isSome(tooLarge)) {
-      return yield* respond(ErrorBody.TooLarge, new TooLarge({ message: tooLarge.value.message }))
-    }
-    if (Option.isSome(defect) && HttpServerError.isServerError(defect.value) && defect.value._tag === "RequestError") {
-      return yield* respond(
-        ErrorBody.BadRequest,
-        new BadRequest({ message: "The request body could not be read: send a JSON object." })
-      )
-    }
-    const request = yield* HttpServerRequest.HttpServerRequest
-    // The cause is rendered here so that signed URLs inside error messages can be redacted.
-    yield* Effect.logError("unexpected failure").pipe(
-      Effect.annotateLogs({
-        "http.method": request.method,
-        "http.url": pathOf(request.url),
-        cause: redactSignatures(Cause.pretty(cause))
-      })
-    )
-    return yield* respond(
-      ErrorBody.InternalError,
-      new InternalError({ message: "Something went wrong on our side. Try again later." })
-    )
-  })
-
-/**
- * Error answers describe this moment ("nothing uploaded yet", "database down"): no cache may keep
- * them. A pre-response handler, because the error bodies are encoded after route middleware runs.
- */
-const noStoreOnErrors: HttpApp.PreResponseHandler = (_request, response) =>
-  Effect.succeed(
-    response.status >= 400 && response.headers["cache-control"] === undefined
-      ? HttpServerResponse.setHeader(response, "cache-control", "no-store")
-      : response
-  )
-
-export const ErrorMappingLive = HttpApiBuilder.middleware((app: HttpApp.Default) =>
-  HttpApp.appendPreResponseHandler(noStoreOnErrors).pipe(
-    Effect.zipRight(app),
-    Effect.catchAllCause((cause) => {
-      // A client that went away needs no answer; declared errors are the builder's to encode.
-      if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
-      const failure = Cause.failureOption(cause)
-      if (Option.isSome(failure) && isDeclaredError(failure.value)) return Effect.failCause(cause)
-      return mapUnexpected(cause)
-    })
-  )
-)
 
 // ---- composition ---------------------------------------------------------------------------------
 
