@@ -15,7 +15,7 @@ import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import sharp from "sharp"
 import { makeDecodeBudget } from "../../src/resizer/memoryBudget.js"
-import { estimateResizeMemory, makeSharpResizer } from "../../src/resizer/SharpResizer.js"
+import { configureSharp, estimateResizeMemory, makeSharpResizer } from "../../src/resizer/SharpResizer.js"
 
 const MAX_PIXELS = 50_000_000
 
@@ -39,7 +39,8 @@ const sizes = boxes.split(",").map((box) => {
 })
 
 const program = Effect.gen(function*() {
-  sharp.cache(false)
+  // As the runtimes start: cache off, IMGPIPE_SHARP_CONCURRENCY if set.
+  yield* Effect.orDie(configureSharp)
   const resizer = makeSharpResizer({ maxPixels: MAX_PIXELS, budget: yield* makeDecodeBudget(Number(budgetText)) })
   const bytes = new Uint8Array(readFileSync(file))
   const estimates = yield* Effect.forEach(sizes, (box) => estimateResizeMemory(bytes, box, MAX_PIXELS))
