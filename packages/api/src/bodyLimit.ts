@@ -146,11 +146,12 @@ class LimitedBodyRequest extends Inspectable.Class implements HttpServerRequest.
     return new LimitedBodyRequest(this.original.modify(options), this.limit)
   }
 
+  /** A refused or unparsable body is a `Decode` error; anything the stream itself raised, `Transport`. */
   private fail = (cause: unknown, description?: string) => {
     const text = description ?? (cause instanceof BodyTooLarge ? cause.message : undefined)
     return new HttpServerError.RequestError({
       request: this.original,
-      reason: "Decode",
+      reason: text === undefined ? "Transport" : "Decode",
       cause,
       ...(text === undefined ? {} : { description: text })
     })
@@ -195,7 +196,7 @@ class LimitedBodyRequest extends Inspectable.Class implements HttpServerRequest.
     return Effect.flatMap(this.text, (text) =>
       Effect.try({
         try: () => UrlParams.fromInput(new URLSearchParams(text)),
-        catch: (error) => this.fail(error)
+        catch: (error) => this.fail(error, "the body is not URL-encoded")
       }))
   }
 
