@@ -5,6 +5,8 @@
  *
  * - presigned URLs are checked as S3 checks them (`presigned.ts`): a PUT with another content type
  *   or length than signed is refused with 403 `SignatureDoesNotMatch`;
+ * - conditional writes (`conditional-put.ts`): a PUT with `If-None-Match: *` on an existing key is
+ *   refused with 412 `PreconditionFailed`, so an upload URL is good for one upload, as on S3;
  * - every object stored (PUT, or copy) is reported on `objectCreated`, which the event-source
  *   emulator turns into S3 ObjectCreated notifications. fauxqs has no bucket notifications, but its
  *   Fastify app (`buildApp`) lets a response hook see each completed write.
@@ -16,6 +18,7 @@ import { Data, Effect, Queue, type Scope } from "effect"
 import type { FastifyReply, FastifyRequest } from "fastify"
 import { buildApp } from "fauxqs"
 import { randomBytes } from "node:crypto"
+import { makeConditionalWrites } from "./conditional-put.js"
 import { checkPresigned, type Keys } from "./presigned.js"
 
 export class EmulatorError extends Data.TaggedError("EmulatorError")<{ readonly message: string }> {}
@@ -109,6 +112,31 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
       })
       if (check._tag === "Refused") {
         reply.code(403).header("content-type", "application/xml").header("connection", "close")
+        return reply.send(s3ErrorXml(check.code, check.message))
+      }
+    })
+
+    // S3's conditional write (If-None-Match: *), also before the body is read: one upload per URL.
+    const conditionalWrites = makeConditionalWrites(async (bucket, key) => {
+      const path = `/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`
+      const head = await app.inject({ method: "HEAD", url: path })
+      return head.statusCode === 200
+    })
+    app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+      if (reply.sent) return
+      const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
+      const check = await conditionalWrites.check({
+        method: request.method,
+        bucket: params?.bucket,
+        key: params?.["*"],
+        headers: request.headers,
+        query: request.query as Record<string, unknown> | undefined
+      })
+      if (check._tag === "Proceed") {
+        // The write is in the store before its response ends, so the key stays claimed until then.
+        reply.raw.once("close", check.release)
+      } else if (check._tag === "Refused") {
+        reply.code(412).header("content-type", "application/xml").header("connection", "close")
         return reply.send(s3ErrorXml(check.code, check.message))
       }
     })
