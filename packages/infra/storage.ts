@@ -24,8 +24,9 @@ export function storage() {
     cors: {
       allowOrigins: ["*"],
       allowMethods: ["PUT", "GET", "HEAD"],
-      // `content-length` is set by the browser itself and never appears in a preflight.
-      allowHeaders: ["content-type"],
+      // `content-length` is set by the browser itself and never appears in a preflight;
+      // `if-none-match: *` is signed into the upload URL (one upload per URL, a conditional write).
+      allowHeaders: ["content-type", "if-none-match"],
       exposeHeaders: ["ETag"],
       maxAge: "1 hour"
     },
