@@ -5,7 +5,7 @@
 import { FileSystem, HttpRouter, HttpServer } from "@effect/platform"
 import { NodeFileSystem, NodeHttpServer } from "@effect/platform-node"
 import { expect } from "@effect/vitest"
-import { Context, Effect, Layer, Option, type Scope } from "effect"
+import { Context, Effect, Layer, Logger, Option, type Scope } from "effect"
 import { createHash } from "node:crypto"
 import { readdir } from "node:fs/promises"
 import { createServer } from "node:http"
@@ -173,4 +173,16 @@ export const rawHttp = (
 export const pathAndQuery = (url: string) => {
   const parsed = new URL(url)
   return parsed.pathname + parsed.search
+}
+
+/**
+ * Every log line written while the layer is provided (message and annotations, as text), to check
+ * what reaches the log: the server built under it logs through it too.
+ */
+export const captureLogs = () => {
+  const lines: Array<string> = []
+  const logger = Logger.make(({ annotations, message }) => {
+    lines.push(JSON.stringify({ message, annotations: Object.fromEntries(annotations) }))
+  })
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
 }
