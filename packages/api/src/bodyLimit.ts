@@ -20,20 +20,21 @@
  * check, which runs before the body is decoded) is never read to its end (body-limit.test.ts).
  */
 import {
+  FileSystem,
   type Headers,
   HttpApiBuilder,
-  HttpApp,
+  type HttpApp,
   HttpIncomingMessage,
   HttpServerError,
   HttpServerRequest,
-  HttpServerResponse,
+  Multipart,
   UrlParams
 } from "@effect/platform"
-import { Config, Effect, Exit, Inspectable, Option, Schema } from "effect"
+import { Config, Effect, Exit, Inspectable, Option, Schema, Stream } from "effect"
 import { IncomingMessage } from "node:http"
 import type { Readable } from "node:stream"
 
-/** A few KiB is plenty for `/upload` (`{ content_type, content_length, callback_url? }`). */
+/** A few KiB is plenty for `/upload` (`{"content_type":"image/jpeg","content_length":245760}`). */
 export const DEFAULT_MAX_JSON_BODY_BYTES = 16_384
 /** The platform's own intended ceiling for buffered bodies; well below V8's string limit. */
 export const MAX_JSON_BODY_BYTES_CEILING = 10 * 1024 * 1024
@@ -56,11 +57,18 @@ export class BodyTooLarge extends Schema.TaggedError<BodyTooLarge>()("BodyTooLar
 const tooLargeMessage = (limit: number) =>
   `The request body is over ${limit} bytes, the limit for JSON bodies (IMGPIPE_MAX_JSON_BODY_BYTES).`
 
-/** The `BodyTooLarge` inside a failure or defect of the body readers, if that is what it is. */
-export const bodyTooLargeOf = (u: unknown): Option.Option<BodyTooLarge> =>
-  HttpServerError.isServerError(u) && u._tag === "RequestError" && u.cause instanceof BodyTooLarge
-    ? Option.some(u.cause)
+/**
+ * The message of a 413 when `u` (a failure or defect of the body readers) is a refused body: ours,
+ * or the platform's own multipart limit (which knows no more than that the body was too large).
+ */
+export const tooLargeMessageOf = (u: unknown): Option.Option<string> => {
+  if ((HttpServerError.isServerError(u) && u._tag === "RequestError") || u instanceof Multipart.MultipartError) {
+    if (u.cause instanceof BodyTooLarge) return Option.some(u.cause.message)
+  }
+  return u instanceof Multipart.MultipartError && u.reason === "BodyTooLarge"
+    ? Option.some("The request body is over the limit (IMGPIPE_MAX_JSON_BODY_BYTES).")
     : Option.none()
+}
 
 /** The declared length: a number, `undefined` when absent (chunked), `NaN` when unreadable. */
 const declaredLength = (headers: Headers.Headers): number | undefined => {
@@ -137,8 +145,21 @@ class LimitedBodyRequest extends Inspectable.Class implements HttpServerRequest.
   get cookies() { return this.original.cookies }
   get headers() { return this.original.headers }
   get remoteAddress() { return this.original.remoteAddress }
-  get multipart() { return this.original.multipart }
-  get multipartStream() { return this.original.multipartStream }
+  /** Multipart bodies (never what a JSON endpoint wants) are held to the limit as well. */
+  get multipart() {
+    return this.declaredOverLimit()
+      ? Effect.fail(new Multipart.MultipartError({ reason: "BodyTooLarge", cause: this.tooLarge() }))
+      : HttpIncomingMessage.withMaxBodySize(this.original.multipart, Option.some(this.limit))
+  }
+  get multipartStream() {
+    return this.declaredOverLimit()
+      ? Stream.fail(new Multipart.MultipartError({ reason: "BodyTooLarge", cause: this.tooLarge() }))
+      : Stream.provideService(
+        this.original.multipartStream,
+        HttpIncomingMessage.MaxBodySize,
+        Option.some(FileSystem.Size(this.limit))
+      )
+  }
   get upgrade() { return this.original.upgrade }
   get stream() { return this.original.stream }
 
@@ -157,11 +178,13 @@ class LimitedBodyRequest extends Inspectable.Class implements HttpServerRequest.
     })
   }
 
+  private tooLarge = () => new BodyTooLarge({ limit: this.limit, message: tooLargeMessage(this.limit) })
+
+  private declaredOverLimit = (): boolean => (declaredLength(this.original.headers) ?? 0) > this.limit
+
   private readBody(): Effect.Effect<Uint8Array, HttpServerError.RequestError> {
     const length = declaredLength(this.original.headers)
-    if (length !== undefined && length > this.limit) {
-      return Effect.fail(this.fail(new BodyTooLarge({ limit: this.limit, message: tooLargeMessage(this.limit) })))
-    }
+    if (this.declaredOverLimit()) return Effect.fail(this.fail(this.tooLarge()))
     const source = this.original.source
     if (length === undefined && source instanceof IncomingMessage) return readBounded(source, this.limit, this.fail)
     // Declared within the limit (Node reads no further than Content-Length), or another platform.

@@ -14,7 +14,7 @@ import {
 } from "@effect/platform"
 import { Cause, Effect, Option, Schema } from "effect"
 import { apiErrorClasses, BadRequest, ErrorBody, InternalError, NotFound, TooLarge } from "./Api.js"
-import { bodyTooLargeOf } from "./bodyLimit.js"
+import { tooLargeMessageOf } from "./bodyLimit.js"
 import { redactSignatures } from "./requestLog.js"
 
 /** Encodes an error through its wire schema, so the status and body come from `Api.ts` alone. */
@@ -70,9 +70,9 @@ const mapUnexpected = (cause: Cause.Cause<never>) =>
       return yield* Effect.failCause(cause)
     }
     const defect = Cause.dieOption(cause)
-    const tooLarge = Option.flatMap(defect, bodyTooLargeOf)
+    const tooLarge = Option.flatMap(defect, tooLargeMessageOf)
     if (Option.isSome(tooLarge)) {
-      return yield* respond(ErrorBody.TooLarge, new TooLarge({ message: tooLarge.value.message }))
+      return yield* respond(ErrorBody.TooLarge, new TooLarge({ message: tooLarge.value }))
     }
     if (Option.isSome(defect) && HttpServerError.isServerError(defect.value) && defect.value._tag === "RequestError") {
       return yield* respond(

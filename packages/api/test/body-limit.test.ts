@@ -69,6 +69,28 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
         yield* stillServing(baseUrl)
       }), 60_000)
 
+    it.effect("a 600 MB multipart body (not JSON at all) is held to the same limit", () =>
+      Effect.gen(function*() {
+        const { baseUrl } = yield* EcsServer
+        const headers = { "content-type": "multipart/form-data; boundary=xyz" }
+        const before = rssMiB()
+        const declared = yield* Effect.promise(() =>
+          streamBody(`${baseUrl}/upload`, chunks(HUGE), { headers, declaredLength: HUGE })
+        )
+        expectTooLarge(declared)
+        // Chunked, the platform's own multipart limit stops it (it may reset the connection).
+        const body = (function*() {
+          yield Buffer.from("--xyz\r\ncontent-disposition: form-data; name=\"f\"; filename=\"f\"\r\n\r\n")
+          yield* chunks(HUGE)
+        })()
+        const chunked = yield* Effect.promise(() =>
+          streamBody(`${baseUrl}/upload`, body, { headers }).then((answer) => answer.status, () => "reset")
+        )
+        expect([413, "reset"]).toContain(chunked)
+        expect(rssMiB() - before).toBeLessThan(48)
+        yield* stillServing(baseUrl)
+      }), 60_000)
+
     it.effect("bodies just over the limit are refused, bodies under it accepted (declared and chunked)", () =>
       Effect.gen(function*() {
         const { baseUrl } = yield* EcsServer
