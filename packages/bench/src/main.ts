@@ -1,12 +1,15 @@
 /**
  * `bun run bench`: resize cost against the alternatives, the embedded pipeline end to end, the API
- * against a bare handler on one core, and the Lambda handlers' cold-start weight. Prints progress
- * and one table, and regenerates docs/benchmarks.md and docs/benchmarks.svg. Takes about 5 minutes
- * on 2 cores.
+ * against a bare handler on one core, the Lambda handlers' cold-start weight, and the peak memory
+ * of a resize per message class against the decode budget. Prints progress and one table, and
+ * regenerates docs/benchmarks.md and docs/benchmarks.svg. Takes about 12 minutes on 2 cores (the
+ * memory section's large AVIFs about 7 of them).
  *
- * BENCH_SECTIONS=resize,pipeline,api,lambda picks sections (all by default; a partial run still
- * rewrites the documents, with the other sections marked "not run"). BENCH_DATABASE_URL: the
- * PostgreSQL server the API section creates its scratch database on (default the local one).
+ * BENCH_SECTIONS=resize,pipeline,api,lambda,memory picks sections (all by default; a partial run
+ * still rewrites the documents, with the other sections marked "not run"). `bun run bench --
+ * --only memory` (a comma list) runs those sections and only prints them, leaving the documents
+ * alone. BENCH_DATABASE_URL: the PostgreSQL server the API section creates its scratch database on
+ * (default the local one).
  * BENCH_PIPELINE_RATE: uploads/s of the pipeline's latency phase (default: half the capacity).
  */
 import { writeFileSync } from "node:fs"
@@ -16,15 +19,18 @@ import sharp from "sharp"
 import { runApiSection } from "./api.js"
 import { runLambdaSection } from "./lambda.js"
 import { runPipelineSection } from "./pipeline.js"
+import { runMemorySection } from "./memory.js"
 import { markdown, type Results, stdoutTable, svgChart } from "./report.js"
 import { imagemagickVersion, runResizeSection } from "./resize.js"
 import { elapsedSeconds, progress, readMix, repoRoot } from "./util.js"
 
-const SECTIONS = ["resize", "pipeline", "api", "lambda"] as const
+const SECTIONS = ["resize", "pipeline", "api", "lambda", "memory"] as const
 type Section = (typeof SECTIONS)[number]
 
+const onlyAt = process.argv.indexOf("--only")
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined
 const chosen = new Set<Section>(
-  (process.env.BENCH_SECTIONS ?? SECTIONS.join(","))
+  (only ?? process.env.BENCH_SECTIONS ?? SECTIONS.join(","))
     .split(",")
     .map((s) => s.trim())
     .filter((s): s is Section => (SECTIONS as ReadonlyArray<string>).includes(s))
@@ -57,6 +63,7 @@ const main = async () => {
     runPipelineSection({ mix, burstImages: 40, rate: rateEnv === undefined || rateEnv === "" ? undefined : Number(rateEnv), steadySeconds: 30 }))
   const api = await attempt("api", () => runApiSection({ seconds: 8, connections: 16 }))
   const lambda = await attempt("lambda", () => runLambdaSection(5))
+  const memory = await attempt("memory", () => runMemorySection({ boxes: [320, 2048] }))
 
   const results: Results = {
     machine: {
@@ -76,7 +83,12 @@ const main = async () => {
     resize,
     pipeline,
     api,
-    lambda
+    lambda,
+    memory
+  }
+  if (only !== undefined) {
+    process.stdout.write(`\n${stdoutTable(results)}\n\n`)
+    return
   }
   writeFileSync(join(repoRoot, "docs/benchmarks.svg"), svgChart(results))
   writeFileSync(join(repoRoot, "docs/benchmarks.md"), markdown(results))

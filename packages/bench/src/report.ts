@@ -4,6 +4,7 @@
  */
 import type { ApiSection, Endpoint, Target } from "./api.js"
 import type { LambdaSection } from "./lambda.js"
+import { type MemorySection, memoryMarkdown, memorySummary } from "./memory.js"
 import type { PipelineSection } from "./pipeline.js"
 import { aggregate, METHODS, type MethodAggregate, type MethodId, type PhotoResult, type ResizeSection } from "./resize.js"
 
@@ -31,6 +32,7 @@ export interface Results {
   readonly pipeline: PipelineSection | { readonly error: string } | undefined
   readonly api: ApiSection | { readonly error: string } | undefined
   readonly lambda: LambdaSection | { readonly error: string } | undefined
+  readonly memory?: MemorySection | { readonly error: string } | undefined
 }
 
 const isError = (value: unknown): value is { readonly error: string } =>
@@ -212,6 +214,11 @@ const rows = (results: Results): Array<Row> => {
         target: ""
       })
     }
+  }
+
+  if (results.memory !== undefined) {
+    const summary = isError(results.memory) ? [{ what: "failed", result: results.memory.error.slice(0, 80) }] : memorySummary(results.memory)
+    for (const r of summary) out.push({ section: "memory", what: r.what, result: r.result, versus: "", ratio: "", target: "" })
   }
   return out
 }
@@ -494,6 +501,12 @@ export const markdown = (results: Results): string => {
       (h.heaviest ?? []).map((x) => `${x.input} ${fmtBytes(x.bytes)}`).join(", ")
     ])))
   }
+  lines.push("")
+  lines.push("## 5. Decode memory")
+  lines.push("")
+  if (results.memory === undefined) lines.push("Not run.")
+  else if (isError(results.memory)) lines.push(`Failed: ${results.memory.error}`)
+  else lines.push(memoryMarkdown(results.memory))
   lines.push("")
   return lines.join("\n")
 }

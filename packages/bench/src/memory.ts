@@ -1,0 +1,204 @@
+/**
+ * Section 5: what one message costs in memory, and whether the decode budget holds.
+ *
+ * For each class of message a fresh Node process (packages/core/test/support/peak-rss-child.ts)
+ * does what ProcessImage does for one size (`Resizer.probe`, then `Resizer.resize`) and reports
+ * its peak RSS (VmHWM) above its own baseline, beside the estimate the decode budget takes for it.
+ * Then the worst input the Lambda budget accepts is resized twice at once (ProcessImage's batch
+ * concurrency) through that budget: its peak must stay under the budget. The children run with
+ * ProcessImage's allocator and libvips settings.
+ */
+import { LAMBDA_BASELINE_MIB, MIB } from "@imgpipe/core/resizer/memoryBudget"
+import { execFile } from "node:child_process"
+import { statSync } from "node:fs"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import sharp, { type Sharp } from "sharp"
+import type { PeakRss } from "../../core/test/support/peak-rss-child.js"
+import { PROCESS_IMAGE } from "../../infra/settings.js"
+import { fixturesDir, fmt, progress, removeDir, repoRoot, tempDir } from "./util.js"
+
+export interface MemoryRow {
+  readonly name: string
+  readonly megapixels: number
+  readonly fileBytes: number
+  readonly box: number
+  readonly peakMib: number
+  readonly estimateMib: number
+  readonly ms: number
+}
+
+export interface MemorySection {
+  readonly rows: ReadonlyArray<MemoryRow>
+  readonly lambdaMemoryMb: number
+  readonly budgetMib: number
+  readonly concurrency: number
+  /** The class with the largest estimate that the Lambda budget accepts, resized `concurrency`× at once. */
+  readonly worst: {
+    readonly name: string
+    readonly estimateMib: number
+    readonly peakMib: number
+    readonly totalRssMib: number
+    readonly ms: number
+    /** The same `concurrency` copies at once with no budget (what ProcessImage did before it). */
+    readonly unbudgetedPeakMib: number
+  }
+  /** Classes whose estimate exceeds the budget: refused as `too_large_to_decode`. */
+  readonly refused: ReadonlyArray<string>
+}
+
+interface Input {
+  readonly name: string
+  readonly path: string
+  readonly megapixels: number
+}
+
+const BIRD = join(fixturesDir, "photo-6028x3391-bird-20mp.jpg")
+
+/** The message classes; the large ones are made from the 20 MP photo, as no fixture has them. */
+const makeInputs = async (dir: string): Promise<ReadonlyArray<Input>> => {
+  const scaled = (width: number, height: number) => sharp(BIRD).resize(width, height, { fit: "fill" })
+  const made = async (name: string, file: string, width: number, height: number, encode: (s: Sharp) => Sharp) => {
+    const path = join(dir, file)
+    await encode(scaled(width, height)).toFile(path)
+    return { name, path, megapixels: (width * height) / 1e6 }
+  }
+  // Upscaled from a small copy: smooth enough to stay under the 25 MiB upload limit, as a real
+  // 50 MP PNG must.
+  const smallCopy = await sharp(BIRD).resize(866, 577, { fit: "fill" }).toBuffer()
+  const png = join(dir, "50mp.png")
+  await sharp(smallCopy).resize(8660, 5773, { fit: "fill" }).png({ compressionLevel: 6 }).toFile(png)
+  progress("memory: making the inputs (about a minute)")
+  return [
+    { name: "small JPEG (1.3 MP)", path: join(fixturesDir, "photo-1280x1024-grass-progressive.jpg"), megapixels: 1.31 },
+    await made("12 MP JPEG", "12mp.jpg", 4242, 2828, (s) => s.jpeg({ quality: 85 })),
+    { name: "20 MP JPEG", path: BIRD, megapixels: 20.44 },
+    { name: "50 MP PNG", path: png, megapixels: 49.99 },
+    { name: "12 MP AVIF", path: join(fixturesDir, "photo-3024x4032-iphone-xs-p3.avif"), megapixels: 12.19 },
+    await made("49 MP AVIF", "49mp.avif", 7000, 7000, (s) => s.avif({ quality: 45, effort: 0 })),
+    await made("49 MP AVIF, 10 bits", "49mp-10bit.avif", 7000, 7000, (s) => s.avif({ quality: 45, effort: 0, bitdepth: 10 }))
+  ]
+}
+
+const measure = async (path: string, box: number, copies = 1, budgetMib?: number): Promise<PeakRss> => {
+  const args = [
+    "--import",
+    "tsx",
+    join(repoRoot, "packages/core/test/support/peak-rss-child.ts"),
+    path,
+    `${box}x${box}`,
+    String(copies),
+    ...(budgetMib === undefined ? [] : [String(budgetMib)])
+  ]
+  const { stdout } = await promisify(execFile)(process.execPath, args, { timeout: 300_000, cwd: repoRoot, env: LAMBDA_ENV })
+  const result: unknown = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}")
+  if (typeof result === "object" && result !== null && "error" in result) throw new Error(String(result.error))
+  return result as PeakRss
+}
+
+const mib = (bytes: number) => bytes / MIB
+
+/** The allocator and libvips settings ProcessImage runs with (packages/infra/functions.ts). */
+const LAMBDA_ENV = {
+  ...process.env,
+  MALLOC_ARENA_MAX: String(PROCESS_IMAGE.mallocArenaMax),
+  MALLOC_MMAP_THRESHOLD_: String(PROCESS_IMAGE.mallocMmapThresholdBytes),
+  IMGPIPE_SHARP_CONCURRENCY: String(PROCESS_IMAGE.sharpConcurrency)
+}
+
+export const runMemorySection = async (options: { readonly boxes: ReadonlyArray<number> }): Promise<MemorySection> => {
+  const dir = tempDir("imgpipe-bench-memory-")
+  try {
+    const inputs = await makeInputs(dir)
+    const rows: Array<MemoryRow> = []
+    // One process at a time: each measures only itself, but they share the cores.
+    for (const input of inputs) {
+      for (const box of options.boxes) {
+        const m = await measure(input.path, box)
+        const row = {
+          name: input.name,
+          megapixels: input.megapixels,
+          fileBytes: statSync(input.path).size,
+          box,
+          peakMib: mib(m.peakBytes - m.baselineBytes),
+          estimateMib: mib(m.estimateBytes),
+          ms: m.ms
+        }
+        progress(`memory: ${input.name} into ${box}: peak +${fmt(row.peakMib, 0)} MiB, estimate ${fmt(row.estimateMib, 0)} MiB`)
+        rows.push(row)
+      }
+    }
+    const lambdaMemoryMb = Number.parseInt(PROCESS_IMAGE.memory, 10)
+    const budgetMib = lambdaMemoryMb - LAMBDA_BASELINE_MIB
+    const concurrency = PROCESS_IMAGE.batchConcurrency
+    const accepted = rows.filter((r) => r.estimateMib <= budgetMib)
+    const refused = [...new Set(rows.filter((r) => r.estimateMib > budgetMib).map((r) => `${r.name} into ${r.box}`))]
+    const worstRow = accepted.reduce((a, b) => (b.estimateMib > a.estimateMib ? b : a))
+    const worstInput = inputs.find((i) => i.name === worstRow.name) ?? inputs[0]!
+    progress(`memory: ${worstRow.name} ${concurrency}× at once through a ${budgetMib} MiB budget`)
+    const w = await measure(worstInput.path, worstRow.box, concurrency, budgetMib)
+    progress(`memory: the same without a budget`)
+    const unbudgeted = await measure(worstInput.path, worstRow.box, concurrency)
+    return {
+      rows,
+      lambdaMemoryMb,
+      budgetMib,
+      concurrency,
+      worst: {
+        name: `${worstRow.name} into ${worstRow.box}`,
+        estimateMib: worstRow.estimateMib,
+        peakMib: mib(w.peakBytes - w.baselineBytes),
+        totalRssMib: mib(w.peakBytes),
+        ms: w.ms,
+        unbudgetedPeakMib: mib(unbudgeted.peakBytes - unbudgeted.baselineBytes)
+      },
+      refused
+    }
+  } finally {
+    removeDir(dir)
+  }
+}
+
+// ---- report -----------------------------------------------------------------------------------
+
+const mdTable = (head: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>): string =>
+  [`| ${head.join(" | ")} |`, `|${head.map(() => " --- |").join("")}`, ...body.map((r) => `| ${r.join(" | ")} |`)].join("\n")
+
+/** One line per class for the summary table. */
+export const memorySummary = (s: MemorySection): ReadonlyArray<{ readonly what: string; readonly result: string }> => [
+  ...s.rows.map((r) => ({
+    what: `${r.name} → ${r.box} px`,
+    result: `peak +${fmt(r.peakMib, 0)} MiB · estimate ${fmt(r.estimateMib, 0)} MiB`
+  })),
+  {
+    what: `worst accepted, ${s.concurrency} at once`,
+    result: `${s.worst.name}: peak +${fmt(s.worst.peakMib, 0)} MiB ≤ budget ${s.budgetMib} MiB: ${s.worst.peakMib <= s.budgetMib ? "yes" : "NO"}`
+  },
+  { what: `the same with no budget`, result: `peak +${fmt(s.worst.unbudgetedPeakMib, 0)} MiB` }
+]
+
+export const memoryMarkdown = (s: MemorySection): string =>
+  [
+    "One fresh Node process per row does what ProcessImage does for one size (`Resizer.probe`, then `Resizer.resize`:",
+    "sharp cache off, sequential read, one libvips thread). Peak: the process's VmHWM above its RSS just before the",
+    "work; estimate: what the decode budget takes for it (packages/core/src/resizer/memoryEstimate.ts).",
+    "",
+    mdTable(
+      ["input", "file", "box", "peak above baseline", "estimate", "time"],
+      s.rows.map((r) => [
+        `${r.name}`,
+        `${fmt(r.fileBytes / MIB, 1)} MiB`,
+        `${r.box} px`,
+        `${fmt(r.peakMib, 0)} MiB`,
+        `${fmt(r.estimateMib, 0)} MiB`,
+        `${fmt(r.ms / 1000, 1)} s`
+      ])
+    ),
+    "",
+    `ProcessImage: ${s.lambdaMemoryMb} MB, decode budget ${s.budgetMib} MiB (memory − ${LAMBDA_BASELINE_MIB} MiB baseline), ` +
+    `${s.concurrency} messages at once. Worst accepted input, ${s.worst.name}, ${s.concurrency}× at once through the budget: ` +
+    `peak +${fmt(s.worst.peakMib, 0)} MiB above baseline (${fmt(s.worst.totalRssMib, 0)} MiB RSS in all, tsx included) ` +
+    `against the ${s.budgetMib} MiB budget, in ${fmt(s.worst.ms / 1000, 1)} s (the second waited for the first); ` +
+    `with no budget the two decode side by side and peak at +${fmt(s.worst.unbudgetedPeakMib, 0)} MiB.`,
+    s.refused.length === 0 ? "No class is over the budget." : `Over the budget (refused as \`too_large_to_decode\`): ${s.refused.join(", ")}.`
+  ].join("\n")
