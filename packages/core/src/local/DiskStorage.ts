@@ -19,18 +19,21 @@
  * with content type and length empty for GET. The signed type and length travel in the query so the
  * server can tell a tampered URL (`signature_mismatch`) from a client sending another type or length
  * (`content_type_mismatch`, `content_length_mismatch`), which is what the API contract promises.
+ *
+ * Modules beside this one: `disk-service.ts` (the `DiskStorage` tag the routes use),
+ * `storage-routes.ts` (the HTTP routes), `refusals.ts` (codes and statuses), `receive.ts` (the
+ * upload body to a file), `file-stream.ts` (download bodies), `sweep.ts` (start-up temp sweep),
+ * `signing-secret.ts` (the generated HMAC key).
  */
-import { FileSystem, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Config, Context, Effect, Exit, Layer, Option, Redacted, Schema, Stream } from "effect"
+import { Clock, Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import type { Scope } from "effect/Scope"
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
-import { createWriteStream } from "node:fs"
 import * as NodeFs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { Readable, Transform, type TransformCallback } from "node:stream"
-import { pipeline } from "node:stream/promises"
+import type { Readable } from "node:stream"
 import { ObjectNotFound, ObjectTooLarge, StorageError } from "../domain/errors.js"
 import {
   type Bucket,
@@ -40,17 +43,27 @@ import {
   type PresignedUpload
 } from "../services/ObjectStorage.js"
 import { isHttpUrl } from "../util/url.js"
-import { drain, receiveBody } from "./receive.js"
+import {
+  decodeMeta,
+  DECIMAL,
+  DiskStorage,
+  normalizeContentType,
+  type ObjectMeta,
+  type OpenedObject,
+  type SignedUpload,
+  type StoredObject
+} from "./disk-service.js"
+import { loadOrCreateSecret } from "./signing-secret.js"
+import { receiveBody } from "./receive.js"
 import { sweepTemporaries } from "./sweep.js"
 import {
   InsufficientStorage,
   isDiskFull,
   objectExists,
-  REFUSAL_STATUS,
   refuse,
   SignedUrlRefused
 } from "./refusals.js"
-import { type FileChanged, type FileIdentity, fileStream, identityOf } from "./file-stream.js"
+import { type FileIdentity, fileStream, identityOf } from "./file-stream.js"
 
 // ---- configuration --------------------------------------------------------------------------
 
@@ -109,93 +122,17 @@ const META_SUFFIX = ".meta.json"
 /** S3's presigned URLs live at most 7 days; the same bound keeps a leaked link from living forever. */
 const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600
 
-// ---- errors the signed routes answer with -------------------------------------------------
+// ---- what the routes see, and the routes (re-exported: one import for a runner) -------------
 
 export { InsufficientStorage, RefusalCode, SignedUrlRefused } from "./refusals.js"
-
-// ---- the sidecar ----------------------------------------------------------------------------
-
-const ObjectMeta = Schema.Struct({
-  contentType: Schema.String,
-  cacheControl: Schema.NullOr(Schema.String),
-  /** Hex MD5 of the bytes, unquoted (S3's ETag for a single-part object). */
-  etag: Schema.String,
-  bytes: Schema.Int
-})
-type ObjectMeta = typeof ObjectMeta.Type
-const decodeMeta = Schema.decodeUnknownOption(Schema.parseJson(ObjectMeta))
-
-// ---- the local service the routes use -------------------------------------------------------
-
-/** What `PUT /storage/raw/:key` reported to its callback: plays the S3 ObjectCreated event. */
-export interface RawObjectCreated {
-  readonly key: string
-  readonly bytes: number
-  readonly contentType: string
-}
-
-export interface SignedUpload {
-  readonly key: string
-  readonly contentType: string
-  readonly contentLength: number
-}
-
-export interface StoredObject {
-  readonly bytes: number
-  /** Hex MD5, unquoted. */
-  readonly etag: string
-}
-
-export interface OpenedObject {
-  readonly bytes: number
-  readonly meta: Option.Option<ObjectMeta>
-  /**
-   * The bytes, read from a descriptor that exists only while the stream runs (so a HEAD, a 304 or
-   * an answer nobody reads holds none). Fails if the file was replaced since it was described.
-   */
-  readonly stream: Stream.Stream<Uint8Array, PlatformError | FileChanged>
-}
-
-/**
- * The disk side that only the embedded server's storage routes need (the rest of the code sees
- * `ObjectStorage`). Provided by `DiskStorageLive` together with `ObjectStorage`.
- */
-export class DiskStorage extends Context.Tag("imgpipe/local/DiskStorage")<
+export {
   DiskStorage,
-  {
-    readonly dataDir: string
-    /** Checks a PUT URL (signature, then expiry) and returns what it allows. */
-    readonly verifyUpload: (input: {
-      readonly key: string
-      readonly query: Readonly<Record<string, string | ReadonlyArray<string>>>
-    }) => Effect.Effect<SignedUpload, SignedUrlRefused>
-    /** Checks a GET/HEAD URL (signature, then expiry). */
-    readonly verifyDownload: (input: {
-      readonly bucket: string
-      readonly key: string
-      readonly query: Readonly<Record<string, string | ReadonlyArray<string>>>
-    }) => Effect.Effect<{ readonly bucket: Bucket; readonly key: string }, SignedUrlRefused>
-    /**
-     * Streams `body` into a temporary file, refusing it as soon as it exceeds `upload.contentLength`
-     * or when it ends short; only a body of exactly that length is linked into place, and then
-     * `afterCommit` runs in the same uninterruptible step, so a client hanging up just after the
-     * commit cannot skip the notification. One upload per key: `object_exists` when the object is
-     * already there (checked before reading, and decided atomically by the commit's link()).
-     * The body is never destroyed: the caller `drain`s it after answering.
-     */
-    readonly receiveRaw: <R>(input: {
-      readonly upload: SignedUpload
-      /** The request body as Node.js gives it: piped straight to the file, no copy per chunk. */
-      readonly body: Readable
-      readonly afterCommit: (stored: StoredObject) => Effect.Effect<void, never, R>
-    }) => Effect.Effect<StoredObject, SignedUrlRefused | StorageError | InsufficientStorage, R>
-    /**
-     * Describes an object for serving (size, sidecar, and a stream of its bytes); none when it does
-     * not exist. Needs no scope: nothing stays open unless the stream is running.
-     */
-    readonly open: (bucket: Bucket, key: string) => Effect.Effect<Option.Option<OpenedObject>, StorageError>
-  }
->() {}
+  type OpenedObject,
+  type RawObjectCreated,
+  type SignedUpload,
+  type StoredObject
+} from "./disk-service.js"
+export { makeStorageRouter } from "./storage-routes.js"
 
 // ---- implementation -------------------------------------------------------------------------
 
@@ -223,13 +160,10 @@ const canonicalString = (fields: {
     fields.contentLength
   ].join("\n")
 
-/** Media types are case-insensitive; comparing the trimmed lower-case form avoids false refusals. */
-const normalizeContentType = (value: string): string => value.trim().toLowerCase()
 
 /** Printable ASCII only: keeps the canonical string unambiguous and the value a legal header. */
 const isSafeContentType = (value: string): boolean => value.length > 0 && value.length <= 255 && /^[\x20-\x7e]+$/.test(value)
 
-const DECIMAL = /^\d{1,15}$/
 
 const singleParam = (
   query: Readonly<Record<string, string | ReadonlyArray<string>>>,
@@ -690,48 +624,6 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
     return { storage, disk }
   })
 
-/**
- * The HMAC key when none is configured: 32 random bytes, generated once and kept in
- * `<dataDir>/signing-secret` (mode 0600) so links signed before a restart stay valid. The file is
- * written to a temporary name and hard-linked into place, which fails if it already exists, so two
- * processes starting together agree on one key and no one ever reads a half-written file.
- */
-const loadOrCreateSecret = (fs: FileSystem.FileSystem, dataDir: string) =>
-  Effect.gen(function* () {
-    const path = NodePath.join(dataDir, "signing-secret")
-    const toStorageError = (error: PlatformError) =>
-      new StorageError({ operation: "signing-secret", key: path, message: error.message })
-    const read = fs.readFileString(path).pipe(
-      Effect.mapError(toStorageError),
-      Effect.flatMap((text) => {
-        const hex = text.trim()
-        return /^[0-9a-f]{64,}$/.test(hex)
-          ? Effect.succeed(Redacted.make(Buffer.from(hex, "hex")))
-          : Effect.fail(
-              new StorageError({ operation: "signing-secret", key: path, message: "the file is not a hex key; remove it to generate a new one" })
-            )
-      })
-    )
-    const exists = yield* fs.exists(path).pipe(Effect.mapError(toStorageError))
-    if (exists) return yield* read
-    const temp = `${path}.${randomBytes(8).toString("hex")}.tmp`
-    yield* fs.makeDirectory(dataDir, { recursive: true }).pipe(
-      Effect.zipRight(fs.writeFileString(temp, `${randomBytes(32).toString("hex")}\n`, { flag: "wx", mode: 0o600 })),
-      Effect.zipRight(
-        fs.link(temp, path).pipe(
-          // Another process won the race: its key is the key.
-          Effect.catchIf(
-            (error) => error._tag === "SystemError" && error.reason === "AlreadyExists",
-            () => Effect.void
-          )
-        )
-      ),
-      Effect.ensuring(fs.remove(temp, { force: true }).pipe(Effect.ignore)),
-      Effect.mapError(toStorageError)
-    )
-    return yield* read
-  })
-
 /** Disk storage with explicit settings (tests, or a runner that reads its own config). */
 export const diskStorageLayer = (
   config: DiskStorageConfig
@@ -751,135 +643,3 @@ export const diskStorageLayer = (
 export const DiskStorageLive: Layer.Layer<ObjectStorage | DiskStorage, ConfigError | StorageError, FileSystem.FileSystem> =
   Layer.unwrapEffect(Effect.map(diskStorageConfig, diskStorageLayer))
 
-// ---- HTTP routes ----------------------------------------------------------------------------
-
-const errorJson = (status: number, error: string, message: string) =>
-  HttpServerResponse.unsafeJson({ error, message }, { status })
-
-const refusalResponse = (refusal: SignedUrlRefused) =>
-  Effect.succeed(errorJson(REFUSAL_STATUS[refusal.code], refusal.code, refusal.message))
-
-/**
- * Storage failures answer JSON the client can act on: 507 when the disk (or quota) is full, 503 for
- * any other file system failure (retry later). Logged with the key, never with the URL (its query
- * carries the signature).
- */
-const storageErrorResponse = (error: StorageError | InsufficientStorage) =>
-  Effect.logError("local storage failed", { operation: error.operation, key: error.key, message: error.message }).pipe(
-    Effect.as(
-      error._tag === "InsufficientStorage"
-        ? errorJson(507, "insufficient_storage", "the server has no space left to store this upload; try again later")
-        : errorJson(503, "storage_unavailable", "the object could not be stored or read; try again later")
-    )
-  )
-
-const quoted = (etag: string) => `"${etag}"`
-
-/**
- * The request body as a Node.js stream: on the Node server that is the `IncomingMessage` itself
- * (piped to the file without a copy per chunk); any other server's body stream is adapted.
- */
-const nodeBody = (request: HttpServerRequest.HttpServerRequest): Readable =>
-  request.source instanceof Readable ? request.source : Readable.fromWeb(Stream.toReadableStream(request.stream) as never)
-
-/**
- * The storage half of the embedded server: what S3 does for presigned URLs.
- *
- * - `PUT /storage/raw/:key` stores an upload and then calls `onRawObjectCreated` (the S3
- *   ObjectCreated notification). A failing callback is logged and the answer is still 200: the object
- *   is stored, and the runner's start-up sweep of images awaiting upload will pick it up.
- * - `GET|HEAD /storage/:bucket/*` serves an object with its Content-Type, Cache-Control and ETag.
- *
- * Needs `DiskStorage` (from `DiskStorageLive`) and whatever the callback needs.
- */
-export const makeStorageRouter = <R = never>(
-  onRawObjectCreated: (event: RawObjectCreated) => Effect.Effect<void, unknown, R>
-): HttpRouter.HttpRouter<never, DiskStorage | R> => {
-  const upload = Effect.gen(function* () {
-    const disk = yield* DiskStorage
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const body = nodeBody(request)
-    // Whatever the answer, the rest of the body is read and dropped so that the client sees it
-    // (closing on unread bytes sends a reset); the URL's signed length bounds what is drained.
-    yield* Effect.addFinalizer(() => Effect.sync(() => drain(body)))
-    const params = yield* HttpRouter.params
-    const query = yield* HttpServerRequest.ParsedSearchParams
-    const signed = yield* disk.verifyUpload({ key: params.key ?? "", query })
-
-    const lengthHeader = request.headers["content-length"]
-    if (lengthHeader === undefined) {
-      return yield* refuse("missing_content_length", "Content-Length is required (chunked uploads are not accepted)")
-    }
-    const contentType = normalizeContentType(request.headers["content-type"] ?? "")
-    if (contentType !== signed.contentType) {
-      return yield* refuse(
-        "content_type_mismatch",
-        `Content-Type must be ${signed.contentType}, the type this URL was signed for`
-      )
-    }
-    if (!DECIMAL.test(lengthHeader.trim()) || Number(lengthHeader.trim()) !== signed.contentLength) {
-      return yield* refuse(
-        "content_length_mismatch",
-        `Content-Length must be ${signed.contentLength}, the length this URL was signed for`
-      )
-    }
-
-    const stored = yield* disk.receiveRaw({
-      upload: signed,
-      body,
-      afterCommit: (stored) =>
-        onRawObjectCreated({ key: signed.key, bytes: stored.bytes, contentType: signed.contentType }).pipe(
-          Effect.catchAllCause((cause) =>
-            Effect.logWarning("upload stored but its notification failed; it stays awaiting_upload and the resume sweep starts it", {
-              key: signed.key,
-              cause
-            })
-          )
-        )
-    })
-    return HttpServerResponse.empty({ status: 200, headers: { etag: quoted(stored.etag) } })
-  }).pipe(
-    Effect.catchTags({
-      SignedUrlRefused: refusalResponse,
-      StorageError: storageErrorResponse,
-      InsufficientStorage: storageErrorResponse
-    }),
-    Effect.scoped
-  )
-
-  const download = Effect.gen(function* () {
-    const disk = yield* DiskStorage
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const params = yield* HttpRouter.params
-    const query = yield* HttpServerRequest.ParsedSearchParams
-    const { bucket, key } = yield* disk.verifyDownload({ bucket: params.bucket ?? "", key: params["*"] ?? "", query })
-    const opened = yield* disk.open(bucket, key)
-    if (Option.isNone(opened)) return errorJson(404, "not_found", "no object at this URL")
-    const { bytes, meta, stream } = opened.value
-    const etag = Option.map(meta, (m) => quoted(m.etag))
-    const cacheControl = Option.flatMap(meta, (m) => Option.fromNullable(m.cacheControl))
-    const headers: Record<string, string> = {
-      // Uploaded bytes are only what the client claimed; never let a browser sniff them into HTML.
-      "x-content-type-options": "nosniff"
-    }
-    if (Option.isSome(etag)) headers["etag"] = etag.value
-    if (Option.isSome(cacheControl)) headers["cache-control"] = cacheControl.value
-    if (Option.isSome(etag) && request.headers["if-none-match"] === etag.value) {
-      return HttpServerResponse.empty({ status: 304, headers })
-    }
-    const contentType = Option.match(meta, { onNone: () => "application/octet-stream", onSome: (m) => m.contentType })
-    // Set by hand as well: the body helper drops a Content-Length of 0.
-    headers["content-length"] = String(bytes)
-    if (request.method === "HEAD") {
-      return HttpServerResponse.empty({ status: 200, headers: { ...headers, "content-type": contentType } })
-    }
-    // The file is opened when the server starts sending, and closed when it stops for any reason.
-    return HttpServerResponse.stream(stream, { status: 200, contentType, contentLength: bytes, headers })
-  }).pipe(Effect.catchTags({ SignedUrlRefused: refusalResponse, StorageError: storageErrorResponse }))
-
-  return HttpRouter.empty.pipe(
-    HttpRouter.put("/storage/raw/:key", upload),
-    HttpRouter.get("/storage/:bucket/*", download),
-    HttpRouter.head("/storage/:bucket/*", download)
-  )
-}

@@ -1,0 +1,144 @@
+/**
+ * The storage half of the embedded server: what S3 does for presigned URLs, over `DiskStorage`.
+ * Every answer that is not the object is JSON `{ error, message }`. The handlers need no scope from
+ * the server: the upload closes its own, and a download's file is owned by its body stream.
+ */
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Option, Stream } from "effect"
+import { Readable } from "node:stream"
+import type { StorageError } from "../domain/errors.js"
+import { DECIMAL, DiskStorage, normalizeContentType, type RawObjectCreated } from "./disk-service.js"
+import { drain } from "./receive.js"
+import { type InsufficientStorage, REFUSAL_STATUS, refuse, type SignedUrlRefused } from "./refusals.js"
+
+const errorJson = (status: number, error: string, message: string) =>
+  HttpServerResponse.unsafeJson({ error, message }, { status })
+
+const refusalResponse = (refusal: SignedUrlRefused) =>
+  Effect.succeed(errorJson(REFUSAL_STATUS[refusal.code], refusal.code, refusal.message))
+
+/**
+ * Storage failures answer JSON the client can act on: 507 when the disk (or quota) is full, 503 for
+ * any other file system failure (retry later). Logged with the key, never with the URL (its query
+ * carries the signature).
+ */
+const storageErrorResponse = (error: StorageError | InsufficientStorage) =>
+  Effect.logError("local storage failed", { operation: error.operation, key: error.key, message: error.message }).pipe(
+    Effect.as(
+      error._tag === "InsufficientStorage"
+        ? errorJson(507, "insufficient_storage", "the server has no space left to store this upload; try again later")
+        : errorJson(503, "storage_unavailable", "the object could not be stored or read; try again later")
+    )
+  )
+
+const quoted = (etag: string) => `"${etag}"`
+
+/**
+ * The request body as a Node.js stream: on the Node server that is the `IncomingMessage` itself
+ * (piped to the file without a copy per chunk); any other server's body stream is adapted.
+ */
+const nodeBody = (request: HttpServerRequest.HttpServerRequest): Readable =>
+  request.source instanceof Readable ? request.source : Readable.fromWeb(Stream.toReadableStream(request.stream) as never)
+
+/**
+ * The storage half of the embedded server: what S3 does for presigned URLs.
+ *
+ * - `PUT /storage/raw/:key` stores an upload and then calls `onRawObjectCreated` (the S3
+ *   ObjectCreated notification). A failing callback is logged and the answer is still 200: the object
+ *   is stored, and the runner's resume sweep of images awaiting upload picks it up. One upload per
+ *   key (`412 object_exists`); a full disk answers `507`, other storage failures `503`.
+ * - `GET|HEAD /storage/:bucket/*` serves an object with its Content-Type, Cache-Control and ETag.
+ *
+ * Needs `DiskStorage` (from `DiskStorageLive`) and whatever the callback needs.
+ */
+export const makeStorageRouter = <R = never>(
+  onRawObjectCreated: (event: RawObjectCreated) => Effect.Effect<void, unknown, R>
+): HttpRouter.HttpRouter<never, DiskStorage | R> => {
+  const upload = Effect.gen(function* () {
+    const disk = yield* DiskStorage
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const body = nodeBody(request)
+    // Whatever the answer, the rest of the body is read and dropped so that the client sees it
+    // (closing on unread bytes sends a reset); the URL's signed length bounds what is drained.
+    yield* Effect.addFinalizer(() => Effect.sync(() => drain(body)))
+    const params = yield* HttpRouter.params
+    const query = yield* HttpServerRequest.ParsedSearchParams
+    const signed = yield* disk.verifyUpload({ key: params.key ?? "", query })
+
+    const lengthHeader = request.headers["content-length"]
+    if (lengthHeader === undefined) {
+      return yield* refuse("missing_content_length", "Content-Length is required (chunked uploads are not accepted)")
+    }
+    const contentType = normalizeContentType(request.headers["content-type"] ?? "")
+    if (contentType !== signed.contentType) {
+      return yield* refuse(
+        "content_type_mismatch",
+        `Content-Type must be ${signed.contentType}, the type this URL was signed for`
+      )
+    }
+    if (!DECIMAL.test(lengthHeader.trim()) || Number(lengthHeader.trim()) !== signed.contentLength) {
+      return yield* refuse(
+        "content_length_mismatch",
+        `Content-Length must be ${signed.contentLength}, the length this URL was signed for`
+      )
+    }
+
+    const stored = yield* disk.receiveRaw({
+      upload: signed,
+      body,
+      afterCommit: (stored) =>
+        onRawObjectCreated({ key: signed.key, bytes: stored.bytes, contentType: signed.contentType }).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.logWarning("upload stored but its notification failed; it stays awaiting_upload and the resume sweep starts it", {
+              key: signed.key,
+              cause
+            })
+          )
+        )
+    })
+    return HttpServerResponse.empty({ status: 200, headers: { etag: quoted(stored.etag) } })
+  }).pipe(
+    Effect.catchTags({
+      SignedUrlRefused: refusalResponse,
+      StorageError: storageErrorResponse,
+      InsufficientStorage: storageErrorResponse
+    }),
+    Effect.scoped
+  )
+
+  const download = Effect.gen(function* () {
+    const disk = yield* DiskStorage
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const params = yield* HttpRouter.params
+    const query = yield* HttpServerRequest.ParsedSearchParams
+    const { bucket, key } = yield* disk.verifyDownload({ bucket: params.bucket ?? "", key: params["*"] ?? "", query })
+    const opened = yield* disk.open(bucket, key)
+    if (Option.isNone(opened)) return errorJson(404, "not_found", "no object at this URL")
+    const { bytes, meta, stream } = opened.value
+    const etag = Option.map(meta, (m) => quoted(m.etag))
+    const cacheControl = Option.flatMap(meta, (m) => Option.fromNullable(m.cacheControl))
+    const headers: Record<string, string> = {
+      // Uploaded bytes are only what the client claimed; never let a browser sniff them into HTML.
+      "x-content-type-options": "nosniff"
+    }
+    if (Option.isSome(etag)) headers["etag"] = etag.value
+    if (Option.isSome(cacheControl)) headers["cache-control"] = cacheControl.value
+    if (Option.isSome(etag) && request.headers["if-none-match"] === etag.value) {
+      return HttpServerResponse.empty({ status: 304, headers })
+    }
+    const contentType = Option.match(meta, { onNone: () => "application/octet-stream", onSome: (m) => m.contentType })
+    // Set by hand as well: the body helper drops a Content-Length of 0.
+    headers["content-length"] = String(bytes)
+    if (request.method === "HEAD") {
+      return HttpServerResponse.empty({ status: 200, headers: { ...headers, "content-type": contentType } })
+    }
+    // The file is opened when the server starts sending, and closed when it stops for any reason.
+    return HttpServerResponse.stream(stream, { status: 200, contentType, contentLength: bytes, headers })
+  }).pipe(Effect.catchTags({ SignedUrlRefused: refusalResponse, StorageError: storageErrorResponse }))
+
+  return HttpRouter.empty.pipe(
+    HttpRouter.put("/storage/raw/:key", upload),
+    HttpRouter.get("/storage/:bucket/*", download),
+    HttpRouter.head("/storage/:bucket/*", download)
+  )
+}
