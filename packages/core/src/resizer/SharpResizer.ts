@@ -18,7 +18,8 @@ import { gifFirstFrameHasTransparency, sniff } from "./sniff.js"
  * sharp's header read (`metadata()`: no pixel decode) for the real format, the HEIF compression, the
  * dimensions and the pixel limit. `resize` runs the gate too (a header read costs well under 1 ms,
  * even on a 20 MP JPEG) because it must refuse bad content on its own and it needs the header to
- * choose the output format before the one decode.
+ * choose the output format before the one decode. The decode itself runs inside the process's
+ * memory budget (memoryBudget.ts), sized from the header by memoryEstimate.ts.
  */
 
 type Service = Context.Tag.Service<Resizer>

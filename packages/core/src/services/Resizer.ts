@@ -26,6 +26,8 @@ export interface ResizedImage {
  * the magic number, the format allow-list and the pixel limit; `resize` decodes, auto-orients, fits
  * inside the box without enlarging, converts to sRGB, strips metadata and encodes progressive JPEG
  * (opaque) or WebP (alpha). Bad content fails with `InvalidImage`, never with a defect.
+ * `resize` holds its estimated share of the process's decode memory budget while it decodes (it
+ * waits while that does not fit) and refuses an image that could never fit (`too_large_to_decode`).
  */
 export class Resizer extends Context.Tag("imgpipe/Resizer")<
   Resizer,
