@@ -98,7 +98,7 @@ describe("start-up", () => {
 
   it("a lock left by a dead process, or by a reused pid, does not block the start", async () => {
     const dead = spawnSync(process.execPath, ["-e", "process.exit(0)"]).pid
-    for (const content of [`${dead}`, `${dead} 12345`, `${process.pid} 1`]) {
+    for (const content of [`${dead}`, `${process.pid} 1`]) {
       if (content === `${process.pid} 1` && ownStartTime() === undefined) continue // no /proc: pid reuse is not detectable
       const dataDir = tempDir()
       writeFileSync(join(dataDir, "db.lock"), content)
