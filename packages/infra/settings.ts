@@ -54,8 +54,10 @@ export const deadLetterQueueName = (stage: string) => `process-image-dlq-${stage
  *   under a second anyway; at low traffic (the test stage) it caps the wait for a batch at 1 s.
  * - partial responses: one bad message must not send its batch back to the queue.
  */
+const PROCESS_IMAGE_MEMORY_MB = 1769
+
 export const PROCESS_IMAGE = {
-  memory: "1769 MB",
+  memory: `${PROCESS_IMAGE_MEMORY_MB} MB`,
   /**
    * Memory: `bun run bench -- --only memory` measures each message class's peak and the decode
    * budget's estimate of it (docs/decisions.md, "Decode memory"). JPEG, PNG, TIFF and WebP peak
@@ -66,7 +68,7 @@ export const PROCESS_IMAGE = {
    * no throughput. Only an AVIF whose estimate exceeds the whole budget (10/12-bit with alpha near
    * 50 MP) is refused, `too_large_to_decode`.
    */
-  decodeBudgetMib: 1769 - 256,
+  decodeBudgetMib: PROCESS_IMAGE_MEMORY_MB - 256,
   /** Messages of a batch processed at once (each waits for its share of the decode budget). */
   batchConcurrency: 2,
   /**
