@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Fiber, Layer } from "effect"
+import { ConfigProvider, Deferred, Effect, Fiber, Layer } from "effect"
 import { execFile } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -177,6 +177,41 @@ describe("the decode memory budget", () => {
       // Room for both: they run together (so the check above can tell the difference).
       expect((yield* race(2 * estimateMib)).holders).toBe(2)
     }), 60_000)
+
+  it.effect("first come, first served: a small request does not pass a large one that waits", () =>
+    Effect.gen(function*() {
+      const budget = yield* makeDecodeBudget(100)
+      const order: Array<string> = []
+      const hold = (name: string, mib: number, until: Deferred.Deferred<void>) =>
+        budget.withReservation(mib)(Effect.sync(() => order.push(name)).pipe(Effect.zipRight(Deferred.await(until))))
+      const releaseA = yield* Deferred.make<void>()
+      const releaseB = yield* Deferred.make<void>()
+      const releaseC = yield* Deferred.make<void>()
+      const a = yield* Effect.fork(hold("a", 60, releaseA))
+      yield* Effect.yieldNow()
+      const b = yield* Effect.fork(hold("b", 80, releaseB))
+      yield* Effect.yieldNow()
+      // 40 MiB are free, enough for c, but b came first.
+      const c = yield* Effect.fork(hold("c", 10, releaseC))
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      expect(order).toEqual(["a"])
+      expect(yield* budget.stats).toMatchObject({ inUseMib: 60, holders: 1, waiting: 2 })
+      yield* Deferred.succeed(releaseA, undefined)
+      yield* Fiber.join(a)
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      expect(order).toEqual(["a", "b", "c"])
+      expect(yield* budget.stats).toMatchObject({ inUseMib: 90, holders: 2, waiting: 0 })
+      // A waiter interrupted gives up its place; nothing stays taken.
+      const d = yield* Effect.fork(hold("d", 50, releaseC))
+      for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+      yield* Fiber.interrupt(d)
+      yield* Deferred.succeed(releaseB, undefined)
+      yield* Deferred.succeed(releaseC, undefined)
+      yield* Fiber.join(b)
+      yield* Fiber.join(c)
+      expect(yield* budget.stats).toMatchObject({ inUseMib: 0, holders: 0, waiting: 0 })
+      expect(order).toEqual(["a", "b", "c"])
+    }))
 
   it.effect("an image over the whole budget is refused, from the header, before any decode", () =>
     Effect.gen(function*() {
