@@ -49,15 +49,6 @@ export const makeDecodeBudget = (capacityMib: number): Effect.Effect<DecodeBudge
     let inUseMib = 0
     let holders = 0
     let waiting = 0
-    const take = (mib: number) =>
-      Effect.sync(() => waiting++).pipe(
-        Effect.zipRight(queue.withPermits(1)(memory.take(mib))),
-        Effect.ensuring(Effect.sync(() => waiting--)),
-        Effect.zipRight(Effect.sync(() => {
-          inUseMib += mib
-          holders++
-        }))
-      )
     const release = (mib: number) =>
       Effect.sync(() => {
         inUseMib -= mib
@@ -67,10 +58,18 @@ export const makeDecodeBudget = (capacityMib: number): Effect.Effect<DecodeBudge
       capacityMib,
       withReservation: (mib) => (effect) => {
         const share = Math.max(1, Math.ceil(mib))
-        // The same shape as `Semaphore.withPermits`: waiting is interruptible, and once the share
-        // is taken it is always given back.
+        // The shape of `Semaphore.withPermits`: only the wait is interruptible; once the share is
+        // taken, the bookkeeping runs and the share is always given back.
         return Effect.uninterruptibleMask((restore) =>
-          Effect.zipRight(restore(take(share)), Effect.ensuring(restore(effect), release(share)))
+          Effect.sync(() => waiting++).pipe(
+            Effect.zipRight(restore(queue.withPermits(1)(memory.take(share)))),
+            Effect.ensuring(Effect.sync(() => waiting--)),
+            Effect.zipRight(Effect.sync(() => {
+              inUseMib += share
+              holders++
+            })),
+            Effect.zipRight(Effect.ensuring(restore(effect), release(share)))
+          )
         )
       },
       stats: Effect.sync(() => ({ capacityMib, inUseMib, holders, waiting }))
