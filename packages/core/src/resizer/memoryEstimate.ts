@@ -9,7 +9,7 @@ import type { SizeBox } from "../domain/sizes.js"
  *            + output pixels × bytes per output pixel                                  (the encode)
  *
  * The factors are peak RSS above the process's baseline, per decoded pixel-band-byte, measured one
- * image per fresh process on sharp 0.35 / libvips 8.17 (cache off, one libvips thread, sequential
+ * image per fresh process on sharp 0.35 / libvips 8.18 (cache off, one libvips thread, sequential
  * read, as the runtimes run it), rounded up; `bun run bench -- --only memory` measures them again
  * and the resizer's tests check that the estimate stays above the measured peak of every fixture.
  * Measured, per pixel-band-byte (MiB above baseline in brackets):
@@ -23,7 +23,7 @@ import type { SizeBox } from "../domain/sizes.js"
  *   rotation is applied after the shrink): 0.03–0.52 of the full image (50 MP PNG RGB 41–65 MiB,
  *   RGBA 60–99 MiB, 16-bit 78–111 MiB, TIFF 47–73 MiB, WebP RGBA 55–68 MiB, JPEG 6–31 MiB).
  * - The encoder holds the whole output (mozjpeg's progressive coefficients, libwebp's planes):
- *   up to 13 B per output pixel for JPEG, 27 B for WebP with alpha (a 2048×1536 PNG kept at its
+ *   up to 13 B per output pixel for JPEG, 28 B for WebP with alpha (a 2048×1536 PNG kept at its
  *   size: 85 MiB).
  */
 
