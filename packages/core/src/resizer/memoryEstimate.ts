@@ -14,9 +14,9 @@ import type { SizeBox } from "../domain/sizes.js"
  * and the resizer's tests check that the estimate stays above the measured peak of every fixture.
  * Measured, per pixel-band-byte (MiB above baseline in brackets):
  *
- * - AVIF has no shrink-on-load: libheif decodes the whole picture (the AV1 decoder's planes, libheif's
- *   RGB copy, libvips' memory image): 6.15 for 8 bits (49 MP: 862 MiB; 12 MP: 208 MiB), 4.13 for
- *   10 bits (49 MP: 1157 MiB), the same at every output size.
+ * - AVIF has no shrink-on-load: libheif decodes the whole picture (the AV1 decoder's planes,
+ *   libheif's RGB copy, libvips' memory image): 6.15 for 8 bits (49 MP: 862 MiB; 12 MP: 208 MiB),
+ *   4.13 for 10 bits (49 MP: 1157 MiB), the same at every output size.
  * - GIF: the loader holds the whole first frame as RGBA plus its index buffer: 1.2–1.3 (50 MP:
  *   231–246 MiB).
  * - JPEG, PNG, TIFF, WebP stream (sequential read; JPEG and opaque WebP also shrink on load; EXIF
