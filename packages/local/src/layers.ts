@@ -9,12 +9,12 @@ import { logLevelConfig, makeHttpServer } from "@imgpipe/api/Http"
 
 export { logLevelConfig }
 import { SettingsLive } from "@imgpipe/core"
-import { type DiskStorage, DiskStorageLive, makeStorageRouter } from "@imgpipe/core/local/DiskStorage"
+import { DiskStorage, DiskStorageLive, makeStorageRouter } from "@imgpipe/core/local/DiskStorage"
 import { LocalQueueLive } from "@imgpipe/core/local/PgQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
 import { DatabaseLive } from "@imgpipe/core/sql/embedded"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { Server } from "node:http"
 import { UploadNotifications, UploadNotificationsLive } from "./notifications.js"
 import { makeLocalInfoRoute } from "./info.js"
@@ -44,7 +44,9 @@ export const CoreLive = EmbeddedServicesLive.pipe(
  */
 const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
-    const context = yield* Effect.context<DiskStorage>()
+    // Only the storage service: the build's whole context would hand its never-closing Scope to
+    // every request, and anything a route opened in it would stay open until shutdown.
+    const context = Context.pick(DiskStorage)(yield* Effect.context<DiskStorage>())
     const notifications = yield* UploadNotifications
     const storage = makeStorageRouter((event) => notifications.notify({ key: event.key, bytes: event.bytes })).pipe(
       HttpRouter.use((app) => HttpMiddleware.withLoggerDisabled(Effect.provide(app, context)))
