@@ -11,17 +11,16 @@
  * own terms rather than being killed mid-write.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Config, Duration, Effect, Layer, Logger } from "effect"
+import { Duration, Effect, Layer, Logger } from "effect"
 import { createServer } from "node:http"
+import { shutdownGraceConfig } from "@imgpipe/core"
 import { logLevelConfig } from "./Http.js"
 import { makeApiLive } from "./layers.js"
-
-const graceConfig = Config.integer("IMGPIPE_SHUTDOWN_GRACE_SECONDS").pipe(Config.withDefault(20))
 
 const server = createServer()
 
 const main = Effect.gen(function* () {
-  const grace = yield* graceConfig
+  const grace = yield* shutdownGraceConfig
   yield* Layer.build(makeApiLive(server))
   // Added after the server, so it runs first when the scope closes: the timer starts as the
   // shutdown begins and only fires if in-flight requests outlast the grace period.
@@ -29,7 +28,7 @@ const main = Effect.gen(function* () {
     Effect.logInfo("shutting down: finishing in-flight requests").pipe(
       Effect.zipRight(
         Effect.sync(() => {
-          setTimeout(() => server.closeAllConnections(), Duration.toMillis(Duration.seconds(grace))).unref()
+          setTimeout(() => server.closeAllConnections(), Duration.toMillis(grace)).unref()
         })
       )
     )

@@ -1,4 +1,4 @@
-import { Config, Context, Effect, Layer, Redacted } from "effect"
+import { Config, Context, Duration, Effect, Layer, Redacted } from "effect"
 import type { ImageSize, SizeBoxes } from "./domain/sizes.js"
 
 /** Settings every runtime shares, read from the spec's environment variables through `Config`. */
@@ -62,4 +62,17 @@ export const SettingsLive: Layer.Layer<Settings, import("effect/ConfigError").Co
   Effect.gen(function* () {
     return yield* settingsConfig
   })
+)
+
+/**
+ * `IMGPIPE_SHUTDOWN_GRACE_SECONDS`: how long in-flight requests may finish after SIGTERM/SIGINT
+ * before they are cut (the ECS API and the embedded runner alike; inside ECS's 30 s stop timeout).
+ */
+export const shutdownGraceConfig: Config.Config<Duration.Duration> = Config.integer("IMGPIPE_SHUTDOWN_GRACE_SECONDS").pipe(
+  Config.withDefault(20),
+  Config.validate({
+    message: "IMGPIPE_SHUTDOWN_GRACE_SECONDS must be a whole number of seconds, 0 or more",
+    validation: (n) => n >= 0
+  }),
+  Config.map(Duration.seconds)
 )

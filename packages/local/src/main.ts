@@ -7,11 +7,12 @@
  * (see shutdown.ts). Start-up problems the user can fix are one line each (see startup.ts).
  */
 import { NodeRuntime } from "@effect/platform-node"
+import { shutdownGraceConfig } from "@imgpipe/core"
 import { runMigrations } from "@imgpipe/core/sql/migrate"
 import { Effect, Layer, Logger } from "effect"
 import { createServer } from "node:http"
 import { CoreLive, logLevelConfig, makeAppLive } from "./layers.js"
-import { guardSignals, shutdownGraceConfig } from "./shutdown.js"
+import { guardSignals } from "./shutdown.js"
 import { announceBacklog, reportFailure } from "./startup.js"
 
 const server = createServer()

@@ -11,18 +11,10 @@
  *   code 1 whatever is still closing; and a second SIGINT/SIGTERM during a stop exits at once
  *   (130 / 143, as a shell reports a process killed by that signal).
  */
-import { Config, Duration, Effect } from "effect"
+import { shutdownGraceConfig } from "@imgpipe/core"
+import { Duration, Effect } from "effect"
 import type { Server } from "node:http"
 
-/** `IMGPIPE_SHUTDOWN_GRACE_SECONDS`: the same setting, and default, as the ECS entry. */
-export const shutdownGraceConfig: Config.Config<Duration.Duration> = Config.integer("IMGPIPE_SHUTDOWN_GRACE_SECONDS").pipe(
-  Config.withDefault(20),
-  Config.validate({
-    message: "IMGPIPE_SHUTDOWN_GRACE_SECONDS must be a whole number of seconds, 0 or more",
-    validation: (n) => n >= 0
-  }),
-  Config.map(Duration.seconds)
-)
 
 /** What a stop may take beyond the grace: jobs handed back, the buffer tried, the database closed. */
 export const HARD_STOP_SLACK = Duration.seconds(4)
