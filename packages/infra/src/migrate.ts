@@ -4,9 +4,18 @@
  *
  * It builds the PostgreSQL client itself instead of taking `DatabaseLive` from core: that layer
  * also carries the embedded PGlite fallback, which a Lambda bundle has no use for.
+ *
+ * On a first deploy it may run before RDS Proxy has registered the new instance as its target: it
+ * then retries connecting for `IMGPIPE_MIGRATE_WAIT_SECONDS` (default 180, well inside the
+ * function's timeout), logging what it waits for, and fails with the last error after that.
  */
-import { PgClient } from "@effect/sql-pg"
-import { runMigrations } from "@imgpipe/core/sql/migrate"
+import { pgLayer } from "@imgpipe/core/sql/client"
+import {
+  databaseTarget,
+  MIGRATE_CONNECT_TIMEOUT,
+  migrateWaitConfig,
+  migrateWhenReachable
+} from "@imgpipe/core/sql/migrate"
 import { Config, Effect } from "effect"
 
 export interface MigrateResult {
@@ -14,19 +23,19 @@ export interface MigrateResult {
 }
 
 /** One connection through RDS Proxy is all a migration needs. */
-const DatabaseLive = PgClient.layerConfig({
-  url: Config.redacted("DATABASE_URL"),
-  maxConnections: Config.succeed(1)
-})
+const DatabaseLive = pgLayer({ maxConnections: 1, connectTimeout: MIGRATE_CONNECT_TIMEOUT })
 
-const program = runMigrations.pipe(
+const program = Effect.gen(function* () {
+  const target = databaseTarget(yield* Config.redacted("DATABASE_URL"))
+  const maxWait = yield* migrateWaitConfig
+  return yield* migrateWhenReachable(DatabaseLive, { target, maxWait })
+}).pipe(
   Effect.map((applied) => ({ applied: applied.map(([id, name]) => `${String(id).padStart(4, "0")}_${name}`) })),
   Effect.tap(({ applied }) =>
     Effect.logInfo(applied.length === 0 ? "migrations: the database is up to date" : "migrations: applied").pipe(
       Effect.annotateLogs({ applied })
     )
-  ),
-  Effect.provide(DatabaseLive)
+  )
 )
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Config, type ConfigError, type Layer, Option, Redacted } from "effect"
+import { Config, type ConfigError, type Duration, type Layer, Option, Redacted } from "effect"
 
 /** What every database layer provides: the generic client and the PostgreSQL-specific one. */
 export type Database = SqlClient.SqlClient | PgClient.PgClient
@@ -31,6 +31,12 @@ export interface PgOptions {
    * default is 10.
    */
   readonly maxConnections?: number
+  /**
+   * How long opening a connection may take (TCP, TLS and the start-up handshake). Unset, pg waits
+   * for ever on a server that accepts and never answers (a proxy with no target yet), and
+   * sql-pg's own 5 s check cannot cut it short.
+   */
+  readonly connectTimeout?: Duration.DurationInput
 }
 
 /**
@@ -42,7 +48,8 @@ export const pgLayer = (
 ): Layer.Layer<Database, ConfigError.ConfigError | SqlError.SqlError> =>
   PgClient.layerConfig({
     url: Config.redacted("DATABASE_URL"),
-    ...(options.maxConnections !== undefined ? { maxConnections: Config.succeed(options.maxConnections) } : {})
+    ...(options.maxConnections !== undefined ? { maxConnections: Config.succeed(options.maxConnections) } : {}),
+    ...(options.connectTimeout !== undefined ? { connectTimeout: Config.succeed(options.connectTimeout) } : {})
   })
 
 /** PostgreSQL at `DATABASE_URL` with the default pool. */
