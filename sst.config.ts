@@ -46,7 +46,14 @@ export default $config({
       migration: db.migration
     })
     const http = api({ vpc, raw, processed, databaseUrl: db.databaseUrl, migration: db.migration })
-    const alarms = monitoring({ queues: bySize, deadLetter, startProcessing: lambdas.startProcessing })
+    const alarms = monitoring({
+      queues: bySize,
+      deadLetter,
+      startProcessing: lambdas.startProcessing,
+      processImage: lambdas.processImage,
+      postgres: db.postgres,
+      service: http.service
+    })
 
     // Flat keys, so scripts read them with `jq -r .apiUrl .sst/outputs.json`.
     return {
@@ -62,7 +69,8 @@ export default $config({
       deadLetterQueueName: deadLetter.nodes.queue.name,
       deadLetterQueueUrl: deadLetter.url,
       migrateFunction: db.migrate.name,
-      alarmTopicArn: alarms.topic.arn
+      alarmTopicArn: alarms.topic.arn,
+      dashboardName: alarms.dashboard.dashboardName
     }
   }
 })

@@ -2,8 +2,9 @@
  * The HTTP API: a Fargate service built from packages/api/Dockerfile behind an Application Load
  * Balancer, autoscaled on CPU and request count.
  */
+import { createHmac } from "node:crypto"
 import { apiEnvironment } from "./environment"
-import { API_DOMAINS, API_PORT, API_SCALING, stageSizing } from "./settings"
+import { API_DOMAINS, API_PORT, API_SCALING, isProd, stageSizing } from "./settings"
 
 export interface ApiInput {
   readonly vpc: sst.aws.Vpc
@@ -23,17 +24,31 @@ export function api(input: ApiInput) {
   const { raw, processed } = input
   const sizing = stageSizing($app.stage)
   const domain = API_DOMAINS[$app.stage]
+  // Bearer keys must never cross the internet in clear text: prod only behind HTTPS.
+  if (isProd($app.stage) && domain === undefined) {
+    throw new Error(
+      `stage ${$app.stage} has no domain, and would serve the API over plain HTTP. Add it to API_DOMAINS in ` +
+        `packages/infra/settings.ts ({ ${$app.stage}: "api.example.com" }, a Route 53 hosted zone in this ` +
+        "account) and deploy again; docs/deploy.md#deploy-prod."
+    )
+  }
 
-  // `IMGPIPE_API_KEYS`, comma-separated: `sst secret set ApiKeys "k1,k2" --stage test`. No
-  // placeholder on purpose: a stage whose keys were never set fails to deploy instead of serving
-  // an open API.
-  const apiKeys = new sst.Secret("ApiKeys")
+  // `IMGPIPE_API_KEYS`, comma-separated: `sst secret set ApiKeys "k1,k2" --stage <stage>`. prod has
+  // no fallback: a prod stage whose keys were never set fails to deploy. Other stages (a personal
+  // `sst dev` stage before anyone set a key) fall back to a key nobody knows, derived from the
+  // stage's generated database password: stable across deploys, and the API stays closed (an
+  // empty value would open it) until `sst secret set` gives it a key someone has.
+  const fallbackKey = isProd($app.stage)
+    ? undefined
+    : $resolve([input.databaseUrl]).apply(([url]) => createHmac("sha256", url).update("ApiKeys fallback").digest("hex"))
+  const apiKeys = new sst.Secret("ApiKeys", fallbackKey)
 
   const env = apiEnvironment({
     databaseUrl: input.databaseUrl,
     rawBucket: raw.name,
     processedBucket: processed.name,
-    apiKeys: apiKeys.value
+    apiKeys: apiKeys.value,
+    dbPool: sizing.api.dbPool
   })
 
   // The secret values go to ECS as SecureString parameters that the agent resolves at task start

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto"
 import { readFileSync, readdirSync } from "node:fs"
 import { join } from "node:path"
-import { stageSizing } from "./settings"
+import { CONNECTIONS, stageSizing } from "./settings"
 
 /** The migration Lambda's handler (the topology test checks that it exists). */
 export const MIGRATE_HANDLER = "packages/infra/src/migrate.handler"
@@ -33,6 +33,12 @@ const migrationsHash = (root: string) => {
 
 export function database(vpc: sst.aws.Vpc) {
   const sizing = stageSizing($app.stage)
+
+  // SST's Postgres creates the proxy's target group without a transform of its own: set the pool
+  // limit the connection budget counts on (settings.ts CONNECTIONS) on every target group.
+  $transform(aws.rds.ProxyDefaultTargetGroup, (args) => {
+    args.connectionPoolConfig = { maxConnectionsPercent: CONNECTIONS.proxyMaxConnectionsPercent }
+  })
 
   const postgres = new sst.aws.Postgres("Database", {
     vpc,

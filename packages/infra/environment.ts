@@ -57,12 +57,14 @@ export const processImageEnvironment = (r: Omit<RuntimeResources, "queueUrls">):
  * local process, which has no ECS to resolve them).
  */
 export const apiEnvironment = (
-  r: Omit<RuntimeResources, "queueUrls"> & { readonly apiKeys: $util.Input<string> }
+  r: Omit<RuntimeResources, "queueUrls"> & { readonly apiKeys: $util.Input<string>; readonly dbPool: number }
 ): { readonly plain: Env; readonly secrets: Env } => ({
   plain: {
     IMGPIPE_RAW_BUCKET: r.rawBucket,
     IMGPIPE_PROCESSED_BUCKET: r.processedBucket,
     PORT: String(API_PORT),
+    // Connections per task, as counted in the connection budget (settings.ts CONNECTIONS).
+    IMGPIPE_DB_POOL_SIZE: String(r.dbPool),
     ...settingsEnv
   },
   secrets: {

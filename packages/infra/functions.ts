@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { processImageEnvironment, startProcessingEnvironment } from "./environment"
-import { LIMITS, PROCESS_IMAGE, SIZES, SIZE_TITLE, type Size } from "./settings"
+import { CONNECTIONS, LIMITS, PROCESS_IMAGE, SIZES, SIZE_TITLE, type Size, stageSizing } from "./settings"
 
 /** Handler paths, `<file without extension>.<export>` (the topology test checks both exist). */
 export const HANDLERS = {
@@ -39,6 +39,9 @@ export interface FunctionsInput {
 
 export function functions(input: FunctionsInput) {
   const { raw, processed, queues } = input
+  const { lambdas } = stageSizing($app.stage)
+  // The pool each container opens, as counted in the connection budget (settings.ts CONNECTIONS).
+  const pool = { IMGPIPE_DB_POOL_SIZE: String(CONNECTIONS.functionPool) }
   const objectsIn = (bucket: sst.aws.Bucket) => $interpolate`${bucket.arn}/*`
 
   const common = {
@@ -61,10 +64,13 @@ export function functions(input: FunctionsInput) {
     {
       ...common,
       handler: HANDLERS.startProcessing,
-      environment: startProcessingEnvironment({
-        databaseUrl: input.databaseUrl,
-        queueUrls: { small: queues.small.url, medium: queues.medium.url, large: queues.large.url }
-      }),
+      environment: {
+        ...startProcessingEnvironment({
+          databaseUrl: input.databaseUrl,
+          queueUrls: { small: queues.small.url, medium: queues.medium.url, large: queues.large.url }
+        }),
+        ...pool
+      },
       description: "S3 ObjectCreated on the raw bucket → mark processing, one job per size",
       // A few database statements and three SQS batches per event: I/O bound, so its steady cost
       // barely depends on memory. 1024 MB (~0.6 vCPU) is for the cold start: loading the bundle
@@ -75,6 +81,9 @@ export function functions(input: FunctionsInput) {
       // 6 hours). A dropped event leaves the image `awaiting_upload`: monitoring.ts alarms on
       // `AsyncEventsDropped`.
       retries: 2,
+      // Its share of the connection budget. A throttled S3 event is retried by Lambda like a
+      // failed one (same 6 hours), so the cap delays uploads under a burst, it does not drop them.
+      concurrency: { reserved: lambdas.startProcessing },
       permissions: [
         { actions: ["sqs:SendMessage"], resources: SIZES.map((size) => queues[size].arn) }
       ]
@@ -118,7 +127,8 @@ export function functions(input: FunctionsInput) {
           IMGPIPE_BATCH_CONCURRENCY: String(PROCESS_IMAGE.batchConcurrency),
           IMGPIPE_SHARP_CONCURRENCY: String(PROCESS_IMAGE.sharpConcurrency),
           MALLOC_ARENA_MAX: String(PROCESS_IMAGE.mallocArenaMax),
-          MALLOC_MMAP_THRESHOLD_: String(PROCESS_IMAGE.mallocMmapThresholdBytes)
+          MALLOC_MMAP_THRESHOLD_: String(PROCESS_IMAGE.mallocMmapThresholdBytes),
+          ...pool
         },
         description: `Resizes to ${size}: process-${size}-image → processed bucket`,
         memory: PROCESS_IMAGE.memory,
@@ -146,6 +156,11 @@ export function functions(input: FunctionsInput) {
         window: `${PROCESS_IMAGE.batchWindowSeconds} seconds`,
         // The handler answers `{ batchItemFailures }`: only the failed messages come back.
         partialResponses: true
+      },
+      transform: {
+        // At most this many containers at once: the queue holds the rest, and no invocation is
+        // throttled (a throttled one would still count a receive). Its share of the connection budget.
+        eventSourceMapping: { scalingConfig: { maximumConcurrency: lambdas.processImage[size] } }
       }
     })
     return fn

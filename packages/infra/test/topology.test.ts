@@ -7,8 +7,9 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import { beforeAll, describe, expect, it } from "vitest"
-import { ACCOUNT, REGION, type Recorded, type Recorder, installSstFakes } from "./support/sst-fakes.js"
+import { beforeAll, describe, expect, it, vi } from "vitest"
+import { CONNECTIONS, rdsMaxConnections } from "../settings.js"
+import { ACCOUNT, REGION, type Recorded, type Recorder, installSstFakes, resolveDeep } from "./support/sst-fakes.js"
 
 const root = resolve(import.meta.dirname, "../../..")
 
@@ -33,6 +34,8 @@ const SPEC_VARIABLES = new Set([
 /** Handler settings outside the spec's table that the infra deliberately sets (environment.ts). */
 const HANDLER_VARIABLES = new Set([
   "IMGPIPE_MAX_RECEIVES",
+  // Connections per container, as counted in the connection budget (settings.ts CONNECTIONS).
+  "IMGPIPE_DB_POOL_SIZE",
   // ProcessImage's memory (functions.ts, settings.ts PROCESS_IMAGE).
   "IMGPIPE_DECODE_MEMORY_BUDGET_MB",
   "IMGPIPE_BATCH_CONCURRENCY",
@@ -92,14 +95,30 @@ interface Evaluation {
   readonly recorder: Recorder
 }
 
-const evaluate = async (stage: string, dev = false): Promise<Evaluation> => {
-  const recorder = installSstFakes({ stage, root, dev })
+interface EvaluateOptions {
+  readonly dev?: boolean
+  /** Values set with `sst secret set`; by default ApiKeys is set. */
+  readonly secrets?: Readonly<Record<string, string>>
+  /** Committed settings (packages/infra/settings.ts) replaced for this evaluation. */
+  readonly settings?: Readonly<Record<string, unknown>>
+}
+
+const SETTINGS = join(root, "packages/infra/settings.ts")
+/** A stage's committed domain, as an operator would set it (prod refuses to deploy without). */
+const WITH_DOMAINS = { API_DOMAINS: { prod: "api.example.com" } }
+
+const evaluate = async (stage: string, options: EvaluateOptions = {}): Promise<Evaluation> => {
+  const recorder = installSstFakes({ stage, root, dev: options.dev ?? false, secrets: options.secrets ?? { ApiKeys: "secret-value-of-ApiKeys" } })
+  // Fresh modules, so that settings.ts is read again, replaced or not.
+  vi.resetModules()
+  vi.doUnmock(SETTINGS)
+  const overrides = options.settings
+  if (overrides) vi.doMock(SETTINGS, async (original) => ({ ...(await original<object>()), ...overrides }))
   // A computed specifier: the root tsconfig must not follow it into files typed by SST's globals.
   const module: { readonly default?: unknown } = await import(pathToFileURL(join(root, "sst.config.ts")).href)
   const config = module.default
   if (!isSstConfig(config)) throw new Error("sst.config.ts must `export default $config({ app, run })`")
   const app = config.app({ stage })
-  const { resolveDeep } = await import("./support/sst-fakes.js")
   const outputs = obj(resolveDeep(await config.run()))
   return { app, outputs, recorder }
 }
@@ -128,7 +147,7 @@ const sharpVersion = at(JSON.parse(readFileSync(join(root, "node_modules/sharp/p
 describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
   let e: Evaluation
   beforeAll(async () => {
-    e = await evaluate(stage)
+    e = await evaluate(stage, { settings: WITH_DOMAINS })
   })
   const ofKind = (kind: string) => e.recorder.ofKind(kind)
   const named = (kind: string, name: string) => e.recorder.named(kind, name)
@@ -147,19 +166,23 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     expect(e.app.protect ?? false).toBe(stage === "prod")
   })
 
-  it("names the two buckets per stage, raw with browser PUT CORS", async () => {
-    const { BUCKET_PREFIX } = await import("../settings.js")
+  it("names the two buckets per stage, unique to the account by default, raw with browser PUT CORS", () => {
+    // S3 names are global: the default carries the deploying account's id, and ends as the spec says.
+    const prefix = `imgpipe-${ACCOUNT}-`
     const buckets = ofKind("sst.aws.Bucket")
     expect(buckets.map((b) => at(b.args, "transform", "bucket", "bucket")).sort()).toEqual(
-      [`${BUCKET_PREFIX}${bucketName("processed")}`, `${BUCKET_PREFIX}${bucketName("raw")}`].sort()
+      [`${prefix}${bucketName("processed")}`, `${prefix}${bucketName("raw")}`].sort()
     )
     const raw = named("sst.aws.Bucket", "RawImages")
     expect(arr(at(raw.args, "cors", "allowMethods"))).toContain("PUT")
     expect(arr(at(raw.args, "cors", "allowHeaders")).map((h) => str(h).toLowerCase())).toEqual(
       expect.arrayContaining(["content-type", "if-none-match"])
     )
-    expect(e.outputs.rawBucket).toBe(`${BUCKET_PREFIX}${bucketName("raw")}`)
-    expect(e.outputs.processedBucket).toBe(`${BUCKET_PREFIX}${bucketName("processed")}`)
+    expect(e.outputs.rawBucket).toBe(`${prefix}${bucketName("raw")}`)
+    expect(e.outputs.processedBucket).toBe(`${prefix}${bucketName("processed")}`)
+    for (const name of [e.outputs.rawBucket, e.outputs.processedBucket]) {
+      expect(str(name)).toMatch(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/)
+    }
   })
 
   it("moves raw objects to Standard-IA after 30 days and aborts incomplete multipart uploads", () => {
@@ -171,7 +194,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     expect(rules.some((r) => typeof at(r, "abortIncompleteMultipartUpload", "daysAfterInitiation") === "number")).toBe(true)
   })
 
-  it("has four queues: three size queues redriving to one dead-letter queue after 3 receives", () => {
+  it("has four queues: three size queues redriving to one dead-letter queue after 5 receives", () => {
     const queues = ofKind("sst.aws.Queue")
     expect(queues).toHaveLength(4)
     const dlq = queues.filter((q) => q.args.dlq === undefined)
@@ -182,7 +205,8 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       SIZES.map((size) => `process-${size}-image-${stage}`).sort()
     )
     for (const queue of sizeQueues) {
-      expect(queue.args.dlq).toEqual({ queue: dlqArn, retry: 3 })
+      // 5 in AWS (a throttled invocation counts a receive); the embedded default stays 3.
+      expect(queue.args.dlq).toEqual({ queue: dlqArn, retry: 5 })
     }
     for (const size of SIZES) {
       expect(e.outputs[`${size}QueueName`]).toBe(`process-${size}-image-${stage}`)
@@ -296,6 +320,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       IMGPIPE_QUEUE_SMALL_URL: queueUrl("small"),
       IMGPIPE_QUEUE_MEDIUM_URL: queueUrl("medium"),
       IMGPIPE_QUEUE_LARGE_URL: queueUrl("large"),
+      IMGPIPE_DB_POOL_SIZE: "2",
       ...limits
     })
     for (const size of ["Small", "Medium", "Large"]) {
@@ -303,7 +328,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
         DATABASE_URL: url,
         IMGPIPE_RAW_BUCKET: e.outputs.rawBucket,
         IMGPIPE_PROCESSED_BUCKET: e.outputs.processedBucket,
-        IMGPIPE_MAX_RECEIVES: "3",
+        // The queues' maxReceiveCount: the last delivery records the failure on the image.
+        IMGPIPE_MAX_RECEIVES: "5",
+        IMGPIPE_DB_POOL_SIZE: "2",
         IMGPIPE_DECODE_MEMORY_BUDGET_MB: expect.stringMatching(/^\d+$/),
         IMGPIPE_BATCH_CONCURRENCY: expect.stringMatching(/^\d+$/),
         IMGPIPE_SHARP_CONCURRENCY: "1",
@@ -318,6 +345,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       IMGPIPE_RAW_BUCKET: e.outputs.rawBucket,
       IMGPIPE_PROCESSED_BUCKET: e.outputs.processedBucket,
       PORT: "3000",
+      IMGPIPE_DB_POOL_SIZE: stage === "prod" ? "10" : "5",
       ...limits
     })
     // Secrets reach the task as SSM SecureString references, never in the task definition.
@@ -375,19 +403,96 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     expect(ofKind("sst.Secret").map((s) => s.name)).toContain("ApiKeys")
   })
 
-  it("alarms on dead-letter depth and on the oldest message of each size queue", () => {
+  it("caps every Lambda's concurrency within the connection budget the proxy allows", () => {
+    // Everything read back from the recorded resources, so raising one number alone fails here.
+    const pool = (r: Recorded) => Number(obj(r.args.environment).IMGPIPE_DB_POOL_SIZE)
+    const lambdaConnections = ofKind("Queue.subscribe").reduce((sum, subscription) => {
+      const cap = Number(at(subscription.args, "transform", "eventSourceMapping", "scalingConfig", "maximumConcurrency"))
+      expect(cap, `${subscription.name}: AWS's minimum is 2`).toBeGreaterThanOrEqual(2)
+      return sum + cap * pool(functionByArn(subscription.args.subscriber))
+    }, 0)
+    const startProcessing = named("sst.aws.Function", "StartProcessing")
+    const reserved = Number(at(startProcessing.args, "concurrency", "reserved"))
+    expect(reserved).toBeGreaterThanOrEqual(1)
+    const api = named("sst.aws.Service", "Api")
+    const demand =
+      lambdaConnections + reserved * pool(startProcessing) + Number(at(api.args, "scaling", "max")) * pool(api) + CONNECTIONS.other
+    const instance = str(ofKind("sst.aws.Postgres")[0]?.args.instance)
+    const transforms = ofKind("$transform").filter((t) => t.name === "aws.rds.ProxyDefaultTargetGroup")
+    expect(transforms).toHaveLength(1)
+    const targetGroup: { connectionPoolConfig?: { maxConnectionsPercent?: number } } = {}
+    ;(transforms[0]?.args.cb as (args: object) => void)(targetGroup)
+    const percent = Number(targetGroup.connectionPoolConfig?.maxConnectionsPercent)
+    expect(percent).toBeLessThanOrEqual(100)
+    const proxy = Math.floor((rdsMaxConnections(instance) * percent) / 100)
+    expect(demand, `${demand} connections at most; the proxy may open ${proxy}`).toBeLessThanOrEqual(proxy * CONNECTIONS.headroom)
+  })
+
+  it("alarms on the queues, every function, the database, the proxy and the API, all to one topic", () => {
     const alarms = ofKind("aws.cloudwatch.MetricAlarm")
-    const on = (metric: string) => alarms.filter((a) => a.args.metricName === metric && a.args.namespace === "AWS/SQS")
-    const dlqDepth = on("ApproximateNumberOfMessagesVisible")
-    expect(dlqDepth).toHaveLength(1)
-    expect(at(dlqDepth[0]?.args, "dimensions", "QueueName")).toBe(e.outputs.deadLetterQueueName)
+    const topic = at(named("sst.aws.SnsTopic", "Alarms").instance, "arn", "value")
+    for (const alarm of alarms) {
+      expect(alarm.args.alarmActions, alarm.name).toEqual([topic])
+      expect(alarm.args.okActions, alarm.name).toEqual([topic])
+    }
+    expect(new Set(alarms.map((a) => a.args.name)).size, "physical names are unique").toBe(alarms.length)
+    const on = (namespace: string, metric: string) =>
+      alarms.filter((a) => a.args.metricName === metric && a.args.namespace === namespace)
+    const dimension = (key: string) => (a: Recorded) => at(a.args, "dimensions", key)
+
+    const dlqDepth = on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    expect(dlqDepth.map(dimension("QueueName"))).toEqual([e.outputs.deadLetterQueueName])
     expect(dlqDepth[0]?.args.threshold).toBe(0)
     expect(dlqDepth[0]?.args.comparisonOperator).toBe("GreaterThanThreshold")
-    const oldest = on("ApproximateAgeOfOldestMessage")
-    expect(oldest.map((a) => at(a.args, "dimensions", "QueueName")).sort()).toEqual(
+    expect(on("AWS/SQS", "ApproximateAgeOfOldestMessage").map(dimension("QueueName")).sort()).toEqual(
       SIZES.map((size) => `process-${size}-image-${stage}`).sort()
     )
-    for (const alarm of alarms) expect(arr(alarm.args.alarmActions), alarm.name).toHaveLength(1)
+    const functions = ["StartProcessing", "ProcessImageSmall", "ProcessImageMedium", "ProcessImageLarge"].map((name) =>
+      at(named("sst.aws.Function", name).instance, "name", "value")
+    )
+    expect(on("AWS/Lambda", "Errors").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
+    expect(on("AWS/Lambda", "Throttles").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
+    expect(on("AWS/Lambda", "AsyncEventsDropped")).toHaveLength(1)
+
+    const database = `imgpipe-${stage}-database`
+    expect(on("AWS/RDS", "CPUUtilization").map(dimension("DBInstanceIdentifier"))).toEqual([database])
+    const storage = on("AWS/RDS", "FreeStorageSpace")
+    expect(storage.map(dimension("DBInstanceIdentifier"))).toEqual([database])
+    expect(storage[0]?.args.comparisonOperator).toBe("LessThanThreshold")
+    const connections = on("AWS/RDS", "DatabaseConnections")
+    expect(connections.map(dimension("DBInstanceIdentifier")).filter(Boolean)).toEqual([database])
+    expect(connections.map(dimension("ProxyName")).filter(Boolean)).toEqual([`imgpipe-${stage}-databaseproxy`])
+    for (const alarm of connections) expect(Number(alarm.args.threshold), alarm.name).toBeGreaterThan(0)
+
+    const loadBalancer = "app/imgpipe-api/0123456789abcdef"
+    const p99 = on("AWS/ApplicationELB", "TargetResponseTime")
+    expect(p99.map((a) => [dimension("LoadBalancer")(a), a.args.extendedStatistic])).toEqual([[loadBalancer, "p99"]])
+    const rates = alarms.filter((a) => a.args.metricQueries !== undefined)
+    expect(rates).toHaveLength(1)
+    const queries = arr(rates[0]?.args.metricQueries).map(obj)
+    expect(queries.map((q) => at(q, "metric", "metricName")).filter(Boolean).sort()).toEqual(
+      ["HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "RequestCount"].sort()
+    )
+    for (const q of queries.filter((q) => q.metric !== undefined)) expect(at(q, "metric", "dimensions", "LoadBalancer")).toBe(loadBalancer)
+    expect(queries.filter((q) => q.returnData === true).map((q) => q.expression)).toHaveLength(1)
+
+    // 1 DLQ + 3 queue ages + 1 dropped events + 4 × (errors, throttles) + 4 database + 2 API.
+    expect(alarms).toHaveLength(19)
+  })
+
+  it("draws one dashboard of the pipeline's flow", () => {
+    const dashboards = ofKind("aws.cloudwatch.Dashboard")
+    expect(dashboards).toHaveLength(1)
+    expect(e.outputs.dashboardName).toBe(`imgpipe-${stage}`)
+    const widgets = arr(at(JSON.parse(str(dashboards[0]?.args.dashboardBody)), "widgets")).map(obj)
+    const lines = widgets.flatMap((w) => arr(at(w, "properties", "metrics")).map((line) => arr(line).slice(0, 4).join(" ")))
+    const fn = (name: string) => String(at(named("sst.aws.Function", name).instance, "name", "value"))
+    expect(lines).toContain(`AWS/Lambda Invocations FunctionName ${fn("StartProcessing")}`)
+    for (const size of SIZES) {
+      expect(lines).toContain(`AWS/SQS NumberOfMessagesSent QueueName process-${size}-image-${stage}`)
+      expect(lines).toContain(`AWS/Lambda Duration FunctionName ${fn(`ProcessImage${size[0]?.toUpperCase()}${size.slice(1)}`)}`)
+    }
+    expect(lines).toContain(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${String(e.outputs.deadLetterQueueName)}`)
   })
 
   it("keeps S3 traffic off the NAT with a gateway endpoint", () => {
@@ -399,14 +504,61 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
   })
 })
 
+describe("sst.config.ts, choices per stage", () => {
+  const bucketsOf = (e: Evaluation) => e.recorder.ofKind("sst.aws.Bucket").map((b) => at(b.args, "transform", "bucket", "bucket"))
+
+  it("refuses to deploy prod without a domain, and says how to set one", async () => {
+    await expect(evaluate("prod")).rejects.toThrow(/API_DOMAINS in packages\/infra\/settings\.ts/)
+  })
+
+  it("serves test over plain HTTP, and prod over HTTPS with HTTP redirected", async () => {
+    const test = await evaluate("test")
+    expect(at(test.recorder.named("sst.aws.Service", "Api").args, "loadBalancer", "domain")).toBeUndefined()
+    const prod = await evaluate("prod", { settings: WITH_DOMAINS })
+    const loadBalancer = obj(at(prod.recorder.named("sst.aws.Service", "Api").args, "loadBalancer"))
+    expect(loadBalancer.domain).toBe("api.example.com")
+    expect(arr(loadBalancer.rules).map(obj)).toContainEqual({ listen: "80/http", redirect: "443/https" })
+  })
+
+  it("names the buckets with a committed prefix instead of the account's, when one is set", async () => {
+    const e = await evaluate("test", { settings: { BUCKET_PREFIX: "acme-" } })
+    expect(bucketsOf(e).sort()).toEqual(["acme-processed-image-test", "acme-raw-image-test"])
+    expect(bucketsOf(await evaluate("test")).sort()).toEqual([`imgpipe-${ACCOUNT}-processed-image-test`, `imgpipe-${ACCOUNT}-raw-image-test`])
+  })
+
+  it("gives a stage other than prod whose ApiKeys were never set a stable key nobody knows", async () => {
+    const keyOf = async () => {
+      const e = await evaluate("dev-someone", { secrets: {} })
+      const placeholder = e.recorder.named("sst.Secret", "ApiKeys").args.placeholder
+      const parameter = e.recorder.ofKind("aws.ssm.Parameter").find((p) => p.name === "ApiIMGPIPE_API_KEYS")
+      expect(parameter?.args.value).toBe(placeholder)
+      return str(placeholder)
+    }
+    const key = await keyOf()
+    // Not empty: an empty IMGPIPE_API_KEYS would open the API.
+    expect(key).toMatch(/^[0-9a-f]{64}$/)
+    expect(await keyOf()).toBe(key)
+  })
+
+  it("gives prod no fallback key: its ApiKeys must be set", async () => {
+    const e = await evaluate("prod", { settings: WITH_DOMAINS })
+    expect(e.recorder.named("sst.Secret", "ApiKeys").args.placeholder).toBeUndefined()
+    await expect(evaluate("prod", { settings: WITH_DOMAINS, secrets: {} })).rejects.toThrow(/SecretMissingError/)
+  })
+})
+
 describe("sst.config.ts under sst dev", () => {
   it("hands the API's secrets to the local process as plain variables", async () => {
-    const e = await evaluate("test", true)
+    const e = await evaluate("test", { dev: true })
     const service = e.recorder.named("sst.aws.Service", "Api")
     expect(service.args.ssm).toBeUndefined()
     expect(service.args.transform).toBeUndefined()
     expect(Object.keys(obj(service.args.environment))).toEqual(expect.arrayContaining(["DATABASE_URL", "IMGPIPE_API_KEYS"]))
     expect(e.recorder.ofKind("aws.ssm.Parameter")).toEqual([])
+    // No load balancer under sst dev: no API alarms, and no API graph.
+    const alarms = e.recorder.ofKind("aws.cloudwatch.MetricAlarm")
+    expect(alarms.filter((a) => a.args.namespace === "AWS/ApplicationELB" || a.args.metricQueries !== undefined)).toEqual([])
+    expect(alarms).toHaveLength(17)
   })
 })
 

@@ -56,6 +56,8 @@ export interface FakeGlobalsOptions {
   readonly stage: string
   readonly root: string
   readonly dev?: boolean
+  /** Values set with `sst secret set` for the stage. */
+  readonly secrets?: Readonly<Record<string, string>>
 }
 
 /** Installs the fake globals on `globalThis` and returns what they record. */
@@ -125,6 +127,7 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
     readonly port = new FakeOutput(5432)
     readonly database = new FakeOutput("imgpipe")
     readonly id = new FakeOutput(`imgpipe-${app.stage}-database`)
+    readonly proxyId = new FakeOutput(`imgpipe-${app.stage}-databaseproxy`)
     constructor(name: string, args?: unknown, opts?: unknown) {
       super("sst.aws.Postgres", name, args, opts)
     }
@@ -151,6 +154,11 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
     constructor(name: string, args?: unknown, opts?: unknown) {
       super("sst.aws.Service", name, args, opts)
     }
+    /** As SST's: the load balancer exists only when deployed, not under `sst dev`. */
+    get nodes() {
+      if (options.dev) throw new Error("Cannot access `nodes.loadBalancer` in dev mode.")
+      return { loadBalancer: { arnSuffix: new FakeOutput("app/imgpipe-api/0123456789abcdef") } }
+    }
   }
 
   class SnsTopic extends Component {
@@ -165,13 +173,25 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
     readonly value: FakeOutput<string>
     constructor(name: string, placeholder?: unknown) {
       super("sst.Secret", name, { placeholder }, {})
-      this.value = new FakeOutput(`secret-value-of-${name}`)
+      // As SST's: the value set with `sst secret set`, else the placeholder, else an error.
+      const value = options.secrets?.[name] ?? resolveDeep(placeholder)
+      if (typeof value !== "string") throw new Error(`SecretMissingError: set a value for ${name} with \`sst secret set\``)
+      this.value = new FakeOutput(value)
+    }
+  }
+
+  class Dashboard extends Component {
+    readonly dashboardName: FakeOutput<string>
+    constructor(name: string, args?: unknown, opts?: unknown) {
+      super("aws.cloudwatch.Dashboard", name, args, opts)
+      this.dashboardName = new FakeOutput(String(get(resolveDeep(args), "dashboardName")))
     }
   }
 
   /** A provider resource (`aws.*`): records itself; `arn`/`id`/`name`/`version` are tokens. */
   const providerResource = (kind: string) =>
     class extends Component {
+      static readonly kind = kind
       readonly arn: FakeOutput<string>
       readonly id: FakeOutput<string>
       readonly name: FakeOutput<string>
@@ -207,18 +227,21 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
     $output: (value: unknown) => new FakeOutput(resolveDeep(value)),
     $concat: (...values: ReadonlyArray<unknown>) => new FakeOutput(values.map((v) => String(resolveDeep(v))).join("")),
     $jsonStringify: (value: unknown) => new FakeOutput(JSON.stringify(resolveDeep(value))),
-    $transform: (resource: unknown, cb: unknown) => record("$transform", {}, String(resource), { cb }, {}),
+    $transform: (resource: unknown, cb: unknown) =>
+      record("$transform", {}, typeof resource === "function" && "kind" in resource ? String(resource.kind) : "?", { cb }, {}),
     sst: {
       Secret,
       aws: { Vpc, Bucket, Queue, Postgres, Function: LambdaFunction, Cluster, Service, SnsTopic }
     },
     aws: {
       getRegionOutput: () => ({ region: new FakeOutput(REGION), name: new FakeOutput(REGION) }),
+      getCallerIdentityOutput: () => ({ accountId: new FakeOutput(ACCOUNT) }),
+      rds: { ProxyDefaultTargetGroup: providerResource("aws.rds.ProxyDefaultTargetGroup") },
       ec2: { VpcEndpoint: providerResource("aws.ec2.VpcEndpoint") },
       s3: { BucketLifecycleConfiguration: providerResource("aws.s3.BucketLifecycleConfiguration") },
       lambda: { Invocation: providerResource("aws.lambda.Invocation") },
       ssm: { Parameter: providerResource("aws.ssm.Parameter") },
-      cloudwatch: { MetricAlarm: providerResource("aws.cloudwatch.MetricAlarm") }
+      cloudwatch: { MetricAlarm: providerResource("aws.cloudwatch.MetricAlarm"), Dashboard }
     }
   })
 
