@@ -141,7 +141,7 @@ export const stageSizing = (stage: string) =>
         // used: the rows grow ~15 GB a day.
         database: { instance: "m7g.xlarge", storage: "2 TB", multiAz: true, freeStorageAlarmGb: 30 },
         api: { cpu: "1 vCPU", memory: "2 GB", min: 2, max: 20, spot: false, dbPool: 10 },
-        // Concurrent containers (docs/deploy.md#connection-budget): ~3× the average rate.
+        // Containers at once: the evening peak (3× average) with room; docs/deploy.md#connection-budget.
         lambdas: { startProcessing: 50, processImage: { small: 100, medium: 100, large: 200 } },
         // A NAT gateway per AZ: fck-nat on a nano instance is a single point of failure with
         // limited bandwidth. Image bytes never cross it (S3 has a gateway endpoint).
