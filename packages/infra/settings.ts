@@ -15,10 +15,19 @@ export const BUCKET_PREFIX: string | undefined = undefined
 /** The default prefix, from the deploying account's id (`aws.getCallerIdentity`). */
 export const accountBucketPrefix = (app: string, accountId: string) => `${app}-${accountId}-`
 
+/** S3's rule: 3–63 lowercase letters, digits and hyphens, starting and ending with a letter or digit. */
+const validBucketName = (name: string): string => {
+  if (/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(name)) return name
+  throw new Error(
+    `bucket name ${name} is not a valid S3 name (3–63 lowercase letters, digits, hyphens): use a shorter ` +
+      "stage name, or set a shorter BUCKET_PREFIX in packages/infra/settings.ts"
+  )
+}
+
 /** The spec's bucket names: `<prefix>raw-image-<stage>`, `<prefix>processed-image-<stage>`. */
 export const bucketNames = (stage: string, prefix: string) => ({
-  raw: `${prefix}raw-image-${stage}`,
-  processed: `${prefix}processed-image-${stage}`
+  raw: validBucketName(`${prefix}raw-image-${stage}`),
+  processed: validBucketName(`${prefix}processed-image-${stage}`)
 })
 
 export const SIZES = ["small", "medium", "large"] as const

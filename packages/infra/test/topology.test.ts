@@ -5,13 +5,10 @@
  * miswiring one fails here; a misspelled option name fails `bun run check:infra`.
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs"
-import { join, resolve } from "node:path"
-import { pathToFileURL } from "node:url"
-import { beforeAll, describe, expect, it, vi } from "vitest"
-import { CONNECTIONS, rdsMaxConnections } from "../settings.js"
-import { ACCOUNT, REGION, type Recorded, type Recorder, installSstFakes, resolveDeep } from "./support/sst-fakes.js"
-
-const root = resolve(import.meta.dirname, "../../..")
+import { join } from "node:path"
+import { beforeAll, describe, expect, it } from "vitest"
+import { type Evaluation, WITH_DOMAINS, arr, at, evaluate, obj, queries, root, seconds, str } from "./support/evaluate.js"
+import { ACCOUNT, REGION, type Recorded } from "./support/sst-fakes.js"
 
 /** The spec's environment variables ("Entry points and configuration"). */
 const SPEC_VARIABLES = new Set([
@@ -46,83 +43,6 @@ const HANDLER_VARIABLES = new Set([
 
 const SIZES = ["small", "medium", "large"] as const
 
-// ---- reading recorded arguments ---------------------------------------------------------------
-
-type Json = Readonly<Record<string, unknown>>
-const obj = (value: unknown): Json => {
-  expect(value, "expected an object").toBeTypeOf("object")
-  expect(value).not.toBeNull()
-  return value as Json
-}
-const arr = (value: unknown): ReadonlyArray<unknown> => {
-  expect(Array.isArray(value), `expected an array, got ${JSON.stringify(value)}`).toBe(true)
-  return value as ReadonlyArray<unknown>
-}
-const str = (value: unknown): string => {
-  expect(value).toBeTypeOf("string")
-  return value as string
-}
-const at = (value: unknown, ...path: ReadonlyArray<string>): unknown =>
-  path.reduce<unknown>((inner, key) => (inner !== null && typeof inner === "object" ? (inner as Json)[key] : undefined), value)
-
-/** `"60 seconds"`, `"10 minutes"` → seconds (the SST duration strings this config uses). */
-const seconds = (duration: unknown): number => {
-  const match = /^(\d+) (second|minute|hour)s?$/.exec(str(duration))
-  expect(match, `unparsed duration ${String(duration)}`).not.toBeNull()
-  const [, count, unit] = match ?? []
-  return Number(count) * (unit === "hour" ? 3600 : unit === "minute" ? 60 : 1)
-}
-
-// ---- evaluating sst.config.ts -----------------------------------------------------------------
-
-interface AppConfig {
-  readonly name: string
-  readonly home: string
-  readonly version?: string
-  readonly removal?: string
-  readonly protect?: boolean
-}
-interface SstConfig {
-  readonly app: (input: { readonly stage: string }) => AppConfig
-  readonly run: () => Promise<unknown>
-}
-const isSstConfig = (value: unknown): value is SstConfig =>
-  value !== null && typeof value === "object" && "app" in value && "run" in value
-
-interface Evaluation {
-  readonly app: AppConfig
-  readonly outputs: Json
-  readonly recorder: Recorder
-}
-
-interface EvaluateOptions {
-  readonly dev?: boolean
-  /** Values set with `sst secret set`; by default ApiKeys is set. */
-  readonly secrets?: Readonly<Record<string, string>>
-  /** Committed settings (packages/infra/settings.ts) replaced for this evaluation. */
-  readonly settings?: Readonly<Record<string, unknown>>
-}
-
-const SETTINGS = join(root, "packages/infra/settings.ts")
-/** A stage's committed domain, as an operator would set it (prod refuses to deploy without). */
-const WITH_DOMAINS = { API_DOMAINS: { prod: "api.example.com" } }
-
-const evaluate = async (stage: string, options: EvaluateOptions = {}): Promise<Evaluation> => {
-  const recorder = installSstFakes({ stage, root, dev: options.dev ?? false, secrets: options.secrets ?? { ApiKeys: "secret-value-of-ApiKeys" } })
-  // Fresh modules, so that settings.ts is read again, replaced or not.
-  vi.resetModules()
-  vi.doUnmock(SETTINGS)
-  const overrides = options.settings
-  if (overrides) vi.doMock(SETTINGS, async (original) => ({ ...(await original<object>()), ...overrides }))
-  // A computed specifier: the root tsconfig must not follow it into files typed by SST's globals.
-  const module: { readonly default?: unknown } = await import(pathToFileURL(join(root, "sst.config.ts")).href)
-  const config = module.default
-  if (!isSstConfig(config)) throw new Error("sst.config.ts must `export default $config({ app, run })`")
-  const app = config.app({ stage })
-  const outputs = obj(resolveDeep(await config.run()))
-  return { app, outputs, recorder }
-}
-
 /** Files named by a handler string `dir/file.export` and whether they export it. */
 const handlerFile = (handler: string) => {
   const dot = handler.lastIndexOf(".")
@@ -149,13 +69,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
   beforeAll(async () => {
     e = await evaluate(stage, { settings: WITH_DOMAINS })
   })
-  const ofKind = (kind: string) => e.recorder.ofKind(kind)
-  const named = (kind: string, name: string) => e.recorder.named(kind, name)
-  const functionByArn = (arn: unknown): Recorded => {
-    const found = ofKind("sst.aws.Function").find((f) => at(f.instance, "arn", "value") === arn)
-    if (!found) throw new Error(`no function with ARN ${String(arn)}`)
-    return found
-  }
+  const ofKind = (kind: string) => queries(e).ofKind(kind)
+  const named = (kind: string, name: string) => queries(e).named(kind, name)
+  const functionByArn = (arn: unknown): Recorded => queries(e).functionByArn(arn)
   const bucketName = (kind: "raw" | "processed") => `${kind}-image-${stage}`
 
   it("is the imgpipe app on AWS, with the pinned SST and the stage's removal policy", () => {
@@ -403,147 +319,12 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     expect(ofKind("sst.Secret").map((s) => s.name)).toContain("ApiKeys")
   })
 
-  it("caps every Lambda's concurrency within the connection budget the proxy allows", () => {
-    // Everything read back from the recorded resources, so raising one number alone fails here.
-    const pool = (r: Recorded) => Number(obj(r.args.environment).IMGPIPE_DB_POOL_SIZE)
-    const lambdaConnections = ofKind("Queue.subscribe").reduce((sum, subscription) => {
-      const cap = Number(at(subscription.args, "transform", "eventSourceMapping", "scalingConfig", "maximumConcurrency"))
-      expect(cap, `${subscription.name}: AWS's minimum is 2`).toBeGreaterThanOrEqual(2)
-      return sum + cap * pool(functionByArn(subscription.args.subscriber))
-    }, 0)
-    const startProcessing = named("sst.aws.Function", "StartProcessing")
-    const reserved = Number(at(startProcessing.args, "concurrency", "reserved"))
-    expect(reserved).toBeGreaterThanOrEqual(1)
-    const api = named("sst.aws.Service", "Api")
-    const demand =
-      lambdaConnections + reserved * pool(startProcessing) + Number(at(api.args, "scaling", "max")) * pool(api) + CONNECTIONS.other
-    const instance = str(ofKind("sst.aws.Postgres")[0]?.args.instance)
-    const transforms = ofKind("$transform").filter((t) => t.name === "aws.rds.ProxyDefaultTargetGroup")
-    expect(transforms).toHaveLength(1)
-    const targetGroup: { connectionPoolConfig?: { maxConnectionsPercent?: number } } = {}
-    ;(transforms[0]?.args.cb as (args: object) => void)(targetGroup)
-    const percent = Number(targetGroup.connectionPoolConfig?.maxConnectionsPercent)
-    expect(percent).toBeLessThanOrEqual(100)
-    const proxy = Math.floor((rdsMaxConnections(instance) * percent) / 100)
-    expect(demand, `${demand} connections at most; the proxy may open ${proxy}`).toBeLessThanOrEqual(proxy * CONNECTIONS.headroom)
-  })
-
-  it("alarms on the queues, every function, the database, the proxy and the API, all to one topic", () => {
-    const alarms = ofKind("aws.cloudwatch.MetricAlarm")
-    const topic = at(named("sst.aws.SnsTopic", "Alarms").instance, "arn", "value")
-    for (const alarm of alarms) {
-      expect(alarm.args.alarmActions, alarm.name).toEqual([topic])
-      expect(alarm.args.okActions, alarm.name).toEqual([topic])
-    }
-    expect(new Set(alarms.map((a) => a.args.name)).size, "physical names are unique").toBe(alarms.length)
-    const on = (namespace: string, metric: string) =>
-      alarms.filter((a) => a.args.metricName === metric && a.args.namespace === namespace)
-    const dimension = (key: string) => (a: Recorded) => at(a.args, "dimensions", key)
-
-    const dlqDepth = on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
-    expect(dlqDepth.map(dimension("QueueName"))).toEqual([e.outputs.deadLetterQueueName])
-    expect(dlqDepth[0]?.args.threshold).toBe(0)
-    expect(dlqDepth[0]?.args.comparisonOperator).toBe("GreaterThanThreshold")
-    expect(on("AWS/SQS", "ApproximateAgeOfOldestMessage").map(dimension("QueueName")).sort()).toEqual(
-      SIZES.map((size) => `process-${size}-image-${stage}`).sort()
-    )
-    const functions = ["StartProcessing", "ProcessImageSmall", "ProcessImageMedium", "ProcessImageLarge"].map((name) =>
-      at(named("sst.aws.Function", name).instance, "name", "value")
-    )
-    expect(on("AWS/Lambda", "Errors").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
-    expect(on("AWS/Lambda", "Throttles").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
-    expect(on("AWS/Lambda", "AsyncEventsDropped")).toHaveLength(1)
-
-    const database = `imgpipe-${stage}-database`
-    expect(on("AWS/RDS", "CPUUtilization").map(dimension("DBInstanceIdentifier"))).toEqual([database])
-    const storage = on("AWS/RDS", "FreeStorageSpace")
-    expect(storage.map(dimension("DBInstanceIdentifier"))).toEqual([database])
-    expect(storage[0]?.args.comparisonOperator).toBe("LessThanThreshold")
-    const connections = on("AWS/RDS", "DatabaseConnections")
-    expect(connections.map(dimension("DBInstanceIdentifier")).filter(Boolean)).toEqual([database])
-    expect(connections.map(dimension("ProxyName")).filter(Boolean)).toEqual([`imgpipe-${stage}-databaseproxy`])
-    for (const alarm of connections) expect(Number(alarm.args.threshold), alarm.name).toBeGreaterThan(0)
-
-    const loadBalancer = "app/imgpipe-api/0123456789abcdef"
-    const p99 = on("AWS/ApplicationELB", "TargetResponseTime")
-    expect(p99.map((a) => [dimension("LoadBalancer")(a), a.args.extendedStatistic])).toEqual([[loadBalancer, "p99"]])
-    const rates = alarms.filter((a) => a.args.metricQueries !== undefined)
-    expect(rates).toHaveLength(1)
-    const queries = arr(rates[0]?.args.metricQueries).map(obj)
-    expect(queries.map((q) => at(q, "metric", "metricName")).filter(Boolean).sort()).toEqual(
-      ["HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "RequestCount"].sort()
-    )
-    for (const q of queries.filter((q) => q.metric !== undefined)) expect(at(q, "metric", "dimensions", "LoadBalancer")).toBe(loadBalancer)
-    expect(queries.filter((q) => q.returnData === true).map((q) => q.expression)).toHaveLength(1)
-
-    // 1 DLQ + 3 queue ages + 1 dropped events + 4 × (errors, throttles) + 4 database + 2 API.
-    expect(alarms).toHaveLength(19)
-  })
-
-  it("draws one dashboard of the pipeline's flow", () => {
-    const dashboards = ofKind("aws.cloudwatch.Dashboard")
-    expect(dashboards).toHaveLength(1)
-    expect(e.outputs.dashboardName).toBe(`imgpipe-${stage}`)
-    const widgets = arr(at(JSON.parse(str(dashboards[0]?.args.dashboardBody)), "widgets")).map(obj)
-    const lines = widgets.flatMap((w) => arr(at(w, "properties", "metrics")).map((line) => arr(line).slice(0, 4).join(" ")))
-    const fn = (name: string) => String(at(named("sst.aws.Function", name).instance, "name", "value"))
-    expect(lines).toContain(`AWS/Lambda Invocations FunctionName ${fn("StartProcessing")}`)
-    for (const size of SIZES) {
-      expect(lines).toContain(`AWS/SQS NumberOfMessagesSent QueueName process-${size}-image-${stage}`)
-      expect(lines).toContain(`AWS/Lambda Duration FunctionName ${fn(`ProcessImage${size[0]?.toUpperCase()}${size.slice(1)}`)}`)
-    }
-    expect(lines).toContain(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${String(e.outputs.deadLetterQueueName)}`)
-  })
-
   it("keeps S3 traffic off the NAT with a gateway endpoint", () => {
     const endpoints = ofKind("aws.ec2.VpcEndpoint")
     expect(endpoints.map((v) => [v.args.serviceName, v.args.vpcEndpointType])).toEqual([
       [`com.amazonaws.${REGION}.s3`, "Gateway"]
     ])
     expect(arr(endpoints[0]?.args.routeTableIds)).toContain("rtb-private-a")
-  })
-})
-
-describe("sst.config.ts, choices per stage", () => {
-  const bucketsOf = (e: Evaluation) => e.recorder.ofKind("sst.aws.Bucket").map((b) => at(b.args, "transform", "bucket", "bucket"))
-
-  it("refuses to deploy prod without a domain, and says how to set one", async () => {
-    await expect(evaluate("prod")).rejects.toThrow(/API_DOMAINS in packages\/infra\/settings\.ts/)
-  })
-
-  it("serves test over plain HTTP, and prod over HTTPS with HTTP redirected", async () => {
-    const test = await evaluate("test")
-    expect(at(test.recorder.named("sst.aws.Service", "Api").args, "loadBalancer", "domain")).toBeUndefined()
-    const prod = await evaluate("prod", { settings: WITH_DOMAINS })
-    const loadBalancer = obj(at(prod.recorder.named("sst.aws.Service", "Api").args, "loadBalancer"))
-    expect(loadBalancer.domain).toBe("api.example.com")
-    expect(arr(loadBalancer.rules).map(obj)).toContainEqual({ listen: "80/http", redirect: "443/https" })
-  })
-
-  it("names the buckets with a committed prefix instead of the account's, when one is set", async () => {
-    const e = await evaluate("test", { settings: { BUCKET_PREFIX: "acme-" } })
-    expect(bucketsOf(e).sort()).toEqual(["acme-processed-image-test", "acme-raw-image-test"])
-    expect(bucketsOf(await evaluate("test")).sort()).toEqual([`imgpipe-${ACCOUNT}-processed-image-test`, `imgpipe-${ACCOUNT}-raw-image-test`])
-  })
-
-  it("gives a stage other than prod whose ApiKeys were never set a stable key nobody knows", async () => {
-    const keyOf = async () => {
-      const e = await evaluate("dev-someone", { secrets: {} })
-      const placeholder = e.recorder.named("sst.Secret", "ApiKeys").args.placeholder
-      const parameter = e.recorder.ofKind("aws.ssm.Parameter").find((p) => p.name === "ApiIMGPIPE_API_KEYS")
-      expect(parameter?.args.value).toBe(placeholder)
-      return str(placeholder)
-    }
-    const key = await keyOf()
-    // Not empty: an empty IMGPIPE_API_KEYS would open the API.
-    expect(key).toMatch(/^[0-9a-f]{64}$/)
-    expect(await keyOf()).toBe(key)
-  })
-
-  it("gives prod no fallback key: its ApiKeys must be set", async () => {
-    const e = await evaluate("prod", { settings: WITH_DOMAINS })
-    expect(e.recorder.named("sst.Secret", "ApiKeys").args.placeholder).toBeUndefined()
-    await expect(evaluate("prod", { settings: WITH_DOMAINS, secrets: {} })).rejects.toThrow(/SecretMissingError/)
   })
 })
 
