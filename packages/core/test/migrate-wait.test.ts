@@ -56,7 +56,7 @@ describe("bun run migrate waits for the database", () => {
       expect(finished.output).not.toContain(PASSWORD)
       expect(finished.code, finished.output).toBe(0)
       expect(finished.seconds).toBeGreaterThan(20)
-      const waiting = lines(finished.output, `waiting for the database at 127.0.0.1:${port}/${database}`)
+      const waiting = lines(finished.output, `migrations: waiting for the database at 127.0.0.1:${port}/${database}`)
       expect(waiting.length, finished.output).toBeGreaterThanOrEqual(2)
       expect(waiting[0]).toContain("ECONNREFUSED")
       expect(yield* appliedMigrations(database)).toEqual(Object.keys(migrations).map((key) => key.slice(5)))
@@ -72,7 +72,7 @@ describe("bun run migrate waits for the database", () => {
 
       expect(finished.output).not.toContain(PASSWORD)
       expect(finished.code, finished.output).toBe(1)
-      expect(lines(finished.output, "waiting for the database").length, finished.output).toBeGreaterThanOrEqual(2)
+      expect(lines(finished.output, "migrations: waiting for the database").length, finished.output).toBeGreaterThanOrEqual(2)
       // One error line, naming the target and the last error; no stack trace after it.
       const errors = lines(finished.output, " ERROR (")
       expect(errors, finished.output).toHaveLength(1)

@@ -36,7 +36,7 @@ const main = Effect.gen(function* () {
   // A connection that never came up was logged as one line by `migrateWhenReachable`; anything
   // else (a configuration error, a failing migration) is logged here with its cause.
   Effect.tapErrorCause((cause) =>
-    Cause.failureOption(cause).pipe(Option.exists(isConnectionFailure))
+    Cause.isInterruptedOnly(cause) || Cause.failureOption(cause).pipe(Option.exists(isConnectionFailure))
       ? Effect.void
       : Effect.logError("migrations: failed", cause)
   )

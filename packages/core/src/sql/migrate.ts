@@ -100,7 +100,8 @@ export const describeError = (error: unknown): string => {
     const message = field(current, "message")
     const code = field(current, "code")
     const text = typeof message === "string" && message.length > 0 ? message : typeof code === "string" ? code : ""
-    if (text.length > 0 && !parts.includes(text)) parts.push(text)
+    // A cause that only repeats its parent (`PgClient: Connection timed out` / `Connection timed out`) adds nothing.
+    if (text.length > 0 && !parts.some((part) => part.includes(text))) parts.push(text)
     current = field(current, "cause")
   }
   return parts.length > 0 ? parts.join(": ") : String(error)
@@ -137,6 +138,7 @@ export const migrateWhenReachable = <E, R>(
   options: { readonly target: string; readonly maxWait: Duration.Duration }
 ): Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, E | PgMigrator.MigrationError | SqlError.SqlError, R> =>
   Effect.gen(function* () {
+    yield* Effect.logInfo(`migrations: PostgreSQL at ${options.target}`)
     const started = yield* Clock.currentTimeMillis
     const waited = Effect.map(Clock.currentTimeMillis, (now) => `${Math.round((now - started) / 1000)} s`)
     let attempt = 0

@@ -69,20 +69,20 @@ export const freePort: Effect.Effect<number> = Effect.async<number>((resume) => 
 export const relayedUrl = (port: number, database: string) => urlFor("127.0.0.1", port, database)
 
 export interface Relay {
-  /** From now on, forward every held and new connection to the server. */
+  /** From now on, relay new connections to the server (held ones stay silent). */
   readonly forward: () => void
   readonly connections: () => number
 }
 
 /**
- * Listens on `port`: holds each connection without a byte in reply until `forward()`, then relays
- * it (and later ones) to the server. Everything is closed with the scope.
+ * Listens on `port`. Until `forward()`, it accepts each connection and never answers (as RDS
+ * Proxy may before its target is registered), and keeps it so; after, it relays new connections
+ * to the server. Everything is closed with the scope.
  */
 export const relay = (port: number): Effect.Effect<Relay, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.async<{ server: net.Server; relay: Relay; sockets: Set<net.Socket> }>((resume) => {
       const sockets = new Set<net.Socket>()
-      const held: Array<net.Socket> = []
       let forwarding = false
       let count = 0
       const pipe = (client: net.Socket) => {
@@ -96,7 +96,6 @@ export const relay = (port: number): Effect.Effect<Relay, never, Scope.Scope> =>
         count++
         sockets.add(client)
         if (forwarding) pipe(client)
-        else held.push(client)
       })
       server.listen(port, "127.0.0.1", () =>
         resume(Effect.succeed({
@@ -105,7 +104,6 @@ export const relay = (port: number): Effect.Effect<Relay, never, Scope.Scope> =>
           relay: {
             forward: () => {
               forwarding = true
-              for (const client of held.splice(0)) if (!client.destroyed) pipe(client)
             },
             connections: () => count
           }
