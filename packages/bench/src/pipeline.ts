@@ -23,6 +23,7 @@ import {
   sleep,
   startChild,
   tempDir,
+  startScriptEnv,
   tsxNode,
   waitReady
 } from "./util.js"
@@ -134,7 +135,7 @@ export const runPipelineSection = async (options: PipelineOptions): Promise<Pipe
   const [command, args] = tsxNode("packages/local/src/main.ts")
   // The defaults of `bun run start` (PGlite, one job at a time per size queue), with the request
   // log off: at these rates it would only add the cost of formatting and piping it.
-  const env = { PORT: String(port), IMGPIPE_PUBLIC_URL: baseUrl, IMGPIPE_DATA_DIR: dataDir, IMGPIPE_LOG_LEVEL: "WARN", DATABASE_URL: "" }
+  const env = { ...startScriptEnv(), PORT: String(port), IMGPIPE_PUBLIC_URL: baseUrl, IMGPIPE_DATA_DIR: dataDir, IMGPIPE_LOG_LEVEL: "WARN", DATABASE_URL: "" }
   const runner = startChild(command, args, env)
   try {
     await waitReady(`${baseUrl}/ready`, runner)

@@ -27,6 +27,7 @@ import {
   sleep,
   startChild,
   tempDir,
+  startScriptEnv,
   tsxNode,
   waitReady
 } from "./util.js"
@@ -98,6 +99,7 @@ const main = async () => {
   const baseUrl = `http://127.0.0.1:${port}`
   const [command, args] = tsxNode("packages/local/src/main.ts")
   const runner = startChild(command, args, {
+    ...startScriptEnv(),
     PORT: String(port),
     IMGPIPE_PUBLIC_URL: baseUrl,
     IMGPIPE_DATA_DIR: dataDir,

@@ -210,3 +210,21 @@ export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, f
 
 /** `node --import tsx <entry>`: how `bun run start` runs TypeScript entries. */
 export const tsxNode = (entry: string): [string, Array<string>] => [process.execPath, ["--import", "tsx", join(repoRoot, entry)]]
+
+/**
+ * The environment `bun run start` gives the embedded runner: the `NAME=value` words in front of
+ * package.json's start script (glibc allocator settings). Read from the script itself, so the
+ * bench runs the runner exactly as a user does.
+ */
+export const startScriptEnv = (): Record<string, string> => {
+  const manifest: unknown = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"))
+  const scripts = typeof manifest === "object" && manifest !== null && "scripts" in manifest ? manifest.scripts : undefined
+  const start = typeof scripts === "object" && scripts !== null && "start" in scripts ? scripts.start : undefined
+  const env: Record<string, string> = {}
+  for (const word of typeof start === "string" ? start.split(/\s+/) : []) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(\S*)$/.exec(word)
+    if (match === null) break
+    env[match[1] as string] = match[2] as string
+  }
+  return env
+}
