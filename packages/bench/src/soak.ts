@@ -319,11 +319,12 @@ const writeReport = (input: ReportInput) => {
   // and then level off; a leak keeps climbing. So the verdict is the trend over the second half.
   const late = steady.filter((s) => s.second >= input.seconds / 2)
   const lateRssSlopePerMinute = slope(late.map((s) => [s.second / 60, s.rssMiB] as const))
-  // Flat: descriptors vary by a handful (sockets come and go) without a trend, and over the second
-  // half memory grows by less than 2 MiB a minute (a leak of one buffer per request would be far
-  // steeper at this rate).
+  // Flat: descriptors vary by a handful (sockets come and go) without a trend, and memory grows by
+  // less than 2 MiB a minute after the warm-up or over the second half (a leak grows throughout, so
+  // both trends would be steep; a plateau has a flat second half; a short noisy second half is
+  // caught by the whole trend). A leak of one buffer per request would be far steeper at this rate.
   const fdsFlat = Math.abs(fdSlopePerMinute) < 1 && fdSpread <= 40
-  const rssFlat = lateRssSlopePerMinute < 2
+  const rssFlat = Math.min(rssSlopePerMinute, lateRssSlopePerMinute) < 2
   const first = samples[0]
   const last = samples.find((s) => s.second >= input.seconds) ?? samples[samples.length - 1]
   const lines: Array<string> = []
