@@ -65,14 +65,25 @@ export const SettingsLive: Layer.Layer<Settings, import("effect/ConfigError").Co
 )
 
 /**
+ * A setting in whole seconds, at least `min`, read as a `Duration`; a wrong value fails with one
+ * sentence naming the variable.
+ */
+export const secondsConfig = (
+  name: string,
+  options: { readonly fallback: number; readonly min: number; readonly note?: string }
+): Config.Config<Duration.Duration> =>
+  Config.integer(name).pipe(
+    Config.withDefault(options.fallback),
+    Config.validate({
+      message: `${name} must be a whole number of seconds, ${options.min === 0 ? "0 or more" : `at least ${options.min}`}` +
+        (options.note === undefined ? "" : ` ${options.note}`),
+      validation: (n) => n >= options.min
+    }),
+    Config.map(Duration.seconds)
+  )
+
+/**
  * `IMGPIPE_SHUTDOWN_GRACE_SECONDS`: how long in-flight requests may finish after SIGTERM/SIGINT
  * before they are cut (the ECS API and the embedded runner alike; inside ECS's 30 s stop timeout).
  */
-export const shutdownGraceConfig: Config.Config<Duration.Duration> = Config.integer("IMGPIPE_SHUTDOWN_GRACE_SECONDS").pipe(
-  Config.withDefault(20),
-  Config.validate({
-    message: "IMGPIPE_SHUTDOWN_GRACE_SECONDS must be a whole number of seconds, 0 or more",
-    validation: (n) => n >= 0
-  }),
-  Config.map(Duration.seconds)
-)
+export const shutdownGraceConfig = secondsConfig("IMGPIPE_SHUTDOWN_GRACE_SECONDS", { fallback: 20, min: 0 })

@@ -4,18 +4,11 @@
  * notification would have started them. It runs once at start and then every
  * `IMGPIPE_RESUME_EVERY_SECONDS`, so an outage heals without a restart.
  */
-import { findStoredUploads } from "@imgpipe/core"
-import { Config, Duration, Effect, Layer, Schedule } from "effect"
+import { findStoredUploads, secondsConfig } from "@imgpipe/core"
+import { Effect, Layer, Schedule } from "effect"
 import { UploadNotifications } from "./notifications.js"
 
-export const resumeEveryConfig: Config.Config<Duration.Duration> = Config.integer("IMGPIPE_RESUME_EVERY_SECONDS").pipe(
-  Config.withDefault(60),
-  Config.validate({
-    message: "IMGPIPE_RESUME_EVERY_SECONDS must be a whole number of seconds, at least 1",
-    validation: (n) => n >= 1
-  }),
-  Config.map(Duration.seconds)
-)
+export const resumeEveryConfig = secondsConfig("IMGPIPE_RESUME_EVERY_SECONDS", { fallback: 60, min: 1 })
 
 /** Most uploads started per sweep; a longer backlog is worked off over the next sweeps. */
 const SWEEP_LIMIT = 1000

@@ -1,11 +1,12 @@
 import type { SqlClient, SqlError } from "@effect/sql"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
-import { Clock, Config, Duration, Effect, type Layer, Redacted, Schedule } from "effect"
+import { Clock, Duration, Effect, type Layer, Redacted, Schedule } from "effect"
 import createImages from "./migrations/0001_create_images.js"
 import createJobs from "./migrations/0002_create_jobs.js"
 import indexExhaustedJobs from "./migrations/0003_index_exhausted_jobs.js"
 import recordRenditionFunction from "./migrations/0004_record_rendition_function.js"
 import tooLargeToDecode from "./migrations/0005_too_large_to_decode.js"
+import { secondsConfig } from "../config.js"
 
 /** Where the migrator records what it applied. */
 export const MIGRATIONS_TABLE = "imgpipe_migrations"
@@ -51,14 +52,11 @@ export const runMigrations: Effect.Effect<
  * `IMGPIPE_MIGRATE_WAIT_SECONDS`: how long a migration entry keeps retrying to reach the database
  * (a first deploy starts it while RDS Proxy is still registering its target). See docs/deploy.md.
  */
-export const migrateWaitConfig: Config.Config<Duration.Duration> = Config.integer("IMGPIPE_MIGRATE_WAIT_SECONDS").pipe(
-  Config.validate({
-    message: "IMGPIPE_MIGRATE_WAIT_SECONDS must be a whole number of seconds, 0 or more (0: no retry)",
-    validation: (seconds) => seconds >= 0
-  }),
-  Config.withDefault(180),
-  Config.map(Duration.seconds)
-)
+export const migrateWaitConfig = secondsConfig("IMGPIPE_MIGRATE_WAIT_SECONDS", {
+  fallback: 180,
+  min: 0,
+  note: "(0: no retry)"
+})
 
 /** How long one connection attempt may take before it counts as failed and is retried. */
 export const MIGRATE_CONNECT_TIMEOUT = Duration.seconds(10)
