@@ -31,6 +31,8 @@ const BOXES: ReadonlyArray<SizeBox> = [
   { width: 2048, height: 2048 }
 ]
 const MAX_PIXELS = 50_000_000
+/** How far apart VmRSS and VmHWM may read for the same memory (per-thread counters, 64-fault sync). */
+const COUNTER_SKEW_BYTES = 4 * MIB
 
 const configLayer = (env: Record<string, string>) =>
   Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
@@ -116,7 +118,7 @@ describe("the decode memory estimate", () => {
       ...MEASURED.map((file) => ({ file, box: BOXES[2]! })),
       { file: MEASURED[0]!, box: BOXES[0]! }
     ]
-    const measured: Array<string> = []
+    const measured: Array<{ label: string; file: string; box: SizeBox; above: number }> = []
     // Two at a time: each child measures only its own process.
     const worker = async () => {
       for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
@@ -124,13 +126,19 @@ describe("the decode memory estimate", () => {
         const above = m.peakBytes - m.baselineBytes
         const label = `${next.file} into ${next.box.width}: ${JSON.stringify(m)}`
         expect(m.estimateBytes, label).toBeGreaterThanOrEqual(above)
-        // The measurement measured something: a decode shows in the high-water mark.
-        expect(m.peakBytes, label).toBeGreaterThan(m.baselineBytes)
-        measured.push(label)
+        // The kernel's RSS counters are per-thread and synced lazily, so VmHWM may read a little
+        // under an earlier VmRSS when the work itself adds next to nothing (a 320 box
+        // shrink-on-load): allow that skew, no more.
+        expect(m.peakBytes, label).toBeGreaterThan(m.baselineBytes - COUNTER_SKEW_BYTES)
+        measured.push({ label, file: next.file, box: next.box, above })
       }
     }
     await Promise.all([worker(), worker()])
     expect(measured).toHaveLength(MEASURED.length + 1)
+    // The measurement measured something: decoding 20 MP for the large box (half-size
+    // shrink-on-load, ~15 MB of pixels) shows in the high-water mark.
+    const big = measured.find((m) => m.file === MEASURED[0] && m.box === BOXES[2])
+    expect(big?.above, big?.label).toBeGreaterThan(8 * MIB)
   }, 180_000)
 })
 
