@@ -7,7 +7,7 @@
  * duplicates are harmless because processing is idempotent.
  */
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from "@aws-sdk/client-sqs"
-import { Config, Context, Effect, Layer, Schema } from "effect"
+import { Config, Context, Effect, Layer, Option, Schema } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { QueueError } from "../domain/errors.js"
 import { ProcessJob } from "../domain/image.js"
@@ -108,7 +108,10 @@ export const makeSqsQueue = (client: SQSClient, config: SqsQueueConfig): JobQueu
         ([size, chunk]) => sendBatch(size, chunk),
         // The three queues are independent: one round trip of latency, not three.
         { concurrency: "unbounded", discard: true }
-      ).pipe(Effect.withSpan("SQS.send", { attributes: { jobs: jobs.length } }))
+      ).pipe(Effect.withSpan("SQS.send", { attributes: { jobs: jobs.length } })),
+    // SQS cannot be asked which messages name an image (only counted, or received, which would
+    // hide them from the workers): the reconciler decides by time alone (docs/decisions.md).
+    imagesWithLiveJobs: () => Effect.succeed(Option.none())
   }
 }
 

@@ -3,7 +3,8 @@ import { FailureCode } from "./errors.js"
 import { ImageId } from "./ids.js"
 import { ImageSize } from "./sizes.js"
 
-export const ImageStatus = Schema.Literal("awaiting_upload", "processing", "ready", "failed")
+/** `expired`: the upload never arrived and the record was closed by the reconciler (terminal). */
+export const ImageStatus = Schema.Literal("awaiting_upload", "processing", "ready", "failed", "expired")
 export type ImageStatus = typeof ImageStatus.Type
 
 export const RenditionStatus = Schema.Literal("pending", "ready", "failed")

@@ -1,6 +1,7 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Context, Effect, Layer, Option, ParseResult, Schema } from "effect"
 import { QueueError } from "../domain/errors.js"
+import { ImageId } from "../domain/ids.js"
 import { ProcessJob } from "../domain/image.js"
 import { ImageSize } from "../domain/sizes.js"
 import { JobQueue } from "../services/JobQueue.js"
@@ -55,6 +56,8 @@ export class LocalQueue extends Context.Tag("imgpipe/LocalQueue")<
   {
     /** Enqueues each job on the queue of its `size`. */
     readonly send: (jobs: ReadonlyArray<ProcessJob>) => Effect.Effect<void, QueueError>
+    /** `JobQueue.imagesWithLiveJobs`, answered exactly: the images of `ids` with a row in `jobs`. */
+    readonly imagesWithLiveJobs: (ids: ReadonlyArray<ImageId>) => Effect.Effect<ReadonlySet<ImageId>, QueueError>
     /**
      * Dead-letters the exhausted jobs of `size`, then claims up to `max` visible ones (skipping
      * those another receiver is claiming), oldest first.
@@ -100,6 +103,7 @@ const DeadRow = Schema.Struct({
 const DepthRow = Schema.Struct({ visible: Int8, not_visible: Int8, dead: Int8 })
 
 const decodeClaimed = Schema.decodeUnknown(Schema.Array(ClaimedRow))
+const decodeImageIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ image_id: ImageId })))
 const decodeDead = Schema.decodeUnknown(Schema.Array(DeadRow))
 const decodeDepth = Schema.decodeUnknown(DepthRow)
 const decodeJob = Schema.decodeUnknownEither(ProcessJob)
@@ -141,6 +145,22 @@ export const make = Effect.gen(function* () {
       )
       yield* sql`INSERT INTO jobs ${sql.insert(rows)}`
     }).pipe(Effect.mapError(queueError("send")), Effect.withSpan("LocalQueue.send"))
+
+  // A job in `jobs` is live: waiting, in flight, or (receives used up) about to move to
+  // `dead_jobs` at the next receive, which the next reconcile run sees. Not indexed by image: this
+  // runs once per reconcile period over at most a batch of ids, and an index would cost every
+  // send and delete of the hot path.
+  const imagesWithLiveJobs = (ids: ReadonlyArray<ImageId>) =>
+    ids.length === 0
+      ? Effect.succeed(new Set<ImageId>())
+      : sql`
+          SELECT DISTINCT body->>'image_id' AS image_id FROM jobs
+          WHERE body->>'image_id' = ANY(${ids.map(String)}::text[])`.pipe(
+          Effect.flatMap(decodeImageIds),
+          Effect.map((rows): ReadonlySet<ImageId> => new Set(rows.map((row) => row.image_id))),
+          Effect.mapError(queueError("imagesWithLiveJobs")),
+          Effect.withSpan("LocalQueue.imagesWithLiveJobs")
+        )
 
   /** Straight to `dead_jobs`: a job whose body no worker could ever read. */
   const deadLetterNow = (ids: ReadonlyArray<string>, reason: string) =>
@@ -289,10 +309,13 @@ export const make = Effect.gen(function* () {
       Effect.mapError(queueError("depth"))
     )
 
-  return LocalQueue.of({ send, receive, delete: delete_, changeVisibility, listDeadLetters, redrive, depth })
+  return LocalQueue.of({ send, imagesWithLiveJobs, receive, delete: delete_, changeVisibility, listDeadLetters, redrive, depth })
 })
 
 /** The table queues, as the embedded runner's `LocalQueue` and as the use cases' `JobQueue`. */
 export const LocalQueueLive: Layer.Layer<LocalQueue | JobQueue, never, SqlClient.SqlClient> = Layer.effectContext(
-  Effect.map(make, (queue) => Context.make(LocalQueue, queue).pipe(Context.add(JobQueue, JobQueue.of({ send: queue.send }))))
+  Effect.map(make, (queue) => Context.make(LocalQueue, queue).pipe(Context.add(
+      JobQueue,
+      JobQueue.of({ send: queue.send, imagesWithLiveJobs: (ids) => Effect.map(queue.imagesWithLiveJobs(ids), Option.some) })
+    )))
 )

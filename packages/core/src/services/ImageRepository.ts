@@ -80,3 +80,65 @@ export class ImageRepository extends Context.Tag("imgpipe/ImageRepository")<
     readonly ping: Effect.Effect<void, DatabaseError>
   }
 >() {}
+
+/** A `processing` image that made no progress for the stall window (see `ReconcileRepository`). */
+export interface StalledImage {
+  readonly id: ImageId
+  /** Times the reconciler already re-sent its missing sizes. */
+  readonly stallResends: number
+  /** Sizes with a ready rendition. */
+  readonly readySizes: ReadonlyArray<ImageSize>
+}
+
+/** A twice-stalled image to fail, with the sizes that never arrived. */
+export interface StalledFailure {
+  readonly id: ImageId
+  readonly missing: ReadonlyArray<ImageSize>
+  readonly message: string
+}
+
+/**
+ * The image records as the reconciler (`usecases/reconcile.ts`) reads and writes them. Apart from
+ * `ImageRepository` so the request path's services (and their test doubles) stay as they are; the
+ * SQL layer provides both. Every query reads a bounded slice through a partial index and locks
+ * with `FOR UPDATE SKIP LOCKED`, so two reconcilers at once never claim the same row. Times are
+ * the database's `now()` (the transaction's start).
+ */
+export class ReconcileRepository extends Context.Tag("imgpipe/ReconcileRepository")<
+  ReconcileRepository,
+  {
+    /**
+     * Runs `effect` in one database transaction (committed when it succeeds, rolled back when it
+     * fails). With the embedded queue the jobs it sends are in the same transaction.
+     */
+    readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DatabaseError, R>
+    /**
+     * `awaiting_upload` images whose upload URL expired more than `graceSeconds` ago become
+     * `expired`, at most `limit` of them, oldest expiry first. Returns their ids.
+     */
+    readonly expireUploads: (input: {
+      readonly graceSeconds: number
+      readonly limit: number
+    }) => Effect.Effect<ReadonlyArray<ImageId>, DatabaseError>
+    /**
+     * Locks (inside `transaction`) up to `limit` `processing` images whose last progress — the
+     * image row's `updated_at` (upload, probe, a claim) and its renditions' `updated_at` (each size
+     * recorded) — is older than `stallSeconds`, least recent first, skipping rows another
+     * transaction holds.
+     */
+    readonly lockStalled: (input: {
+      readonly stallSeconds: number
+      readonly limit: number
+    }) => Effect.Effect<ReadonlyArray<StalledImage>, DatabaseError>
+    /** Its missing sizes were re-sent: one more resend counted, the progress clock restarted. */
+    readonly markResent: (ids: ReadonlyArray<ImageId>) => Effect.Effect<void, DatabaseError>
+    /** Its jobs are still queued (a backlog, not a stall): the progress clock restarts. */
+    readonly deferStalled: (ids: ReadonlyArray<ImageId>) => Effect.Effect<void, DatabaseError>
+    /**
+     * Stalled again after a resend: the image ends `failed` with `processing_failed` and the
+     * message, and each missing size's rendition is recorded failed with the same reason. A
+     * rendition that still arrives later clears it, as after a dead-lettered job.
+     */
+    readonly failStalled: (images: ReadonlyArray<StalledFailure>) => Effect.Effect<void, DatabaseError>
+  }
+>() {}

@@ -6,6 +6,7 @@ import createJobs from "./migrations/0002_create_jobs.js"
 import indexExhaustedJobs from "./migrations/0003_index_exhausted_jobs.js"
 import recordRenditionFunction from "./migrations/0004_record_rendition_function.js"
 import tooLargeToDecode from "./migrations/0005_too_large_to_decode.js"
+import reconcile from "./migrations/0006_reconcile.js"
 import { secondsConfig } from "../config.js"
 
 /** Where the migrator records what it applied. */
@@ -20,7 +21,8 @@ export const migrations = {
   "0002_create_jobs": createJobs,
   "0003_index_exhausted_jobs": indexExhaustedJobs,
   "0004_record_rendition_function": recordRenditionFunction,
-  "0005_too_large_to_decode": tooLargeToDecode
+  "0005_too_large_to_decode": tooLargeToDecode,
+  "0006_reconcile": reconcile
 } as const
 
 /**

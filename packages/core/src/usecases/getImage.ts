@@ -25,7 +25,8 @@ const isRejection = (code: string | null): code is RejectionCode => code !== nul
 
 /**
  * The fallback rule: the requested size if ready; else the other ready sizes from smallest to
- * largest; else the original if it was uploaded and not rejected. Nothing uploaded → not found.
+ * largest; else the original if it was uploaded and not rejected. Nothing uploaded (or the upload
+ * never arrived and the record expired) → not found.
  */
 export const getImage = (input: { readonly imageId: ImageId; readonly size: ImageSize }) =>
   Effect.gen(function* () {
@@ -40,6 +41,12 @@ export const getImage = (input: { readonly imageId: ImageId; readonly size: Imag
     const { image, renditions } = found.value
     if (image.status === "awaiting_upload") {
       return yield* new ImageNotFound({ imageId: input.imageId, message: "Nothing has been uploaded for this image yet." })
+    }
+    if (image.status === "expired") {
+      return yield* new ImageNotFound({
+        imageId: input.imageId,
+        message: "The upload for this image never arrived and its record has expired."
+      })
     }
     if (image.status === "failed" && isRejection(image.errorCode)) {
       return yield* new ImageRejected({

@@ -1,0 +1,87 @@
+import { Duration, Effect, Option } from "effect"
+import { ReconcileSettings, Settings } from "../config.js"
+import type { ProcessJob } from "../domain/image.js"
+import { type ImageSize, rawKey } from "../domain/sizes.js"
+import { ReconcileRepository, type StalledImage } from "../services/ImageRepository.js"
+import { JobQueue } from "../services/JobQueue.js"
+
+/** What one run changed. */
+export interface ReconcileCounts {
+  /** `awaiting_upload` → `expired`. */
+  readonly expired: number
+  /** Stalled once: missing sizes sent again. */
+  readonly resent: number
+  /** Stalled again after a resend: `failed` / `processing_failed`. */
+  readonly failed: number
+  /** Past the stall window but with jobs still queued (embedded queue only): left alone. */
+  readonly backlogged: number
+}
+
+const stalledMessage = (stall: Duration.Duration, missing: ReadonlyArray<ImageSize>) =>
+  `Processing stalled twice: no progress for ${Math.round(Duration.toSeconds(stall))} s, then again after ` +
+  `its missing sizes (${missing.join(", ")}) were sent once more.`
+
+/**
+ * Heals what at-least-once queues and events leave behind (SYSTEM.md, "Reconciliation"):
+ *
+ * 1. `awaiting_upload` images whose upload URL expired more than the grace ago → `expired`.
+ * 2. `processing` images with no progress for the stall window, in one transaction: those whose
+ *    jobs are still on the queue (the embedded queue can tell) are backlogged and only get their
+ *    clock restarted; those never re-sent are claimed (resend counted, clock restarted) and their
+ *    missing sizes sent again; those re-sent before end `failed` with `processing_failed`.
+ *    The claim and the send commit together: with the embedded queue the jobs are rows of the same
+ *    transaction, with SQS a failed send rolls the claim back (a send that succeeded before a
+ *    failed COMMIT is a duplicate, which processing tolerates).
+ *
+ * Bounded (`batchLimit` rows of each kind per run), idempotent, and safe when two runs overlap:
+ * every row is locked `FOR UPDATE SKIP LOCKED`, so each is changed by one run only.
+ */
+export const reconcile = Effect.gen(function* () {
+  const settings = yield* Settings
+  const windows = yield* ReconcileSettings
+  const repo = yield* ReconcileRepository
+  const queue = yield* JobQueue
+  const limit = windows.batchLimit
+
+  const expired = yield* repo.expireUploads({ graceSeconds: Duration.toSeconds(windows.expireGrace), limit })
+
+  const stalled = yield* repo.transaction(
+    Effect.gen(function* () {
+      const images = yield* repo.lockStalled({ stallSeconds: Duration.toSeconds(windows.stall), limit })
+      if (images.length === 0) return { resent: 0, failed: 0, backlogged: 0 }
+
+      const live = yield* queue.imagesWithLiveJobs(images.map((image) => image.id))
+      const isLive = (image: StalledImage) => Option.isSome(live) && live.value.has(image.id)
+      const missing = (image: StalledImage) => settings.sizeOrder.filter((size) => !image.readySizes.includes(size))
+
+      const backlogged = images.filter(isLive)
+      const resend = images.filter((image) => !isLive(image) && image.stallResends === 0)
+      const fail = images.filter((image) => !isLive(image) && image.stallResends > 0)
+
+      const jobs: Array<ProcessJob> = resend.flatMap((image) =>
+        missing(image).map((size): ProcessJob => ({ image_id: image.id, raw_key: rawKey(image.id), size }))
+      )
+      yield* repo.deferStalled(backlogged.map((image) => image.id))
+      yield* repo.markResent(resend.map((image) => image.id))
+      yield* queue.send(jobs)
+      yield* repo.failStalled(
+        fail.map((image) => ({ id: image.id, missing: missing(image), message: stalledMessage(windows.stall, missing(image)) }))
+      )
+      if (resend.length + fail.length > 0) {
+        yield* Effect.logWarning("reconcile: stalled images").pipe(
+          Effect.annotateLogs({
+            resent: resend.map((image) => image.id),
+            failed: fail.map((image) => image.id)
+          })
+        )
+      }
+      return { resent: resend.length, failed: fail.length, backlogged: backlogged.length }
+    })
+  )
+
+  const counts: ReconcileCounts = { expired: expired.length, ...stalled }
+  yield* (counts.expired + counts.resent + counts.failed + counts.backlogged > 0 ? Effect.logInfo : Effect.logDebug)(
+    "reconcile: done"
+  ).pipe(Effect.annotateLogs({ ...counts }))
+  return counts
+}).pipe(Effect.withSpan("reconcile"))
