@@ -45,7 +45,15 @@ export default $config({
       databaseUrl: db.databaseUrl,
       migration: db.migration
     })
-    const http = api({ vpc, raw, processed, databaseUrl: db.databaseUrl, migration: db.migration })
+    const http = api({
+      vpc,
+      raw,
+      processed,
+      databaseUrl: db.databaseUrl,
+      databaseSecretArn: db.databaseSecretArn,
+      fallbackKeySeed: db.postgres.password,
+      migration: db.migration
+    })
     const alarms = monitoring({
       queues: bySize,
       deadLetter,

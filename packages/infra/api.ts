@@ -3,14 +3,21 @@
  * Balancer, autoscaled on CPU and request count.
  */
 import { createHmac } from "node:crypto"
-import { apiEnvironment } from "./environment"
+import { apiEnvironment, databaseSecretPermission } from "./environment"
 import { API_DOMAINS, API_PORT, API_SCALING, isProd, stageSizing } from "./settings"
 
 export interface ApiInput {
   readonly vpc: sst.aws.Vpc
   readonly raw: sst.aws.Bucket
   readonly processed: sst.aws.Bucket
+  /** `DATABASE_URL` without a password, and the secret the task reads the password from. */
   readonly databaseUrl: $util.Input<string>
+  readonly databaseSecretArn: $util.Input<string>
+  /**
+   * A value nobody outside the account knows (the generated database password), from which a
+   * stage other than prod derives its fallback API key. It goes into no environment variable.
+   */
+  readonly fallbackKeySeed: $util.Input<string>
   /** The migration step: the new image never starts against an old schema. */
   readonly migration: $util.Resource
 }
@@ -40,11 +47,14 @@ export function api(input: ApiInput) {
   // empty value would open it) until `sst secret set` gives it a key someone has.
   const fallbackKey = isProd($app.stage)
     ? undefined
-    : $resolve([input.databaseUrl]).apply(([url]) => createHmac("sha256", url).update("ApiKeys fallback").digest("hex"))
+    : $resolve([input.fallbackKeySeed]).apply(([seed]) =>
+        createHmac("sha256", seed).update("ApiKeys fallback").digest("hex")
+      )
   const apiKeys = new sst.Secret("ApiKeys", fallbackKey)
 
   const env = apiEnvironment({
     databaseUrl: input.databaseUrl,
+    databaseSecretArn: input.databaseSecretArn,
     rawBucket: raw.name,
     processedBucket: processed.name,
     apiKeys: apiKeys.value,
@@ -101,7 +111,9 @@ export function api(input: ApiInput) {
         { actions: ["s3:PutObject"], resources: [$interpolate`${raw.arn}/*`] },
         { actions: ["s3:GetObject"], resources: [$interpolate`${raw.arn}/*`, $interpolate`${processed.arn}/*`] },
         // HEAD on a missing key answers 404 (not 403) only with ListBucket.
-        { actions: ["s3:ListBucket"], resources: [raw.arn, processed.arn] }
+        { actions: ["s3:ListBucket"], resources: [raw.arn, processed.arn] },
+        // The database password, read once when a task starts (the URL in its environment has none).
+        databaseSecretPermission(input.databaseSecretArn)
       ],
       loadBalancer: {
         domain,

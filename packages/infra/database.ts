@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto"
 import { readFileSync, readdirSync } from "node:fs"
 import { join } from "node:path"
+import { databaseEnvironment, databaseSecretPermission } from "./environment"
 import { CONNECTIONS, stageSizing } from "./settings"
 
 /** The migration Lambda's handler (the topology test checks that it exists). */
@@ -57,18 +58,34 @@ export function database(vpc: sst.aws.Vpc) {
     }
   })
 
-  // `host` is the proxy's endpoint when the proxy is on. The generated password has no special
-  // characters, but the parts are encoded anyway: a password set by hand may have them.
+  // The password reaches no environment variable. SST's Postgres keeps it in a Secrets Manager
+  // secret, `{ "username", "password" }` JSON, which RDS Proxy logs in with; SST tags the instance
+  // with that secret's ARN (`sst:lookup:password`, what its own `sst.aws.Postgres.get` reads). The
+  // runtimes get its ARN and read the password once at cold start (core's databaseSecret.ts).
+  const instance = postgres.nodes.instance
+  if (instance === undefined) throw new Error("sst.aws.Postgres created no instance (is its `dev` mode on?)")
+  const databaseSecretArn = instance.tags.apply((tags) => {
+    const arn = tags?.["sst:lookup:password"]
+    if (arn === undefined || arn.length === 0) {
+      throw new Error(
+        "sst.aws.Postgres no longer tags its instance with `sst:lookup:password` (its secret's ARN): " +
+          "find the secret in .sst/platform/src/components/aws/postgres.ts after the SST upgrade"
+      )
+    }
+    return arn
+  })
+
+  // `host` is the proxy's endpoint when the proxy is on. No password: see above. The parts are
+  // encoded anyway, in case a user or database name set by hand has special characters.
   const databaseUrl = $resolve({
     user: postgres.username,
-    password: postgres.password,
     host: postgres.host,
     port: postgres.port,
     name: postgres.database
-  }).apply(({ user, password, host, port, name }) => {
-    const credentials = `${encodeURIComponent(user)}:${encodeURIComponent(password)}`
-    return `postgres://${credentials}@${host}:${port}/${encodeURIComponent(name)}?sslmode=verify-full`
-  })
+  }).apply(
+    ({ user, host, port, name }) =>
+      `postgres://${encodeURIComponent(user)}@${host}:${port}/${encodeURIComponent(name)}?sslmode=verify-full`
+  )
 
   // Migrations never run in the API's start-up (two tasks starting together would race, and a
   // slow migration would fail health checks). They run here, once per deploy that changes them,
@@ -78,7 +95,8 @@ export function database(vpc: sst.aws.Vpc) {
     runtime: "nodejs22.x",
     architecture: "x86_64",
     vpc,
-    environment: { DATABASE_URL: databaseUrl },
+    environment: databaseEnvironment({ databaseUrl, databaseSecretArn }),
+    permissions: [databaseSecretPermission(databaseSecretArn)],
     memory: "512 MB",
     // Migrations take a table lock and may rewrite a table; the step must not be cut off early.
     timeout: "10 minutes",
@@ -99,5 +117,5 @@ export function database(vpc: sst.aws.Vpc) {
     }
   })
 
-  return { postgres, databaseUrl, migrate, migration }
+  return { postgres, databaseUrl, databaseSecretArn, migrate, migration }
 }

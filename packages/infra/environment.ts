@@ -16,7 +16,10 @@ import { API_PORT, LIMITS, MAX_RECEIVES, type Size } from "./settings"
 type Env = Record<string, $util.Input<string>>
 
 export interface RuntimeResources {
+  /** `DATABASE_URL` without a password: user, RDS Proxy host, port, database, `sslmode`. */
   readonly databaseUrl: $util.Input<string>
+  /** The Secrets Manager secret whose JSON `password` the runtime reads once at cold start. */
+  readonly databaseSecretArn: $util.Input<string>
   readonly rawBucket: $util.Input<string>
   readonly processedBucket: $util.Input<string>
   readonly queueUrls: Readonly<Record<Size, $util.Input<string>>>
@@ -29,9 +32,28 @@ const settingsEnv: Env = {
   IMGPIPE_KEEP_ORIGINALS: String(LIMITS.keepOriginals)
 }
 
+/**
+ * How a runtime reaches PostgreSQL without the master password in any variable: the URL names
+ * everything but the password, and core's client layer (packages/core/src/sql/databaseSecret.ts)
+ * reads the password from the secret when the layer is built, keeping it `Redacted`.
+ */
+export const databaseEnvironment = (r: Pick<RuntimeResources, "databaseUrl" | "databaseSecretArn">): Env => ({
+  DATABASE_URL: r.databaseUrl,
+  IMGPIPE_DATABASE_SECRET_ARN: r.databaseSecretArn
+})
+
+/**
+ * The one permission reading the password needs: `GetSecretValue` on exactly that secret (it is
+ * encrypted with the account's `aws/secretsmanager` key, which needs no `kms:Decrypt` grant).
+ */
+export const databaseSecretPermission = (secretArn: $util.Input<string>) => ({
+  actions: ["secretsmanager:GetSecretValue"],
+  resources: [secretArn]
+})
+
 /** StartProcessing: marks the image and sends one job per size. */
 export const startProcessingEnvironment = (r: Omit<RuntimeResources, "rawBucket" | "processedBucket">): Env => ({
-  DATABASE_URL: r.databaseUrl,
+  ...databaseEnvironment(r),
   IMGPIPE_QUEUE_SMALL_URL: r.queueUrls.small,
   IMGPIPE_QUEUE_MEDIUM_URL: r.queueUrls.medium,
   IMGPIPE_QUEUE_LARGE_URL: r.queueUrls.large,
@@ -40,7 +62,7 @@ export const startProcessingEnvironment = (r: Omit<RuntimeResources, "rawBucket"
 
 /** ProcessImage: reads the original, writes the rendition. */
 export const processImageEnvironment = (r: Omit<RuntimeResources, "queueUrls">): Env => ({
-  DATABASE_URL: r.databaseUrl,
+  ...databaseEnvironment(r),
   IMGPIPE_RAW_BUCKET: r.rawBucket,
   IMGPIPE_PROCESSED_BUCKET: r.processedBucket,
   // Not in the spec's table: the handler records a transient failure on the image when a
@@ -54,12 +76,14 @@ export const processImageEnvironment = (r: Omit<RuntimeResources, "queueUrls">):
  * The ECS API: no queue URLs (it never sends jobs: the S3 notification starts processing).
  * `secrets` are the values that must not sit in the task definition in clear text; api.ts hands
  * them to ECS as SSM SecureString references (and, under `sst dev`, as plain variables to the
- * local process, which has no ECS to resolve them).
+ * local process, which has no ECS to resolve them). The database URL is not one of them: it has
+ * no password (the task reads that from Secrets Manager, like the functions).
  */
 export const apiEnvironment = (
   r: Omit<RuntimeResources, "queueUrls"> & { readonly apiKeys: $util.Input<string>; readonly dbPool: number }
 ): { readonly plain: Env; readonly secrets: Env } => ({
   plain: {
+    ...databaseEnvironment(r),
     IMGPIPE_RAW_BUCKET: r.rawBucket,
     IMGPIPE_PROCESSED_BUCKET: r.processedBucket,
     PORT: String(API_PORT),
@@ -68,7 +92,6 @@ export const apiEnvironment = (
     ...settingsEnv
   },
   secrets: {
-    DATABASE_URL: r.databaseUrl,
     IMGPIPE_API_KEYS: r.apiKeys
   }
 })

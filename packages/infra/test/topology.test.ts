@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { type Evaluation, WITH_DOMAINS, arr, at, evaluate, obj, queries, root, seconds, str } from "./support/evaluate.js"
-import { ACCOUNT, REGION, type Recorded } from "./support/sst-fakes.js"
+import { ACCOUNT, POSTGRES_SECRET_NAME, REGION, type Recorded } from "./support/sst-fakes.js"
 
 /** The spec's environment variables ("Entry points and configuration"). */
 const SPEC_VARIABLES = new Set([
@@ -31,6 +31,8 @@ const SPEC_VARIABLES = new Set([
 /** Handler settings outside the spec's table that the infra deliberately sets (environment.ts). */
 const HANDLER_VARIABLES = new Set([
   "IMGPIPE_MAX_RECEIVES",
+  // The secret holding the database password, read at cold start (DATABASE_URL has none).
+  "IMGPIPE_DATABASE_SECRET_ARN",
   // Connections per container, as counted in the connection budget (settings.ts CONNECTIONS).
   "IMGPIPE_DB_POOL_SIZE",
   // ProcessImage's memory (functions.ts, settings.ts PROCESS_IMAGE).
@@ -227,12 +229,17 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
 
   it("gives each runtime the spec's variables, built from the resources", () => {
     const proxy = `imgpipe-${stage}-proxy.proxy-abc.${REGION}.rds.amazonaws.com`
-    const url = `postgres://postgres:generated-password@${proxy}:5432/imgpipe?sslmode=verify-full`
+    // No password: the runtimes read it from the secret (secrets.test.ts).
+    const url = `postgres://postgres@${proxy}:5432/imgpipe?sslmode=verify-full`
+    const database = {
+      DATABASE_URL: url,
+      IMGPIPE_DATABASE_SECRET_ARN: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${POSTGRES_SECRET_NAME}`
+    }
     const queueUrl = (size: string) => `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/process-${size}-image-${stage}`
     const limits = { IMGPIPE_MAX_UPLOAD_BYTES: "26214400", IMGPIPE_MAX_PIXELS: "50000000", IMGPIPE_KEEP_ORIGINALS: "true" }
 
     expect(named("sst.aws.Function", "StartProcessing").args.environment).toEqual({
-      DATABASE_URL: url,
+      ...database,
       IMGPIPE_QUEUE_SMALL_URL: queueUrl("small"),
       IMGPIPE_QUEUE_MEDIUM_URL: queueUrl("medium"),
       IMGPIPE_QUEUE_LARGE_URL: queueUrl("large"),
@@ -241,7 +248,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     })
     for (const size of ["Small", "Medium", "Large"]) {
       expect(named("sst.aws.Function", `ProcessImage${size}`).args.environment).toEqual({
-        DATABASE_URL: url,
+        ...database,
         IMGPIPE_RAW_BUCKET: e.outputs.rawBucket,
         IMGPIPE_PROCESSED_BUCKET: e.outputs.processedBucket,
         // The queues' maxReceiveCount: the last delivery records the failure on the image.
@@ -258,6 +265,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
 
     const service = named("sst.aws.Service", "Api")
     expect(service.args.environment).toEqual({
+      ...database,
       IMGPIPE_RAW_BUCKET: e.outputs.rawBucket,
       IMGPIPE_PROCESSED_BUCKET: e.outputs.processedBucket,
       PORT: "3000",
@@ -266,17 +274,16 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     })
     // Secrets reach the task as SSM SecureString references, never in the task definition.
     const ssm = obj(service.args.ssm)
-    expect(Object.keys(ssm).sort()).toEqual(["DATABASE_URL", "IMGPIPE_API_KEYS"])
+    expect(Object.keys(ssm).sort()).toEqual(["IMGPIPE_API_KEYS"])
     const parameters = ofKind("aws.ssm.Parameter")
     for (const [variable, arn] of Object.entries(ssm)) {
       const parameter = parameters.find((p) => at(p.instance, "arn", "value") === arn)
       expect(parameter?.args.type, variable).toBe("SecureString")
     }
-    expect(parameters.find((p) => p.args.value === url)).toBeDefined()
     expect(parameters.find((p) => p.args.value === "secret-value-of-ApiKeys")).toBeDefined()
     // A new secret value rolls the tasks (ECS reads parameters only at task start).
     expect(at(service.args, "transform", "service", "forceNewDeployment")).toBe(true)
-    expect(at(service.args, "transform", "service", "triggers", "secrets")).toBe("1.1")
+    expect(at(service.args, "transform", "service", "triggers", "secrets")).toBe("1")
 
     for (const runtime of [...ofKind("sst.aws.Function"), service]) {
       for (const variable of [...Object.keys(obj(runtime.args.environment)), ...Object.keys(obj(runtime.args.ssm ?? {}))]) {
@@ -291,7 +298,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     for (const runtime of all) {
       expect(actions(runtime).filter((a) => a.includes("*")), runtime.name).toEqual([])
     }
-    expect(actions(named("sst.aws.Function", "StartProcessing"))).toEqual(["sqs:SendMessage"])
+    // Reading the database password is every database user's grant: secrets.test.ts checks it.
+    const beyondSecret = (r: Recorded) => actions(r).filter((a) => a !== "secretsmanager:GetSecretValue")
+    expect(beyondSecret(named("sst.aws.Function", "StartProcessing"))).toEqual(["sqs:SendMessage"])
     for (const size of ["Small", "Medium", "Large"]) {
       const granted = actions(named("sst.aws.Function", `ProcessImage${size}`))
       expect(granted).not.toContain("sqs:SendMessage")

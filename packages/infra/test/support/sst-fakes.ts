@@ -10,6 +10,8 @@
 
 export const ACCOUNT = "123456789012"
 export const REGION = "us-east-1"
+/** The name (with Secrets Manager's random suffix) of the secret the fake Postgres is tagged with. */
+export const POSTGRES_SECRET_NAME = "DatabaseProxySecret-a1b2c3"
 
 /** A resolved stand-in for Pulumi's `Output<T>`. */
 export class FakeOutput<T> {
@@ -128,6 +130,12 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
     readonly database = new FakeOutput("imgpipe")
     readonly id = new FakeOutput(`imgpipe-${app.stage}-database`)
     readonly proxyId = new FakeOutput(`imgpipe-${app.stage}-databaseproxy`)
+    /** As SST's: the instance is tagged with the ARN of the secret RDS Proxy logs in with. */
+    readonly nodes = {
+      instance: {
+        tags: new FakeOutput({ "sst:lookup:password": `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${POSTGRES_SECRET_NAME}` })
+      }
+    }
     constructor(name: string, args?: unknown, opts?: unknown) {
       super("sst.aws.Postgres", name, args, opts)
     }
