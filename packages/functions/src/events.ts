@@ -1,7 +1,8 @@
 /**
- * Reading the two AWS event shapes the handlers receive. Each record is decoded on its own, so one
- * odd record (a test event, a key we cannot decode, a malformed body) is skipped or acknowledged
- * without taking its neighbours down.
+ * Reading the AWS event shapes the handlers receive: S3 notifications (direct, or as the bodies of
+ * the ingest queue's SQS messages) and SQS batches of jobs. Each record is decoded on its own, so
+ * one odd record (a test event, a key we cannot decode, a malformed body) is skipped or
+ * acknowledged without taking its neighbours down.
  */
 import { type ObjectCreated, ProcessJob } from "@imgpipe/core"
 import { Either, Schema } from "effect"
@@ -99,4 +100,61 @@ export const parseSqsEvent = (event: unknown): ReadonlyArray<SqsRecordParse> => 
     const count = Number.parseInt(attributes?.ApproximateReceiveCount ?? "", 10)
     return { _tag: "Job", messageId, job: job.right, receiveCount: Number.isInteger(count) && count > 0 ? count : 1 }
   })
+}
+
+// ---- the ingest queue: S3 notifications inside SQS messages -----------------------------------
+
+/** What StartProcessing was invoked with: the ingest queue's SQS batch, or S3's direct event. */
+export type StartProcessingInput =
+  | { readonly _tag: "Sqs"; readonly messages: ReadonlyArray<IngestMessageParse> }
+  | { readonly _tag: "S3"; readonly records: ReadonlyArray<S3RecordParse> }
+
+export type IngestMessageParse =
+  /** An S3 notification: its records, each created object or why it is skipped. */
+  | { readonly _tag: "Notification"; readonly messageId: string; readonly records: ReadonlyArray<S3RecordParse> }
+  /** The `s3:TestEvent` S3 posts once when the notification is configured: nothing to do. */
+  | { readonly _tag: "TestEvent"; readonly messageId: string }
+  | { readonly _tag: "Malformed"; readonly messageId: string | undefined; readonly reason: string; readonly body?: string }
+
+const EventSource = Schema.Struct({ eventSource: Schema.Literal("aws:sqs") })
+const isSqsRecord = Schema.is(EventSource)
+
+/** A message body S3 posted: a notification with `Records`, or the test event. */
+const IngestBody = Schema.Union(
+  Schema.Struct({ Records: Schema.Array(Schema.Unknown) }),
+  Schema.Struct({ Event: Schema.Literal("s3:TestEvent") })
+)
+const decodeIngestBody = Schema.decodeUnknownEither(Schema.parseJson(IngestBody))
+
+/**
+ * An event whose records came from SQS (Lambda's event source mapping sets `eventSource` to
+ * `aws:sqs` on every record); anything else is read as S3's direct notification.
+ */
+const isSqsEvent = (event: unknown): boolean => {
+  const envelope = decodeSqsEvent(event)
+  return Either.isRight(envelope) && envelope.right.Records.some(isSqsRecord)
+}
+
+/**
+ * One message of the ingest queue: S3 posts each notification as the message body, the same JSON
+ * a direct invocation gets (`{ Records: [...] }`), and once the `s3:TestEvent` (no `Records`).
+ */
+const parseIngestMessage = (raw: unknown): IngestMessageParse => {
+  const record = decodeSqsRecord(raw)
+  if (Either.isLeft(record)) return { _tag: "Malformed", messageId: undefined, reason: "malformed SQS record" }
+  const { body, messageId } = record.right
+  const decoded = decodeIngestBody(body)
+  if (Either.isLeft(decoded)) {
+    return { _tag: "Malformed", messageId, reason: "body is not an S3 notification", body: excerpt(body) }
+  }
+  if (!("Records" in decoded.right)) return { _tag: "TestEvent", messageId }
+  return { _tag: "Notification", messageId, records: parseS3Event(decoded.right) }
+}
+
+/** StartProcessing's event, either shape, every message and record decoded on its own. */
+export const parseStartProcessingEvent = (event: unknown): StartProcessingInput => {
+  if (!isSqsEvent(event)) return { _tag: "S3", records: parseS3Event(event) }
+  const envelope = decodeSqsEvent(event)
+  const records = Either.isRight(envelope) ? envelope.right.Records : []
+  return { _tag: "Sqs", messages: records.map(parseIngestMessage) }
 }

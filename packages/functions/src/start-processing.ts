@@ -1,16 +1,27 @@
 /**
- * StartProcessing: S3 ObjectCreated notifications on the raw bucket → core `startProcessing`, once
- * per record. S3 delivers at least once and may batch or repeat records; the use case is
- * idempotent, so a repeat only re-sends sizes that are still unfinished.
+ * StartProcessing: the raw bucket's ObjectCreated notifications → core `startProcessingMany`, once
+ * per invocation (one statement marks every image of the batch, one send per size queue carries
+ * up to 10 jobs). S3 delivers at least once and may repeat records; the use case is idempotent,
+ * so a repeat only re-sends sizes that are still unfinished.
  *
- * S3 invokes the function asynchronously: an infrastructure failure (database, SQS) fails the
- * invocation, Lambda retries it (twice by default) and the records that already succeeded are
- * harmless repeats. Keys that are not image ids are skipped with a warning.
+ * Two event shapes, one function:
+ * - **SQS** (AWS): S3 posts each notification to the ingest queue `image-uploaded-<stage>`, whose
+ *   event source mapping hands StartProcessing batches of messages with `ReportBatchItemFailures`
+ *   on. The answer `{ batchItemFailures }` names the messages whose uploads could not be started
+ *   (database or SQS down): SQS delivers them again after the visibility timeout, and after
+ *   `maxReceiveCount` moves them to the ingest dead-letter queue. Bodies that are no notification
+ *   are acknowledged with a warning (retrying the same bytes cannot help), and so is S3's
+ *   `s3:TestEvent`.
+ * - **S3** (a direct invocation: the emulator, a replay by hand): an infrastructure failure fails
+ *   the invocation, so that Lambda's asynchronous retry runs it again.
+ *
+ * Keys that are not image ids, and records of other events, are skipped with a warning.
  */
-import { type EffectHandler, LambdaHandler, type S3Event } from "@effect-aws/lambda"
-import { type DatabaseError, type QueueError, startProcessing } from "@imgpipe/core"
-import { Effect, Schema } from "effect"
-import { parseS3Event } from "./events.js"
+import { type EffectHandler, LambdaHandler, type S3Event, type SQSEvent } from "@effect-aws/lambda"
+import { type DatabaseError, type ObjectCreated, parseImageId, type QueueError, startProcessingMany } from "@imgpipe/core"
+import type { SQSBatchResponse } from "aws-lambda"
+import { Effect, Option, Schema } from "effect"
+import { type IngestMessageParse, parseStartProcessingEvent, type S3RecordParse } from "./events.js"
 import { StartProcessingLive } from "./layers.js"
 
 /** Some records could not be started; the invocation fails so that Lambda retries the event. */
@@ -28,61 +39,114 @@ export interface StartProcessingSummary {
   readonly skipped: number
 }
 
-/** How many records of one event are started at once (S3 usually sends one). */
-const RECORD_CONCURRENCY = 4
+type StartContext = Effect.Effect.Context<ReturnType<typeof startProcessingMany>>
 
 const describe = (error: DatabaseError | QueueError): string => `${error._tag} in ${error.operation}: ${error.message}`
 
-export const startProcessingHandler: EffectHandler<
-  S3Event,
-  Effect.Effect.Context<ReturnType<typeof startProcessing>>,
-  StartProcessingFailed,
-  StartProcessingSummary
-> = (event) =>
-  Effect.gen(function* () {
-    const records = parseS3Event(event)
-    let skipped = 0
-    let started = 0
-    let alreadyHandled = 0
-    const failures: Array<string> = []
-    yield* Effect.forEach(
-      records,
-      (record) => {
-        if (record._tag === "Skipped") {
-          skipped++
-          return Effect.logWarning("S3 record skipped").pipe(
+const logSkipped = (records: ReadonlyArray<S3RecordParse>) =>
+  Effect.forEach(
+    records,
+    (record) =>
+      record._tag === "Skipped"
+        ? Effect.logWarning("S3 record skipped").pipe(
             Effect.annotateLogs({ reason: record.reason, ...(record.key !== undefined ? { key: record.key } : {}) })
           )
-        }
-        return startProcessing(record.event).pipe(
-          Effect.tap((outcome) =>
-            Effect.sync(() => {
-              if (outcome._tag === "Started") started++
-              else if (outcome._tag === "AlreadyHandled") alreadyHandled++
-              else skipped++
-            })
-          ),
-          Effect.catchAll((error) =>
-            Effect.sync(() => failures.push(`${record.event.key}: ${describe(error)}`)).pipe(
-              Effect.zipRight(
-                Effect.logError("could not start processing").pipe(
-                  Effect.annotateLogs({ key: record.event.key, error: describe(error) })
-                )
-              )
-            )
-          )
-        )
-      },
-      { concurrency: RECORD_CONCURRENCY, discard: true }
-    )
-    if (failures.length > 0) {
-      return yield* new StartProcessingFailed({
-        failed: failures.length,
-        total: records.length,
-        message: `${failures.length} of ${records.length} records failed: ${failures.join("; ")}`
-      })
+        : Effect.void,
+    { discard: true }
+  )
+
+/**
+ * Starts every created object of `records` with one `startProcessingMany` call. A key named twice
+ * (S3 repeats a notification, sometimes within one batch) is started once. Fails only on
+ * infrastructure errors; the summary counts each record.
+ */
+const startAll = (records: ReadonlyArray<S3RecordParse>) =>
+  Effect.gen(function* () {
+    yield* logSkipped(records)
+    const unique = new Map<string, ObjectCreated>()
+    for (const record of records) {
+      if (record._tag === "Created" && !unique.has(record.event.key)) unique.set(record.event.key, record.event)
     }
-    return { started, alreadyHandled, skipped }
+    const keys = [...unique.keys()]
+    const outcomes = unique.size === 0 ? [] : yield* startProcessingMany([...unique.values()])
+    const byKey = new Map(keys.map((key, i) => [key, outcomes[i]?._tag ?? "Ignored"]))
+    let started = 0
+    let alreadyHandled = 0
+    let skipped = 0
+    for (const record of records) {
+      const outcome = record._tag === "Created" ? byKey.get(record.event.key) : undefined
+      if (outcome === "Started") started++
+      else if (outcome === "AlreadyHandled") alreadyHandled++
+      else skipped++
+    }
+    return { started, alreadyHandled, skipped } satisfies StartProcessingSummary
+  })
+
+/** A direct S3 event: the summary, or a failed invocation for Lambda's asynchronous retry. */
+const handleS3 = (records: ReadonlyArray<S3RecordParse>) =>
+  startAll(records).pipe(
+    Effect.catchAll((error) => {
+      const created = records.filter((record) => record._tag === "Created").length
+      return Effect.logError("could not start processing").pipe(
+        Effect.annotateLogs({ error: describe(error) }),
+        Effect.zipRight(
+          new StartProcessingFailed({
+            failed: created,
+            total: records.length,
+            message: `${created} of ${records.length} records failed: ${describe(error)}`
+          })
+        )
+      )
+    })
+  )
+
+/** A message naming at least one object that may be an upload of ours (its key is an image id). */
+const hasUploads = (message: IngestMessageParse): message is Extract<IngestMessageParse, { _tag: "Notification" }> =>
+  message._tag === "Notification" &&
+  message.records.some((record) => record._tag === "Created" && Option.isSome(parseImageId(record.event.key)))
+
+/**
+ * An SQS batch of the ingest queue: one `startProcessingMany` for all of its uploads. If that
+ * fails, every message that carried an upload is reported failed (and only those: test events,
+ * skipped records, keys that are not image ids and malformed bodies have nothing to retry).
+ */
+const handleSqs = (messages: ReadonlyArray<IngestMessageParse>) =>
+  Effect.gen(function* () {
+    for (const message of messages) {
+      if (message._tag === "Malformed") {
+        yield* Effect.logWarning("ingest message is not an S3 notification; acknowledged without processing").pipe(
+          Effect.annotateLogs({
+            message_id: message.messageId ?? "unknown",
+            reason: message.reason,
+            ...(message.body !== undefined ? { body: message.body } : {})
+          })
+        )
+      } else if (message._tag === "TestEvent") {
+        yield* Effect.logInfo("s3:TestEvent acknowledged").pipe(Effect.annotateLogs({ message_id: message.messageId }))
+      }
+    }
+    const notifications = messages.flatMap((message) => (message._tag === "Notification" ? [message] : []))
+    const result = yield* Effect.either(startAll(notifications.flatMap((message) => message.records)))
+    if (result._tag === "Right") {
+      yield* Effect.logDebug("ingest batch started").pipe(Effect.annotateLogs({ messages: messages.length, ...result.right }))
+      return { batchItemFailures: [] } satisfies SQSBatchResponse
+    }
+    const failed = messages.filter(hasUploads).map((message) => message.messageId)
+    yield* Effect.logError("could not start processing; the batch's uploads will be delivered again").pipe(
+      Effect.annotateLogs({ error: describe(result.left), messages: failed.length })
+    )
+    return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) } satisfies SQSBatchResponse
+  })
+
+export const startProcessingHandler: EffectHandler<
+  SQSEvent | S3Event,
+  StartContext,
+  StartProcessingFailed,
+  SQSBatchResponse | StartProcessingSummary
+> = (event) =>
+  Effect.suspend((): Effect.Effect<SQSBatchResponse | StartProcessingSummary, StartProcessingFailed, StartContext> => {
+    const input = parseStartProcessingEvent(event)
+    return input._tag === "Sqs" ? handleSqs(input.messages) : handleS3(input.records)
   }).pipe(Effect.withSpan("StartProcessing"))
 
 export const handler = LambdaHandler.make({ handler: startProcessingHandler, layer: StartProcessingLive })

@@ -1,6 +1,7 @@
 /**
  * Every AWS request each step makes per image, counted by an SDK middleware on the clients of the
- * functions, the API and the event source mapping (the S3 and SQS requests AWS bills). The steps
+ * functions, the API, S3's notifications and the event source mappings (the S3 and SQS requests
+ * AWS bills). The steps
  * are driven one at a time so each count belongs to one step. `docs/aws-requests.md` is this
  * test's table.
  */
@@ -11,12 +12,12 @@ import { Effect, Option, Queue } from "effect"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { testDatabaseKind } from "../../core/test/support/database.js"
-import { lambdaContext, pollOnce, s3EventRecord } from "../src/local/event-sources.js"
+import { notifyIngestQueue, pollIngestOnce, pollOnce } from "../src/local/event-sources.js"
 import { Aws, AwsLive } from "./support/aws.js"
 
 const image = new Uint8Array(readFileSync(resolve(import.meta.dirname, "../../core/test/fixtures/images/photo-246x345.tiff")))
 const SIZES: ReadonlyArray<ImageSize> = ["small", "medium", "large"]
-const context = (name: string) => lambdaContext(name, "us-east-1", 30_000)
+const mapping = { batchSize: 10, waitTimeSeconds: 0, timeoutMs: 30_000 }
 
 /** The client's part: POST /upload, then PUT to the presigned URL. Returns the API's requests for the ticket. */
 const clientUpload = Effect.gen(function* () {
@@ -35,19 +36,28 @@ const clientUpload = Effect.gen(function* () {
   return { id: Option.getOrThrow(parseImageId(ticket.image_id)), uploadRequests }
 })
 
-/** S3's notification for the next stored object, handed to StartProcessing; the requests it made. */
-const deliverNotification = Effect.gen(function* () {
-  const { emulator, requests, startProcessing } = yield* Aws
-  // The emulator reports writes to both buckets; S3 notifies StartProcessing of the raw bucket's.
+/**
+ * S3's notification for the next stored object, posted to the ingest queue (S3 sends it, the queue
+ * owner pays the SendMessage); the requests of that delivery.
+ */
+const notify = Effect.gen(function* () {
+  const { emulator, mappingRequests } = yield* Aws
+  // The emulator reports writes to both buckets; S3 notifies the ingest queue of the raw bucket's.
   let created = yield* Queue.take(emulator.objectCreated)
   while (created.bucket !== emulator.buckets.raw) created = yield* Queue.take(emulator.objectCreated)
   expect(created.eventName).toBe("ObjectCreated:Put")
+  mappingRequests.clear()
+  yield* Effect.orDie(notifyIngestQueue(emulator, created))
+  return mappingRequests.counts()
+})
+
+/** One poll of the ingest queue by StartProcessing's event source mapping, and the requests of that step. */
+const pollIngest = Effect.gen(function* () {
+  const { emulator, mappingRequests, requests, startProcessingSqs } = yield* Aws
   requests.clear()
-  const summary = yield* Effect.promise(() =>
-    startProcessing({ Records: [s3EventRecord(created, emulator.region)] }, context("StartProcessing"))
-  )
-  expect(summary.started).toBe(1)
-  return requests.counts()
+  mappingRequests.clear()
+  const outcome = yield* pollIngestOnce(emulator, startProcessingSqs, mapping).pipe(Effect.orDie)
+  return { outcome, functionRequests: requests.counts(), mappingRequests: mappingRequests.counts() }
 })
 
 /** One poll of a size queue by the event source mapping, and the requests of that step. */
@@ -56,9 +66,7 @@ const pollSize = (size: ImageSize) =>
     const { emulator, mappingRequests, processImage, requests } = yield* Aws
     requests.clear()
     mappingRequests.clear()
-    const outcome = yield* pollOnce(emulator, size, processImage, { batchSize: 10, waitTimeSeconds: 0, timeoutMs: 30_000 }).pipe(
-      Effect.orDie
-    )
+    const outcome = yield* pollOnce(emulator, size, processImage, mapping).pipe(Effect.orDie)
     return { outcome, functionRequests: requests.counts(), mappingRequests: mappingRequests.counts() }
   })
 
@@ -80,7 +88,11 @@ const perImage = (keepOriginals: boolean) =>
     const { repository } = yield* Aws
     const { id, uploadRequests } = yield* clientUpload
     expect(uploadRequests).toEqual({}) // POST /upload: one INSERT, the URL is signed locally
-    expect(yield* deliverNotification).toEqual({ "SQSClient.SendMessageBatchCommand": 3 })
+    expect(yield* notify).toEqual({ "SQSClient.SendMessageCommand": 1 })
+    const start = yield* pollIngest
+    expect(start.outcome).toEqual({ received: 1, deleted: 1, retried: 0 })
+    expect(start.mappingRequests).toEqual({ "SQSClient.ReceiveMessageCommand": 1, "SQSClient.DeleteMessageBatchCommand": 1 })
+    expect(start.functionRequests).toEqual({ "SQSClient.SendMessageBatchCommand": 3 })
 
     for (const [i, size] of SIZES.entries()) {
       const step = yield* pollSize(size)
@@ -101,15 +113,19 @@ const perImage = (keepOriginals: boolean) =>
 layer(AwsLive({ eventSources: false }), { excludeTestServices: true, timeout: "60 seconds" })(
   `AWS requests per image (fauxqs + ${testDatabaseKind})`,
   (it) => {
-    it.effect("one image, originals kept: 0 for the ticket, 3 SQS sends, per size 1 GET + 1 PUT and the mapping's receive + delete", () =>
+    it.effect("one image, originals kept: 0 for the ticket, S3's send to the ingest queue, its receive + delete, 3 SQS sends, per size 1 GET + 1 PUT and the mapping's receive + delete", () =>
       perImage(true))
 
-    it.effect("ten images: the mapping's receive and delete are shared by a batch of up to 10", () =>
+    it.effect("ten images: one StartProcessing batch sends 3 SendMessageBatch of 10; the mappings' receive and delete are shared", () =>
       Effect.gen(function* () {
         const uploads = yield* Effect.forEach(Array.from({ length: 10 }), () => clientUpload)
         for (const _ of uploads) {
-          expect(yield* deliverNotification).toEqual({ "SQSClient.SendMessageBatchCommand": 3 })
+          expect(yield* notify).toEqual({ "SQSClient.SendMessageCommand": 1 })
         }
+        const start = yield* pollIngest
+        expect(start.outcome).toEqual({ received: 10, deleted: 10, retried: 0 })
+        expect(start.mappingRequests).toEqual({ "SQSClient.ReceiveMessageCommand": 1, "SQSClient.DeleteMessageBatchCommand": 1 })
+        expect(start.functionRequests).toEqual({ "SQSClient.SendMessageBatchCommand": 3 })
         for (const size of SIZES) {
           const step = yield* pollSize(size)
           expect(step.outcome).toEqual({ size, received: 10, deleted: 10, retried: 0 })

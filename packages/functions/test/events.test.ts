@@ -4,7 +4,7 @@
  * parsers are checked against what arrives in AWS, not against our emulator's output alone.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { decodeS3Key, parseS3Event, parseSqsEvent } from "../src/events.js"
+import { decodeS3Key, parseS3Event, parseSqsEvent, parseStartProcessingEvent } from "../src/events.js"
 import { encodeS3EventKey } from "../src/local/event-sources.js"
 
 const ID = "0190a0b0-0000-7000-8000-0000000000aa"
@@ -127,5 +127,52 @@ describe("SQS events", () => {
       { _tag: "Malformed", messageId: undefined, reason: "malformed SQS record" }
     ])
     expect(parseSqsEvent({})).toEqual([{ _tag: "Malformed", messageId: undefined, reason: "not an SQS event" }])
+  })
+})
+
+describe("StartProcessing's two event shapes", () => {
+  it("an SQS batch of the ingest queue: S3 notifications in the bodies, the test event, malformed bodies", () => {
+    const notification = { Records: [s3Record(ID, { size: 77 }), s3Record(ID, { eventName: "ObjectRemoved:Delete" })] }
+    const testEvent = { Service: "Amazon S3", Event: "s3:TestEvent", Time: "2014-10-13T15:57:02.089Z", Bucket: "raw-image-prod" }
+    const parsed = parseStartProcessingEvent({
+      Records: [
+        { ...sqsRecord("n1", JSON.stringify(notification)), eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:image-uploaded-prod" },
+        sqsRecord("t1", JSON.stringify(testEvent)),
+        sqsRecord("j1", JSON.stringify({ image_id: ID, raw_key: ID, size: "small" })),
+        sqsRecord("x1", "{ not json"),
+        { eventSource: "aws:sqs", messageId: 7 }
+      ]
+    })
+    expect(parsed).toEqual({
+      _tag: "Sqs",
+      messages: [
+        {
+          _tag: "Notification",
+          messageId: "n1",
+          records: [
+            { _tag: "Created", bucket: "raw-image-prod", event: { key: ID, bytes: 77 } },
+            { _tag: "Skipped", reason: "event ObjectRemoved:Delete", key: ID }
+          ]
+        },
+        { _tag: "TestEvent", messageId: "t1" },
+        {
+          _tag: "Malformed",
+          messageId: "j1",
+          reason: "body is not an S3 notification",
+          body: JSON.stringify({ image_id: ID, raw_key: ID, size: "small" })
+        },
+        { _tag: "Malformed", messageId: "x1", reason: "body is not an S3 notification", body: "{ not json" },
+        { _tag: "Malformed", messageId: undefined, reason: "malformed SQS record" }
+      ]
+    })
+  })
+
+  it("a direct S3 event (and S3's test event, and anything else) is read as S3's notification", () => {
+    expect(parseStartProcessingEvent({ Records: [s3Record(ID, { size: 5 })] })).toEqual({
+      _tag: "S3",
+      records: [{ _tag: "Created", bucket: "raw-image-prod", event: { key: ID, bytes: 5 } }]
+    })
+    expect(parseStartProcessingEvent({ Event: "s3:TestEvent", Bucket: "raw-image-prod" })).toEqual({ _tag: "S3", records: [] })
+    expect(parseStartProcessingEvent("nope")).toEqual({ _tag: "S3", records: [{ _tag: "Skipped", reason: "not an S3 notification" }] })
   })
 })

@@ -25,7 +25,7 @@ import { logRequests, type RequestLog } from "../../../core/test/support/fauxqs.
 import { TestDatabase } from "../../../core/test/support/database.js"
 import { ProcessImageServices, StartProcessingServices } from "../../src/layers.js"
 import { type AwsEmulator, makeAwsEmulator, stageNames } from "../../src/local/emulator.js"
-import { type LambdaFunction, runS3Notifications, runSqsEventSources } from "../../src/local/event-sources.js"
+import { type LambdaFunction, runIngestEventSource, runS3Notifications, runSqsEventSources } from "../../src/local/event-sources.js"
 import { processImageHandler } from "../../src/process-image.js"
 import { startProcessingHandler, type StartProcessingSummary } from "../../src/start-processing.js"
 
@@ -36,7 +36,10 @@ export const VISIBILITY_TIMEOUT_SECONDS = 2
 
 export interface AwsHarness {
   readonly emulator: AwsEmulator
+  /** StartProcessing invoked with a direct S3 event: its summary. */
   readonly startProcessing: LambdaFunction<S3Event, StartProcessingSummary>
+  /** StartProcessing invoked by the ingest queue's mapping: its batch response. */
+  readonly startProcessingSqs: LambdaFunction<SQSEvent, SQSBatchResponse>
   readonly processImage: LambdaFunction<SQSEvent, SQSBatchResponse>
   readonly apiUrl: string
   /** Requests the functions and the API send (their own SDK clients). */
@@ -55,7 +58,7 @@ const functionRuntime = <A, E>(layer: Layer.Layer<A, E>) =>
   Effect.acquireRelease(Effect.sync(() => ManagedRuntime.make(layer)), (runtime) => runtime.disposeEffect)
 
 export interface HarnessOptions {
-  /** Run the S3 notifications and the SQS event source mappings in the background. */
+  /** Run the S3 notifications (to the ingest queue) and the SQS event source mappings in the background. */
   readonly eventSources: boolean
   /** More settings for the functions and the API (e.g. `IMGPIPE_KEEP_ORIGINALS`). */
   readonly env?: Readonly<Record<string, string>>
@@ -106,10 +109,17 @@ const makeHarness = (options: HarnessOptions): Effect.Effect<AwsHarness, unknown
       sqs: yield* Effect.acquireRelease(Effect.sync(() => new SQSClient(clientConfig)), (c) => Effect.sync(() => c.destroy()))
     }
 
+    // What `LambdaHandler.make` returns: the effect handler run on the function's runtime.
+    const startProcessing: LambdaFunction<SQSEvent | S3Event, SQSBatchResponse | StartProcessingSummary> = (event, context) =>
+      start.runPromise(startProcessingHandler(event, context))
     const harness: AwsHarness = {
       emulator,
-      // What `LambdaHandler.make` returns: the effect handler run on the function's runtime.
-      startProcessing: (event, context) => start.runPromise(startProcessingHandler(event, context)),
+      startProcessing: (event, context) =>
+        startProcessing(event, context).then((out) =>
+          "started" in out ? out : Promise.reject(new Error(`an S3 event answered ${JSON.stringify(out)}`))),
+      startProcessingSqs: (event, context) =>
+        startProcessing(event, context).then((out) =>
+          "batchItemFailures" in out ? out : Promise.reject(new Error(`an SQS event answered ${JSON.stringify(out)}`))),
       processImage: (event, context) => process.runPromise(processImageHandler(event, context)),
       apiUrl,
       requests,
@@ -119,10 +129,10 @@ const makeHarness = (options: HarnessOptions): Effect.Effect<AwsHarness, unknown
     }
 
     if (options.eventSources) {
-      yield* Effect.forkScoped(
-        runS3Notifications(emulator, harness.startProcessing, { timeoutMs: 30_000, retries: 2, retryDelayMs: 200 })
-      )
-      yield* runSqsEventSources(emulator, harness.processImage, { batchSize: 10, waitTimeSeconds: 1, timeoutMs: 30_000 })
+      const mapping = { batchSize: 10, waitTimeSeconds: 1, timeoutMs: 30_000 }
+      yield* Effect.forkScoped(runS3Notifications(emulator))
+      yield* runIngestEventSource(emulator, harness.startProcessingSqs, mapping)
+      yield* runSqsEventSources(emulator, harness.processImage, mapping)
     }
     return harness
   })
