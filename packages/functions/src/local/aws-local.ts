@@ -2,12 +2,15 @@
  * `bun run start:aws-local`: imgpipe's AWS code paths on this machine, no cloud and no Docker.
  *
  * - fauxqs serves S3 and SQS in this process (`emulator.ts`): the raw and processed buckets, the
- *   three size queues with a redrive policy to one dead-letter queue after 3 receives.
+ *   three size queues with a redrive policy to one dead-letter queue after 3 receives, and the
+ *   ingest queue `image-uploaded-<stage>` (with its own dead-letter queue) that receives the raw
+ *   bucket's ObjectCreated notifications.
  * - PostgreSQL at `DATABASE_URL`, or an in-memory PGlite served on a loopback port; migrations are
  *   applied first, as the deploy step (`bun run migrate`) does in AWS.
  * - The Lambda handlers are the exported `handler`s of `start-processing.ts` and `process-image.ts`,
  *   configured by environment variables only and invoked by the event-source emulator
- *   (`event-sources.ts`) as S3 notifications and SQS event source mappings invoke them.
+ *   (`event-sources.ts`) as SQS event source mappings invoke them: StartProcessing with batches of
+ *   the ingest queue, ProcessImage with batches of each size queue.
  * - The API is the ECS entry (`packages/api/src/main.ts`) in a child process, with environment
  *   variables only.
  *
@@ -24,7 +27,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { resolve } from "node:path"
 import { servePglite } from "./database.js"
 import { EmulatorError, makeAwsEmulator, stageNames } from "./emulator.js"
-import { runS3Notifications, runSqsEventSources } from "./event-sources.js"
+import { runIngestEventSource, runS3Notifications, runSqsEventSources } from "./event-sources.js"
 
 const config = Config.all({
   apiPort: Config.integer("PORT").pipe(Config.withDefault(3000)),
@@ -121,16 +124,10 @@ const main = Effect.gen(function* () {
   const processImage = yield* Effect.promise(() => import("../process-image.js"))
 
   const timeoutMs = settings.functionTimeoutSeconds * 1000
-  yield* Effect.forkScoped(
-    runS3Notifications(emulator, startProcessing.handler, { timeoutMs, retries: 2, retryDelayMs: 1000 }).pipe(
-      Effect.annotateLogs({ source: "s3-notifications" })
-    )
-  )
-  yield* runSqsEventSources(emulator, processImage.handler, {
-    batchSize: settings.batchSize,
-    waitTimeSeconds: settings.waitTimeSeconds,
-    timeoutMs
-  })
+  const mapping = { batchSize: settings.batchSize, waitTimeSeconds: settings.waitTimeSeconds, timeoutMs }
+  yield* Effect.forkScoped(runS3Notifications(emulator).pipe(Effect.annotateLogs({ source: "s3-notifications" })))
+  yield* runIngestEventSource(emulator, startProcessing.handler, mapping)
+  yield* runSqsEventSources(emulator, processImage.handler, mapping)
 
   const child = yield* spawnApi({ ...env, PORT: String(settings.apiPort) })
   const api = `http://localhost:${settings.apiPort}`
@@ -142,7 +139,9 @@ const main = Effect.gen(function* () {
       aws_endpoint: emulator.endpoint,
       raw_bucket: emulator.buckets.raw,
       processed_bucket: emulator.buckets.processed,
-      dead_letter_queue: emulator.deadLetterQueue.url
+      dead_letter_queue: emulator.deadLetterQueue.url,
+      ingest_queue: emulator.ingestQueue.url,
+      ingest_dead_letter_queue: emulator.ingestDeadLetterQueue.url
     })
   )
   return yield* exited(child)

@@ -1,15 +1,16 @@
 /**
  * AWS on this machine: fauxqs (S3 + SQS in one in-process HTTP server) set up as imgpipe's stage
  * is in AWS — the raw and processed buckets, the three size queues with a redrive policy to one
- * dead-letter queue — plus two things fauxqs lacks:
+ * dead-letter queue, the ingest queue (the raw bucket's notifications) with its own — plus what
+ * fauxqs lacks:
  *
  * - presigned URLs are checked as S3 checks them (`presigned.ts`): a PUT with another content type
  *   or length than signed is refused with 403 `SignatureDoesNotMatch`;
  * - conditional writes (`conditional-put.ts`): a PUT with `If-None-Match: *` on an existing key is
  *   refused with 412 `PreconditionFailed`, so an upload URL is good for one upload, as on S3;
  * - every object stored (PUT, or copy) is reported on `objectCreated`, which the event-source
- *   emulator turns into S3 ObjectCreated notifications. fauxqs has no bucket notifications, but its
- *   Fastify app (`buildApp`) lets a response hook see each completed write.
+ *   emulator turns into S3 ObjectCreated notifications on the ingest queue. fauxqs has no bucket
+ *   notifications, but its Fastify app (`buildApp`) lets a response hook see each completed write.
  */
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs"
@@ -33,6 +34,9 @@ export interface EmulatorOptions {
   readonly processedBucket: string
   readonly queueNames: Readonly<Record<ImageSize, string>>
   readonly deadLetterQueueName: string
+  /** The raw bucket's notifications (`image-uploaded-<stage>`) and their own dead-letter queue. */
+  readonly ingestQueueName: string
+  readonly ingestDeadLetterQueueName: string
   /** Seconds a received message stays invisible before it is delivered again. */
   readonly visibilityTimeoutSeconds: number
   /** Receives before SQS moves a message to the dead-letter queue (the spec: 3). */
@@ -67,6 +71,9 @@ export interface AwsEmulator {
   readonly buckets: { readonly raw: string; readonly processed: string }
   readonly queues: Readonly<Record<ImageSize, QueueInfo>>
   readonly deadLetterQueue: QueueInfo
+  /** Where S3 posts the raw bucket's ObjectCreated notifications, consumed by StartProcessing. */
+  readonly ingestQueue: QueueInfo
+  readonly ingestDeadLetterQueue: QueueInfo
   /** Objects created in any bucket, in the order their writes completed. */
   readonly objectCreated: Queue.Dequeue<CreatedObject>
   /** The environment variables that point imgpipe's runtimes at this emulator. */
@@ -222,6 +229,18 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
       ))
     const queues = Object.fromEntries(queueList) as Record<ImageSize, QueueInfo>
 
+    // The ingest queue keeps notifications 14 days (as in AWS) and has a dead-letter queue of its own:
+    // what lands there is an upload whose processing never started, not a resize job.
+    const ingestDeadLetterQueue = yield* createQueue(options.ingestDeadLetterQueueName, { MessageRetentionPeriod: "1209600" })
+    const ingestQueue = yield* createQueue(options.ingestQueueName, {
+      VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+      MessageRetentionPeriod: "1209600",
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: ingestDeadLetterQueue.arn,
+        maxReceiveCount: String(options.maxReceiveCount)
+      })
+    })
+
     return {
       endpoint,
       region: options.region,
@@ -229,6 +248,8 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
       buckets: { raw: options.rawBucket, processed: options.processedBucket },
       queues,
       deadLetterQueue,
+      ingestQueue,
+      ingestDeadLetterQueue,
       objectCreated: created,
       env: {
         AWS_REGION: options.region,
@@ -247,7 +268,10 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
     } satisfies AwsEmulator
   })
 
-/** The spec's resource names for a stage, e.g. `raw-image-local`, `process-small-image-local`. */
+/**
+ * The spec's resource names for a stage, e.g. `raw-image-local`, `process-small-image-local`,
+ * `image-uploaded-local` (as packages/infra/settings.ts names them in AWS).
+ */
 export const stageNames = (stage: string) => ({
   rawBucket: `raw-image-${stage}`,
   processedBucket: `processed-image-${stage}`,
@@ -256,5 +280,7 @@ export const stageNames = (stage: string) => ({
     medium: `process-medium-image-${stage}`,
     large: `process-large-image-${stage}`
   },
-  deadLetterQueueName: `process-image-dlq-${stage}`
+  deadLetterQueueName: `process-image-dlq-${stage}`,
+  ingestQueueName: `image-uploaded-${stage}`,
+  ingestDeadLetterQueueName: `image-uploaded-dlq-${stage}`
 })

@@ -2,16 +2,18 @@
  * What AWS does between the services and the functions, emulated so the real handlers run
  * unchanged:
  *
- * - **S3 → StartProcessing.** Each object created in the raw bucket becomes the S3 ObjectCreated
- *   notification AWS sends (same JSON shape, key URL-encoded with `+` for spaces), delivered as an
- *   asynchronous invocation: a failed invocation is retried twice more, then dropped with an error
- *   (AWS would send it to the function's on-failure destination, if one is configured).
- * - **SQS → ProcessImage.** One poller per size queue does what Lambda's event source mapping does
- *   with `ReportBatchItemFailures`: receive up to `batchSize` messages (long polling) with their
- *   system attributes, invoke the handler with an SQS event of the real shape, delete the
- *   messages it did not list in `batchItemFailures`, and leave the listed ones for SQS to deliver
- *   again after the visibility timeout (and to dead-letter after `maxReceiveCount`). A thrown
- *   error, a timeout or an unknown item identifier fails the whole batch, as in AWS.
+ * - **S3 → the ingest queue.** Each object created in the raw bucket becomes the S3 ObjectCreated
+ *   notification AWS sends (same JSON shape, key URL-encoded with `+` for spaces), posted as the
+ *   body of one message to the ingest queue, as S3's queue notification does; the `s3:TestEvent`
+ *   S3 posts when the notification is configured comes first.
+ * - **SQS → StartProcessing, SQS → ProcessImage.** One poller per queue (the ingest queue and each
+ *   size queue) does what Lambda's event source mapping does with `ReportBatchItemFailures`:
+ *   receive up to `batchSize` messages (long polling) with their system attributes, invoke the
+ *   handler with an SQS event of the real shape, delete the messages it did not list in
+ *   `batchItemFailures`, and leave the listed ones for SQS to deliver again after the visibility
+ *   timeout (and to dead-letter after `maxReceiveCount`). A thrown error, a timeout or an unknown
+ *   item identifier fails the whole batch, as in AWS. (No batching window: a poll hands over what
+ *   one ReceiveMessage returned.)
  *
  * Handlers are plain Lambda handler functions `(event, context) => Promise<result>`: the exported
  * `handler`s, or test-built ones.
@@ -19,13 +21,14 @@
 import {
   DeleteMessageBatchCommand,
   type Message,
-  ReceiveMessageCommand
+  ReceiveMessageCommand,
+  SendMessageCommand
 } from "@aws-sdk/client-sqs"
 import { IMAGE_SIZES, type ImageSize } from "@imgpipe/core"
-import type { Context as LambdaContext, S3Event, S3EventRecord, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
+import type { Context as LambdaContext, S3EventRecord, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { Duration, Effect, Queue, Schedule, type Scope } from "effect"
 import { randomUUID } from "node:crypto"
-import type { AwsEmulator, CreatedObject } from "./emulator.js"
+import type { AwsEmulator, CreatedObject, QueueInfo } from "./emulator.js"
 
 /** A Lambda handler as Lambda calls it. */
 export type LambdaFunction<E, R> = (event: E, context: LambdaContext) => Promise<R>
@@ -127,53 +130,55 @@ export const invoke = <E, R>(fn: LambdaFunction<E, R>, event: E, options: Invoke
     Effect.timeoutFail({ duration: Duration.millis(options.timeoutMs), onTimeout: () => `timed out after ${options.timeoutMs} ms` })
   )
 
-// ---- S3 notifications → StartProcessing --------------------------------------------------------
+// ---- S3 notifications → the ingest queue --------------------------------------------------------
 
-export interface S3NotificationOptions {
-  readonly timeoutMs: number
-  /** Retries of a failed asynchronous invocation (AWS default 2) and the wait before each. */
-  readonly retries: number
-  readonly retryDelayMs: number
-}
+/** The message S3 posts to a queue once, when the notification configuration is saved. */
+export const s3TestEvent = (bucket: string, time: Date = new Date()) => ({
+  Service: "Amazon S3",
+  Event: "s3:TestEvent",
+  Time: time.toISOString(),
+  Bucket: bucket,
+  RequestId: randomUUID().replace(/-/g, "").slice(0, 16).toUpperCase(),
+  HostId: "fauxqs"
+})
 
-/** Delivers one notification: the invocation, then its retries. */
-const deliverNotification = (
-  emulator: AwsEmulator,
-  fn: LambdaFunction<S3Event, unknown>,
-  object: CreatedObject,
-  options: S3NotificationOptions
-) => {
-  const event: S3Event = { Records: [s3EventRecord(object, emulator.region)] }
-  return invoke(fn, event, { functionName: "StartProcessing", region: emulator.region, timeoutMs: options.timeoutMs }).pipe(
-    Effect.retry(Schedule.spaced(Duration.millis(options.retryDelayMs)).pipe(Schedule.intersect(Schedule.recurs(options.retries)))),
-    Effect.catchAll((error) =>
-      Effect.logError("StartProcessing failed on every attempt; the notification is dropped").pipe(
-        Effect.annotateLogs({ key: object.key, error })
-      )
-    ),
-    Effect.annotateLogs({ bucket: object.bucket })
-  )
-}
+const sendToQueue = (emulator: AwsEmulator, queue: QueueInfo, body: unknown) =>
+  Effect.tryPromise({
+    try: (signal) =>
+      emulator.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: JSON.stringify(body) }), {
+        abortSignal: signal
+      }),
+    catch: (error) => `SendMessage to ${queue.name} failed: ${String(error)}`
+  })
+
+/** S3's delivery of one object's notification to the ingest queue: one message, one record. */
+export const notifyIngestQueue = (emulator: AwsEmulator, object: CreatedObject) =>
+  sendToQueue(emulator, emulator.ingestQueue, { Records: [s3EventRecord(object, emulator.region)] })
 
 /**
- * Runs until interrupted: each object created in the raw bucket is delivered to `fn`, each in its
- * own invocation, concurrently (S3 does not wait for one invocation before the next).
+ * Runs until interrupted: first the `s3:TestEvent`, then each object created in the raw bucket
+ * as a notification on the ingest queue (S3 retries a failed delivery; so does this, every second).
  */
-export const runS3Notifications = (
-  emulator: AwsEmulator,
-  fn: LambdaFunction<S3Event, unknown>,
-  options: S3NotificationOptions
-): Effect.Effect<never, never, Scope.Scope> =>
-  Queue.take(emulator.objectCreated).pipe(
-    Effect.flatMap((object) =>
-      object.bucket === emulator.buckets.raw
-        ? Effect.forkScoped(deliverNotification(emulator, fn, object, options))
-        : Effect.void
-    ),
-    Effect.forever
+export const runS3Notifications = (emulator: AwsEmulator): Effect.Effect<never, never, Scope.Scope> => {
+  const retrying = <A>(send: Effect.Effect<A, string>) =>
+    send.pipe(
+      Effect.tapError((error) => Effect.logWarning("S3 notification not delivered; retrying").pipe(Effect.annotateLogs({ error }))),
+      Effect.retry(Schedule.spaced("1 second")),
+      // Retried for ever: no error comes out.
+      Effect.orDie,
+      Effect.asVoid
+    )
+  return retrying(sendToQueue(emulator, emulator.ingestQueue, s3TestEvent(emulator.buckets.raw))).pipe(
+    Effect.zipRight(
+      Queue.take(emulator.objectCreated).pipe(
+        Effect.flatMap((object) => (object.bucket === emulator.buckets.raw ? retrying(notifyIngestQueue(emulator, object)) : Effect.void)),
+        Effect.forever
+      )
+    )
   )
+}
 
-// ---- SQS event source mapping → ProcessImage ----------------------------------------------------
+// ---- SQS event source mappings → StartProcessing, ProcessImage -----------------------------------
 
 export interface SqsSourceOptions {
   /** Messages per invocation, 1–10 (the mapping's BatchSize). */
@@ -183,29 +188,33 @@ export interface SqsSourceOptions {
   readonly timeoutMs: number
 }
 
-export interface BatchOutcome {
-  readonly size: ImageSize
+/** What one poll did. */
+export interface PollOutcome {
   readonly received: number
   readonly deleted: number
   /** Left on the queue for redelivery. */
   readonly retried: number
 }
 
+export interface BatchOutcome extends PollOutcome {
+  readonly size: ImageSize
+}
+
 const isBatchResponse = (value: unknown): value is SQSBatchResponse =>
   typeof value === "object" && value !== null && Array.isArray((value as { batchItemFailures?: unknown }).batchItemFailures)
 
 /**
- * One poll of one size queue: receive, invoke, delete the successes. Returns what happened (no
- * messages: `received` 0). Exported for tests that want to step the mapping by hand.
+ * One poll of one queue by the mapping of `functionName`: receive, invoke, delete the successes.
+ * No messages: `received` 0.
  */
-export const pollOnce = (
+export const pollQueue = (
   emulator: AwsEmulator,
-  size: ImageSize,
-  fn: LambdaFunction<SQSEvent, SQSBatchResponse | void>,
+  queue: QueueInfo,
+  functionName: string,
+  fn: LambdaFunction<SQSEvent, unknown>,
   options: SqsSourceOptions
-): Effect.Effect<BatchOutcome, string> =>
+): Effect.Effect<PollOutcome, string> =>
   Effect.gen(function* () {
-    const queue = emulator.queues[size]
     const received = yield* Effect.tryPromise({
       try: (signal) =>
         emulator.sqs.send(
@@ -220,23 +229,23 @@ export const pollOnce = (
       catch: (error) => `ReceiveMessage failed: ${String(error)}`
     })
     const messages = received.Messages ?? []
-    if (messages.length === 0) return { size, received: 0, deleted: 0, retried: 0 }
+    if (messages.length === 0) return { received: 0, deleted: 0, retried: 0 }
 
     const event: SQSEvent = { Records: messages.map((m) => sqsEventRecord(m, queue.arn, emulator.region)) }
-    const result = yield* invoke(fn, event, { functionName: `ProcessImage-${size}`, region: emulator.region, timeoutMs: options.timeoutMs }).pipe(
+    const result = yield* invoke(fn, event, { functionName, region: emulator.region, timeoutMs: options.timeoutMs }).pipe(
       Effect.either
     )
     const ids = new Set(messages.map((m) => m.MessageId))
     let failedIds: ReadonlySet<string | undefined>
     if (result._tag === "Left") {
-      yield* Effect.logWarning("ProcessImage failed; the whole batch will be delivered again").pipe(
+      yield* Effect.logWarning(`${functionName} failed; the whole batch will be delivered again`).pipe(
         Effect.annotateLogs({ error: result.left })
       )
       failedIds = ids
     } else if (result.right === undefined || result.right === null) {
       failedIds = new Set() // no response: every record succeeded
     } else if (!isBatchResponse(result.right) || result.right.batchItemFailures.some((f) => !ids.has(f.itemIdentifier))) {
-      yield* Effect.logWarning("ProcessImage returned an invalid batch response; the whole batch will be delivered again")
+      yield* Effect.logWarning(`${functionName} returned an invalid batch response; the whole batch will be delivered again`)
       failedIds = ids
     } else {
       failedIds = new Set(result.right.batchItemFailures.map((f) => f.itemIdentifier))
@@ -258,27 +267,51 @@ export const pollOnce = (
         yield* Effect.logWarning("some processed messages could not be deleted; they will be delivered again")
       }
     }
-    return { size, received: messages.length, deleted: done.length, retried: messages.length - done.length }
+    return { received: messages.length, deleted: done.length, retried: messages.length - done.length }
   })
+
+/** One poll of a size queue by ProcessImage's mapping. Exported for tests that step it by hand. */
+export const pollOnce = (
+  emulator: AwsEmulator,
+  size: ImageSize,
+  fn: LambdaFunction<SQSEvent, unknown>,
+  options: SqsSourceOptions
+): Effect.Effect<BatchOutcome, string> =>
+  Effect.map(pollQueue(emulator, emulator.queues[size], `ProcessImage-${size}`, fn, options), (outcome) => ({ size, ...outcome }))
+
+/** One poll of the ingest queue by StartProcessing's mapping. */
+export const pollIngestOnce = (
+  emulator: AwsEmulator,
+  fn: LambdaFunction<SQSEvent, unknown>,
+  options: SqsSourceOptions
+): Effect.Effect<PollOutcome, string> => pollQueue(emulator, emulator.ingestQueue, "StartProcessing", fn, options)
+
+/** Polls until interrupted; an emulator hiccup must not end the mapping: log, back off, poll again. */
+const pollForever = <A>(poll: Effect.Effect<A, string>, queue: QueueInfo) =>
+  poll.pipe(
+    Effect.catchAll((error) =>
+      Effect.logWarning("poll failed").pipe(Effect.annotateLogs({ error }), Effect.zipRight(Effect.sleep("1 second")))
+    ),
+    Effect.forever,
+    Effect.annotateLogs({ queue: queue.name })
+  )
 
 /** Polls every size queue until interrupted (one poller each), feeding `fn`. */
 export const runSqsEventSources = (
   emulator: AwsEmulator,
-  fn: LambdaFunction<SQSEvent, SQSBatchResponse | void>,
+  fn: LambdaFunction<SQSEvent, unknown>,
   options: SqsSourceOptions
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.forEach(
     IMAGE_SIZES,
-    (size) =>
-      Effect.forkScoped(
-        pollOnce(emulator, size, fn, options).pipe(
-          // An emulator hiccup must not end the mapping: log, back off, poll again.
-          Effect.catchAll((error) =>
-            Effect.logWarning("poll failed").pipe(Effect.annotateLogs({ error }), Effect.zipRight(Effect.sleep("1 second")))
-          ),
-          Effect.forever,
-          Effect.annotateLogs({ queue: emulator.queues[size].name })
-        )
-      ),
+    (size) => Effect.forkScoped(pollForever(pollOnce(emulator, size, fn, options), emulator.queues[size])),
     { discard: true }
   )
+
+/** Polls the ingest queue until interrupted, feeding StartProcessing's `fn`. */
+export const runIngestEventSource = (
+  emulator: AwsEmulator,
+  fn: LambdaFunction<SQSEvent, unknown>,
+  options: SqsSourceOptions
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.asVoid(Effect.forkScoped(pollForever(pollIngestOnce(emulator, fn, options), emulator.ingestQueue)))
