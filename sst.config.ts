@@ -43,6 +43,7 @@ export default $config({
       processed,
       queues: bySize,
       databaseUrl: db.databaseUrl,
+      databaseSecretArn: db.databaseSecretArn,
       migration: db.migration
     })
     const http = api({

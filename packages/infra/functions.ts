@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { processImageEnvironment, startProcessingEnvironment } from "./environment"
+import { databaseSecretPermission, processImageEnvironment, startProcessingEnvironment } from "./environment"
 import { CONNECTIONS, LIMITS, PROCESS_IMAGE, SIZES, SIZE_TITLE, type Size, stageSizing } from "./settings"
 
 /** Handler paths, `<file without extension>.<export>` (the topology test checks both exist). */
@@ -33,6 +33,8 @@ export interface FunctionsInput {
   readonly processed: sst.aws.Bucket
   readonly queues: Readonly<Record<Size, sst.aws.Queue>>
   readonly databaseUrl: $util.Input<string>
+  /** The secret the functions read the database password from at cold start. */
+  readonly databaseSecretArn: $util.Input<string>
   /** The migration step: new handler code never runs against an old schema. */
   readonly migration: $util.Resource
 }
@@ -67,6 +69,7 @@ export function functions(input: FunctionsInput) {
       environment: {
         ...startProcessingEnvironment({
           databaseUrl: input.databaseUrl,
+          databaseSecretArn: input.databaseSecretArn,
           queueUrls: { small: queues.small.url, medium: queues.medium.url, large: queues.large.url }
         }),
         ...pool
@@ -85,7 +88,8 @@ export function functions(input: FunctionsInput) {
       // failed one (same 6 hours), so the cap delays uploads under a burst, it does not drop them.
       concurrency: { reserved: lambdas.startProcessing },
       permissions: [
-        { actions: ["sqs:SendMessage"], resources: SIZES.map((size) => queues[size].arn) }
+        { actions: ["sqs:SendMessage"], resources: SIZES.map((size) => queues[size].arn) },
+        databaseSecretPermission(input.databaseSecretArn)
       ]
     },
     { dependsOn: [input.migration] }
@@ -118,6 +122,7 @@ export function functions(input: FunctionsInput) {
         environment: {
           ...processImageEnvironment({
             databaseUrl: input.databaseUrl,
+            databaseSecretArn: input.databaseSecretArn,
             rawBucket: raw.name,
             processedBucket: processed.name
           }),
@@ -141,6 +146,10 @@ export function functions(input: FunctionsInput) {
           },
           // Read the original (GetObject also covers HEAD).
           { actions: ["s3:GetObject"], resources: [objectsIn(raw)] },
+          // Tags a refused or dead-lettered original (imgpipe-disposition), which the raw
+          // bucket's lifecycle then expires (storage.ts).
+          { actions: ["s3:PutObjectTagging"], resources: [objectsIn(raw)] },
+          databaseSecretPermission(input.databaseSecretArn),
           // Without ListBucket, S3 answers a missing key with 403 instead of 404, and a missing
           // original would look like a permissions failure.
           { actions: ["s3:ListBucket"], resources: [raw.arn] },
