@@ -5,7 +5,8 @@
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Config, type ConfigError, type Duration, type Layer, Option, Redacted } from "effect"
+import { Config, type ConfigError, type Duration, Effect, Layer, Option, Redacted } from "effect"
+import { type DatabaseSecretError, databaseUrlWithSecret } from "./databaseSecret.js"
 
 /** What every database layer provides: the generic client and the PostgreSQL-specific one. */
 export type Database = SqlClient.SqlClient | PgClient.PgClient
@@ -42,15 +43,23 @@ export interface PgOptions {
 /**
  * PostgreSQL at `DATABASE_URL`. The URL stays `Redacted` all the way into the pool, so it never
  * reaches a log line, a span or an error message.
+ *
+ * With `IMGPIPE_DATABASE_SECRET_ARN` (AWS: the URL has no password) the password is read from that
+ * Secrets Manager secret when the layer is built, once per process (databaseSecret.ts), and a
+ * secret that cannot be read fails the layer with `DatabaseSecretError`.
  */
 export const pgLayer = (
   options: PgOptions = {}
-): Layer.Layer<Database, ConfigError.ConfigError | SqlError.SqlError> =>
-  PgClient.layerConfig({
-    url: Config.redacted("DATABASE_URL"),
-    ...(options.maxConnections !== undefined ? { maxConnections: Config.succeed(options.maxConnections) } : {}),
-    ...(options.connectTimeout !== undefined ? { connectTimeout: Config.succeed(options.connectTimeout) } : {})
-  })
+): Layer.Layer<Database, ConfigError.ConfigError | SqlError.SqlError | DatabaseSecretError> =>
+  Layer.unwrapEffect(
+    Effect.map(databaseUrlWithSecret, (url) =>
+      PgClient.layer({
+        url,
+        ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+        ...(options.connectTimeout !== undefined ? { connectTimeout: options.connectTimeout } : {})
+      })
+    )
+  )
 
 /** PostgreSQL at `DATABASE_URL` with the default pool. */
-export const PgLive: Layer.Layer<Database, ConfigError.ConfigError | SqlError.SqlError> = pgLayer()
+export const PgLive: Layer.Layer<Database, ConfigError.ConfigError | SqlError.SqlError | DatabaseSecretError> = pgLayer()
