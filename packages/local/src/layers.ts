@@ -8,7 +8,7 @@ import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { logLevelConfig, makeHttpServer } from "@imgpipe/api/Http"
 
 export { logLevelConfig }
-import { SettingsLive } from "@imgpipe/core"
+import { ReconcileSettingsLive, SettingsLive } from "@imgpipe/core"
 import { DiskStorage, DiskStorageLive, makeStorageRouter } from "@imgpipe/core/local/DiskStorage"
 import { LocalQueueLive } from "@imgpipe/core/local/PgQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
@@ -20,6 +20,7 @@ import { UploadNotifications, UploadNotificationsLive } from "./notifications.js
 import { makeLocalInfoRoute } from "./info.js"
 import { indexHtml } from "./page.js"
 import { ResizePriorityLive } from "./priority.js"
+import { ReconcilerLive } from "./reconcile.js"
 import { ResumeSweepLive } from "./resume.js"
 import { cutConnectionsAfterGrace } from "./shutdown.js"
 import { AnnounceLive, hostConfig, portConfig } from "./startup.js"
@@ -27,7 +28,7 @@ import { WorkersLive } from "./workers.js"
 
 /** The core services on their embedded implementations, over whatever database is given. */
 export const EmbeddedServicesLive = Layer.mergeAll(ImageRepositorySql, LocalQueueLive, DiskStorageLive, SharpResizerLive).pipe(
-  Layer.provideMerge(Layer.mergeAll(SettingsLive, SharpConfigLive))
+  Layer.provideMerge(Layer.mergeAll(SettingsLive, ReconcileSettingsLive, SharpConfigLive))
 )
 
 /** The embedded services on PGlite (or `DATABASE_URL`) and Node's file system. */
@@ -77,13 +78,14 @@ export const makeHttpLive = (server: Server) =>
   )
 
 /**
- * API, storage routes, the three queue workers (resizing below request priority) and the periodic
- * resume sweep, over the core services.
+ * API, storage routes, the three queue workers (resizing below request priority), the periodic
+ * resume sweep and the reconciler, over the core services.
  */
 export const makeAppLive = (server: Server) =>
   Layer.mergeAll(
     makeHttpLive(server),
     WorkersLive,
     ResizePriorityLive,
-    ResumeSweepLive.pipe(Layer.provide(UploadNotificationsLive))
+    ResumeSweepLive.pipe(Layer.provide(UploadNotificationsLive)),
+    ReconcilerLive
   )

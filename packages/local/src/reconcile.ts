@@ -1,0 +1,37 @@
+/**
+ * The embedded runner's reconciler: the core `reconcile` use case (stalled processing re-sent once
+ * then failed, uploads that never arrived expired) every `IMGPIPE_RECONCILE_EVERY_SECONDS`, in the
+ * background, as the scheduled `Reconcile` function runs it in AWS. A failed run is logged and the
+ * next period tries again; it never stops the runner.
+ *
+ * The stalled images' claim and their re-sent jobs commit together: the queue is the same
+ * database (`ReconcileRepository.transaction`). An image whose jobs are still in the `jobs` table
+ * is a backlog, not a stall, however old.
+ */
+import { reconcile, reconcileEveryConfig } from "@imgpipe/core"
+import { Cause, Effect, Layer, Schedule } from "effect"
+
+/** One run, logged; a failure (database or queue unreachable) is a warning, not an exit. */
+export const reconcileOnce = reconcile.pipe(
+  Effect.tap((counts) =>
+    counts.expired + counts.resent + counts.failed > 0
+      ? Effect.logInfo(
+        `reconcile: ${counts.expired} upload(s) expired, ${counts.resent} stalled image(s) re-sent, ` +
+          `${counts.failed} failed after stalling twice`
+      )
+      : Effect.void
+  ),
+  Effect.catchAllCause((cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.interrupt
+      : Effect.logWarning("reconcile failed; it runs again in one period", { error: Cause.pretty(cause) })
+  )
+)
+
+export const ReconcilerLive = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const every = yield* reconcileEveryConfig
+    // First run one period after start: the resume sweep and the workers go first.
+    yield* Effect.forkScoped(Effect.repeat(Effect.delay(reconcileOnce, every), Schedule.forever))
+  })
+)
