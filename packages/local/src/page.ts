@@ -195,7 +195,7 @@ async function watch(imageId) {
     lastStatus = status.status
     if (status.status === "ready") return step("ready: all three sizes in " + elapsed() + " — click one to open it at full size", "done")
     if (status.status === "failed" || status.status === "expired") {
-      var err = status.error || { code: status.status, message: "the image was not processed" }
+      var err = status.error || { code: status.status, message: status.status === "expired" ? "the upload never arrived and the record expired" : "the image was not processed" }
       throw new PageError(err.code, err.message)
     }
     if (Date.now() - started > 600000) {
