@@ -8,7 +8,7 @@
  * at `DATABASE_URL`.
  */
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
-import { SettingsLive } from "@imgpipe/core"
+import { ReconcileSettingsLive, SettingsLive } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { SqsQueueLive } from "@imgpipe/core/aws/SqsQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
@@ -71,6 +71,11 @@ export const ProcessImageServices = Layer.mergeAll(
   LogLevelLive
 ).pipe(Layer.provideMerge(Layer.mergeAll(SettingsLive, SharpConfigLive)))
 
+/** What `reconcile` needs: image records, the SQS queues (to re-send), settings and the stall windows. */
+export const ReconcileServices = Layer.mergeAll(ImageRepositorySql, SqsQueueLive, SettingsLive, ReconcileSettingsLive, LogLevelLive)
+
 export const StartProcessingLive = StartProcessingServices.pipe(Layer.provide(FunctionDatabaseLive))
 
 export const ProcessImageLive = ProcessImageServices.pipe(Layer.provide(FunctionDatabaseLive))
+
+export const ReconcileLive = ReconcileServices.pipe(Layer.provide(FunctionDatabaseLive))
