@@ -35,13 +35,14 @@ export default $config({
 
     const { vpc } = network()
     const { raw, processed } = storage()
-    const { bySize, deadLetter } = queues()
+    const { bySize, deadLetter, ingest, ingestDeadLetter } = queues()
     const db = database(vpc)
     const lambdas = functions({
       vpc,
       raw,
       processed,
       queues: bySize,
+      ingest,
       databaseUrl: db.databaseUrl,
       databaseSecretArn: db.databaseSecretArn,
       migration: db.migration
@@ -58,6 +59,8 @@ export default $config({
     const alarms = monitoring({
       queues: bySize,
       deadLetter,
+      ingest,
+      ingestDeadLetter,
       startProcessing: lambdas.startProcessing,
       processImage: lambdas.processImage,
       postgres: db.postgres,
@@ -77,6 +80,9 @@ export default $config({
       largeQueueUrl: bySize.large.url,
       deadLetterQueueName: deadLetter.nodes.queue.name,
       deadLetterQueueUrl: deadLetter.url,
+      ingestQueueName: ingest.nodes.queue.name,
+      ingestQueueUrl: ingest.url,
+      ingestDeadLetterQueueUrl: ingestDeadLetter.url,
       migrateFunction: db.migrate.name,
       alarmTopicArn: alarms.topic.arn,
       dashboardName: alarms.dashboard.dashboardName

@@ -1,13 +1,15 @@
 /**
  * One CloudWatch dashboard, `imgpipe-<stage>`, with the pipeline's flow from top to bottom:
- * uploads, jobs per size, the queues' age and the dead letters, resize duration, then the
- * database and the API (docs/deploy.md#alarms-and-dashboard).
+ * uploads (the ingest queue), jobs per size, the queues' age and the dead letters, resize
+ * duration, then the database and the API (docs/deploy.md#alarms-and-dashboard).
  */
 import { SIZES, type Size } from "./settings"
 
 export interface DashboardInput {
   readonly queues: Readonly<Record<Size, sst.aws.Queue>>
   readonly deadLetter: sst.aws.Queue
+  readonly ingest: sst.aws.Queue
+  readonly ingestDeadLetter: sst.aws.Queue
   readonly startProcessing: sst.aws.Function
   readonly processImage: Readonly<Record<Size, sst.aws.Function>>
   readonly postgres: sst.aws.Postgres
@@ -31,8 +33,11 @@ export function pipelineDashboard(input: DashboardInput) {
   })
 
   const widgets = [
-    graph("Uploads (StartProcessing invocations, one per upload)", [
-      ["AWS/Lambda", "Invocations", "FunctionName", input.startProcessing.name, { label: "uploads" }]
+    // S3 posts one notification per object created: the ingest queue's sends are the uploads
+    // (StartProcessing's invocations are batches of up to 10 of them).
+    graph("Uploads (S3 notifications on the ingest queue) and uploads started", [
+      ["AWS/SQS", "NumberOfMessagesSent", "QueueName", queueName(input.ingest), { label: "uploads" }],
+      ["AWS/SQS", "NumberOfMessagesDeleted", "QueueName", queueName(input.ingest), { label: "started" }]
     ], "Sum"),
     graph(
       "Jobs per size: sent and done",
@@ -43,12 +48,16 @@ export function pipelineDashboard(input: DashboardInput) {
       "Sum"
     ),
     graph(
-      "Age of the oldest job, seconds",
-      SIZES.map((size) => ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queueName(input.queues[size]), { label: size }]),
+      "Age of the oldest upload and job, seconds",
+      [
+        ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queueName(input.ingest), { label: "uploads" }],
+        ...SIZES.map((size) => ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queueName(input.queues[size]), { label: size }])
+      ],
       "Maximum"
     ),
     graph("Dead-letter queue depth", [
-      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queueName(input.deadLetter), { label: "dead letters" }]
+      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queueName(input.deadLetter), { label: "dead jobs" }],
+      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queueName(input.ingestDeadLetter), { label: "dead uploads" }]
     ], "Maximum"),
     graph(
       "Resize duration per batch, ms (p50, p99)",

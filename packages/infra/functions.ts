@@ -1,13 +1,14 @@
 /**
- * The Lambda functions: StartProcessing on the raw bucket's ObjectCreated events, and
- * ProcessImage subscribed to each size queue.
+ * The Lambda functions: StartProcessing subscribed to the ingest queue (the raw bucket's
+ * ObjectCreated notifications), and ProcessImage subscribed to each size queue.
  *
  * IAM is least privilege and written out per function (no `link:`, which grants `s3:*`/`sqs:*`).
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { databaseSecretPermission, processImageEnvironment, startProcessingEnvironment } from "./environment"
-import { CONNECTIONS, LIMITS, PROCESS_IMAGE, SIZES, SIZE_TITLE, type Size, stageSizing } from "./settings"
+import { ingestQueuePolicy } from "./queues"
+import { CONNECTIONS, LIMITS, PROCESS_IMAGE, SIZES, SIZE_TITLE, START_PROCESSING, type Size, stageSizing } from "./settings"
 
 /** Handler paths, `<file without extension>.<export>` (the topology test checks both exist). */
 export const HANDLERS = {
@@ -27,11 +28,16 @@ const lockedVersion = (name: string): string => {
   return version
 }
 
+/** What an SQS event source mapping does with the function's role: receive, delete, extend, read attributes. */
+const SQS_CONSUMER_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+
 export interface FunctionsInput {
   readonly vpc: sst.aws.Vpc
   readonly raw: sst.aws.Bucket
   readonly processed: sst.aws.Bucket
   readonly queues: Readonly<Record<Size, sst.aws.Queue>>
+  /** The raw bucket's notifications (queues.ts), consumed by StartProcessing. */
+  readonly ingest: sst.aws.Queue
   readonly databaseUrl: $util.Input<string>
   /** The secret the functions read the database password from at cold start. */
   readonly databaseSecretArn: $util.Input<string>
@@ -74,36 +80,47 @@ export function functions(input: FunctionsInput) {
         }),
         ...pool
       },
-      description: "S3 ObjectCreated on the raw bucket → mark processing, one job per size",
-      // A few database statements and three SQS batches per event: I/O bound, so its steady cost
-      // barely depends on memory. 1024 MB (~0.6 vCPU) is for the cold start: loading the bundle
-      // takes ~1 s at a full CPU (docs/benchmarks.md), and scale-outs should not wait 3 s for it.
-      memory: "1024 MB",
-      timeout: "30 seconds",
-      // S3 invokes asynchronously; Lambda retries a failed event twice (with backoff, for up to
-      // 6 hours). A dropped event leaves the image `awaiting_upload`: monitoring.ts alarms on
-      // `AsyncEventsDropped`.
-      retries: 2,
-      // Its share of the connection budget. A throttled S3 event is retried by Lambda like a
-      // failed one (same 6 hours), so the cap delays uploads under a burst, it does not drop them.
-      concurrency: { reserved: lambdas.startProcessing },
+      description: "Uploads (the ingest queue's S3 notifications) → mark processing, one job per size",
+      // settings.ts START_PROCESSING: the batch, its window, the timeout and memory, and why.
+      memory: START_PROCESSING.memory,
+      timeout: `${START_PROCESSING.timeoutSeconds} seconds`,
+      // No `retries` (they apply to asynchronous invocations only) and no reserved concurrency:
+      // the ingest queue's mapping caps the containers (below), and a reserved concurrency under
+      // that cap would only throttle invocations, each of which counts a receive.
       permissions: [
         { actions: ["sqs:SendMessage"], resources: SIZES.map((size) => queues[size].arn) },
+        // What the ingest queue's event source mapping does on the function's behalf.
+        { actions: SQS_CONSUMER_ACTIONS, resources: [input.ingest.arn] },
         databaseSecretPermission(input.databaseSecretArn)
       ]
     },
     { dependsOn: [input.migration] }
   )
 
-  raw.notify({
-    notifications: [
-      {
-        name: "StartProcessing",
-        function: startProcessing.arn,
-        // Every way an object is created: presigned PUT today, multipart or copy tomorrow.
-        events: ["s3:ObjectCreated:*"]
-      }
-    ]
+  // S3 → the ingest queue, for every way an object is created (presigned PUT today, multipart or
+  // copy tomorrow). A BucketNotification of our own instead of `raw.notify({ queue })`, whose
+  // queue policy has no source condition (queues.ts); S3 checks it may send when the
+  // configuration is saved (it posts an s3:TestEvent), so the policy comes first.
+  const policy = ingestQueuePolicy(input.ingest, raw)
+  new aws.s3.BucketNotification(
+    "RawObjectCreated",
+    {
+      bucket: raw.name,
+      queues: [{ id: "StartProcessing", queueArn: input.ingest.arn, events: ["s3:ObjectCreated:*"] }]
+    },
+    { dependsOn: [policy] }
+  )
+  input.ingest.subscribe(startProcessing.arn, {
+    batch: {
+      size: START_PROCESSING.batchSize,
+      window: `${START_PROCESSING.batchWindowSeconds} seconds`,
+      // The handler answers `{ batchItemFailures }`: only the messages it could not start come back.
+      partialResponses: true
+    },
+    transform: {
+      // Its share of the connection budget, as ProcessImage's: the queue holds the rest.
+      eventSourceMapping: { scalingConfig: { maximumConcurrency: lambdas.startProcessing } }
+    }
   })
 
   // Only when originals are dropped once processed (IMGPIPE_KEEP_ORIGINALS=false). Typed, so
@@ -140,10 +157,7 @@ export function functions(input: FunctionsInput) {
         timeout: `${PROCESS_IMAGE.timeoutSeconds} seconds`,
         permissions: [
           // What the SQS event source mapping does on the function's behalf.
-          {
-            actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-            resources: [queue.arn]
-          },
+          { actions: SQS_CONSUMER_ACTIONS, resources: [queue.arn] },
           // Read the original (GetObject also covers HEAD).
           { actions: ["s3:GetObject"], resources: [objectsIn(raw)] },
           // Tags a refused or dead-lettered original (imgpipe-disposition), which the raw

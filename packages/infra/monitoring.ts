@@ -11,6 +11,8 @@ import {
   type Size,
   connectionBudget,
   deadLetterQueueName,
+  ingestDeadLetterQueueName,
+  ingestQueueName,
   queueName,
   rdsMaxConnections,
   stageSizing
@@ -19,6 +21,9 @@ import {
 export interface MonitoringInput {
   readonly queues: Readonly<Record<Size, sst.aws.Queue>>
   readonly deadLetter: sst.aws.Queue
+  /** The raw bucket's notifications and their dead-letter queue. */
+  readonly ingest: sst.aws.Queue
+  readonly ingestDeadLetter: sst.aws.Queue
   readonly startProcessing: sst.aws.Function
   readonly processImage: Readonly<Record<Size, sst.aws.Function>>
   readonly postgres: sst.aws.Postgres
@@ -111,21 +116,42 @@ export function monitoring(input: MonitoringInput) {
     )
   )
 
-  const droppedUploadEvents = alarm(
-    "StartProcessingEventsDropped",
+  // The ingest queue replaces S3's asynchronous invocation, and with it the `AsyncEventsDropped`
+  // alarm (SQS-invoked functions have no asynchronous events to drop): an upload now waits on the
+  // queue (14 days) or in its dead-letter queue, and these two say so.
+  const ingestOldestMessage = alarm(
+    "IngestOldestMessage",
     {
-      name: `start-processing-${stage}-events-dropped`,
+      name: `${ingestQueueName(stage)}-oldest-message-age`,
       description:
-        "S3 ObjectCreated events were dropped after Lambda's retries: those uploads stay " +
-        "`awaiting_upload` until StartProcessing is invoked for them again (docs/deploy.md).",
+        `Uploads wait more than ${ALARMS.ingestOldestMessageSeconds} s in ${ingestQueueName(stage)} to be started: ` +
+        "StartProcessing is failing (database or SQS), throttled, or at its concurrency cap (settings.ts). " +
+        "The images stay `awaiting_upload` meanwhile; nothing is lost for 14 days.",
+      threshold: ALARMS.ingestOldestMessageSeconds,
+      periods: 3
+    },
+    {
+      namespace: "AWS/SQS",
+      metricName: "ApproximateAgeOfOldestMessage",
+      dimensions: { QueueName: input.ingest.nodes.queue.name },
+      statistic: "Maximum"
+    }
+  )
+
+  const ingestDeadLetterDepth = alarm(
+    "IngestDeadLetterNotEmpty",
+    {
+      name: `${ingestDeadLetterQueueName(stage)}-not-empty`,
+      description:
+        "An upload's notification was received 5 times without StartProcessing starting it and was dead-lettered: " +
+        "its image stays `awaiting_upload`. Fix the cause, then redrive the ingest DLQ to the ingest queue (docs/deploy.md).",
       threshold: 0
     },
     {
-      namespace: "AWS/Lambda",
-      metricName: "AsyncEventsDropped",
-      dimensions: { FunctionName: input.startProcessing.name },
-      statistic: "Sum",
-      period: 300
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: input.ingestDeadLetter.nodes.queue.name },
+      statistic: "Maximum"
     }
   )
 
@@ -150,8 +176,8 @@ export function monitoring(input: MonitoringInput) {
       {
         name: named(`${title}-throttles`),
         description:
-          `${title} was throttled for 15 minutes: the account's concurrency is exhausted, or (StartProcessing) ` +
-          "uploads arrive faster than its reserved concurrency serves them.",
+          `${title} was throttled for 15 minutes: the account's concurrency is exhausted (each function's own ` +
+          "cap is its queue mapping's maximumConcurrency, which holds work on the queue instead of throttling).",
         threshold: 0,
         periods: 3
       },
@@ -274,7 +300,8 @@ export function monitoring(input: MonitoringInput) {
     topic,
     deadLetterDepth,
     oldestMessage,
-    droppedUploadEvents,
+    ingestOldestMessage,
+    ingestDeadLetterDepth,
     lambdaAlarms,
     databaseAlarms,
     apiAlarms,

@@ -43,6 +43,34 @@ export const SIZE_TITLE: Readonly<Record<Size, string>> = { small: "Small", medi
  */
 export const queueName = (size: Size, stage: string) => `process-${size}-image-${stage}`
 export const deadLetterQueueName = (stage: string) => `process-image-dlq-${stage}`
+/** The raw bucket's ObjectCreated notifications, consumed by StartProcessing, and their own DLQ. */
+export const ingestQueueName = (stage: string) => `image-uploaded-${stage}`
+export const ingestDeadLetterQueueName = (stage: string) => `image-uploaded-dlq-${stage}`
+
+/**
+ * StartProcessing, on the ingest queue (docs/decisions.md, "Ingest through a queue").
+ *
+ * - batch size 10: SQS's SendMessageBatch limit. One invocation marks up to 10 images in one
+ *   statement and sends one full batch per size queue, the fewest requests per image there are
+ *   (0.3 sends per image); a bigger batch would only save Lambda requests (10M/day ÷ 10 = 1M
+ *   invocations, $0.20 a day) while a failed batch call would send more messages back at once.
+ * - batch window 1 s: the mapping waits up to 1 s to fill a batch. At 10M a day (~116 uploads/s,
+ *   ~350/s at the evening peak) batches fill in a fraction of that; at low traffic an upload
+ *   waits at most 1 s longer to start, small beside the resize itself.
+ * - timeout 30 s: one statement and three SQS batches take well under a second; 30 s leaves room
+ *   for a slow cold start in the VPC and for the database's connect timeout, and keeps the
+ *   ingest queue's visibility timeout (6 × timeout + window) at 3 minutes, so a failed batch is
+ *   retried within minutes.
+ * - memory 1024 MB (~0.6 vCPU): the work is I/O, the memory is for the cold start (loading the
+ *   bundle takes ~1 s at a full CPU, docs/benchmarks.md).
+ * - partial responses: only the messages whose uploads could not be started come back.
+ */
+export const START_PROCESSING = {
+  memory: "1024 MB",
+  timeoutSeconds: 30,
+  batchSize: 10,
+  batchWindowSeconds: 1
+} as const
 
 /**
  * ProcessImage, per size. Measured on the 20 MP test photo with one vCPU: ~70 ms small, ~110 ms
@@ -105,6 +133,9 @@ export const PROCESS_IMAGE = {
  */
 export const QUEUE_VISIBILITY_SECONDS = 6 * PROCESS_IMAGE.timeoutSeconds + PROCESS_IMAGE.batchWindowSeconds
 
+/** The same rule for the ingest queue and StartProcessing: 6 × 30 + 1 = 181 s. */
+export const INGEST_VISIBILITY_SECONDS = 6 * START_PROCESSING.timeoutSeconds + START_PROCESSING.batchWindowSeconds
+
 /**
  * SQS maxReceiveCount in AWS: 5, AWS's guidance for Lambda triggers (a throttled invocation still
  * counts a receive). The embedded runner keeps the spec's 3. docs/deploy.md#connection-budget.
@@ -112,9 +143,11 @@ export const QUEUE_VISIBILITY_SECONDS = 6 * PROCESS_IMAGE.timeoutSeconds + PROCE
 export const MAX_RECEIVES = 5
 
 /**
- * Message retention, all four queues: 14 days, SQS's maximum (the default is 4). A job must not
- * expire unseen while ProcessImage is broken over a long weekend, and a dead letter keeps its
- * original enqueue time, so the DLQ needs at least the source queues' retention.
+ * Message retention, every queue (size queues, ingest queue, both DLQs): 14 days, SQS's maximum
+ * (the default is 4). A job or an upload's notification must not expire unseen while a function
+ * is broken over a long weekend (S3's direct asynchronous invocation kept an event 6 hours at
+ * most), and a dead letter keeps its original enqueue time, so a DLQ needs at least its source
+ * queue's retention.
  */
 export const QUEUE_RETENTION_SECONDS = 14 * 24 * 3600
 
@@ -151,6 +184,8 @@ export const stageSizing = (stage: string) =>
         database: { instance: "m7g.xlarge", storage: "2 TB", multiAz: true, freeStorageAlarmGb: 30 },
         api: { cpu: "1 vCPU", memory: "2 GB", min: 2, max: 20, spot: false, dbPool: 10 },
         // Containers at once: the evening peak (3× average) with room; docs/deploy.md#connection-budget.
+        // StartProcessing's is its ingest mapping's maximumConcurrency (~35 batches/s at the peak,
+        // ~0.1 s each: a few containers; 50 absorbs a backlog drained after an outage).
         lambdas: { startProcessing: 50, processImage: { small: 100, medium: 100, large: 200 } },
         // A NAT gateway per AZ: fck-nat on a nano instance is a single point of failure with
         // limited bandwidth. Image bytes never cross it (S3 has a gateway endpoint).
@@ -218,6 +253,11 @@ export const connectionBudget = (stage: string) => {
 export const ALARMS = {
   /** Age of the oldest message in a size queue, seconds. */
   oldestMessageSeconds: 300,
+  /**
+   * Age of the oldest upload notification on the ingest queue, seconds: normally ~1 s (the batch
+   * window). Five minutes means StartProcessing is failing or capped, and uploads wait unstarted.
+   */
+  ingestOldestMessageSeconds: 300,
   /** Lambda: failed invocations per function in 5 minutes (a crash, not a refused image). */
   lambdaErrorsPer5Minutes: 5,
   /** API: share of requests answered 5xx, percent, over 5 minutes. */

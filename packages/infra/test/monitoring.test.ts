@@ -27,12 +27,13 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
       expect(cap, `${subscription.name}: AWS's minimum is 2`).toBeGreaterThanOrEqual(2)
       return sum + cap * pool(functionByArn(subscription.args.subscriber))
     }, 0)
-    const startProcessing = named("sst.aws.Function", "StartProcessing")
-    const reserved = Number(at(startProcessing.args, "concurrency", "reserved"))
-    expect(reserved).toBeGreaterThanOrEqual(1)
+    // Every database function is capped by its queue mapping (StartProcessing on the ingest queue
+    // too): none may scale on a reserved concurrency or none at all, outside the budget.
+    const databaseFunctions = ofKind("sst.aws.Function").filter((f) => obj(f.args.environment).DATABASE_URL !== undefined)
+    const capped = new Set(ofKind("Queue.subscribe").map((s) => functionByArn(s.args.subscriber).name))
+    expect(databaseFunctions.map((f) => f.name).filter((name) => name !== "Migrate" && !capped.has(name))).toEqual([])
     const api = named("sst.aws.Service", "Api")
-    const demand =
-      lambdaConnections + reserved * pool(startProcessing) + Number(at(api.args, "scaling", "max")) * pool(api) + CONNECTIONS.other
+    const demand = lambdaConnections + Number(at(api.args, "scaling", "max")) * pool(api) + CONNECTIONS.other
     const instance = str(ofKind("sst.aws.Postgres")[0]?.args.instance)
     const transforms = ofKind("$transform").filter((t) => t.name === "aws.rds.ProxyDefaultTargetGroup")
     expect(transforms).toHaveLength(1)
@@ -57,18 +58,21 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     const dimension = (key: string) => (a: Recorded) => at(a.args, "dimensions", key)
 
     const dlqDepth = on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
-    expect(dlqDepth.map(dimension("QueueName"))).toEqual([e.outputs.deadLetterQueueName])
-    expect(dlqDepth[0]?.args.threshold).toBe(0)
-    expect(dlqDepth[0]?.args.comparisonOperator).toBe("GreaterThanThreshold")
+    expect(dlqDepth.map(dimension("QueueName")).sort()).toEqual([e.outputs.deadLetterQueueName, `image-uploaded-dlq-${stage}`].sort())
+    for (const alarm of dlqDepth) {
+      expect(alarm.args.threshold, alarm.name).toBe(0)
+      expect(alarm.args.comparisonOperator, alarm.name).toBe("GreaterThanThreshold")
+    }
     expect(on("AWS/SQS", "ApproximateAgeOfOldestMessage").map(dimension("QueueName")).sort()).toEqual(
-      SIZES.map((size) => `process-${size}-image-${stage}`).sort()
+      [...SIZES.map((size) => `process-${size}-image-${stage}`), `image-uploaded-${stage}`].sort()
     )
     const functions = ["StartProcessing", "ProcessImageSmall", "ProcessImageMedium", "ProcessImageLarge"].map((name) =>
       at(named("sst.aws.Function", name).instance, "name", "value")
     )
     expect(on("AWS/Lambda", "Errors").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
     expect(on("AWS/Lambda", "Throttles").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
-    expect(on("AWS/Lambda", "AsyncEventsDropped")).toHaveLength(1)
+    // StartProcessing is invoked by SQS now: no asynchronous events to drop, no alarm on them.
+    expect(on("AWS/Lambda", "AsyncEventsDropped")).toHaveLength(0)
 
     const database = `imgpipe-${stage}-database`
     expect(on("AWS/RDS", "CPUUtilization").map(dimension("DBInstanceIdentifier"))).toEqual([database])
@@ -92,8 +96,8 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     for (const q of queries.filter((q) => q.metric !== undefined)) expect(at(q, "metric", "dimensions", "LoadBalancer")).toBe(loadBalancer)
     expect(queries.filter((q) => q.returnData === true).map((q) => q.expression)).toHaveLength(1)
 
-    // 1 DLQ + 3 queue ages + 1 dropped events + 4 × (errors, throttles) + 4 database + 2 API.
-    expect(alarms).toHaveLength(19)
+    // 2 DLQs + 4 queue ages (3 sizes, ingest) + 4 × (errors, throttles) + 4 database + 2 API.
+    expect(alarms).toHaveLength(20)
   })
 
   it("draws one dashboard of the pipeline's flow", () => {
@@ -103,7 +107,11 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     const widgets = arr(at(JSON.parse(str(dashboards[0]?.args.dashboardBody)), "widgets")).map(obj)
     const lines = widgets.flatMap((w) => arr(at(w, "properties", "metrics")).map((line) => arr(line).slice(0, 4).join(" ")))
     const fn = (name: string) => String(at(named("sst.aws.Function", name).instance, "name", "value"))
-    expect(lines).toContain(`AWS/Lambda Invocations FunctionName ${fn("StartProcessing")}`)
+    // Uploads: S3's notifications sent to the ingest queue (StartProcessing's invocations are batches).
+    expect(lines).toContain(`AWS/SQS NumberOfMessagesSent QueueName image-uploaded-${stage}`)
+    expect(lines).not.toContain(`AWS/Lambda Invocations FunctionName ${fn("StartProcessing")}`)
+    expect(lines).toContain(`AWS/SQS ApproximateAgeOfOldestMessage QueueName image-uploaded-${stage}`)
+    expect(lines).toContain(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName image-uploaded-dlq-${stage}`)
     for (const size of SIZES) {
       expect(lines).toContain(`AWS/SQS NumberOfMessagesSent QueueName process-${size}-image-${stage}`)
       expect(lines).toContain(`AWS/Lambda Duration FunctionName ${fn(`ProcessImage${size[0]?.toUpperCase()}${size.slice(1)}`)}`)

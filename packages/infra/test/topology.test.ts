@@ -112,8 +112,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     expect(rules.some((r) => typeof at(r, "abortIncompleteMultipartUpload", "daysAfterInitiation") === "number")).toBe(true)
   })
 
-  it("has four queues: three size queues redriving to one dead-letter queue after 5 receives", () => {
-    const queues = ofKind("sst.aws.Queue")
+  it("has three size queues redriving to one dead-letter queue after 5 receives (the ingest queues: ingest.test.ts)", () => {
+    const ingest = (q: Recorded) => String(at(q.args, "transform", "queue", "name")).startsWith("image-uploaded-")
+    const queues = ofKind("sst.aws.Queue").filter((q) => !ingest(q))
     expect(queues).toHaveLength(4)
     const dlq = queues.filter((q) => q.args.dlq === undefined)
     expect(dlq).toHaveLength(1)
@@ -132,21 +133,8 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     }
   })
 
-  it("notifies StartProcessing of ObjectCreated on the raw bucket, once", () => {
-    const notifications = ofKind("Bucket.notify")
-    expect(notifications).toHaveLength(1)
-    const [notify] = notifications
-    expect(notify?.name).toBe(e.outputs.rawBucket)
-    const targets = arr(notify?.args.notifications).map(obj)
-    expect(targets).toHaveLength(1)
-    expect(targets[0]?.events).toEqual(["s3:ObjectCreated:*"])
-    const fn = functionByArn(targets[0]?.function)
-    expect(fn.name).toBe("StartProcessing")
-    expect(fn.args.handler).toBe("packages/functions/src/start-processing.handler")
-  })
-
   it("subscribes ProcessImage to each size queue with partial batch responses", () => {
-    const subscriptions = ofKind("Queue.subscribe")
+    const subscriptions = ofKind("Queue.subscribe").filter((s) => s.name !== `image-uploaded-${stage}`)
     expect(subscriptions.map((s) => s.name).sort()).toEqual(SIZES.map((size) => `process-${size}-image-${stage}`).sort())
     for (const subscription of subscriptions) {
       const fn = functionByArn(subscription.args.subscriber)
@@ -300,11 +288,16 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     }
     // Reading the database password is every database user's grant: secrets.test.ts checks it.
     const beyondSecret = (r: Recorded) => actions(r).filter((a) => a !== "secretsmanager:GetSecretValue")
-    expect(beyondSecret(named("sst.aws.Function", "StartProcessing"))).toEqual(["sqs:SendMessage"])
+    // Send to the size queues; consume the ingest queue (ingest.test.ts checks the resources).
+    expect(beyondSecret(named("sst.aws.Function", "StartProcessing")).sort()).toEqual(
+      ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"].sort()
+    )
     for (const size of ["Small", "Medium", "Large"]) {
       const granted = actions(named("sst.aws.Function", `ProcessImage${size}`))
       expect(granted).not.toContain("sqs:SendMessage")
-      expect(granted).toEqual(expect.arrayContaining(["s3:GetObject", "s3:PutObject", "sqs:ReceiveMessage", "sqs:DeleteMessage"]))
+      expect(granted).toEqual(
+        expect.arrayContaining(["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "sqs:ReceiveMessage", "sqs:DeleteMessage"])
+      )
     }
     const api = actions(named("sst.aws.Service", "Api"))
     expect(api).toEqual(expect.arrayContaining(["s3:PutObject", "s3:GetObject"]))
@@ -348,7 +341,7 @@ describe("sst.config.ts under sst dev", () => {
     // No load balancer under sst dev: no API alarms, and no API graph.
     const alarms = e.recorder.ofKind("aws.cloudwatch.MetricAlarm")
     expect(alarms.filter((a) => a.args.namespace === "AWS/ApplicationELB" || a.args.metricQueries !== undefined)).toEqual([])
-    expect(alarms).toHaveLength(17)
+    expect(alarms).toHaveLength(18)
   })
 })
 

@@ -246,7 +246,11 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
       getCallerIdentityOutput: () => ({ accountId: new FakeOutput(ACCOUNT) }),
       rds: { ProxyDefaultTargetGroup: providerResource("aws.rds.ProxyDefaultTargetGroup") },
       ec2: { VpcEndpoint: providerResource("aws.ec2.VpcEndpoint") },
-      s3: { BucketLifecycleConfiguration: providerResource("aws.s3.BucketLifecycleConfiguration") },
+      s3: {
+        BucketLifecycleConfiguration: providerResource("aws.s3.BucketLifecycleConfiguration"),
+        BucketNotification: providerResource("aws.s3.BucketNotification")
+      },
+      sqs: { QueuePolicy: providerResource("aws.sqs.QueuePolicy") },
       lambda: { Invocation: providerResource("aws.lambda.Invocation") },
       ssm: { Parameter: providerResource("aws.ssm.Parameter") },
       cloudwatch: { MetricAlarm: providerResource("aws.cloudwatch.MetricAlarm"), Dashboard }
