@@ -10,7 +10,9 @@
  * - The Lambda handlers are the exported `handler`s of `start-processing.ts` and `process-image.ts`,
  *   configured by environment variables only and invoked by the event-source emulator
  *   (`event-sources.ts`) as SQS event source mappings invoke them: StartProcessing with batches of
- *   the ingest queue, ProcessImage with batches of each size queue.
+ *   the ingest queue, ProcessImage with batches of each size queue. `reconcile.ts`'s handler runs
+ *   every `IMGPIPE_RECONCILE_EVERY_SECONDS` (300) with a scheduled event, as the `Reconcile` cron
+ *   invokes it in AWS (`schedule.ts`).
  * - The API is the ECS entry (`packages/api/src/main.ts`) in a child process, with environment
  *   variables only.
  *
@@ -28,6 +30,8 @@ import { resolve } from "node:path"
 import { servePglite } from "./database.js"
 import { EmulatorError, makeAwsEmulator, stageNames } from "./emulator.js"
 import { runIngestEventSource, runS3Notifications, runSqsEventSources } from "./event-sources.js"
+import { runSchedule } from "./schedule.js"
+import { reconcileEveryConfig } from "@imgpipe/core"
 
 const config = Config.all({
   apiPort: Config.integer("PORT").pipe(Config.withDefault(3000)),
@@ -128,6 +132,8 @@ const main = Effect.gen(function* () {
   yield* Effect.forkScoped(runS3Notifications(emulator).pipe(Effect.annotateLogs({ source: "s3-notifications" })))
   yield* runIngestEventSource(emulator, startProcessing.handler, mapping)
   yield* runSqsEventSources(emulator, processImage.handler, mapping)
+  const reconcile = yield* Effect.promise(() => import("../reconcile.js"))
+  yield* runSchedule(reconcile.handler, { functionName: "Reconcile", region: settings.region, every: yield* reconcileEveryConfig, timeoutMs })
 
   const child = yield* spawnApi({ ...env, PORT: String(settings.apiPort) })
   const api = `http://localhost:${settings.apiPort}`
