@@ -6,7 +6,8 @@
 import { expect, layer } from "@effect/vitest"
 import { DatabaseError, type ImageId, ImageRepository, parseImageId, SettingsLive } from "@imgpipe/core"
 import { SqsQueueLive } from "@imgpipe/core/aws/SqsQueue"
-import type { S3Event, SQSEvent, SQSRecord } from "aws-lambda"
+import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs"
+import type { Context as LambdaContext, S3Event, SQSEvent, SQSRecord } from "aws-lambda"
 import { ConfigProvider, Effect, Layer, Option, Queue } from "effect"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
@@ -172,5 +173,38 @@ layer(AwsLive({ eventSources: false }), { excludeTestServices: true, timeout: "6
         expect(yield* Effect.promise(() => startProcessing(event, context))).toEqual({ started: 1, alreadyHandled: 0, skipped: 0 })
         expect(yield* statusOf(id)).toBe("processing")
       }))
+
+    it.effect("a batch that could not be started comes back, is dead-lettered after 3 receives, and starts once redriven", () =>
+      Effect.gen(function* () {
+        const harness = yield* Aws
+        const { admin, emulator, startProcessingSqs } = harness
+        const { id, object } = yield* upload
+        yield* Effect.orDie(notifyIngestQueue(emulator, object))
+        const down = (event: SQSEvent, lambda: LambdaContext) =>
+          Effect.runPromise(withDatabaseDown(startProcessingHandler(event, lambda)).pipe(Effect.provideService(Aws, harness)))
+        // Long polls outlast the visibility timeout (2 s): each poll gets the message back.
+        const patient = { ...mapping, waitTimeSeconds: 4 }
+        for (const attempt of [1, 2, 3]) {
+          expect(yield* Effect.orDie(pollIngestOnce(emulator, down, patient)), `attempt ${attempt}`).toEqual({
+            received: 1,
+            deleted: 0,
+            retried: 1
+          })
+        }
+        expect(yield* Effect.orDie(pollIngestOnce(emulator, startProcessingSqs, patient))).toEqual({ received: 0, deleted: 0, retried: 0 })
+        expect(yield* statusOf(id)).toBe("awaiting_upload")
+
+        // The redrive (docs/deploy.md): the dead notification back onto the ingest queue.
+        const dead = yield* Effect.promise(() =>
+          admin.sqs.send(new ReceiveMessageCommand({ QueueUrl: emulator.ingestDeadLetterQueue.url, MaxNumberOfMessages: 10 }))
+        )
+        const deadKeys = (dead.Messages ?? []).map((m) => (JSON.parse(m.Body ?? "{}") as S3Event).Records.map((r) => r.s3.object.key))
+        expect(deadKeys).toEqual([[object.key]])
+        yield* Effect.promise(() =>
+          admin.sqs.send(new SendMessageCommand({ QueueUrl: emulator.ingestQueue.url, MessageBody: dead.Messages?.[0]?.Body ?? "" }))
+        )
+        expect(yield* Effect.orDie(pollIngestOnce(emulator, startProcessingSqs, mapping))).toEqual({ received: 1, deleted: 1, retried: 0 })
+        expect(yield* statusOf(id)).toBe("processing")
+      }), { timeout: 30_000 })
   }
 )
