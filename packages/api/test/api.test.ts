@@ -192,7 +192,8 @@ const makeStorage = () => {
     head: () => unexpected("head"),
     get: () => unexpected("get"),
     put: () => unexpected("put"),
-    delete: () => unexpected("delete")
+    delete: () => unexpected("delete"),
+    markOriginal: () => unexpected("markOriginal")
   }
   return { service, state }
 }

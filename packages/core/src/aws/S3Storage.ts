@@ -16,16 +16,18 @@
  */
 import {
   DeleteObjectCommand,
+  DeleteObjectTaggingCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   S3Client
 } from "@aws-sdk/client-s3"
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
 import { Clock, Config, Context, Effect, Layer, Option } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { ObjectNotFound, ObjectTooLarge, StorageError } from "../domain/errors.js"
-import { type Bucket, ObjectStorage } from "../services/ObjectStorage.js"
+import { type Bucket, DISPOSITION_TAG, ObjectStorage } from "../services/ObjectStorage.js"
 import { type AwsClientConfig, awsClientConfig, awsErrorInfo, clientOptions, describeAwsError } from "./config.js"
 
 // ---- configuration --------------------------------------------------------------------------
@@ -277,7 +279,34 @@ export const makeS3Storage = (client: S3Client, config: S3StorageConfig): Object
       Effect.tryPromise({
         try: (signal) => client.send(new DeleteObjectCommand({ Bucket: bucketOf(bucket), Key: key }), { abortSignal: signal }),
         catch: storageError("delete", key)
-      }).pipe(Effect.asVoid, Effect.withSpan("S3.delete", { attributes: { bucket, key } }))
+      }).pipe(Effect.asVoid, Effect.withSpan("S3.delete", { attributes: { bucket, key } })),
+
+    // The tag set is replaced whole (raw objects carry no other tags). A missing key is no error:
+    // an original already deleted needs no expiry.
+    markOriginal: (key, disposition) =>
+      Effect.tryPromise({
+        try: (signal): Promise<unknown> =>
+          Option.match(disposition, {
+            onNone: () =>
+              client.send(new DeleteObjectTaggingCommand({ Bucket: config.rawBucket, Key: key }), { abortSignal: signal }),
+            onSome: (value) =>
+              client.send(
+                new PutObjectTaggingCommand({
+                  Bucket: config.rawBucket,
+                  Key: key,
+                  Tagging: { TagSet: [{ Key: DISPOSITION_TAG, Value: value }] }
+                }),
+                { abortSignal: signal }
+              )
+          }),
+        catch: (error) => error
+      }).pipe(
+        Effect.asVoid,
+        Effect.catchAll((error) => (isNotFound(error) ? Effect.void : Effect.fail(storageError("markOriginal", key)(error)))),
+        Effect.withSpan("S3.markOriginal", {
+          attributes: { key, disposition: Option.getOrElse(disposition, () => "none") }
+        })
+      )
   }
 }
 

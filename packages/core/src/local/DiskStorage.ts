@@ -617,7 +617,11 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
               : Effect.fail(storageError("delete", key)(error))
           ),
           Effect.catchTag("BadArgument", (error) => Effect.fail(storageError("delete", key)(error)))
-        )
+        ),
+
+      // No lifecycle here to act on a mark: the embedded runner keeps refused and dead-lettered
+      // originals until someone deletes its data directory (docs/embedded.md).
+      markOriginal: () => Effect.void
     }
 
     const disk: DiskStorage["Type"] = { dataDir, verifyUpload, verifyDownload, receiveRaw, open }

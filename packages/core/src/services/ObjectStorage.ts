@@ -23,6 +23,17 @@ export interface ObjectInfo {
 }
 
 /**
+ * Why a raw object will never be needed again, or may not be: written on the object (S3: the tag
+ * `imgpipe-disposition`) so the raw bucket's lifecycle expires it (packages/infra/storage.ts).
+ * - `refused`: the content was refused for good (not an image, unsupported, over the limits).
+ * - `dead-lettered`: a size's job used up its deliveries; a redrive may still need the original.
+ */
+export type OriginalDisposition = "refused" | "dead-lettered"
+
+/** The S3 object tag that carries an `OriginalDisposition`; the lifecycle rules filter on it. */
+export const DISPOSITION_TAG = "imgpipe-disposition"
+
+/**
  * Object storage: S3 in AWS, the local disk behind HMAC-signed URLs in the embedded mode.
  * Keys are the spec's: raw `<image_id>`, processed `<image_id>/<size>`.
  */
@@ -58,5 +69,12 @@ export class ObjectStorage extends Context.Tag("imgpipe/ObjectStorage")<
     }) => Effect.Effect<void, StorageError>
     /** Deletes an object; deleting a missing object succeeds. */
     readonly delete: (bucket: Bucket, key: string) => Effect.Effect<void, StorageError>
+    /**
+     * Marks the original at `key` (raw bucket) with its disposition, or removes the mark (`None`:
+     * a redriven image that ended ready keeps its original again). Marking a missing object
+     * succeeds: there is nothing left to expire. The embedded disk storage has no lifecycle, and
+     * does nothing here.
+     */
+    readonly markOriginal: (key: string, disposition: Option.Option<OriginalDisposition>) => Effect.Effect<void, StorageError>
   }
 >() {}

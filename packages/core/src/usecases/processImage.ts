@@ -5,7 +5,7 @@ import { RENDITION_CACHE_CONTROL } from "../domain/formats.js"
 import type { ProcessJob } from "../domain/image.js"
 import { rawKey, renditionKey } from "../domain/sizes.js"
 import { ImageRepository } from "../services/ImageRepository.js"
-import { ObjectStorage } from "../services/ObjectStorage.js"
+import { ObjectStorage, type OriginalDisposition } from "../services/ObjectStorage.js"
 import { Resizer } from "../services/Resizer.js"
 
 export interface ProcessInput {
@@ -53,8 +53,15 @@ export const processImage = (input: ProcessInput) => {
       return ProcessOutcome.AlreadyDone()
     }
     if (image.status === "failed" && image.errorCode !== null && image.errorCode !== "processing_failed") {
+      // Again (idempotent, cheap): the job that refused the image may have failed to mark it.
+      yield* markOriginal(job, Option.some("refused"))
       return ProcessOutcome.Skipped({ reason: `image was rejected: ${image.errorCode}` })
     }
+    // A job that failed for good before (dead-lettered, now redriven or re-sent) marked the
+    // original for expiry. When it succeeds now the mark goes, even if another size is still
+    // missing: keeping an original too long costs little, expiring one a ready image needs loses it.
+    const failedBefore =
+      image.errorCode === "processing_failed" || renditions.some((r) => r.size === job.size && r.status === "failed")
 
     const made = yield* Effect.gen(function* () {
       const bytes = yield* storage.get({ bucket: "raw", key: job.raw_key, maxBytes: settings.maxUploadBytes }).pipe(
@@ -77,6 +84,7 @@ export const processImage = (input: ProcessInput) => {
       if (error._tag !== "InvalidImage") return yield* error
       yield* repo.markRejected(imageId, { code: error.code, message: error.message })
       yield* Effect.logInfo("image rejected").pipe(Effect.annotateLogs({ code: error.code, reason: error.message }))
+      yield* markOriginal(job, Option.some("refused"))
       return ProcessOutcome.Rejected({ code: error.code })
     }
     const output = made.right
@@ -98,6 +106,8 @@ export const processImage = (input: ProcessInput) => {
     if (imageReady && !settings.keepOriginals && after.originalStored) {
       yield* storage.delete("raw", rawKey(imageId))
       yield* repo.markOriginalRemoved(imageId)
+    } else if (failedBefore) {
+      yield* markOriginal(job, Option.none())
     }
     return ProcessOutcome.Processed({ imageReady })
   }).pipe(
@@ -115,6 +125,20 @@ export const processImage = (input: ProcessInput) => {
   )
 }
 
+/**
+ * Marks the original for the raw bucket's lifecycle (refused / dead-lettered expire, see
+ * packages/infra/storage.ts), or clears the mark. Best effort: the outcome of the job does not
+ * depend on it, and a failure only leaves one original for longer; it is logged.
+ */
+const markOriginal = (job: ProcessJob, disposition: Option.Option<OriginalDisposition>) =>
+  Effect.flatMap(ObjectStorage, (storage) => storage.markOriginal(job.raw_key, disposition)).pipe(
+    Effect.catchAll((error) =>
+      Effect.logWarning("could not mark the original for expiry").pipe(
+        Effect.annotateLogs({ disposition: Option.getOrElse(disposition, () => "none"), reason: error.message })
+      )
+    )
+  )
+
 /** A transient failure: record it on the image if this was the last delivery, then fail the job. */
 const giveUpOrRetry = (input: ProcessInput, message: string) =>
   Effect.gen(function* () {
@@ -127,6 +151,8 @@ const giveUpOrRetry = (input: ProcessInput, message: string) =>
           message: `Gave up on the ${job.size} size after ${input.receiveCount} attempts: ${message}`
         })
         .pipe(Effect.catchAll((e) => Effect.logError("could not record the final failure", e)))
+      // The original stays until a redrive could no longer come (the DLQ's retention), then expires.
+      yield* markOriginal(job, Option.some("dead-lettered"))
       yield* Effect.logError("job failed for the last time; it goes to the dead-letter queue").pipe(
         Effect.annotateLogs({ reason: message })
       )

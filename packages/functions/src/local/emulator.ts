@@ -20,6 +20,7 @@ import type { FastifyReply, FastifyRequest } from "fastify"
 import { buildApp } from "fauxqs"
 import { randomBytes } from "node:crypto"
 import { makeConditionalWrites } from "./conditional-put.js"
+import { makeObjectTagging } from "./object-tagging.js"
 import { checkPresigned, type Keys } from "./presigned.js"
 
 export class EmulatorError extends Data.TaggedError("EmulatorError")<{ readonly message: string }> {}
@@ -148,8 +149,36 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
       }
     })
 
+    // Object tagging, which fauxqs lacks (it would store the tagging XML as the object).
+    const tagging = makeObjectTagging(async (bucket, key) => {
+      const path = `/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`
+      const head = await app.inject({ method: "HEAD", url: path })
+      return head.statusCode === 200
+    })
+    app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+      if (reply.sent) return
+      const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
+      const answer = await tagging.handle({
+        method: request.method,
+        bucket: params?.bucket,
+        key: params?.["*"],
+        query: request.query as Record<string, unknown> | undefined,
+        body: async () => {
+          const chunks: Array<Buffer> = []
+          for await (const chunk of request.raw) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)))
+          return Buffer.concat(chunks).toString("utf8")
+        }
+      })
+      if (answer._tag === "Answer") {
+        reply.code(answer.status).header("content-type", "application/xml")
+        return reply.send(answer.body)
+      }
+    })
+
     app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
       if (request.method !== "PUT" || reply.statusCode !== 200) return
+      // A tagging PUT changes no object (object-tagging.ts answers it): no ObjectCreated.
+      if ((request.query as Record<string, unknown> | undefined)?.["tagging"] !== undefined) return
       const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
       const bucket = params?.bucket
       const key = params?.["*"]
