@@ -27,13 +27,21 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
       expect(cap, `${subscription.name}: AWS's minimum is 2`).toBeGreaterThanOrEqual(2)
       return sum + cap * pool(functionByArn(subscription.args.subscriber))
     }, 0)
-    // Every database function is capped by its queue mapping (StartProcessing on the ingest queue
-    // too): none may scale on a reserved concurrency or none at all, outside the budget.
-    const databaseFunctions = ofKind("sst.aws.Function").filter((f) => obj(f.args.environment).DATABASE_URL !== undefined)
+    // Every other function that opens the database (Migrate is in CONNECTIONS.other) is capped by
+    // a reserved concurrency, counted here. StartProcessing is a queue subscriber now (the ingest
+    // queue), capped by its mapping above: it must not appear here uncapped.
     const capped = new Set(ofKind("Queue.subscribe").map((s) => functionByArn(s.args.subscriber).name))
-    expect(databaseFunctions.map((f) => f.name).filter((name) => name !== "Migrate" && !capped.has(name))).toEqual([])
+    expect(capped.has("StartProcessing")).toBe(true)
+    const reservedConnections = ofKind("sst.aws.Function")
+      .filter((f) => obj(f.args.environment).DATABASE_URL !== undefined && f.name !== "Migrate" && !capped.has(f.name))
+      .reduce((sum, f) => {
+        const reserved = Number(at(f.args, "concurrency", "reserved"))
+        expect(reserved, `${f.name}: capped by neither a queue mapping nor a reserved concurrency`).toBeGreaterThanOrEqual(1)
+        return sum + reserved * pool(f)
+      }, 0)
     const api = named("sst.aws.Service", "Api")
-    const demand = lambdaConnections + Number(at(api.args, "scaling", "max")) * pool(api) + CONNECTIONS.other
+    const demand =
+      lambdaConnections + reservedConnections + Number(at(api.args, "scaling", "max")) * pool(api) + CONNECTIONS.other
     const instance = str(ofKind("sst.aws.Postgres")[0]?.args.instance)
     const transforms = ofKind("$transform").filter((t) => t.name === "aws.rds.ProxyDefaultTargetGroup")
     expect(transforms).toHaveLength(1)
