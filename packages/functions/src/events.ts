@@ -127,15 +127,6 @@ const IngestBody = Schema.Union(
 const decodeIngestBody = Schema.decodeUnknownEither(Schema.parseJson(IngestBody))
 
 /**
- * An event whose records came from SQS (Lambda's event source mapping sets `eventSource` to
- * `aws:sqs` on every record); anything else is read as S3's direct notification.
- */
-const isSqsEvent = (event: unknown): boolean => {
-  const envelope = decodeSqsEvent(event)
-  return Either.isRight(envelope) && envelope.right.Records.some(isSqsRecord)
-}
-
-/**
  * One message of the ingest queue: S3 posts each notification as the message body, the same JSON
  * a direct invocation gets (`{ Records: [...] }`), and once the `s3:TestEvent` (no `Records`).
  */
@@ -151,10 +142,15 @@ const parseIngestMessage = (raw: unknown): IngestMessageParse => {
   return { _tag: "Notification", messageId, records: parseS3Event(decoded.right) }
 }
 
-/** StartProcessing's event, either shape, every message and record decoded on its own. */
+/**
+ * StartProcessing's event, either shape, every message and record decoded on its own. An event
+ * whose records came from SQS (Lambda's event source mapping sets `eventSource: "aws:sqs"` on
+ * each) is the ingest queue's batch; anything else is read as S3's direct notification.
+ */
 export const parseStartProcessingEvent = (event: unknown): StartProcessingInput => {
-  if (!isSqsEvent(event)) return { _tag: "S3", records: parseS3Event(event) }
   const envelope = decodeSqsEvent(event)
-  const records = Either.isRight(envelope) ? envelope.right.Records : []
-  return { _tag: "Sqs", messages: records.map(parseIngestMessage) }
+  if (Either.isLeft(envelope) || !envelope.right.Records.some(isSqsRecord)) {
+    return { _tag: "S3", records: parseS3Event(event) }
+  }
+  return { _tag: "Sqs", messages: envelope.right.Records.map(parseIngestMessage) }
 }

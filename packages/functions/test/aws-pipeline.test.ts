@@ -1,7 +1,8 @@
 /**
  * The production AWS path end to end on this machine: the ECS API (S3 + the test database), a
- * presigned PUT to the S3 emulator, the S3 notification → StartProcessing handler → SQS → the event
- * source mapping → ProcessImage handler → S3 and the database, then `get_image`'s presigned GET.
+ * presigned PUT to the S3 emulator, the S3 notification → the ingest queue → StartProcessing handler
+ * → SQS → the event source mapping → ProcessImage handler → S3 and the database, then
+ * `get_image`'s presigned GET.
  * Also the failure paths: refused uploads, duplicates, partial batch failures, dead-lettering.
  */
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3"
@@ -131,7 +132,7 @@ const context = (name: string) => lambdaContext(name, "us-east-1", 30_000)
 layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "120 seconds" })(
   `AWS path (fauxqs + ${testDatabaseKind})`,
   (it) => {
-    it.effect("fixture photos go from POST /upload through S3, StartProcessing, SQS and ProcessImage to ready", () =>
+    it.effect("fixture photos go from POST /upload through S3, the ingest queue, StartProcessing, SQS and ProcessImage to ready", () =>
       Effect.gen(function* () {
         const { admin, emulator, requests } = yield* Aws
         const cases = [
@@ -169,6 +170,10 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
         // EXIF orientation 6 rotates a landscape sensor image to portrait.
         const rotated = views[5]!.renditions.find((r) => r.size === "small")!
         expect(rotated.height!).toBeGreaterThan(rotated.width!)
+        // The ingest queue held S3's test event and one notification per upload: all consumed
+        // (the test event acknowledged, not cycled into the dead-letter queue).
+        expect(yield* queueDepth(emulator.ingestQueue.url)).toBe(0)
+        expect(yield* queueDepth(emulator.ingestDeadLetterQueue.url)).toBe(0)
       }))
 
     it.effect("S3 refuses a presigned PUT with another content type or length (checked by the emulator); the right one starts processing", () =>
