@@ -11,16 +11,12 @@
 import { reconcile, reconcileEveryConfig } from "@imgpipe/core"
 import { Cause, Effect, Layer, Schedule } from "effect"
 
-/** One run, logged; a failure (database or queue unreachable) is a warning, not an exit. */
+/**
+ * One run. The use case logs what it changed (`reconcile: done` with the counts, at Info when it
+ * changed anything); a failure (database unreachable) is a warning here, not an exit.
+ */
 export const reconcileOnce = reconcile.pipe(
-  Effect.tap((counts) =>
-    counts.expired + counts.resent + counts.failed > 0
-      ? Effect.logInfo(
-        `reconcile: ${counts.expired} upload(s) expired, ${counts.resent} stalled image(s) re-sent, ` +
-          `${counts.failed} failed after stalling twice`
-      )
-      : Effect.void
-  ),
+  Effect.asVoid,
   Effect.catchAllCause((cause) =>
     Cause.isInterruptedOnly(cause)
       ? Effect.interrupt

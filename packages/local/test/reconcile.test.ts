@@ -49,7 +49,7 @@ describe("bun run start: reconciliation", () => {
     const answer = await getImage(runner.baseUrl, image_id, "small")
     expect(answer.status).toBe(404)
     expect(((await answer.json()) as { message: string }).message).toMatch(/never arrived/)
-    expect(runner.output()).toMatch(/reconcile: 1 upload\(s\) expired/)
+    expect(runner.output()).toMatch(/reconcile: done\n(  \w+: \d+\n)*  expired: 1\n/)
   })
 })
 
