@@ -6,8 +6,8 @@
  * - One run at a time is enough (reserved concurrency 1; two overlapping runs would be safe: every
  *   row is claimed `FOR UPDATE SKIP LOCKED`). A tick that finds the previous run still going is
  *   throttled and retried by EventBridge's asynchronous invocation, i.e. skipped in effect.
- * - Connections: 1 container × a pool of 1 (its statements run one after the other), inside
- *   settings.ts CONNECTIONS.other.
+ * - Connections: 1 container × a pool of 1 (its statements run one after the other): the budget
+ *   test counts it as reserved concurrency × `IMGPIPE_DB_POOL_SIZE`, beside the queue mappings.
  * - IAM: `sqs:SendMessage` on the three size queues (to re-send jobs) and reading the database
  *   password; nothing on the buckets.
  */
