@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Layer, Redacted } from "effect"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Worker } from "node:worker_threads"
 import { pgLayer } from "../src/sql/client.js"
 import { DatabaseSecretError, passwordOfSecret } from "../src/sql/databaseSecret.js"
+import { type PgliteServer, testServerUrl } from "./support/pglite-server.js"
 
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:DatabaseProxySecret-a1b2c3"
 const NO_PASSWORD_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:NoPassword-d4e5f6"
@@ -55,38 +55,16 @@ const secretsManager: Server = createServer((request, response) => {
 // ---- a database that takes any password ------------------------------------------------------
 
 /** `postgres://postgres@…` without a password, as infra hands it out. */
-let databaseUrl = ""
-let pglite: Worker | undefined
-
-const startPglite = () =>
-  new Promise<number>((resolve, reject) => {
-    const worker = new Worker(new URL("../src/sql/pglite-thread.mjs", import.meta.url), {
-      workerData: { dataDir: null },
-      execArgv: []
-    })
-    pglite = worker
-    worker.on("message", (message: { type: string; port?: number; message?: string }) => {
-      if (message.type === "ready" && message.port !== undefined) resolve(message.port)
-      if (message.type === "failed") reject(new Error(message.message))
-    })
-    worker.on("error", reject)
-  })
+let database: PgliteServer | undefined
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => secretsManager.listen(0, "127.0.0.1", resolve))
-  const server = (process.env["TEST_DATABASE_URL"] ?? "").trim()
-  if (server.length > 0) {
-    const url = new URL(server)
-    url.password = ""
-    databaseUrl = url.toString()
-  } else {
-    databaseUrl = `postgres://postgres@127.0.0.1:${await startPglite()}/postgres?sslmode=disable`
-  }
+  database = await testServerUrl()
 })
 
 afterAll(async () => {
   await new Promise<void>((resolve) => secretsManager.close(() => resolve()))
-  await pglite?.terminate()
+  await database?.stop()
 })
 
 const environment = (extra: Record<string, string>) => {
@@ -95,7 +73,7 @@ const environment = (extra: Record<string, string>) => {
     ConfigProvider.fromMap(
       new Map(
         Object.entries({
-          DATABASE_URL: databaseUrl,
+          DATABASE_URL: database?.url ?? "",
           AWS_REGION: "us-east-1",
           AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
           AWS_ACCESS_KEY_ID: "imgpipe-test",
