@@ -13,9 +13,12 @@ import { Cause, Effect, Layer, Schedule } from "effect"
 
 /**
  * One run. The use case logs what it changed (`reconcile: done` with the counts, at Info when it
- * changed anything); a failure (database unreachable) is a warning here, not an exit.
+ * changed anything); a failure (database unreachable) is a warning here, not an exit. A run is
+ * uninterruptible (it is short and bounded), as the upload notifications' transactions are: a stop
+ * never leaves a statement half-answered on the embedded database's one connection; the wait
+ * between runs stays interruptible.
  */
-export const reconcileOnce = reconcile.pipe(
+export const reconcileOnce = Effect.uninterruptible(reconcile).pipe(
   Effect.asVoid,
   Effect.catchAllCause((cause) =>
     Cause.isInterruptedOnly(cause)
