@@ -5,10 +5,17 @@
  * the tag again. Against the S3 emulator (fauxqs, whose missing object tagging the emulator adds:
  * src/local/object-tagging.ts) and the test database.
  */
-import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand } from "@aws-sdk/client-s3"
+import {
+  CreateBucketCommand,
+  DeleteObjectTaggingCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  PutObjectCommand
+} from "@aws-sdk/client-s3"
 import { expect, layer } from "@effect/vitest"
 import { DISPOSITION_TAG, type ImageId, type ImageSize, ObjectStorage, parseImageId } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs"
 import type { SQSRecord } from "aws-lambda"
 import { ConfigProvider, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { readFileSync } from "node:fs"
@@ -74,6 +81,25 @@ const waitForStatus = (id: ImageId, status: string) =>
     Effect.orDie
   )
 
+/** Until every size queue is empty: the pipeline's jobs are all processed and deleted. */
+const waitQueuesDrained = Effect.gen(function* () {
+  const { admin, emulator } = yield* Aws
+  const depths = yield* Effect.forEach(["small", "medium", "large"] as const, (size) =>
+    Effect.promise(() =>
+      admin.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: emulator.queues[size].url,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        })
+      )
+    ).pipe(
+      Effect.map((out) =>
+        Number(out.Attributes?.["ApproximateNumberOfMessages"] ?? 0) + Number(out.Attributes?.["ApproximateNumberOfMessagesNotVisible"] ?? 0)
+      )
+    ))
+  if (depths.some((depth) => depth > 0)) return yield* Effect.fail("queues not drained")
+}).pipe(Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo(Duration.seconds(30)))), Effect.orDie)
+
 /** A size queue's record as the event source mapping hands it to ProcessImage. */
 const job = (id: ImageId, size: ImageSize, receiveCount: number): SQSRecord => ({
   messageId: `${id}-${size}-${receiveCount}`,
@@ -116,6 +142,20 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
         const tagging = requests.sent.filter((r) => r.command === "S3Client.PutObjectTaggingCommand")
         expect(tagging.length).toBeGreaterThanOrEqual(1)
         expect(tagging.every((r) => r.input["Key"] === id)).toBe(true)
+      }))
+
+    it.effect("a later job for a refused image tags its original again (the first tagging may have failed)", () =>
+      Effect.gen(function* () {
+        const { admin, emulator, processImage } = yield* Aws
+        const id = yield* upload(fixture("not-an-image-text.jpg"), "image/jpeg")
+        yield* waitForStatus(id, "failed")
+        // Let the pipeline's own jobs finish, then lose the tag as a failed PutObjectTagging would.
+        yield* waitQueuesDrained
+        yield* Effect.promise(() => admin.s3.send(new DeleteObjectTaggingCommand({ Bucket: emulator.buckets.raw, Key: id })))
+        expect(yield* tagsOf(id)).toEqual([])
+        const result = yield* Effect.promise(() => processImage({ Records: [job(id, "medium", 1)] }, context("ProcessImage")))
+        expect(result.batchItemFailures).toEqual([])
+        expect(yield* tagsOf(id)).toEqual([[DISPOSITION_TAG, "refused"]])
       }))
 
     it.effect("an image that ends ready keeps an untagged original (and costs no tagging request)", () =>
