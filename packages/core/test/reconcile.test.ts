@@ -10,6 +10,7 @@ import { Effect, Layer, Option } from "effect"
 import { ReconcileSettingsLive, SettingsLive } from "../src/config.js"
 import type { ImageNotFound } from "../src/domain/errors.js"
 import { type ImageId, newImageId } from "../src/domain/ids.js"
+import { ImageStatus } from "../src/domain/image.js"
 import { IMAGE_SIZES, type ImageSize, renditionKey } from "../src/domain/sizes.js"
 import { LocalQueue, LocalQueueLive } from "../src/local/PgQueue.js"
 import { ImageRepository } from "../src/services/ImageRepository.js"
@@ -173,6 +174,20 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
         expect(yield* reconcile).toEqual({ expired: 0, resent: 0, failed: 0, backlogged: 0 })
       }))
   })
+
+  it.effect("every ImageStatus is one the database accepts and the repository decodes", () =>
+    Effect.gen(function* () {
+      yield* resetAll
+      const sql = yield* SqlClient.SqlClient
+      for (const status of ImageStatus.literals) {
+        const id = yield* newImage
+        const error = status === "failed" ? "processing_failed" : null
+        yield* sql`UPDATE images SET status = ${status}, error_code = ${error}, error_message = ${error} WHERE id = ${id}`.pipe(
+          Effect.orDie
+        )
+        expect((yield* view(id)).image.status).toBe(status)
+      }
+    }))
 
   it.effect("two runs at once change each row once: counts add up, each job sent once", () =>
     Effect.gen(function* () {
