@@ -8,11 +8,11 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit, Layer, Redacted } from "effect"
+import { ConfigProvider, Effect, Exit, Fiber, Layer, Redacted, TestClock } from "effect"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { pgLayer } from "../src/sql/client.js"
-import { DatabaseSecretError, passwordOfSecret } from "../src/sql/databaseSecret.js"
+import { DatabaseSecretError, passwordOfSecret, SECRET_READ_TIMEOUT } from "../src/sql/databaseSecret.js"
 import { type PgliteServer, testServerUrl } from "./support/pglite-server.js"
 
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:DatabaseProxySecret-a1b2c3"
@@ -54,21 +54,27 @@ const secretsManager: Server = createServer((request, response) => {
 
 // ---- a database that takes any password ------------------------------------------------------
 
+/** A Secrets Manager nobody can reach: it accepts the connection and never answers. */
+const unreachable: Server = createServer(() => {})
+
 /** `postgres://postgres@…` without a password, as infra hands it out. */
 let database: PgliteServer | undefined
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => secretsManager.listen(0, "127.0.0.1", resolve))
+  await new Promise<void>((resolve) => unreachable.listen(0, "127.0.0.1", resolve))
   database = await testServerUrl()
 })
 
 afterAll(async () => {
   await new Promise<void>((resolve) => secretsManager.close(() => resolve()))
+  unreachable.closeAllConnections()
+  await new Promise<void>((resolve) => unreachable.close(() => resolve()))
   await database?.stop()
 })
 
-const environment = (extra: Record<string, string>) => {
-  const { port } = secretsManager.address() as AddressInfo
+const environment = (extra: Record<string, string>, endpoint: Server = secretsManager) => {
+  const { port } = endpoint.address() as AddressInfo
   return Layer.setConfigProvider(
     ConfigProvider.fromMap(
       new Map(
@@ -145,6 +151,23 @@ describe("pgLayer with IMGPIPE_DATABASE_SECRET_ARN", () => {
       expect(error).toBeInstanceOf(DatabaseSecretError)
       expect(error.message).toContain('holds no database password: its JSON has no "password" field')
       expect(error.message).not.toContain("hunter2")
+    }))
+})
+
+describe("pgLayer when Secrets Manager does not answer", () => {
+  it.effect("gives up after SECRET_READ_TIMEOUT with DatabaseSecretError instead of hanging", () =>
+    Effect.gen(function* () {
+      const fiber = yield* connectAndQuery.pipe(
+        Effect.provide(pgLayer().pipe(Layer.provide(environment({ IMGPIPE_DATABASE_SECRET_ARN: ARN }, unreachable)))),
+        Effect.flip,
+        Effect.fork
+      )
+      // Let the request reach the server, then move the clock past the limit.
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 200)))
+      yield* TestClock.adjust(SECRET_READ_TIMEOUT)
+      const error = yield* Fiber.join(fiber)
+      expect(error).toBeInstanceOf(DatabaseSecretError)
+      expect(error.message).toMatch(/no answer from Secrets Manager within 10s \(is there a route to it: a NAT or a VPC endpoint\?\)$/)
     }))
 })
 

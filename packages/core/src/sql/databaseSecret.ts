@@ -11,7 +11,7 @@
  * embedded runner, tests, `aws-local`).
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
-import { Config, type ConfigError, Effect, Either, Option, Redacted, Schema } from "effect"
+import { Config, type ConfigError, Duration, Effect, Either, Option, Redacted, Schema } from "effect"
 import { awsClientConfig, clientOptions, describeAwsError } from "../aws/config.js"
 
 /**
@@ -49,6 +49,12 @@ export const passwordOfSecret = (secretString: string | undefined): Either.Eithe
 }
 
 /**
+ * How long reading the secret may take, retries included. Without a route to Secrets Manager (no
+ * NAT, no interface endpoint) the SDK would wait for the function's whole timeout.
+ */
+export const SECRET_READ_TIMEOUT = Duration.seconds(10)
+
+/**
  * Reads the secret once with the AWS SDK (region, endpoint and keys as for S3 and SQS:
  * `AWS_REGION`, `AWS_ENDPOINT_URL`, the role's credentials) and returns its `password`.
  */
@@ -80,7 +86,18 @@ export const readDatabasePassword = (
         )
       ),
     (client) => Effect.sync(() => client.destroy())
-  ).pipe(Effect.withSpan("readDatabasePassword", { attributes: { secretArn } }))
+  ).pipe(
+    Effect.timeoutFail({
+      duration: SECRET_READ_TIMEOUT,
+      onTimeout: () =>
+        new DatabaseSecretError({
+          secretArn,
+          message: `cannot read the database password from the secret ${secretArn} (IMGPIPE_DATABASE_SECRET_ARN): ` +
+            `no answer from Secrets Manager within ${Duration.format(SECRET_READ_TIMEOUT)} (is there a route to it: a NAT or a VPC endpoint?)`
+        })
+    }),
+    Effect.withSpan("readDatabasePassword", { attributes: { secretArn } })
+  )
 
 /**
  * `url` with `password` in its user-info part, still `Redacted`. The password replaces any the
