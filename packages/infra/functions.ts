@@ -161,8 +161,9 @@ export function functions(input: FunctionsInput) {
           // Read the original (GetObject also covers HEAD).
           { actions: ["s3:GetObject"], resources: [objectsIn(raw)] },
           // Tags a refused or dead-lettered original (imgpipe-disposition), which the raw
-          // bucket's lifecycle then expires (storage.ts).
-          { actions: ["s3:PutObjectTagging"], resources: [objectsIn(raw)] },
+          // bucket's lifecycle then expires (storage.ts); a redriven job that succeeds removes
+          // the tag again, so a ready image never loses a kept original.
+          { actions: ["s3:PutObjectTagging", "s3:DeleteObjectTagging"], resources: [objectsIn(raw)] },
           databaseSecretPermission(input.databaseSecretArn),
           // Without ListBucket, S3 answers a missing key with 403 instead of 404, and a missing
           // original would look like a permissions failure.

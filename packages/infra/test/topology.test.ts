@@ -296,7 +296,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       const granted = actions(named("sst.aws.Function", `ProcessImage${size}`))
       expect(granted).not.toContain("sqs:SendMessage")
       expect(granted).toEqual(
-        expect.arrayContaining(["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "sqs:ReceiveMessage", "sqs:DeleteMessage"])
+        expect.arrayContaining(["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObjectTagging", "sqs:ReceiveMessage", "sqs:DeleteMessage"])
       )
     }
     const api = actions(named("sst.aws.Service", "Api"))
