@@ -8,12 +8,11 @@
  *   throttled and retried by EventBridge's asynchronous invocation, i.e. skipped in effect.
  * - Connections: 1 container × a pool of 1 (its statements run one after the other): the budget
  *   test counts it as reserved concurrency × `IMGPIPE_DB_POOL_SIZE`, beside the queue mappings.
- * - IAM: `sqs:SendMessage` on the three size queues (to re-send jobs) and reading the database
- *   password; nothing on the buckets.
+ * - IAM: `sqs:SendMessage` on the three size queues (to re-send jobs), HEAD on the raw bucket's
+ *   objects (an upload past its expiry may be stored after all), and reading the database password.
  */
-import { readFileSync } from "node:fs"
-import { join } from "node:path"
 import { databaseSecretPermission, startProcessingEnvironment } from "./environment"
+import { lockedVersion } from "./functions"
 import { SIZES, type Size } from "./settings"
 
 /** Handler path, `<file without extension>.<export>` (the test checks both exist). */
@@ -37,20 +36,11 @@ export const RECONCILE = {
   expireGraceSeconds: 86_400
 } as const
 
-/**
- * The version of a package as installed from bun.lockb, as functions.ts pins sharp for its
- * functions (a copy of its unexported `lockedVersion`: see the reconcile helper's notes, to be
- * shared once functions.ts exports it).
- */
-const lockedVersion = (name: string): string => {
-  const manifest: unknown = JSON.parse(readFileSync(join($cli.paths.root, "node_modules", name, "package.json"), "utf8"))
-  const version = manifest !== null && typeof manifest === "object" && "version" in manifest ? manifest.version : undefined
-  if (typeof version !== "string") throw new Error(`no installed version of ${name}: run bun install`)
-  return version
-}
-
 export interface ReconcilerInput {
   readonly vpc: sst.aws.Vpc
+  /** HEAD on the raw bucket: an upload past its expiry whose object is stored is started, not expired. */
+  readonly raw: sst.aws.Bucket
+  readonly processed: sst.aws.Bucket
   readonly queues: Readonly<Record<Size, sst.aws.Queue>>
   readonly databaseUrl: $util.Input<string>
   readonly databaseSecretArn: $util.Input<string>
@@ -78,6 +68,9 @@ export function reconciler(input: ReconcilerInput) {
           databaseSecretArn: input.databaseSecretArn,
           queueUrls: { small: queues.small.url, medium: queues.medium.url, large: queues.large.url }
         }),
+        // S3StorageLive reads both names; only the raw bucket is used (HEAD).
+        IMGPIPE_RAW_BUCKET: input.raw.name,
+        IMGPIPE_PROCESSED_BUCKET: input.processed.name,
         IMGPIPE_STALL_SECONDS: String(RECONCILE.stallSeconds),
         IMGPIPE_EXPIRE_GRACE_SECONDS: String(RECONCILE.expireGraceSeconds),
         IMGPIPE_DB_POOL_SIZE: String(RECONCILE.dbPool)
@@ -88,6 +81,9 @@ export function reconciler(input: ReconcilerInput) {
       concurrency: { reserved: RECONCILE.reservedConcurrency },
       permissions: [
         { actions: ["sqs:SendMessage"], resources: SIZES.map((size) => queues[size].arn) },
+        // HEAD an original (GetObject covers HEAD); ListBucket so a missing key is 404, not 403.
+        { actions: ["s3:GetObject"], resources: [$interpolate`${input.raw.arn}/*`] },
+        { actions: ["s3:ListBucket"], resources: [input.raw.arn] },
         databaseSecretPermission(input.databaseSecretArn)
       ]
     },

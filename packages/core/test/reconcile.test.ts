@@ -5,13 +5,16 @@
  * row once. Clocks are moved back with SQL; the windows are the defaults (900 s, 86400 s).
  */
 import { describe, expect, it, layer } from "@effect/vitest"
+import { FileSystem } from "@effect/platform"
+import { NodeFileSystem } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Option } from "effect"
 import { ReconcileSettingsLive, SettingsLive } from "../src/config.js"
 import type { ImageNotFound } from "../src/domain/errors.js"
 import { type ImageId, newImageId } from "../src/domain/ids.js"
 import { ImageStatus } from "../src/domain/image.js"
-import { IMAGE_SIZES, type ImageSize, renditionKey } from "../src/domain/sizes.js"
+import { IMAGE_SIZES, type ImageSize, rawKey, renditionKey } from "../src/domain/sizes.js"
+import { diskStorageLayer } from "../src/local/DiskStorage.js"
 import { LocalQueue, LocalQueueLive } from "../src/local/PgQueue.js"
 import { ImageRepository } from "../src/services/ImageRepository.js"
 import { ObjectStorage } from "../src/services/ObjectStorage.js"
@@ -22,13 +25,15 @@ import { reconcile } from "../src/usecases/reconcile.js"
 import { TestDatabase, testDatabaseKind } from "./support/database.js"
 import { backdateProgress, backdateUploadExpiry, resetAll, stallState } from "./support/reconcile.js"
 
-/** get_image must answer from the record alone here: any storage call is a test failure. */
-const NoStorage = Layer.succeed(
-  ObjectStorage,
-  new Proxy({}, { get: (_, name) => () => Effect.dieMessage(`ObjectStorage.${String(name)} was not expected`) }) as ObjectStorage["Type"]
-)
+/** The embedded disk storage in a temporary folder: the reconciler HEADs uploads before expiring them. */
+const DiskLive = Layer.unwrapScoped(
+  Effect.map(
+    Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "imgpipe-reconcile-" })),
+    (dataDir) => diskStorageLayer({ dataDir, publicUrl: "http://127.0.0.1:9", signingSecret: Option.none() })
+  )
+).pipe(Layer.provide(NodeFileSystem.layer), Layer.orDie)
 
-const TestLayer = Layer.mergeAll(ImageRepositorySql, LocalQueueLive, NoStorage).pipe(
+const TestLayer = Layer.mergeAll(ImageRepositorySql, LocalQueueLive, DiskLive).pipe(
   Layer.provideMerge(Layer.mergeAll(SettingsLive, ReconcileSettingsLive)),
   Layer.provideMerge(TestDatabase)
 )
@@ -78,11 +83,11 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
         const fresh = yield* stalledImage([])
         yield* backdateProgress(fresh, 60) // inside the window: not stalled
 
-        expect(yield* reconcile).toEqual({ expired: 0, resent: 1, failed: 0, backlogged: 0 })
+        expect(yield* reconcile).toEqual({ expired: 0, arrived: 0, resent: 1, failed: 0, backlogged: 0 })
         expect(yield* takeJobs).toEqual([[id, "large"], [id, "medium"]])
         expect(yield* stallState(id)).toEqual({ status: "processing", stall_resends: 1 })
         // The claim restarted the clock: a second run right away changes nothing.
-        expect(yield* reconcile).toEqual({ expired: 0, resent: 0, failed: 0, backlogged: 0 })
+        expect(yield* reconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
 
         yield* recordSize(id, "medium")
         yield* recordSize(id, "large")
@@ -98,7 +103,7 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
         yield* takeJobs // the re-sent jobs are lost as well
         yield* backdateProgress(id, STALE)
 
-        expect(yield* reconcile).toEqual({ expired: 0, resent: 0, failed: 1, backlogged: 0 })
+        expect(yield* reconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 1, backlogged: 0 })
         expect(yield* takeJobs).toEqual([])
         const { image, renditions } = yield* view(id)
         expect(image.status).toBe("failed")
@@ -112,7 +117,7 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
         ])
         // Terminal for the reconciler: nothing more happens to it.
         yield* backdateProgress(id, STALE)
-        expect(yield* reconcile).toEqual({ expired: 0, resent: 0, failed: 0, backlogged: 0 })
+        expect(yield* reconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
 
         // A late rendition still heals it, as after a dead-lettered job.
         yield* recordSize(id, "medium")
@@ -129,7 +134,7 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
         yield* queue.send([{ image_id: id, raw_key: id, size: "large" }])
         const before = (yield* view(id)).image.updatedAt
 
-        expect(yield* reconcile).toEqual({ expired: 0, resent: 0, failed: 0, backlogged: 1 })
+        expect(yield* reconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 0, backlogged: 1 })
         expect(yield* stallState(id)).toEqual({ status: "processing", stall_resends: 0 })
         expect(yield* takeJobs).toEqual([[id, "large"]])
         // Its clock restarted, so a long backlog does not hold the batch's first rows for ever.
@@ -139,7 +144,7 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
         yield* backdateProgress(id, STALE)
         expect((yield* reconcile).resent).toBe(1)
         yield* backdateProgress(id, STALE)
-        expect(yield* reconcile).toEqual({ expired: 0, resent: 0, failed: 0, backlogged: 1 })
+        expect(yield* reconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 0, backlogged: 1 })
         expect((yield* stallState(id))?.status).toBe("processing")
       }))
 
@@ -148,7 +153,7 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
         yield* resetAll
         const id = yield* stalledImage([])
         yield* recordSize(id, "small") // touches the rendition, not the image row
-        expect(yield* reconcile).toEqual({ expired: 0, resent: 0, failed: 0, backlogged: 0 })
+        expect(yield* reconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
         expect(yield* stallState(id)).toEqual({ status: "processing", stall_resends: 0 })
       }))
   })
@@ -162,7 +167,7 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
         yield* backdateUploadExpiry(old, 86_401)
         yield* backdateUploadExpiry(inGrace, 86_000)
 
-        expect(yield* reconcile).toEqual({ expired: 1, resent: 0, failed: 0, backlogged: 0 })
+        expect(yield* reconcile).toEqual({ expired: 1, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
         expect((yield* getStatus(old)).image.status).toBe("expired")
         expect((yield* getStatus(inGrace)).image.status).toBe("awaiting_upload")
         const error = (yield* Effect.flip(getImage({ imageId: old, size: "small" }))) as ImageNotFound
@@ -171,7 +176,25 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
         // A notification that still turns up does not revive it.
         const [mark] = yield* Effect.flatMap(ImageRepository, (repo) => repo.markUploaded([{ id: old, bytes: 10 }]))
         expect([mark?.started, mark?.image.status]).toEqual([false, "expired"])
-        expect(yield* reconcile).toEqual({ expired: 0, resent: 0, failed: 0, backlogged: 0 })
+        expect(yield* reconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
+      }))
+
+    it.effect("an upload stored after all (its notification lost) is started, not expired, and only once", () =>
+      Effect.gen(function* () {
+        yield* resetAll
+        yield* takeJobs
+        const storage = yield* ObjectStorage
+        const stored = yield* newImage
+        const absent = yield* newImage
+        yield* storage.put({ bucket: "raw", key: rawKey(stored), body: new Uint8Array(1234), contentType: "image/png", cacheControl: "no-store" })
+        for (const id of [stored, absent]) yield* backdateUploadExpiry(id, 86_401)
+
+        const [a, b] = yield* Effect.all([reconcile, reconcile], { concurrency: 2 })
+        expect(a.arrived + b.arrived).toBe(1)
+        expect(a.expired + b.expired).toBe(1)
+        expect((yield* view(stored)).image).toMatchObject({ status: "processing", originalBytes: 1234 })
+        expect((yield* view(absent)).image.status).toBe("expired")
+        expect(yield* takeJobs).toEqual(IMAGE_SIZES.map((size) => [stored, size] as const).sort())
       }))
   })
 

@@ -71,8 +71,18 @@ export const ProcessImageServices = Layer.mergeAll(
   LogLevelLive
 ).pipe(Layer.provideMerge(Layer.mergeAll(SettingsLive, SharpConfigLive)))
 
-/** What `reconcile` needs: image records, the SQS queues (to re-send), settings and the stall windows. */
-export const ReconcileServices = Layer.mergeAll(ImageRepositorySql, SqsQueueLive, SettingsLive, ReconcileSettingsLive, LogLevelLive)
+/**
+ * What `reconcile` needs: image records, the SQS queues (to re-send), the raw bucket (to HEAD an
+ * upload before expiring it), settings and the stall windows.
+ */
+export const ReconcileServices = Layer.mergeAll(
+  ImageRepositorySql,
+  SqsQueueLive,
+  S3StorageLive,
+  SettingsLive,
+  ReconcileSettingsLive,
+  LogLevelLive
+)
 
 export const StartProcessingLive = StartProcessingServices.pipe(Layer.provide(FunctionDatabaseLive))
 

@@ -1,6 +1,7 @@
 /**
  * Reconcile: the scheduled function (EventBridge, every 5 minutes) → core `reconcile`: uploads that
- * never arrived become `expired`; images `processing` with no progress for `IMGPIPE_STALL_SECONDS`
+ * never arrived become `expired` (one HEAD on the raw bucket first: a stored one whose notification
+ * was lost is started instead); images `processing` with no progress for `IMGPIPE_STALL_SECONDS`
  * get their missing sizes sent to the SQS size queues once more, and fail with `processing_failed`
  * if they stall again. Answers the counts.
  *
@@ -10,7 +11,7 @@
  * claim the same row; a failed run fails the invocation, and the next schedule tick tries again.
  */
 import { type EffectHandler, type EventBridgeEvent, LambdaHandler } from "@effect-aws/lambda"
-import { type DatabaseError, type QueueError, reconcile, type ReconcileCounts } from "@imgpipe/core"
+import { type DatabaseError, type QueueError, reconcile, type ReconcileCounts, type StorageError } from "@imgpipe/core"
 import { Effect } from "effect"
 import { ReconcileLive } from "./layers.js"
 
@@ -20,7 +21,7 @@ export type ScheduledEvent = EventBridgeEvent<"Scheduled Event", unknown>
 export const reconcileHandler: EffectHandler<
   ScheduledEvent,
   Effect.Effect.Context<typeof reconcile>,
-  DatabaseError | QueueError,
+  DatabaseError | QueueError | StorageError,
   ReconcileCounts
 > = (event) =>
   reconcile.pipe(

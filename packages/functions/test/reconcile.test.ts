@@ -133,8 +133,8 @@ layer(TestLayer, { timeout: 120_000, excludeTestServices: true })(`Reconcile han
       const aws = yield* Aws
       const id = yield* stalledUpload
 
-      expect(yield* runReconcile).toEqual({ expired: 0, resent: 1, failed: 0, backlogged: 0 })
-      expect(yield* runReconcile).toEqual({ expired: 0, resent: 0, failed: 0, backlogged: 0 })
+      expect(yield* runReconcile).toEqual({ expired: 0, arrived: 0, resent: 1, failed: 0, backlogged: 0 })
+      expect(yield* runReconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
       for (const size of SIZES) {
         const outcome = yield* pollOnce(aws.emulator, size, aws.processImage, { batchSize: 10, waitTimeSeconds: 0, timeoutMs: 60_000 }).pipe(
           Effect.orDie
@@ -154,7 +154,7 @@ layer(TestLayer, { timeout: 120_000, excludeTestServices: true })(`Reconcile han
       for (const size of SIZES) expect(yield* loseJobs(size)).toEqual([{ image_id: id, raw_key: id, size }])
       yield* backdateProgress(id, 901)
 
-      expect(yield* runReconcile).toEqual({ expired: 0, resent: 0, failed: 1, backlogged: 0 })
+      expect(yield* runReconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 1, backlogged: 0 })
       for (const size of SIZES) expect(yield* loseJobs(size)).toEqual([])
       const { image } = yield* view(id)
       expect([image.status, image.errorCode]).toEqual(["failed", "processing_failed"])
@@ -169,7 +169,7 @@ layer(TestLayer, { timeout: 120_000, excludeTestServices: true })(`Reconcile han
       const id = yield* newImageId
       yield* repository.create({ id, declaredContentType: "image/png", declaredBytes: 10, uploadExpiresAt: new Date() }).pipe(Effect.orDie)
       yield* backdateUploadExpiry(id, 86_401)
-      expect(yield* runReconcile).toEqual({ expired: 1, resent: 0, failed: 0, backlogged: 0 })
+      expect(yield* runReconcile).toEqual({ expired: 1, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
       expect((yield* view(id)).image.status).toBe("expired")
     }))
 })

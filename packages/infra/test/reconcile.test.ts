@@ -2,27 +2,17 @@
  * packages/infra/reconcile.ts evaluated against the recording SST fakes (support/sst-fakes.ts):
  * the `Reconcile` function (handler file, runtime, VPC, environment, least-privilege permissions,
  * reserved concurrency, after the migration) and the `sst.aws.Cron` that runs it every 5 minutes.
- * The function is evaluated directly: sst.config.ts wires it in (docs: the lead's wiring note).
+ * The function is evaluated directly, with inputs named here; topology.test.ts sees it wired in sst.config.ts.
  */
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { beforeAll, describe, expect, it, vi } from "vitest"
 import { arr, at, obj, root, seconds, str } from "./support/evaluate.js"
-import { installSstFakes, type Recorder, resolveDeep } from "./support/sst-fakes.js"
+import { installSstFakes, type Recorder } from "./support/sst-fakes.js"
 
 interface Globals {
   readonly sst: { readonly aws: Record<string, new (name: string, args?: unknown, opts?: unknown) => object> }
-}
-
-/** SST's Cron, recorded like the other fakes (sst-fakes.ts does not model it yet). */
-const addCronFake = (recorder: Recorder) => {
-  const aws = (globalThis as unknown as Globals).sst.aws
-  aws["Cron"] = class {
-    constructor(name: string, args?: unknown, opts?: unknown) {
-      recorder.records.push({ kind: "sst.aws.Cron", name, args: obj(resolveDeep(args)), opts: opts ? obj(opts) : {}, instance: this })
-    }
-  }
 }
 
 interface ReconcileModule {
@@ -36,13 +26,13 @@ describe.each(["test", "prod"])("reconciler(), stage %s", (stage) => {
   const migration = { migration: true }
   beforeAll(async () => {
     recorder = installSstFakes({ stage, root })
-    addCronFake(recorder)
     vi.resetModules()
     // A computed specifier, as evaluate.ts: the root tsconfig must not follow it into SST-typed files.
     mod = (await import(pathToFileURL(join(root, "packages/infra/reconcile.ts")).href)) as ReconcileModule
     const aws = (globalThis as unknown as Globals).sst.aws
     const Queue = aws["Queue"]!
     const Vpc = aws["Vpc"]!
+    const Bucket = aws["Bucket"]!
     const queues = {
       small: new Queue("SmallQueue", { transform: { queue: { name: `process-small-image-${stage}` } } }),
       medium: new Queue("MediumQueue", { transform: { queue: { name: `process-medium-image-${stage}` } } }),
@@ -50,6 +40,8 @@ describe.each(["test", "prod"])("reconciler(), stage %s", (stage) => {
     }
     mod.reconciler({
       vpc: new Vpc("Vpc"),
+      raw: new Bucket("RawImages", { transform: { bucket: { bucket: `raw-image-${stage}` } } }),
+      processed: new Bucket("ProcessedImages", { transform: { bucket: { bucket: `processed-image-${stage}` } } }),
       queues,
       databaseUrl: "postgres://imgpipe_app@proxy:5432/imgpipe?sslmode=verify-full",
       databaseSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-a1b2c3",
@@ -96,13 +88,14 @@ describe.each(["test", "prod"])("reconciler(), stage %s", (stage) => {
       IMGPIPE_QUEUE_LARGE_URL: `https://sqs.us-east-1.amazonaws.com/123456789012/process-large-image-${stage}`,
       IMGPIPE_STALL_SECONDS: "900",
       IMGPIPE_EXPIRE_GRACE_SECONDS: "86400",
-      IMGPIPE_DB_POOL_SIZE: "1"
+      IMGPIPE_DB_POOL_SIZE: "1",
+      IMGPIPE_RAW_BUCKET: `raw-image-${stage}`,
+      IMGPIPE_PROCESSED_BUCKET: `processed-image-${stage}`
     })
     expect(Object.keys(env).filter((key) => key.includes("PASSWORD"))).toEqual([])
-    expect(env["IMGPIPE_RAW_BUCKET"], "it touches no bucket").toBeUndefined()
   })
 
-  it("may send to the three size queues and read the database password, nothing else", () => {
+  it("may send to the three size queues, HEAD raw originals and read the database password, nothing else", () => {
     const permissions = arr(fn().args["permissions"]).map((p) => obj(p))
     expect(permissions).toEqual([
       {
@@ -111,6 +104,8 @@ describe.each(["test", "prod"])("reconciler(), stage %s", (stage) => {
           (size) => `arn:aws:sqs:us-east-1:123456789012:process-${size}-image-${stage}`
         )
       },
+      { actions: ["s3:GetObject"], resources: [`arn:aws:s3:::raw-image-${stage}/*`] },
+      { actions: ["s3:ListBucket"], resources: [`arn:aws:s3:::raw-image-${stage}`] },
       { actions: ["secretsmanager:GetSecretValue"], resources: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-a1b2c3"] }
     ])
   })

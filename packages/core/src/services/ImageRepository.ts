@@ -113,13 +113,18 @@ export class ReconcileRepository extends Context.Tag("imgpipe/ReconcileRepositor
      */
     readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DatabaseError, R>
     /**
-     * `awaiting_upload` images whose upload URL expired more than `graceSeconds` ago become
-     * `expired`, at most `limit` of them, oldest expiry first. Returns their ids.
+     * Up to `limit` `awaiting_upload` images whose upload URL expired more than `graceSeconds` ago,
+     * oldest expiry first (read only: the reconciler first checks whether their object arrived).
      */
-    readonly expireUploads: (input: {
+    readonly findExpirable: (input: {
       readonly graceSeconds: number
       readonly limit: number
     }) => Effect.Effect<ReadonlyArray<ImageId>, DatabaseError>
+    /**
+     * Those of `ids` still `awaiting_upload` become `expired`. Returns the ids this call changed, so
+     * two reconcilers expiring the same ids count each once.
+     */
+    readonly expireUploads: (ids: ReadonlyArray<ImageId>) => Effect.Effect<ReadonlyArray<ImageId>, DatabaseError>
     /**
      * Locks (inside `transaction`) up to `limit` `processing` images whose last progress — the
      * image row's `updated_at` (upload, probe, a claim) and its renditions' `updated_at` (each size

@@ -48,21 +48,28 @@ export const makeReconcile = Effect.gen(function* () {
         sqlDefectsAsFailures("transaction")
       ),
 
-    // The inner SELECT locks its slice and skips rows another reconciler (or a markUploaded that
-    // is starting the image right now) holds; a row committed meanwhile is re-checked against
-    // `status = 'awaiting_upload'`, so no row is expired twice.
-    expireUploads: ({ graceSeconds, limit }) =>
+    // Read through the partial index on upload_expires_at (awaiting_upload only).
+    findExpirable: ({ graceSeconds, limit }) =>
       sql`
+        SELECT id FROM images
+        WHERE status = 'awaiting_upload'
+          AND upload_expires_at < now() - make_interval(secs => ${graceSeconds})
+        ORDER BY upload_expires_at
+        LIMIT ${limit}`.pipe(
+        Effect.flatMap(decodeIds),
+        Effect.map((rows) => rows.map((row) => row.id)),
+        run("findExpirable")
+      ),
+
+    // The status is re-checked under the row lock the UPDATE takes: a row another reconciler
+    // expired, or a late notification started, meanwhile is left alone and not returned.
+    expireUploads: (ids) =>
+      ids.length === 0
+        ? Effect.succeed([])
+        : sql`
         UPDATE images
         SET status = 'expired', updated_at = now()
-        WHERE id IN (
-          SELECT id FROM images
-          WHERE status = 'awaiting_upload'
-            AND upload_expires_at < now() - make_interval(secs => ${graceSeconds})
-          ORDER BY upload_expires_at
-          LIMIT ${limit}
-          FOR UPDATE SKIP LOCKED
-        ) AND status = 'awaiting_upload'
+        WHERE id = ANY(${ids}::uuid[]) AND status = 'awaiting_upload'
         RETURNING id`.pipe(
         Effect.flatMap(decodeIds),
         Effect.map((rows) => rows.map((row) => row.id)),

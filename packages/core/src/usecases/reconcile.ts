@@ -4,11 +4,18 @@ import type { ProcessJob } from "../domain/image.js"
 import { type ImageSize, rawKey } from "../domain/sizes.js"
 import { ReconcileRepository, type StalledImage } from "../services/ImageRepository.js"
 import { JobQueue } from "../services/JobQueue.js"
+import { ObjectStorage } from "../services/ObjectStorage.js"
+import { type ObjectCreated, startProcessingMany } from "./startProcessing.js"
 
 /** What one run changed. */
 export interface ReconcileCounts {
   /** `awaiting_upload` → `expired`. */
   readonly expired: number
+  /**
+   * Past the expiry but their object is stored: the notification was lost (dropped, or left in
+   * the ingest dead-letter queue), so they are started now instead of expired.
+   */
+  readonly arrived: number
   /** Stalled once: missing sizes sent again. */
   readonly resent: number
   /** Stalled again after a resend: `failed` / `processing_failed`. */
@@ -24,7 +31,10 @@ const stalledMessage = (stall: Duration.Duration, missing: ReadonlyArray<ImageSi
 /**
  * Heals what at-least-once queues and events leave behind (SYSTEM.md, "Reconciliation"):
  *
- * 1. `awaiting_upload` images whose upload URL expired more than the grace ago → `expired`.
+ * 1. `awaiting_upload` images whose upload URL expired more than the grace ago: if their object is
+ *    stored after all (a notification lost, or waiting in a dead-letter queue) they are started as
+ *    the notification would have started them; otherwise they become `expired`. One HEAD per
+ *    upload that never arrived, once.
  * 2. `processing` images with no progress for the stall window, in one transaction: those whose
  *    jobs are still on the queue (the embedded queue can tell) are backlogged and only get their
  *    clock restarted; those never re-sent are claimed (resend counted, clock restarted) and their
@@ -43,7 +53,7 @@ export const reconcile = Effect.gen(function* () {
   const queue = yield* JobQueue
   const limit = windows.batchLimit
 
-  const expired = yield* repo.expireUploads({ graceSeconds: Duration.toSeconds(windows.expireGrace), limit })
+  const { arrived, expired } = yield* expireOrStart({ graceSeconds: Duration.toSeconds(windows.expireGrace), limit })
 
   const stalled = yield* repo.transaction(
     Effect.gen(function* () {
@@ -79,9 +89,41 @@ export const reconcile = Effect.gen(function* () {
     })
   )
 
-  const counts: ReconcileCounts = { expired: expired.length, ...stalled }
-  yield* (counts.expired + counts.resent + counts.failed + counts.backlogged > 0 ? Effect.logInfo : Effect.logDebug)(
+  const counts: ReconcileCounts = { expired, arrived, ...stalled }
+  yield* (counts.expired + counts.arrived + counts.resent + counts.failed + counts.backlogged > 0 ? Effect.logInfo : Effect.logDebug)(
     "reconcile: done"
   ).pipe(Effect.annotateLogs({ ...counts }))
   return counts
 }).pipe(Effect.withSpan("reconcile"))
+
+/** How many HEAD requests the expiry check has in flight at once. */
+const HEAD_CONCURRENCY = 16
+
+/**
+ * Step 1: the uploads past their expiry and grace. A stored object means the upload did arrive
+ * and only its notification was lost: start it (in one transaction, so that with the embedded
+ * queue the mark and the jobs commit together; `resendUnfinished: false`, so a second reconciler
+ * or a late notification starting it at the same moment sends its jobs once). The rest expire.
+ */
+const expireOrStart = (input: { readonly graceSeconds: number; readonly limit: number }) =>
+  Effect.gen(function* () {
+    const repo = yield* ReconcileRepository
+    const storage = yield* ObjectStorage
+    const candidates = yield* repo.findExpirable(input)
+    const checked = yield* Effect.forEach(
+      candidates,
+      (id) => Effect.map(storage.head("raw", rawKey(id)), (info) => ({ id, info })),
+      { concurrency: HEAD_CONCURRENCY }
+    )
+    const stored: Array<ObjectCreated> = checked.flatMap(({ id, info }) =>
+      Option.isSome(info) ? [{ key: rawKey(id), bytes: info.value.bytes }] : []
+    )
+    const outcomes = stored.length === 0 ? [] : yield* repo.transaction(startProcessingMany(stored, { resendUnfinished: false }))
+    const expired = yield* repo.expireUploads(checked.filter(({ info }) => Option.isNone(info)).map(({ id }) => id))
+    if (stored.length > 0) {
+      yield* Effect.logWarning("reconcile: uploads stored but never started (notification lost); started now").pipe(
+        Effect.annotateLogs({ images: stored.map((event) => event.key) })
+      )
+    }
+    return { expired: expired.length, arrived: outcomes.filter((outcome) => outcome._tag === "Started").length }
+  })
