@@ -32,6 +32,7 @@ export default $config({
     const { functions } = await import("./packages/infra/functions")
     const { api } = await import("./packages/infra/api")
     const { monitoring } = await import("./packages/infra/monitoring")
+    const { reconciler } = await import("./packages/infra/reconcile")
 
     const { vpc } = network()
     const { raw, processed } = storage()
@@ -43,6 +44,15 @@ export default $config({
       processed,
       queues: bySize,
       ingest,
+      databaseUrl: db.databaseUrl,
+      databaseSecretArn: db.databaseSecretArn,
+      migration: db.migration
+    })
+    const healing = reconciler({
+      vpc,
+      raw,
+      processed,
+      queues: bySize,
       databaseUrl: db.databaseUrl,
       databaseSecretArn: db.databaseSecretArn,
       migration: db.migration
@@ -63,6 +73,7 @@ export default $config({
       ingestDeadLetter,
       startProcessing: lambdas.startProcessing,
       processImage: lambdas.processImage,
+      reconcile: healing.reconcile,
       postgres: db.postgres,
       service: http.service
     })
@@ -84,6 +95,8 @@ export default $config({
       ingestQueueUrl: ingest.url,
       ingestDeadLetterQueueUrl: ingestDeadLetter.url,
       migrateFunction: db.migrate.name,
+      reconcileFunction: healing.reconcile.name,
+      databaseSecretArn: db.databaseSecretArn,
       alarmTopicArn: alarms.topic.arn,
       dashboardName: alarms.dashboard.dashboardName
     }

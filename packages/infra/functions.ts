@@ -21,7 +21,7 @@ export const HANDLERS = {
  * with npm into the function package, and without a version it would take whatever is newest:
  * pinning it to the lockfile's keeps the Lambdas on the sharp the tests ran.
  */
-const lockedVersion = (name: string): string => {
+export const lockedVersion = (name: string): string => {
   const manifest: unknown = JSON.parse(readFileSync(join($cli.paths.root, "node_modules", name, "package.json"), "utf8"))
   const version = manifest !== null && typeof manifest === "object" && "version" in manifest ? manifest.version : undefined
   if (typeof version !== "string") throw new Error(`no installed version of ${name}: run bun install`)

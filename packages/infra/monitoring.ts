@@ -26,6 +26,8 @@ export interface MonitoringInput {
   readonly ingestDeadLetter: sst.aws.Queue
   readonly startProcessing: sst.aws.Function
   readonly processImage: Readonly<Record<Size, sst.aws.Function>>
+  /** The scheduled reconciler: while it fails, stalled images are no longer healed. */
+  readonly reconcile: sst.aws.Function
   readonly postgres: sst.aws.Postgres
   readonly service: sst.aws.Service
 }
@@ -159,7 +161,8 @@ export function monitoring(input: MonitoringInput) {
   // response, so an invocation error is a crash (out of memory, timeout, bad deploy).
   const lambdas: ReadonlyArray<readonly [string, sst.aws.Function]> = [
     ["StartProcessing", input.startProcessing],
-    ...SIZES.map((size) => [`ProcessImage${SIZE_TITLE[size]}`, input.processImage[size]] as const)
+    ...SIZES.map((size) => [`ProcessImage${SIZE_TITLE[size]}`, input.processImage[size]] as const),
+    ["Reconcile", input.reconcile]
   ]
   const lambdaAlarms = lambdas.flatMap(([title, fn]) => [
     alarm(

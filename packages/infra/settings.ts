@@ -224,7 +224,7 @@ export const CONNECTIONS = {
   proxyMaxConnectionsPercent: 90,
   /** Connections per Lambda container (`IMGPIPE_DB_POOL_SIZE`): a batch runs two at a time. */
   functionPool: 2,
-  /** Migrate (one), and room for the scheduled jobs to come. */
+  /** Migrate (one, at deploy) and spare; Reconcile is counted by its reserved concurrency × pool. */
   other: 10,
   /** The budget may use at most this share of what the proxy may open. */
   headroom: 0.85

@@ -74,7 +74,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     expect(on("AWS/SQS", "ApproximateAgeOfOldestMessage").map(dimension("QueueName")).sort()).toEqual(
       [...SIZES.map((size) => `process-${size}-image-${stage}`), `image-uploaded-${stage}`].sort()
     )
-    const functions = ["StartProcessing", "ProcessImageSmall", "ProcessImageMedium", "ProcessImageLarge"].map((name) =>
+    const functions = ["StartProcessing", "ProcessImageSmall", "ProcessImageMedium", "ProcessImageLarge", "Reconcile"].map((name) =>
       at(named("sst.aws.Function", name).instance, "name", "value")
     )
     expect(on("AWS/Lambda", "Errors").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
@@ -104,8 +104,8 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     for (const q of queries.filter((q) => q.metric !== undefined)) expect(at(q, "metric", "dimensions", "LoadBalancer")).toBe(loadBalancer)
     expect(queries.filter((q) => q.returnData === true).map((q) => q.expression)).toHaveLength(1)
 
-    // 2 DLQs + 4 queue ages (3 sizes, ingest) + 4 × (errors, throttles) + 4 database + 2 API.
-    expect(alarms).toHaveLength(20)
+    // 2 DLQs + 4 queue ages (3 sizes, ingest) + 5 × (errors, throttles) + 4 database + 2 API.
+    expect(alarms).toHaveLength(22)
   })
 
   it("draws one dashboard of the pipeline's flow", () => {

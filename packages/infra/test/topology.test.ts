@@ -26,7 +26,10 @@ const SPEC_VARIABLES = new Set([
   "IMGPIPE_KEEP_ORIGINALS",
   "PORT",
   "IMGPIPE_PUBLIC_URL",
-  "IMGPIPE_DATA_DIR"
+  "IMGPIPE_DATA_DIR",
+  "IMGPIPE_STALL_SECONDS",
+  "IMGPIPE_EXPIRE_GRACE_SECONDS",
+  "IMGPIPE_RECONCILE_EVERY_SECONDS"
 ])
 /** Handler settings outside the spec's table that the infra deliberately sets (environment.ts). */
 const HANDLER_VARIABLES = new Set([
@@ -169,7 +172,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
   it("runs every function on nodejs22.x x86_64, with sharp installed for the image handlers", () => {
     const fns = ofKind("sst.aws.Function")
     expect(fns.map((f) => f.name).sort()).toEqual(
-      ["Migrate", "ProcessImageLarge", "ProcessImageMedium", "ProcessImageSmall", "StartProcessing"].sort()
+      ["Migrate", "ProcessImageLarge", "ProcessImageMedium", "ProcessImageSmall", "Reconcile", "StartProcessing"].sort()
     )
     for (const fn of fns) {
       expect(fn.args.runtime, fn.name).toBe("nodejs22.x")
@@ -304,6 +307,13 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     expect(api.filter((a) => a.startsWith("sqs:"))).toEqual([])
   })
 
+  it("runs the Reconcile function every 5 minutes (reconcile.test.ts checks it in detail)", () => {
+    const crons = ofKind("sst.aws.Cron")
+    expect(crons.map((c) => [c.name, c.args.schedule])).toEqual([["Reconcile", "rate(5 minutes)"]])
+    expect(crons[0]?.args.function).toBe(at(named("sst.aws.Function", "Reconcile").instance, "arn", "value"))
+    expect(e.outputs.reconcileFunction).toBeDefined()
+  })
+
   it("runs the API on ECS from the Dockerfile, health-checked on /health and autoscaled", () => {
     expect(ofKind("sst.aws.Cluster")).toHaveLength(1)
     const service = named("sst.aws.Service", "Api")
@@ -341,7 +351,7 @@ describe("sst.config.ts under sst dev", () => {
     // No load balancer under sst dev: no API alarms, and no API graph.
     const alarms = e.recorder.ofKind("aws.cloudwatch.MetricAlarm")
     expect(alarms.filter((a) => a.args.namespace === "AWS/ApplicationELB" || a.args.metricQueries !== undefined)).toEqual([])
-    expect(alarms).toHaveLength(18)
+    expect(alarms).toHaveLength(20)
   })
 })
 

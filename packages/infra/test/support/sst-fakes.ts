@@ -122,6 +122,12 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
     }
   }
 
+  class Cron extends Component {
+    constructor(name: string, args?: unknown, opts?: unknown) {
+      super("sst.aws.Cron", name, args, opts)
+    }
+  }
+
   class Postgres extends Component {
     readonly username = new FakeOutput("postgres")
     readonly password = new FakeOutput("generated-password")
@@ -239,7 +245,7 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
       record("$transform", {}, typeof resource === "function" && "kind" in resource ? String(resource.kind) : "?", { cb }, {}),
     sst: {
       Secret,
-      aws: { Vpc, Bucket, Queue, Postgres, Function: LambdaFunction, Cluster, Service, SnsTopic }
+      aws: { Vpc, Bucket, Queue, Postgres, Function: LambdaFunction, Cluster, Service, SnsTopic, Cron }
     },
     aws: {
       getRegionOutput: () => ({ region: new FakeOutput(REGION), name: new FakeOutput(REGION) }),
