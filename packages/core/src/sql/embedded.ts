@@ -11,6 +11,7 @@ import { Worker } from "node:worker_threads"
 import { DatabaseError } from "../domain/errors.js"
 import { type Database, databaseUrlConfig, dataDirConfig, pgLayer } from "./client.js"
 import { type DataDirInUse, lockDataDir } from "./dataDirLock.js"
+import type { DatabaseSecretError } from "./databaseSecret.js"
 
 export { DataDirInUse } from "./dataDirLock.js"
 
@@ -146,16 +147,18 @@ const poolSizeConfig = Config.option(
  * PostgreSQL when `DATABASE_URL` is set, else the embedded PGlite in `${IMGPIPE_DATA_DIR}/db`.
  * Migrations are not run here: that is a separate step (`runMigrations`).
  */
-export const DatabaseLive: Layer.Layer<
-  Database,
-  ConfigError.ConfigError | SqlError.SqlError | DatabaseError | DataDirInUse
-> = Layer.unwrapEffect(
+type DatabaseLiveError = ConfigError.ConfigError | SqlError.SqlError | DatabaseError | DatabaseSecretError | DataDirInUse
+
+export const DatabaseLive: Layer.Layer<Database, DatabaseLiveError> = Layer.unwrapEffect(
   Effect.gen(function* () {
     const url = yield* databaseUrlConfig
     if (Option.isSome(url)) {
       const poolSize = yield* poolSizeConfig
       yield* Effect.logInfo("database: PostgreSQL (DATABASE_URL)")
-      return pgLayer(Option.isSome(poolSize) ? { maxConnections: poolSize.value } : {}) as Layer.Layer<Database, ConfigError.ConfigError | SqlError.SqlError | DatabaseError | DataDirInUse>
+      return pgLayer(Option.isSome(poolSize) ? { maxConnections: poolSize.value } : {}) satisfies Layer.Layer<
+        Database,
+        DatabaseLiveError
+      > as Layer.Layer<Database, DatabaseLiveError>
     }
     const dataDir = `${yield* dataDirConfig}/db`
     yield* Effect.logInfo("database: embedded PGlite").pipe(Effect.annotateLogs({ data_dir: resolve(dataDir) }))
