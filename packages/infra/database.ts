@@ -32,6 +32,29 @@ const migrationsHash = (root: string) => {
   return hash.digest("hex")
 }
 
+/**
+ * What SST's Postgres does not let a stage choose (it always allocates 20 GB and uses `storage` only
+ * as autoscaling's ceiling; 7-day backups; no final snapshot): set on the RDS instance's arguments.
+ */
+export const databaseInstanceSettings = (
+  args: { -readonly [K in "allocatedStorage" | "backupRetentionPeriod" | "deletionProtection" | "skipFinalSnapshot" | "finalSnapshotIdentifier" | "deleteAutomatedBackups" | "copyTagsToSnapshot"]?: unknown },
+  database: ReturnType<typeof stageSizing>["database"]
+) => {
+  // gp3's baseline: 3,000 IOPS below 400 GiB, 12,000 from 400 GiB (docs/deploy.md).
+  args.allocatedStorage = database.allocatedGib
+  args.backupRetentionPeriod = database.backupRetentionDays
+  if (database.protect) {
+    // prod's `removal: "retain"` keeps the instance on a removal or replacement already; these
+    // guard a deletion outside SST (console, CLI): no delete without turning protection off, and a
+    // final snapshot plus the automated backups kept if it happens anyway.
+    args.deletionProtection = true
+    args.skipFinalSnapshot = false
+    args.finalSnapshotIdentifier = `${$app.name}-${$app.stage}-final`
+    args.deleteAutomatedBackups = false
+    args.copyTagsToSnapshot = true
+  }
+}
+
 export function database(vpc: sst.aws.Vpc) {
   const sizing = stageSizing($app.stage)
 
@@ -54,7 +77,11 @@ export function database(vpc: sst.aws.Vpc) {
     transform: {
       // Clients must use TLS (DATABASE_URL says `sslmode=verify-full`; the proxy's certificate is
       // issued by ACM, which Node.js trusts without an extra CA bundle).
-      proxy: { requireTls: true }
+      proxy: { requireTls: true },
+      instance: (args) => {
+        databaseInstanceSettings(args, sizing.database)
+        return undefined
+      }
     }
   })
 

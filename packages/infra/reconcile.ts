@@ -13,7 +13,7 @@
  */
 import { databaseSecretPermission, startProcessingEnvironment } from "./environment"
 import { lockedVersion } from "./functions"
-import { SIZES, type Size } from "./settings"
+import { CONNECTIONS, SIZES, type Size } from "./settings"
 
 /** Handler path, `<file without extension>.<export>` (the test checks both exist). */
 export const RECONCILE_HANDLER = "packages/functions/src/reconcile.handler"
@@ -21,9 +21,9 @@ export const RECONCILE_HANDLER = "packages/functions/src/reconcile.handler"
 export const RECONCILE = {
   /** SYSTEM.md: "Reconcile (scheduled, every 5 minutes)". */
   schedule: "rate(5 minutes)",
-  reservedConcurrency: 1,
+  reservedConcurrency: CONNECTIONS.reconcile.reservedConcurrency,
   /** `IMGPIPE_DB_POOL_SIZE`: one statement at a time. */
-  dbPool: 1,
+  dbPool: CONNECTIONS.reconcile.pool,
   /**
    * A run is two bounded steps of at most 500 rows each (RECONCILE_BATCH_LIMIT in core) and up to
    * 1500 re-sent jobs (150 SendMessageBatch calls): seconds. 120 s leaves room for a cold start in

@@ -178,10 +178,20 @@ export const isProd = (stage: string) => stage === "prod"
 export const stageSizing = (stage: string) =>
   isProd(stage)
     ? ({
-        // ~800 row writes/s on average at 10M images a day (insert, upload, 3 renditions, ready),
-        // bursts of 3×: 4 vCPUs with headroom. Storage is RDS's autoscaling ceiling, billed as
-        // used: the rows grow ~15 GB a day.
-        database: { instance: "m7g.xlarge", storage: "2 TB", multiAz: true, freeStorageAlarmGb: 30 },
+        // ~5 commits per image (insert, processing per batch, original, 3 renditions + ready):
+        // ~600/s on average at 10M images a day, 3× at the peak: 4 vCPUs with headroom. Storage
+        // (docs/deploy.md#database-storage-and-retention): rows grow ~9.3 GB a day (measured);
+        // 400 GiB allocated is where gp3 gives 12,000 IOPS instead of 3,000 (the peak needs
+        // ~3,000–4,000); `storage` is autoscaling's ceiling, ~13 months of rows.
+        database: {
+          instance: "m7g.xlarge",
+          allocatedGib: 400,
+          storage: "4 TB",
+          multiAz: true,
+          freeStorageAlarmGb: 30,
+          backupRetentionDays: 14,
+          protect: true
+        },
         api: { cpu: "1 vCPU", memory: "2 GB", min: 2, max: 20, spot: false, dbPool: 10 },
         // Containers at once: the evening peak (3× average) with room; docs/deploy.md#connection-budget.
         // StartProcessing's is its ingest mapping's maximumConcurrency (~35 batches/s at the peak,
@@ -193,7 +203,17 @@ export const stageSizing = (stage: string) =>
         bastion: false
       } as const)
     : ({
-        database: { instance: "t4g.micro", storage: "20 GB", multiAz: false, freeStorageAlarmGb: 2 },
+        // SST's 20 GB to start; the ceiling lets a day of full-rate load testing (~10 GB) fit. The
+        // alarm sits under autoscaling's trigger (10 % free = 2 GB at 20 GB).
+        database: {
+          instance: "t4g.micro",
+          allocatedGib: 20,
+          storage: "100 GB",
+          multiAz: false,
+          freeStorageAlarmGb: 1,
+          backupRetentionDays: 7,
+          protect: false
+        },
         // Fargate Spot is ~70 % cheaper, and an interrupted test task is harmless.
         api: { cpu: "0.5 vCPU", memory: "1 GB", min: 1, max: 4, spot: true, dbPool: 5 },
         // AWS's minimum maximumConcurrency is 2.
@@ -224,7 +244,12 @@ export const CONNECTIONS = {
   proxyMaxConnectionsPercent: 90,
   /** Connections per Lambda container (`IMGPIPE_DB_POOL_SIZE`): a batch runs two at a time. */
   functionPool: 2,
-  /** Migrate (one, at deploy) and spare; Reconcile is counted by its reserved concurrency × pool. */
+  /**
+   * The Reconcile function (reconcile.ts): one container at a time (reserved concurrency), one
+   * connection (its statements run one after the other).
+   */
+  reconcile: { reservedConcurrency: 1, pool: 1 },
+  /** Migrate (one, at deploy), a person on the bastion, spare. */
   other: 10,
   /** The budget may use at most this share of what the proxy may open. */
   headroom: 0.85
@@ -244,7 +269,8 @@ export const rdsMaxConnections = (instance: string): number => {
 export const connectionBudget = (stage: string) => {
   const { database, api, lambdas } = stageSizing(stage)
   const containers = lambdas.startProcessing + SIZES.reduce((sum, size) => sum + lambdas.processImage[size], 0)
-  const demand = containers * CONNECTIONS.functionPool + api.max * api.dbPool + CONNECTIONS.other
+  const reconcile = CONNECTIONS.reconcile.reservedConcurrency * CONNECTIONS.reconcile.pool
+  const demand = containers * CONNECTIONS.functionPool + reconcile + api.max * api.dbPool + CONNECTIONS.other
   const proxy = Math.floor((rdsMaxConnections(database.instance) * CONNECTIONS.proxyMaxConnectionsPercent) / 100)
   return { demand, proxy, allowed: Math.floor(proxy * CONNECTIONS.headroom) }
 }

@@ -4,7 +4,7 @@
  * raising one number without the others fails here.
  */
 import { beforeAll, describe, expect, it } from "vitest"
-import { CONNECTIONS, rdsMaxConnections } from "../settings.js"
+import { CONNECTIONS, connectionBudget, rdsMaxConnections } from "../settings.js"
 import { type Evaluation, WITH_DOMAINS, arr, at, evaluate, obj, queries, str } from "./support/evaluate.js"
 import type { Recorded } from "./support/sst-fakes.js"
 
@@ -51,6 +51,8 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     expect(percent).toBeLessThanOrEqual(100)
     const proxy = Math.floor((rdsMaxConnections(instance) * percent) / 100)
     expect(demand, `${demand} connections at most; the proxy may open ${proxy}`).toBeLessThanOrEqual(proxy * CONNECTIONS.headroom)
+    // settings.ts's own sum (docs/deploy.md's table) counts what the resources do.
+    expect(connectionBudget(stage).demand).toBe(demand)
   })
 
   it("alarms on the queues, every function, the database, the proxy and the API, all to one topic", () => {

@@ -22,6 +22,30 @@ describe("sst.config.ts, choices per stage", () => {
     expect(arr(loadBalancer.rules).map(obj)).toContainEqual({ listen: "80/http", redirect: "443/https" })
   })
 
+  it("allocates prod's database where gp3 gives 12,000 IOPS, keeps 14 days of backups and guards it from deletion", async () => {
+    /** The RDS instance's arguments after the Postgres component's `transform.instance`. */
+    const instanceArgs = (e: Evaluation) => {
+      const transform = at(e.recorder.named("sst.aws.Postgres", "Database").args, "transform", "instance")
+      if (typeof transform !== "function") throw new Error("Database has no transform.instance")
+      const args: Record<string, unknown> = { allocatedStorage: 20, backupRetentionPeriod: 7, skipFinalSnapshot: true }
+      transform(args, {}, "DatabaseInstance")
+      return args
+    }
+    const prod = await evaluate("prod", { settings: WITH_DOMAINS })
+    expect(instanceArgs(prod)).toMatchObject({
+      allocatedStorage: 400,
+      backupRetentionPeriod: 14,
+      deletionProtection: true,
+      skipFinalSnapshot: false,
+      finalSnapshotIdentifier: "imgpipe-prod-final",
+      deleteAutomatedBackups: false
+    })
+    expect(prod.recorder.named("sst.aws.Postgres", "Database").args.storage).toBe("4 TB")
+    const test = instanceArgs(await evaluate("test"))
+    expect(test).toMatchObject({ allocatedStorage: 20, backupRetentionPeriod: 7, skipFinalSnapshot: true })
+    expect(test.deletionProtection).toBeUndefined()
+  })
+
   it("names the buckets with a committed prefix instead of the account's, when one is set", async () => {
     const e = await evaluate("test", { settings: { BUCKET_PREFIX: "acme-" } })
     expect(bucketsOf(e).sort()).toEqual(["acme-processed-image-test", "acme-raw-image-test"])
