@@ -124,12 +124,15 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
       }
     })
 
-    // S3's conditional write (If-None-Match: *), also before the body is read: one upload per URL.
-    const conditionalWrites = makeConditionalWrites(async (bucket, key) => {
+    /** Whether the emulator holds the object: a HEAD through fauxqs's own routes. */
+    const objectExists = async (bucket: string, key: string) => {
       const path = `/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`
       const head = await app.inject({ method: "HEAD", url: path })
       return head.statusCode === 200
-    })
+    }
+
+    // S3's conditional write (If-None-Match: *), also before the body is read: one upload per URL.
+    const conditionalWrites = makeConditionalWrites(objectExists)
     app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
       if (reply.sent) return
       const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
@@ -150,11 +153,7 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
     })
 
     // Object tagging, which fauxqs lacks (it would store the tagging XML as the object).
-    const tagging = makeObjectTagging(async (bucket, key) => {
-      const path = `/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`
-      const head = await app.inject({ method: "HEAD", url: path })
-      return head.statusCode === 200
-    })
+    const tagging = makeObjectTagging(objectExists)
     app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
       if (reply.sent) return
       const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
