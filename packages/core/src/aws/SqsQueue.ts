@@ -6,8 +6,8 @@
  * (partial failures) fail the call with `QueueError`: the caller's retry re-sends them, and
  * duplicates are harmless because processing is idempotent.
  */
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from "@aws-sdk/client-sqs"
-import { Config, Context, Effect, Layer, Option, Schema } from "effect"
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs"
+import { Array, Config, Context, Effect, Layer, Option, Schema } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { QueueError } from "../domain/errors.js"
 import { ProcessJob } from "../domain/image.js"
@@ -66,16 +66,10 @@ export const SQS_BATCH_LIMIT = 10
 
 const encodeJob = Schema.encodeSync(Schema.parseJson(ProcessJob))
 
-const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
-
 export const makeSqsQueue = (client: SQSClient, config: SqsQueueConfig): JobQueue["Type"] => {
   const sendBatch = (size: ImageSize, jobs: ReadonlyArray<ProcessJob>) =>
     Effect.gen(function* () {
-      const entries: Array<SendMessageBatchRequestEntry> = jobs.map((job, index) => ({
+      const entries = jobs.map((job, index) => ({
         Id: String(index),
         MessageBody: encodeJob(job)
       }))
@@ -103,7 +97,7 @@ export const makeSqsQueue = (client: SQSClient, config: SqsQueueConfig): JobQueu
     send: (jobs) =>
       Effect.forEach(
         IMAGE_SIZES.flatMap((size) =>
-          chunksOf(jobs.filter((job) => job.size === size), SQS_BATCH_LIMIT).map((chunk) => [size, chunk] as const)
+          Array.chunksOf(jobs.filter((job) => job.size === size), SQS_BATCH_LIMIT).map((chunk) => [size, chunk] as const)
         ),
         ([size, chunk]) => sendBatch(size, chunk),
         // The three queues are independent: one round trip of latency, not three.
