@@ -48,7 +48,7 @@ export function requestUpload(image, endpoint) {
   if (res.status === 201) {
     try {
       ticket = res.json()
-    } catch (e) {
+    } catch (_error) {
       ticket = null
     }
   }

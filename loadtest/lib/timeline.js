@@ -23,7 +23,7 @@ export function makeTimeline(endpoints, totalSeconds) {
       let startTime
       try {
         startTime = exec.scenario.startTime
-      } catch (e) {
+      } catch (_error) {
         return // setup() and teardown() run outside any scenario
       }
       list[bucketOf(plan, Date.now() - startTime)].add(res.timings.duration)
