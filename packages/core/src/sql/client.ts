@@ -11,10 +11,8 @@ import { type DatabaseSecretError, databaseUrlWithSecret } from "./databaseSecre
 /** What every database layer provides: the generic client and the PostgreSQL-specific one. */
 export type Database = SqlClient.SqlClient | PgClient.PgClient
 
-/** `IMGPIPE_DATA_DIR`: where the embedded mode keeps its database and objects. */
-export const dataDirConfig: Config.Config<string> = Config.string("IMGPIPE_DATA_DIR").pipe(
-  Config.withDefault("./.imgpipe")
-)
+/** `IMGPIPE_DATA_DIR`, defined with the other settings; re-exported for the embedded modules. */
+export { dataDirConfig } from "../config/runtime.js"
 
 /**
  * `DATABASE_URL`, when set to something non-empty. An empty value counts as unset so that a
