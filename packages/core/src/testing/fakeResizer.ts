@@ -1,0 +1,78 @@
+import { Effect } from "effect"
+import { InvalidImage } from "../domain/errors.js"
+import { CONTENT_TYPE_OF_FORMAT, INPUT_FORMATS, type InputFormat, OUTPUT_CONTENT_TYPES } from "../domain/formats.js"
+import { Resizer } from "../services/Resizer.js"
+
+/**
+ * The fake "image" format the fake resizer decodes: one text line,
+ * `IMGPIPE-FAKE <format> <width>x<height> <opaque|alpha>`. Deterministic and instant, so use-case
+ * tests need neither sharp nor image files.
+ */
+const MAGIC = "IMGPIPE-FAKE"
+
+export interface FakeImage {
+  /** Any string: an accepted input format, or e.g. `heic` to be refused as unsupported. */
+  readonly format?: string
+  readonly width: number
+  readonly height: number
+  readonly alpha?: boolean
+}
+
+/** The bytes of a fake image the fake resizer accepts (or refuses, as its header says). */
+export const fakeImage = (image: FakeImage): Uint8Array =>
+  new TextEncoder().encode(
+    `${MAGIC} ${image.format ?? "jpeg"} ${image.width}x${image.height} ${image.alpha === true ? "alpha" : "opaque"}\n`
+  )
+
+const isInputFormat = (format: string): format is InputFormat => (INPUT_FORMATS as ReadonlyArray<string>).includes(format)
+
+const refuse = (code: InvalidImage["code"], message: string) => Effect.fail(new InvalidImage({ code, message }))
+
+/**
+ * `Resizer` over `fakeImage` bytes, following the real one's rules: empty → `empty_file`, no
+ * header → `not_an_image`, a format not accepted → `unsupported_format`, over `maxPixels` →
+ * `too_many_pixels`; `resize` fits the box without enlarging and "encodes" WebP for alpha, JPEG
+ * otherwise (the output is a `fakeImage` line too). `resized` counts the resizes, per box width.
+ */
+export const makeFakeResizer = (options: { readonly maxPixels?: number } = {}) => {
+  const maxPixels = options.maxPixels ?? 50_000_000
+  const resized: Array<number> = []
+
+  const probe = (bytes: Uint8Array) =>
+    Effect.suspend(() => {
+      if (bytes.byteLength === 0) return refuse("empty_file", "The file is empty.")
+      const [magic, format = "", dimensions = "", alpha] = new TextDecoder().decode(bytes).trim().split(" ")
+      const [width, height] = dimensions.split("x").map(Number)
+      if (magic !== MAGIC || width === undefined || height === undefined || !(width > 0 && height > 0)) {
+        return refuse("not_an_image", "The file is not an image.")
+      }
+      if (!isInputFormat(format)) return refuse("unsupported_format", `${format} images are not accepted.`)
+      if (width * height > maxPixels) {
+        return refuse("too_many_pixels", `The image has ${width * height} pixels, over the limit of ${maxPixels}.`)
+      }
+      return Effect.succeed({ format, contentType: CONTENT_TYPE_OF_FORMAT[format], width, height, hasAlpha: alpha === "alpha" })
+    })
+
+  const service = Resizer.of({
+    probe,
+    resize: (bytes, box) =>
+      Effect.map(probe(bytes), (info) => {
+        const scale = Math.min(1, box.width / info.width, box.height / info.height)
+        const width = Math.max(1, Math.round(info.width * scale))
+        const height = Math.max(1, Math.round(info.height * scale))
+        const format = info.hasAlpha ? "webp" as const : "jpeg" as const
+        resized.push(box.width)
+        return {
+          data: fakeImage({ format, width, height, alpha: info.hasAlpha }),
+          format,
+          contentType: OUTPUT_CONTENT_TYPES[format],
+          width,
+          height
+        }
+      })
+  })
+
+  return { service, resized }
+}
+
+export type FakeResizer = ReturnType<typeof makeFakeResizer>
