@@ -8,8 +8,9 @@
  * Only presigned requests are checked (they are what clients get); the SDK's header-signed calls
  * are passed through, as fauxqs does.
  */
+import { Hash } from "@smithy/hash-node"
 import { SignatureV4 } from "@smithy/signature-v4"
-import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from "node:crypto"
+import { timingSafeEqual } from "node:crypto"
 
 export interface Keys {
   readonly accessKeyId: string
@@ -20,35 +21,6 @@ export type PresignCheck =
   | { readonly _tag: "NotPresigned" }
   | { readonly _tag: "Valid" }
   | { readonly _tag: "Refused"; readonly code: "SignatureDoesNotMatch" | "AccessDenied" | "InvalidAccessKeyId"; readonly message: string }
-
-type Bytes = string | ArrayBuffer | ArrayBufferView
-
-const toBuffer = (data: Bytes): Buffer =>
-  typeof data === "string"
-    ? Buffer.from(data, "utf8")
-    : ArrayBuffer.isView(data)
-    ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-    : Buffer.from(data)
-
-/** SHA-256 / HMAC-SHA256 in the shape the smithy signer wants, on `node:crypto`. */
-class NodeSha256 {
-  private hash: Hash | Hmac
-  constructor(private readonly secret?: Bytes) {
-    this.hash = this.fresh()
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash("sha256") : createHmac("sha256", toBuffer(this.secret))
-  }
-  update(data: Bytes): void {
-    this.hash.update(toBuffer(data))
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()))
-  }
-  reset(): void {
-    this.hash = this.fresh()
-  }
-}
 
 /** `20261128T005933Z` → Date. */
 const parseAmzDate = (value: string): Date | undefined => {
@@ -123,7 +95,8 @@ export const checkPresigned = async (input: {
     service,
     region,
     credentials: { accessKeyId: input.keys.accessKeyId, secretAccessKey: input.keys.secretAccessKey },
-    sha256: NodeSha256,
+    // SHA-256 / HMAC-SHA256 on node:crypto, as the SDK's own Node clients build it.
+    sha256: Hash.bind(null, "sha256"),
     // S3 signs the path as sent (no second escaping).
     uriEscapePath: service !== "s3",
     applyChecksum: false
