@@ -8,25 +8,9 @@
  *    Readiness is polled (`GET /images/{id}` every 100 ms per image in flight), so a latency is
  *    known to about ±50 ms (the burst polls every 500 ms: ±250 ms on a run of tens of seconds).
  */
-import { readFileSync } from "node:fs"
 import { cpus } from "node:os"
-import { join } from "node:path"
-import {
-  contentTypeOf,
-  cpuSeconds,
-  fixturesDir,
-  freePort,
-  type MixEntry,
-  percentile,
-  progress,
-  removeDir,
-  sleep,
-  startChild,
-  tempDir,
-  startScriptEnv,
-  tsxNode,
-  waitReady
-} from "./util.js"
+import { loadPhoto, type Photo, uploadPhoto, withEmbeddedRunner } from "./runner.js"
+import { cpuSeconds, type MixEntry, percentile, progress, sleep } from "./util.js"
 
 export interface PipelineSection {
   readonly burst: {
@@ -53,16 +37,10 @@ export interface PipelineSection {
   readonly settings: string
 }
 
-interface Photo {
-  readonly name: string
-  readonly bytes: Uint8Array
-  readonly contentType: string
-}
-
 /** `count` photos drawn in proportion to the mix's weights, spread evenly (deterministic). */
 const sequence = (mix: ReadonlyArray<MixEntry>, count: number): Array<Photo> => {
   const total = mix.reduce((s, e) => s + e.weight, 0)
-  const photos = new Map(mix.map((e) => [e.name, { name: e.name, bytes: new Uint8Array(readFileSync(join(fixturesDir, e.name))), contentType: contentTypeOf(e.name) }]))
+  const photos = new Map(mix.map((e) => [e.name, loadPhoto(e.name)]))
   // Smooth weighted round-robin: every pick goes to the entry furthest behind its share.
   const credit = new Map(mix.map((e) => [e.name, 0]))
   const out: Array<Photo> = []
@@ -78,27 +56,11 @@ const sequence = (mix: ReadonlyArray<MixEntry>, count: number): Array<Photo> => 
   return out
 }
 
-interface Ticket {
-  readonly image_id: string
-  readonly upload: { readonly method: string; readonly url: string; readonly headers: Record<string, string> }
-}
-
-const isTicket = (value: unknown): value is Ticket =>
-  typeof value === "object" && value !== null && "image_id" in value && "upload" in value
-
-/** POST /upload, then the PUT; resolves when the PUT has been answered (upload complete). */
+/** POST /upload, then the PUT; resolves with the image id when the PUT has been answered (upload complete). */
 const upload = async (baseUrl: string, photo: Photo): Promise<string> => {
-  const res = await fetch(`${baseUrl}/upload`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ content_type: photo.contentType, content_length: photo.bytes.byteLength })
-  })
-  const ticket: unknown = await res.json()
-  if (res.status !== 201 || !isTicket(ticket)) throw new Error(`/upload answered ${res.status}`)
-  const put = await fetch(ticket.upload.url, { method: ticket.upload.method, headers: ticket.upload.headers, body: photo.bytes })
-  if (!put.ok) throw new Error(`PUT answered ${put.status}`)
-  await put.arrayBuffer()
-  return ticket.image_id
+  const outcome = await uploadPhoto(baseUrl, photo)
+  if (outcome._tag === "Uploaded") return outcome.imageId
+  throw new Error(outcome.step === "upload" ? `/upload answered ${outcome.status}` : `PUT answered ${outcome.status}`)
 }
 
 type Settled = "ready" | "failed"
@@ -129,16 +91,8 @@ export interface PipelineOptions {
 }
 
 export const runPipelineSection = async (options: PipelineOptions): Promise<PipelineSection> => {
-  const port = await freePort()
-  const dataDir = tempDir("imgpipe-bench-pipeline-")
-  const baseUrl = `http://127.0.0.1:${port}`
-  const [command, args] = tsxNode("packages/local/src/main.ts")
-  // The defaults of `bun run start` (PGlite, one job at a time per size queue), with the request
-  // log off: at these rates it would only add the cost of formatting and piping it.
-  const env = { ...startScriptEnv(), PORT: String(port), IMGPIPE_PUBLIC_URL: baseUrl, IMGPIPE_DATA_DIR: dataDir, IMGPIPE_LOG_LEVEL: "WARN", DATABASE_URL: "" }
-  const runner = startChild(command, args, env)
-  try {
-    await waitReady(`${baseUrl}/ready`, runner)
+  // The defaults of `bun run start` (PGlite, one job at a time per size queue), request log off.
+  return withEmbeddedRunner({ tempPrefix: "imgpipe-bench-pipeline-", databaseUrl: "" }, async ({ baseUrl, child: runner, dataDir }) => {
     progress(`pipeline: embedded runner up on ${baseUrl} (PGlite in ${dataDir})`)
 
     // -- capacity -----------------------------------------------------------------------------
@@ -203,8 +157,5 @@ export const runPipelineSection = async (options: PipelineOptions): Promise<Pipe
     }
     progress(`pipeline: at ${rate}/s: ready p50 ${steady.p50Ms.toFixed(0)} ms, p95 ${steady.p95Ms.toFixed(0)} ms, ${steady.failed} not ready`)
     return { burst: burstResult, cores: cpus().length, steady, settings: "bun run start defaults: PGlite, IMGPIPE_WORKER_CONCURRENCY=1 per size queue, request log off" }
-  } finally {
-    await runner.stop()
-    removeDir(dataDir)
-  }
+  })
 }

@@ -1,6 +1,6 @@
 /**
- * Small helpers the bench sections share: paths, progress output, statistics, child processes and
- * the embedded runner started the way `bun run start` starts it.
+ * Small helpers the bench sections share: paths, progress output, statistics, child processes, and
+ * how `bun run start` runs a TypeScript entry (runner.ts starts the embedded runner with them).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
