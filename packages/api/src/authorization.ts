@@ -1,10 +1,11 @@
 /**
- * The bearer-key check declared as `Authorization` in `Api.ts`, over `Settings.apiKeys`.
+ * The bearer-key check declared as `Authorization` in `images/Api.ts`, over `Settings.apiKeys`.
  */
 import { Settings } from "@imgpipe/core"
 import { Effect, Layer, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
-import { Authorization, Unauthorized } from "./Api.js"
+import { Unauthorized } from "./errors.js"
+import { Authorization } from "./images/Api.js"
 
 const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest()
 

@@ -1,6 +1,7 @@
 /**
- * One body shape for every error: `{ error, message }` with the status from `Api.ts`, whatever
- * failed (declared errors, the framework's decode errors, an over-limit body, no route, a bug).
+ * One body shape for every error: `{ error, message }` with the status from `errors.ts`, whatever
+ * failed (declared errors, the framework's decode errors, an over-limit body, no route, a bug, a
+ * broken backing service).
  */
 import {
   HttpApiBuilder,
@@ -12,12 +13,40 @@ import {
   HttpServerRespondable,
   HttpServerResponse
 } from "@effect/platform"
+import { DatabaseError, QueueError, StorageError } from "@imgpipe/core"
 import { Cause, Effect, Option, Schema } from "effect"
-import { apiErrorClasses, BadRequest, ErrorBody, InternalError, NotFound, TooLarge } from "./Api.js"
 import { tooLargeMessageOf } from "./bodyLimit.js"
+import {
+  apiErrorClasses,
+  BadRequest,
+  ErrorBody,
+  InternalError,
+  NotFound,
+  TooLarge,
+  Unavailable
+} from "./errors.js"
 import { redactSignatures } from "./requestLog.js"
 
-/** Encodes an error through its wire schema, so the status and body come from `Api.ts` alone. */
+type InfrastructureError = DatabaseError | StorageError | QueueError
+
+const isInfrastructureError = <E>(error: E): error is Extract<E, InfrastructureError> =>
+  error instanceof DatabaseError || error instanceof StorageError || error instanceof QueueError
+
+/**
+ * For handlers: a failing database or store is logged with its details (operation, key, driver
+ * message) and reported to the client as a bare 503: internals never reach the response.
+ */
+export const unavailableOnInfrastructureError = <A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, Exclude<E, Extract<E, InfrastructureError>> | Unavailable, R> =>
+  Effect.catchIf(self, isInfrastructureError, (error) =>
+    Effect.logError("backing service failed", error).pipe(
+      Effect.zipRight(
+        Effect.fail(new Unavailable({ message: "A backing service is unavailable. Retry in a few seconds." }))
+      )
+    ))
+
+/** Encodes an error through its wire schema, so the status and body come from `errors.ts` alone. */
 const respond = <A extends { readonly message: string }, I>(schema: Schema.Schema<A, I>, error: A) =>
   Schema.encode(schema)(error).pipe(
     Effect.flatMap((body) => HttpServerResponse.json(body, { status: HttpApiSchema.getStatusError(schema) })),

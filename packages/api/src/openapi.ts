@@ -1,6 +1,6 @@
 /**
- * Post-processing of the generated OpenAPI document (`OpenApi.Transform` on the API and its
- * operations, see `Api.ts`): response headers, the real 400 body, the docs routes, and examples
+ * Post-processing of the generated OpenAPI document (`OpenApi.Transform` on the API in `Api.ts` and
+ * on operations, e.g. `delivery/Api.ts`): response headers, the real 400 body, the docs routes, and examples
  * where Swagger UI's "Try it out" takes its defaults.
  */
 
@@ -32,7 +32,7 @@ const isDecodeErrorRef = (u: unknown) => isRecord(u) && u["$ref"] === decodeErro
 /**
  * `HttpApi.make` declares the framework's `HttpApiDecodeError` (`{ _tag, issues, message }`) on
  * every endpoint, but the server maps that error to our `BadRequestError` body before it is sent
- * (see `Http.ts`), so the document would describe a body no client ever sees. Drop it.
+ * (see `errorMapping.ts`), so the document would describe a body no client ever sees. Drop it.
  */
 export const withoutFrameworkDecodeError = (spec: Json): Json => {
   const strip = (node: unknown): unknown => {

@@ -29,7 +29,8 @@ import {
   type UploadMark
 } from "@imgpipe/core"
 import { Context, Effect, Layer, Logger, Option, Redacted } from "effect"
-import { Api, UnsupportedType } from "../src/Api.js"
+import { Api } from "../src/Api.js"
+import { UnsupportedType } from "../src/errors.js"
 import { makeHttpServer } from "../src/Http.js"
 
 // ---- doubles -------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { logLevelConfig, makeHttpServer } from "@imgpipe/api/Http"
 
 export { logLevelConfig }
 import { ReconcileSettingsLive, SettingsLive } from "@imgpipe/core"
-import { DiskStorage, DiskStorageLive, makeStorageRouter } from "@imgpipe/core/local/DiskStorage"
+import { DiskStorage, DiskStorageLive } from "@imgpipe/core/local/DiskStorage"
 import { LocalQueueLive } from "@imgpipe/core/local/PgQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
 import { DatabaseLive } from "@imgpipe/core/sql/embedded"
@@ -23,6 +23,7 @@ import { ResizePriorityLive } from "./priority.js"
 import { ReconcilerLive } from "./reconcile.js"
 import { ResumeSweepLive } from "./resume.js"
 import { cutConnectionsAfterGrace } from "./shutdown.js"
+import { makeStorageRouter } from "./storage-routes.js"
 import { AnnounceLive, hostConfig, portConfig } from "./startup.js"
 import { WorkersLive } from "./workers.js"
 

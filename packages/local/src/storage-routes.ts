@@ -6,10 +6,39 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Stream } from "effect"
 import { Readable } from "node:stream"
-import type { StorageError } from "../domain/errors.js"
-import { DECIMAL, DiskStorage, normalizeContentType, type RawObjectCreated } from "./disk-service.js"
-import { drain } from "./receive.js"
-import { type InsufficientStorage, REFUSAL_STATUS, refuse, type SignedUrlRefused } from "./refusals.js"
+import type { StorageError } from "@imgpipe/core"
+import { DECIMAL, DiskStorage, normalizeContentType } from "@imgpipe/core/local/disk-service"
+import { type InsufficientStorage, type RefusalCode, refuse, type SignedUrlRefused } from "@imgpipe/core/local/refusals"
+
+/** What `PUT /storage/raw/:key` reported to its callback: plays the S3 ObjectCreated event. */
+export interface RawObjectCreated {
+  readonly key: string
+  readonly bytes: number
+  readonly contentType: string
+}
+
+/** The HTTP status of each refusal. */
+export const REFUSAL_STATUS: Readonly<Record<RefusalCode, number>> = {
+  signature_mismatch: 403,
+  url_expired: 403,
+  content_type_mismatch: 403,
+  content_length_mismatch: 400,
+  missing_content_length: 411,
+  // S3 answers a conditional write (If-None-Match: *) on an existing key with 412 too.
+  object_exists: 412
+}
+
+/**
+ * Reads what is left of a request body and throws it away, so that an answer written before the
+ * body ended reaches the client: closing a socket with unread bytes makes the kernel send a reset,
+ * and the client then sees ECONNRESET instead of the answer. The length was signed (at most the
+ * upload limit), so draining is bounded. A no-op on a body already read to its end.
+ */
+export const drain = (body: Readable): void => {
+  if (body.readableEnded || body.destroyed) return
+  body.unpipe()
+  body.resume()
+}
 
 const errorJson = (status: number, error: string, message: string) =>
   HttpServerResponse.unsafeJson({ error, message }, { status })
@@ -49,7 +78,7 @@ const nodeBody = (request: HttpServerRequest.HttpServerRequest): Readable =>
  *   key (`412 object_exists`); a full disk answers `507`, other storage failures `503`.
  * - `GET|HEAD /storage/:bucket/*` serves an object with its Content-Type, Cache-Control and ETag.
  *
- * Needs `DiskStorage` (from `DiskStorageLive`) and whatever the callback needs.
+ * Needs `DiskStorage` (from core's `DiskStorageLive`) and whatever the callback needs.
  */
 export const makeStorageRouter = <R = never>(
   onRawObjectCreated: (event: RawObjectCreated) => Effect.Effect<void, unknown, R>

@@ -4,13 +4,11 @@
  * (`/proc/self/fd`) before and after hundreds of requests on every path of the download route.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Option, Stream } from "effect"
+import { Effect } from "effect"
 import { readdirSync } from "node:fs"
 import * as net from "node:net"
-import { RENDITION_CACHE_CONTROL } from "../src/domain/formats.js"
-import { DiskStorage } from "../src/local/DiskStorage.js"
-import { FileChanged } from "../src/local/file-stream.js"
-import { bytesOf, harness, JPEG, KEY, md5, OTHER_KEY, pathAndQuery, realSleep, request } from "./support/disk.js"
+import { RENDITION_CACHE_CONTROL } from "@imgpipe/core"
+import { bytesOf, harness, JPEG, KEY, md5, OTHER_KEY, pathAndQuery, realSleep, request } from "./support/storage.js"
 
 const openDescriptors = () => readdirSync("/proc/self/fd").length
 
@@ -99,26 +97,5 @@ describe.skipIf(!PLATFORM_HAS_PROC)("DiskStorage: file descriptors", () => {
 
       const after = yield* settledDescriptors(baseline)
       expect(after - baseline).toBeLessThanOrEqual(4)
-    }))
-})
-
-describe("DiskStorage: open", () => {
-  it.scoped("opens nothing until the stream runs, and refuses to stream a file replaced since it was described", () =>
-    Effect.gen(function* () {
-      const h = yield* harness()
-      const key = `${KEY}/small`
-      yield* h.storage.put({ bucket: "processed", key, body: bytesOf(100), contentType: JPEG, cacheControl: RENDITION_CACHE_CONTROL })
-      const disk = yield* DiskStorage.pipe(Effect.provide(h.context))
-      const opened = Option.getOrThrow(yield* disk.open("processed", key))
-      expect(opened.bytes).toBe(100)
-      const replaced = Option.getOrThrow(yield* disk.open("processed", key))
-      // A reprocess renames a new file into place (here 101 bytes, so Content-Length would lie).
-      yield* h.storage.put({ bucket: "processed", key, body: bytesOf(101), contentType: JPEG, cacheControl: RENDITION_CACHE_CONTROL })
-      const failed = yield* Effect.flip(Stream.runCollect(replaced.stream))
-      expect(failed).toBeInstanceOf(FileChanged)
-      const fresh = Option.getOrThrow(yield* disk.open("processed", key))
-      const chunks = yield* Stream.runCollect(fresh.stream)
-      expect(Chunk.reduce(chunks, 0, (n, c) => n + c.length)).toBe(101)
-      expect(Option.isNone(yield* disk.open("processed", `${OTHER_KEY}/small`))).toBe(true)
     }))
 })

@@ -21,7 +21,7 @@ import {
   presignUpload,
   put,
   realSleep
-} from "./support/disk.js"
+} from "./support/storage.js"
 
 const MIB = 1024 * 1024
 

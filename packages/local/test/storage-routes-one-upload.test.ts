@@ -20,7 +20,7 @@ import {
   put,
   rawHttp,
   realSleep
-} from "./support/disk.js"
+} from "./support/storage.js"
 
 const ROUNDS = 5
 

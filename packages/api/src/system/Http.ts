@@ -1,11 +1,12 @@
 /**
- * Liveness and readiness. Readiness means this instance can serve: the process can open files and
+ * Handlers of the `system` group: liveness and readiness; and the OpenAPI document and docs page. Readiness means this instance can serve: the process can open files and
  * the database answers (each checked on every probe, with a bound on the wait).
  */
-import { HttpApiBuilder, HttpMiddleware } from "@effect/platform"
+import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware } from "@effect/platform"
 import { DatabaseError, ImageRepository } from "@imgpipe/core"
-import { Duration, Effect } from "effect"
-import { Api, NotReady } from "./Api.js"
+import { Duration, Effect, Layer } from "effect"
+import { Api } from "../Api.js"
+import { NotReady } from "../errors.js"
 import { probeOpenFiles } from "./openFiles.js"
 
 /** A hung connection must not hang the load balancer's probe. */
@@ -40,3 +41,13 @@ export const SystemLive = HttpApiBuilder.group(Api, "system", (handlers) =>
         )
       }).pipe(HttpMiddleware.withLoggerDisabled)))
 
+
+/**
+ * `GET /openapi.json` and `GET /docs` (listed in the document by `documentServerRoutes`). Swagger UI
+ * is used because `HttpApiSwagger.layer` inlines its script and CSS in the page (no CDN: the docs
+ * work on a machine without internet).
+ */
+export const DocsLive = Layer.mergeAll(
+  HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
+  HttpApiSwagger.layer({ path: "/docs" })
+)

@@ -30,13 +30,6 @@ export const decodeMeta = Schema.decodeUnknownOption(Schema.parseJson(ObjectMeta
 
 // ---- the local service the routes use -------------------------------------------------------
 
-/** What `PUT /storage/raw/:key` reported to its callback: plays the S3 ObjectCreated event. */
-export interface RawObjectCreated {
-  readonly key: string
-  readonly bytes: number
-  readonly contentType: string
-}
-
 export interface SignedUpload {
   readonly key: string
   readonly contentType: string

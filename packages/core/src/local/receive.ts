@@ -1,7 +1,7 @@
 /**
  * Receiving an upload's body into a file: counted, hashed, refused at the first byte past the
  * signed length, and — whatever goes wrong — without destroying the request, so the client still
- * reads the JSON answer instead of a connection reset.
+ * reads the JSON answer instead of a connection reset (the caller drains what is left).
  */
 import { createHash } from "node:crypto"
 import { createWriteStream } from "node:fs"
@@ -39,18 +39,6 @@ class LengthMeter extends Transform {
 const isFileSystemError = (error: unknown): boolean =>
   error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === "string" &&
   (error as NodeJS.ErrnoException).syscall !== "read"
-
-/**
- * Reads what is left of a request body and throws it away, so that an answer written before the
- * body ended reaches the client: closing a socket with unread bytes makes the kernel send a reset,
- * and the client then sees ECONNRESET instead of the answer. The length was signed (at most the
- * upload limit), so draining is bounded. A no-op on a body already read to its end.
- */
-export const drain = (body: Readable): void => {
-  if (body.readableEnded || body.destroyed) return
-  body.unpipe()
-  body.resume()
-}
 
 /**
  * Writes `body` to the new file `path` (created exclusively, flushed before it resolves) and

@@ -1,6 +1,6 @@
 /**
- * What the embedded storage routes answer when they do not store or serve: each with a
- * machine-readable code, a human message and its HTTP status.
+ * Why the embedded storage does not store or serve a signed request: each with a machine-readable
+ * code and a human message (the storage routes map each code to its HTTP status).
  */
 import { Schema } from "effect"
 
@@ -19,16 +19,6 @@ export class SignedUrlRefused extends Schema.TaggedError<SignedUrlRefused>()("Si
   code: RefusalCode,
   message: Schema.String
 }) {}
-
-export const REFUSAL_STATUS: Readonly<Record<RefusalCode, number>> = {
-  signature_mismatch: 403,
-  url_expired: 403,
-  content_type_mismatch: 403,
-  content_length_mismatch: 400,
-  missing_content_length: 411,
-  // S3 answers a conditional write (If-None-Match: *) on an existing key with 412 too.
-  object_exists: 412
-}
 
 export const refuse = (code: RefusalCode, message: string) => new SignedUrlRefused({ code, message })
 

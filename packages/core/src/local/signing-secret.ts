@@ -1,9 +1,25 @@
-import { FileSystem } from "@effect/platform"
+/**
+ * The HMAC key of the disk storage's signed URLs: `IMGPIPE_SIGNING_SECRET` when set, else a key
+ * generated once and kept under the data folder.
+ */
+import type { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Redacted } from "effect"
+import { Config, Effect, Option, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import * as NodePath from "node:path"
 import { StorageError } from "../domain/errors.js"
+
+/** `IMGPIPE_SIGNING_SECRET`: none means "generate once and keep it in `<dataDir>/signing-secret`". */
+export const signingSecretConfig: Config.Config<Option.Option<Redacted.Redacted<string>>> = Config.option(
+  Config.redacted("IMGPIPE_SIGNING_SECRET")
+).pipe(
+  // An empty variable (common in compose files) means "not set", not "sign with the empty key".
+  Config.map(Option.filter((secret) => Redacted.value(secret).length > 0)),
+  Config.validate({
+    message: "IMGPIPE_SIGNING_SECRET must be at least 16 characters",
+    validation: Option.match({ onNone: () => true, onSome: (secret) => Redacted.value(secret).length >= 16 })
+  })
+)
 
 /**
  * The HMAC key when none is configured: 32 random bytes, generated once and kept in
@@ -45,4 +61,15 @@ export const loadOrCreateSecret = (fs: FileSystem.FileSystem, dataDir: string) =
       Effect.mapError(toStorageError)
     )
     return yield* read
+  })
+
+/** The key to sign with: the configured secret's UTF-8 bytes, or the generated one. */
+export const resolveSigningSecret = (
+  configured: Option.Option<Redacted.Redacted<string>>,
+  fs: FileSystem.FileSystem,
+  dataDir: string
+): Effect.Effect<Redacted.Redacted<Uint8Array>, StorageError> =>
+  Option.match(configured, {
+    onSome: (value) => Effect.succeed(Redacted.make<Uint8Array>(Buffer.from(Redacted.value(value), "utf8"))),
+    onNone: () => loadOrCreateSecret(fs, dataDir)
   })

@@ -1,6 +1,7 @@
 /**
- * The embedded object storage served for real: a temporary data folder, the storage layer and
- * `makeStorageRouter` on 127.0.0.1:<free port>, plus helpers to drive it with `fetch` and raw sockets.
+ * The embedded object storage served for real: a temporary data folder, core's disk storage layer
+ * and `makeStorageRouter` on 127.0.0.1:<free port>, plus helpers to drive it with `fetch` and raw
+ * sockets.
  */
 import { FileSystem, HttpRouter, HttpServer } from "@effect/platform"
 import { NodeFileSystem, NodeHttpServer } from "@effect/platform-node"
@@ -11,8 +12,9 @@ import { readdir } from "node:fs/promises"
 import { createServer } from "node:http"
 import * as net from "node:net"
 import * as NodePath from "node:path"
-import { type DiskStorage, diskStorageLayer, makeStorageRouter, type RawObjectCreated } from "../../src/local/DiskStorage.js"
-import { ObjectStorage } from "../../src/services/ObjectStorage.js"
+import { ObjectStorage } from "@imgpipe/core"
+import { type DiskStorage, diskStorageLayer } from "@imgpipe/core/local/DiskStorage"
+import { makeStorageRouter, type RawObjectCreated } from "../../src/storage-routes.js"
 
 export const KEY = "0192d0c4-8e7a-7cc0-9a3b-5f7f3f1e2a10"
 export const OTHER_KEY = "0192d0c4-8e7a-7cc0-9a3b-5f7f3f1e2a11"
