@@ -8,12 +8,12 @@
  * at `DATABASE_URL`.
  */
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
-import { ReconcileSettingsLive, SettingsLive } from "@imgpipe/core"
+import { LogLevelLive, positiveIntegerConfig as positive, ReconcileSettingsLive, SettingsLive } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { SqsQueueLive } from "@imgpipe/core/aws/SqsQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
 import { pgLayer } from "@imgpipe/core/sql/client"
-import { Config, Context, Effect, Layer, Logger, LogLevel } from "effect"
+import { Config, Context, Effect, Layer } from "effect"
 
 // ---- settings only the handlers read ----------------------------------------------------------
 
@@ -29,23 +29,12 @@ export class ProcessImageSettings extends Context.Tag("imgpipe/functions/Process
   ProcessImageOptions
 >() {}
 
-const positive = (name: string, fallback: number) =>
-  Config.integer(name).pipe(
-    Config.withDefault(fallback),
-    Config.validate({ message: `${name} must be a positive integer`, validation: (n) => n > 0 })
-  )
-
 export const processImageConfig: Config.Config<ProcessImageOptions> = Config.all({
   maxReceives: positive("IMGPIPE_MAX_RECEIVES", 3),
   concurrency: positive("IMGPIPE_BATCH_CONCURRENCY", 2)
 })
 
 export const ProcessImageSettingsLive = Layer.effect(ProcessImageSettings, processImageConfig)
-
-/** `IMGPIPE_LOG_LEVEL` (default Info), as in the other runtimes. */
-export const LogLevelLive = Layer.unwrapEffect(
-  Effect.map(Config.logLevel("IMGPIPE_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)), Logger.minimumLogLevel)
-)
 
 // ---- the database -----------------------------------------------------------------------------
 

@@ -5,10 +5,8 @@
  */
 import { HttpApiBuilder, HttpMiddleware, HttpRouter, HttpServerResponse } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
-import { logLevelConfig, makeHttpServer } from "@imgpipe/api/Http"
-
-export { logLevelConfig }
-import { ReconcileSettingsLive, SettingsLive } from "@imgpipe/core"
+import { makeHttpServer } from "@imgpipe/api/Http"
+import { portConfig, ReconcileSettingsLive, SettingsLive } from "@imgpipe/core"
 import { DiskStorage, DiskStorageLive } from "@imgpipe/core/local/DiskStorage"
 import { LocalQueueLive } from "@imgpipe/core/local/PgQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
@@ -24,7 +22,7 @@ import { ReconcilerLive } from "./reconcile.js"
 import { ResumeSweepLive } from "./resume.js"
 import { cutConnectionsAfterGrace } from "./shutdown.js"
 import { makeStorageRouter } from "./storage-routes.js"
-import { AnnounceLive, hostConfig, portConfig } from "./startup.js"
+import { AnnounceLive, hostConfig } from "./startup.js"
 import { WorkersLive } from "./workers.js"
 
 /** The core services on their embedded implementations, over whatever database is given. */
@@ -61,7 +59,7 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
   })
 )
 
-export { hostConfig, portConfig }
+export { hostConfig }
 
 /**
  * The API and the extra routes on whichever `HttpServer` is provided (request log as

@@ -7,11 +7,11 @@
  * (see shutdown.ts). Start-up problems the user can fix are one line each (see startup.ts).
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { shutdownGraceConfig } from "@imgpipe/core"
+import { LogLevelLive, shutdownGraceConfig } from "@imgpipe/core"
 import { runMigrations } from "@imgpipe/core/sql/migrate"
-import { Effect, Layer, Logger } from "effect"
+import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import { CoreLive, logLevelConfig, makeAppLive } from "./layers.js"
+import { CoreLive, makeAppLive } from "./layers.js"
 import { guardSignals } from "./shutdown.js"
 import { announceBacklog, reportFailure } from "./startup.js"
 
@@ -33,7 +33,7 @@ const main = Effect.gen(function* () {
 }).pipe(
   Effect.scoped,
   reportFailure,
-  (effect) => Effect.flatMap(logLevelConfig, (level) => Logger.withMinimumLogLevel(effect, level)),
+  Effect.provide(LogLevelLive),
   // No tracer is exported from the embedded runner, so spans would only be bookkeeping: several per
   // request and per query, a measurable share of the one JavaScript thread under load.
   (effect) => Effect.withTracerEnabled(effect, false)

@@ -8,14 +8,10 @@
  *   in full. Either way the exit code is 1.
  */
 import { HttpServer, HttpServerError } from "@effect/platform"
-import { IMAGE_SIZES } from "@imgpipe/core"
+import { dataDirConfig, IMAGE_SIZES, portConfig } from "@imgpipe/core"
 import { LocalQueue } from "@imgpipe/core/local/PgQueue"
-import { dataDirConfig } from "@imgpipe/core/sql/client"
 import { DataDirInUse } from "@imgpipe/core/sql/embedded"
 import { Cause, Config, ConfigError, Console, Effect, Layer, Option } from "effect"
-
-/** `PORT`: the API's port. */
-export const portConfig = Config.integer("PORT").pipe(Config.withDefault(3000))
 
 /** `HOST`: the address to bind. Loopback by default: the embedded API is open unless keys are set. */
 export const hostConfig = Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))

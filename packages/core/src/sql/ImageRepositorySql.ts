@@ -10,8 +10,8 @@ import { makeReconcile } from "./ReconcileRepositorySql.js"
 import { ImageFromRow, RenditionFromRow, sqlDefectsAsFailures, toDatabaseError } from "./rows.js"
 
 /**
- * A rejection (anything but `processing_failed`) is final: no later write turns such an image
- * `ready` or replaces its reason. As SQL over the `images` row.
+ * A rejection is final: no later write turns such an image `ready` or replaces its reason.
+ * `isRejected` (domain/rules.ts) as SQL over the `images` row (`images_error_check`: a `failed` row always has a code).
  */
 const NOT_REJECTED = "NOT (status = 'failed' AND error_code IS DISTINCT FROM 'processing_failed')"
 

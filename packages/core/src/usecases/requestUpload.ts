@@ -3,6 +3,7 @@ import { Settings } from "../config.js"
 import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "../domain/errors.js"
 import { ACCEPTED_CONTENT_TYPES } from "../domain/formats.js"
 import { type ImageId, newImageId } from "../domain/ids.js"
+import { mediaType } from "../domain/rules.js"
 import { rawKey } from "../domain/sizes.js"
 import { ImageRepository } from "../services/ImageRepository.js"
 import { ObjectStorage, type PresignedUpload } from "../services/ObjectStorage.js"
@@ -18,8 +19,8 @@ export interface UploadTicket {
   readonly expiresAt: Date
 }
 
-/** `image/JPEG; charset=x` → `image/jpeg`: parameters never change what we accept. */
-export const normalizeContentType = (value: string): string => value.split(";")[0]!.trim().toLowerCase()
+/** The old name of `mediaType` (domain/rules.ts), kept until its importers switch. */
+export { mediaType as normalizeContentType } from "../domain/rules.js"
 
 const refusedTypes: Readonly<Record<string, string>> = {
   "image/svg+xml": "SVG is not accepted: it can carry scripts.",
@@ -39,7 +40,7 @@ export const requestUpload = (input: UploadRequest) =>
     const repo = yield* ImageRepository
     const storage = yield* ObjectStorage
 
-    const contentType = normalizeContentType(input.contentType)
+    const contentType = mediaType(input.contentType)
     if (contentType.length === 0) {
       return yield* new InvalidRequest({ message: "content_type must name the image's MIME type, e.g. image/jpeg." })
     }

@@ -31,10 +31,10 @@ import { servePglite } from "./database.js"
 import { EmulatorError, makeAwsEmulator, stageNames } from "./emulator.js"
 import { runIngestEventSource, runS3Notifications, runSqsEventSources } from "./event-sources.js"
 import { runSchedule } from "./schedule.js"
-import { reconcileEveryConfig } from "@imgpipe/core"
+import { portConfig, reconcileEveryConfig } from "@imgpipe/core"
 
 const config = Config.all({
-  apiPort: Config.integer("PORT").pipe(Config.withDefault(3000)),
+  apiPort: portConfig,
   awsPort: Config.integer("FAUXQS_PORT").pipe(Config.withDefault(4566)),
   stage: Config.string("IMGPIPE_STAGE").pipe(
     Config.withDefault("local"),
