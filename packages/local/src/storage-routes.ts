@@ -6,8 +6,8 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Stream } from "effect"
 import { Readable } from "node:stream"
-import type { StorageError } from "@imgpipe/core"
-import { DECIMAL, DiskStorage, normalizeContentType } from "@imgpipe/core/local/disk-service"
+import { canonicalContentType, type StorageError } from "@imgpipe/core"
+import { DECIMAL, DiskStorage } from "@imgpipe/core/local/disk-service"
 import { type InsufficientStorage, type RefusalCode, refuse, type SignedUrlRefused } from "@imgpipe/core/local/refusals"
 
 /** What `PUT /storage/raw/:key` reported to its callback: plays the S3 ObjectCreated event. */
@@ -98,7 +98,7 @@ export const makeStorageRouter = <R = never>(
     if (lengthHeader === undefined) {
       return yield* refuse("missing_content_length", "Content-Length is required (chunked uploads are not accepted)")
     }
-    const contentType = normalizeContentType(request.headers["content-type"] ?? "")
+    const contentType = canonicalContentType(request.headers["content-type"] ?? "")
     if (contentType !== signed.contentType) {
       return yield* refuse(
         "content_type_mismatch",

@@ -20,6 +20,7 @@ import { Config, Context, Effect, Layer, Option, type Redacted } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import * as NodePath from "node:path"
 import type { Readable } from "node:stream"
+import { dataDirConfig, portConfig } from "../config/runtime.js"
 import { StorageError } from "../domain/errors.js"
 import { type ObjectInfo, ObjectStorage } from "../services/ObjectStorage.js"
 import { isHttpUrl } from "../util/url.js"
@@ -44,12 +45,12 @@ export interface DiskStorageConfig {
 }
 
 export const diskStorageConfig: Config.Config<DiskStorageConfig> = Config.all({
-  dataDir: Config.string("IMGPIPE_DATA_DIR").pipe(Config.withDefault("./.imgpipe")),
+  dataDir: dataDirConfig,
   publicUrl: Config.all({
     explicit: Config.option(Config.string("IMGPIPE_PUBLIC_URL")),
     // The server's own port (the runner reads the same variable), so `PORT` alone keeps the
     // signed links pointing at the server that answers them.
-    port: Config.integer("PORT").pipe(Config.withDefault(3000))
+    port: portConfig
   }).pipe(
     Config.map(({ explicit, port }) =>
       explicit.pipe(

@@ -10,9 +10,6 @@ import type { Bucket } from "../services/ObjectStorage.js"
 import type { FileChanged } from "./file-stream.js"
 import type { InsufficientStorage, SignedUrlRefused } from "./refusals.js"
 
-/** Media types are case-insensitive; comparing the trimmed lower-case form avoids false refusals. */
-export const normalizeContentType = (value: string): string => value.trim().toLowerCase()
-
 /** A decimal length or expiry as signed (no sign, no exponent, at most 15 digits). */
 export const DECIMAL = /^\d{1,15}$/
 

@@ -14,13 +14,11 @@
 import { Clock, Effect, Option, Redacted } from "effect"
 import { createHmac, timingSafeEqual } from "node:crypto"
 import { StorageError } from "../domain/errors.js"
+import { canonicalContentType, isValidExpiresIn, MAX_EXPIRES_IN_SECONDS } from "../domain/rules.js"
 import type { Bucket, ObjectStorage, PresignedDownload, PresignedUpload } from "../services/ObjectStorage.js"
-import { DECIMAL, normalizeContentType, type SignedUpload } from "./disk-service.js"
+import { DECIMAL, type SignedUpload } from "./disk-service.js"
 import { encodeKeyForPath, invalidKey, isBucket, isValidKey } from "./keys.js"
 import { refuse, type SignedUrlRefused } from "./refusals.js"
-
-/** S3's presigned URLs live at most 7 days; the same bound keeps a leaked link from living forever. */
-const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600
 
 /** A URL's query as the server parsed it (a name given twice is an array). */
 export type SignedQuery = Readonly<Record<string, string | ReadonlyArray<string>>>
@@ -81,7 +79,7 @@ const parseExpires = (query: SignedQuery) =>
 /** When a URL asked to live `expiresInSeconds` from now expires, in whole Unix seconds. */
 const expiresAt = (operation: string, key: string, expiresInSeconds: number) =>
   Effect.gen(function* () {
-    if (!Number.isInteger(expiresInSeconds) || expiresInSeconds <= 0 || expiresInSeconds > MAX_EXPIRES_IN_SECONDS) {
+    if (!isValidExpiresIn(expiresInSeconds)) {
       return yield* new StorageError({
         operation,
         key,
@@ -131,7 +129,7 @@ export const makeUrlSigner = (options: {
   return {
     signUpload: (input) =>
       Effect.gen(function* () {
-        const contentType = normalizeContentType(input.contentType)
+        const contentType = canonicalContentType(input.contentType)
         if (!isValidKey(input.key)) return yield* invalidKey("presignUpload", input.key)
         if (!isSafeContentType(contentType)) {
           return yield* new StorageError({ operation: "presignUpload", key: input.key, message: "invalid content type" })
