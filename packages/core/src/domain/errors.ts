@@ -87,7 +87,7 @@ export class DatabaseError extends Schema.TaggedError<DatabaseError>()("Database
   message: Schema.String
 }) {}
 
-/** A job could not run now; the queue will deliver it again (and dead-letter it after 3 receives). */
+/** A job could not run now; the queue will deliver it again (and dead-letter it once its deliveries are used up). */
 export class TransientFailure extends Schema.TaggedError<TransientFailure>()("TransientFailure", {
   imageId: Schema.String,
   size: Schema.optional(ImageSize),

@@ -27,8 +27,8 @@ export interface UploadMark {
 }
 
 /**
- * The image records (PostgreSQL). Every write is idempotent: repeating it with the same input
- * leaves the same rows, so duplicated events and messages are harmless.
+ * The image records. Every write is idempotent: repeating it with the same input leaves the same
+ * records, so duplicated events and messages are harmless.
  */
 export class ImageRepository extends Context.Tag("imgpipe/ImageRepository")<
   ImageRepository,
@@ -99,17 +99,16 @@ export interface StalledFailure {
 
 /**
  * The image records as the reconciler (`usecases/reconcile.ts`) reads and writes them. Apart from
- * `ImageRepository` so the request path's services (and their test doubles) stay as they are; the
- * SQL layer provides both. Every query reads a bounded slice through a partial index and locks
- * with `FOR UPDATE SKIP LOCKED`, so two reconcilers at once never claim the same row. Times are
- * the database's `now()` (the transaction's start).
+ * `ImageRepository` so the request path's services (and their test doubles) stay as they are.
+ * Every query reads a bounded slice, and two reconcilers at once never claim the same image.
+ * Times are the store's clock, one reading per transaction.
  */
 export class ReconcileRepository extends Context.Tag("imgpipe/ReconcileRepository")<
   ReconcileRepository,
   {
     /**
-     * Runs `effect` in one database transaction (committed when it succeeds, rolled back when it
-     * fails). With the embedded queue the jobs it sends are in the same transaction.
+     * Runs `effect` in one transaction: its writes are kept when it succeeds and undone when it
+     * fails.
      */
     readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DatabaseError, R>
     /**
@@ -126,10 +125,9 @@ export class ReconcileRepository extends Context.Tag("imgpipe/ReconcileRepositor
      */
     readonly expireUploads: (ids: ReadonlyArray<ImageId>) => Effect.Effect<ReadonlyArray<ImageId>, DatabaseError>
     /**
-     * Locks (inside `transaction`) up to `limit` `processing` images whose last progress — the
-     * image row's `updated_at` (upload, probe, a claim) and its renditions' `updated_at` (each size
-     * recorded) — is older than `stallSeconds`, least recent first, skipping rows another
-     * transaction holds.
+     * Claims (inside `transaction`) up to `limit` `processing` images whose last progress — the
+     * image's last change (upload, probe, a claim) and its renditions' (each size recorded) — is
+     * older than `stallSeconds`, least recent first, skipping images another transaction holds.
      */
     readonly lockStalled: (input: {
       readonly stallSeconds: number

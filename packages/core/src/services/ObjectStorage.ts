@@ -23,19 +23,19 @@ export interface ObjectInfo {
 }
 
 /**
- * Why a raw object will never be needed again, or may not be: written on the object (S3: the tag
- * `imgpipe-disposition`) so the raw bucket's lifecycle expires it (packages/infra/storage.ts).
+ * Why a raw object will never be needed again, or may not be: written on the object (the tag
+ * `DISPOSITION_TAG`) so the raw store's lifecycle expires it (packages/infra/storage.ts).
  * - `refused`: the content was refused for good (not an image, unsupported, over the limits).
  * - `dead-lettered`: a size's job used up its deliveries; a redrive may still need the original.
  */
 export type OriginalDisposition = "refused" | "dead-lettered"
 
-/** The S3 object tag that carries an `OriginalDisposition`; the lifecycle rules filter on it. */
+/** The object tag that carries an `OriginalDisposition`; the lifecycle rules filter on it. */
 export const DISPOSITION_TAG = "imgpipe-disposition"
 
 /**
- * Object storage: S3 in AWS, the local disk behind HMAC-signed URLs in the embedded mode.
- * Keys are the spec's: raw `<image_id>`, processed `<image_id>/<size>`.
+ * Object storage: the two buckets, reached by the server directly or by clients through signed
+ * URLs. Keys are the spec's: raw `<image_id>`, processed `<image_id>/<size>`.
  */
 export class ObjectStorage extends Context.Tag("imgpipe/ObjectStorage")<
   ObjectStorage,
@@ -72,8 +72,7 @@ export class ObjectStorage extends Context.Tag("imgpipe/ObjectStorage")<
     /**
      * Marks the original at `key` (raw bucket) with its disposition, or removes the mark (`None`:
      * a redriven image that ended ready keeps its original again). Marking a missing object
-     * succeeds: there is nothing left to expire. The embedded disk storage has no lifecycle, and
-     * does nothing here.
+     * succeeds: there is nothing left to expire. A store without lifecycle rules may do nothing.
      */
     readonly markOriginal: (key: string, disposition: Option.Option<OriginalDisposition>) => Effect.Effect<void, StorageError>
   }

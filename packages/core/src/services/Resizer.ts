@@ -22,7 +22,7 @@ export interface ResizedImage {
 }
 
 /**
- * Decodes and resizes with sharp (libvips). `probe` reads only the header: the real format from
+ * Decodes and resizes images. `probe` reads only the header: the real format from
  * the magic number, the format allow-list and the pixel limit; `resize` decodes, auto-orients, fits
  * inside the box without enlarging, converts to sRGB, strips metadata and encodes progressive JPEG
  * (opaque) or WebP (alpha). Bad content fails with `InvalidImage`, never with a defect.

@@ -9,8 +9,11 @@ import { sqlDefectsAsFailures, toDatabaseError } from "./rows.js"
 /**
  * `ReconcileRepository` on PostgreSQL (a server or the embedded PGlite): the reconciler's queries
  * (usecases/reconcile.ts). The two that find work read their slice through a partial index of
- * migration 0006 and take their rows `FOR UPDATE SKIP LOCKED`; the writes act on rows so taken.
- * Provided, with `ImageRepository`, by `ImageRepositorySql`.
+ * migration 0006 and take their rows `FOR UPDATE SKIP LOCKED` (so two reconcilers never claim the
+ * same row); the writes act on rows so taken. Times are the database's `now()` (the transaction's
+ * start); progress is the image row's `updated_at` and its renditions'. `transaction` is a
+ * database transaction: with the embedded queue (PgQueue, same database) the jobs it sends commit
+ * or roll back with it. Provided, with `ImageRepository`, by `ImageRepositorySql`.
  */
 
 const StalledRow = Schema.Struct({
