@@ -251,6 +251,9 @@ layer(TestLayer)(`ImageRepositorySql on ${testDatabaseKind}`, (it) => {
       yield* idempotent(image.id, repo.markRejected(image.id, { code: "too_many_pixels", message: "too big" }))
       const view = yield* findView(image.id)
       expect(view.image).toMatchObject({ status: "failed", errorCode: "too_many_pixels", errorMessage: "too big" })
+      // Another size's job words the same refusal differently: the first reason stands.
+      yield* repo.markRejected(image.id, { code: "corrupt_image", message: "Unknown error" })
+      expect((yield* findView(image.id)).image).toMatchObject({ errorCode: "too_many_pixels", errorMessage: "too big" })
 
       // A dead-lettered size does not replace the rejection, and renditions do not undo it.
       yield* repo.markRenditionFailed(image.id, "small", { code: "processing_failed", message: "gave up" })

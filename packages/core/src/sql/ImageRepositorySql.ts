@@ -202,13 +202,16 @@ export const make = Effect.gen(function* () {
         run("recordRendition")
       ),
 
+    // The first rejection stands: the three size jobs decode the same bytes at once and may word
+    // the same refusal differently (libvips' error text is not per call), and the status and
+    // every `get_image` must keep giving the same reason. A rejection does replace a dead letter.
     markRejected: (id, { code, message }) =>
       sql`
         UPDATE images
         SET status = 'failed', error_code = ${code}, error_message = ${message}, updated_at = now()
         WHERE id = ${id}
           AND status <> 'ready'
-          AND (status, error_code, error_message) IS DISTINCT FROM ('failed', ${code}::text, ${message}::text)
+          AND ${sql.literal(NOT_REJECTED)}
       `.pipe(Effect.asVoid, run("markRejected")),
 
     markRenditionFailed: (id, size, { code, message }) =>
