@@ -1,5 +1,6 @@
 /** Every setting, one `Config` each, by concern (see `config/`). */
 export * from "./config/integers.js"
+export * from "./config/queues.js"
 export * from "./config/reconcile.js"
 export * from "./config/runtime.js"
 export * from "./config/settings.js"

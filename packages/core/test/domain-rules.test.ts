@@ -1,12 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Logger, LogLevel } from "effect"
-import {
-  dataDirConfig,
-  LogLevelLive,
-  logLevelConfig,
-  portConfig,
-  positiveIntegerConfig
-} from "../src/config.js"
+import { dataDirConfig, logLevelConfig, LogLevelLive, portConfig, positiveIntegerConfig } from "../src/config.js"
 import { RejectionCode } from "../src/domain/errors.js"
 import {
   canonicalContentType,
@@ -17,7 +11,8 @@ import {
   mediaType
 } from "../src/domain/rules.js"
 
-const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+const withEnv = (env: Record<string, string>) =>
+  Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
 describe("rejection", () => {
   it("every rejection code is one, processing_failed and null are not", () => {
@@ -64,7 +59,7 @@ describe("signed URL lifetimes", () => {
 
 describe("runtime settings", () => {
   it.effect("defaults", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       expect(yield* portConfig).toBe(3000)
       expect(yield* logLevelConfig).toEqual(LogLevel.Info)
       expect(yield* dataDirConfig).toBe("./.imgpipe")
@@ -72,7 +67,7 @@ describe("runtime settings", () => {
     }).pipe(withEnv({})))
 
   it.effect("values from the environment", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       expect(yield* portConfig).toBe(8080)
       expect(yield* logLevelConfig).toEqual(LogLevel.Warning)
       expect(yield* dataDirConfig).toBe("/data")
@@ -80,13 +75,13 @@ describe("runtime settings", () => {
     }).pipe(withEnv({ PORT: "8080", IMGPIPE_LOG_LEVEL: "WARN", IMGPIPE_DATA_DIR: "/data", IMGPIPE_X: "3" })))
 
   it.effect("a positive integer setting names the variable when wrong", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* Effect.flip(positiveIntegerConfig("IMGPIPE_X", 7))
       expect(String(error)).toContain("IMGPIPE_X must be a positive integer")
     }).pipe(withEnv({ IMGPIPE_X: "0" })))
 
   it.effect("LogLevelLive sets the minimum log level of what it is provided to", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const messages: Array<unknown> = []
       const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => messages.push(message)))
       yield* Effect.logInfo("dropped").pipe(

@@ -8,7 +8,14 @@
  * at `DATABASE_URL`.
  */
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
-import { LogLevelLive, positiveIntegerConfig as positive, ReconcileSettingsLive, SettingsLive } from "@imgpipe/core"
+import {
+  dbPoolSizeConfig,
+  LogLevelLive,
+  maxReceivesConfig,
+  positiveIntegerConfig,
+  ReconcileSettingsLive,
+  SettingsLive
+} from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { SqsQueueLive } from "@imgpipe/core/aws/SqsQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
@@ -30,8 +37,8 @@ export class ProcessImageSettings extends Context.Tag("imgpipe/functions/Process
 >() {}
 
 export const processImageConfig: Config.Config<ProcessImageOptions> = Config.all({
-  maxReceives: positive("IMGPIPE_MAX_RECEIVES", 3),
-  concurrency: positive("IMGPIPE_BATCH_CONCURRENCY", 2)
+  maxReceives: maxReceivesConfig,
+  concurrency: positiveIntegerConfig("IMGPIPE_BATCH_CONCURRENCY", 2)
 })
 
 export const ProcessImageSettingsLive = Layer.effect(ProcessImageSettings, processImageConfig)
@@ -43,7 +50,7 @@ export const ProcessImageSettingsLive = Layer.effect(ProcessImageSettings, proce
  * own, and the proxy multiplexes them onto the database. Two covers a batch processed two at a time.
  */
 export const FunctionDatabaseLive = Layer.unwrapEffect(
-  Effect.map(positive("IMGPIPE_DB_POOL_SIZE", 2), (maxConnections) => pgLayer({ maxConnections }))
+  Effect.map(dbPoolSizeConfig(2), (maxConnections) => pgLayer({ maxConnections }))
 )
 
 // ---- per function -----------------------------------------------------------------------------

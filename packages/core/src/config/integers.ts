@@ -19,7 +19,8 @@ export const secondsConfig = (
   Config.integer(name).pipe(
     Config.withDefault(options.fallback),
     Config.validate({
-      message: `${name} must be a whole number of seconds, ${options.min === 0 ? "0 or more" : `at least ${options.min}`}` +
+      message:
+        `${name} must be a whole number of seconds, ${options.min === 0 ? "0 or more" : `at least ${options.min}`}` +
         (options.note === undefined ? "" : ` ${options.note}`),
       validation: (n) => n >= options.min
     }),

@@ -22,7 +22,9 @@ export interface ReconcileSettingsShape {
   readonly batchLimit: number
 }
 
-export class ReconcileSettings extends Context.Tag("imgpipe/ReconcileSettings")<ReconcileSettings, ReconcileSettingsShape>() {}
+export class ReconcileSettings
+  extends Context.Tag("imgpipe/ReconcileSettings")<ReconcileSettings, ReconcileSettingsShape>()
+{}
 
 /** Rows per kind per run: one bounded transaction of a few statements, a few thousand jobs at most. */
 export const RECONCILE_BATCH_LIMIT = 500
@@ -33,7 +35,8 @@ export const reconcileSettingsConfig: Config.Config<ReconcileSettingsShape> = Co
   batchLimit: Config.succeed(RECONCILE_BATCH_LIMIT)
 })
 
-export const ReconcileSettingsLive: Layer.Layer<ReconcileSettings, import("effect/ConfigError").ConfigError> = Layer.effect(
-  ReconcileSettings,
-  reconcileSettingsConfig
-)
+export const ReconcileSettingsLive: Layer.Layer<ReconcileSettings, import("effect/ConfigError").ConfigError> = Layer
+  .effect(
+    ReconcileSettings,
+    reconcileSettingsConfig
+  )

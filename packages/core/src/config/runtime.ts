@@ -3,7 +3,7 @@
  * keeps its data), read the same way by every runtime.
  */
 import { Config, Effect, Layer, Logger, LogLevel } from "effect"
-import { secondsConfig } from "./integers.js"
+import { positiveIntegerConfig, secondsConfig } from "./integers.js"
 
 /** `PORT`: the HTTP API's port (ECS, the embedded runner, `start:aws-local`); default 3000. */
 export const portConfig: Config.Config<number> = Config.integer("PORT").pipe(Config.withDefault(3000))
@@ -28,3 +28,10 @@ export const dataDirConfig: Config.Config<string> = Config.string("IMGPIPE_DATA_
  * before they are cut (the ECS API and the embedded runner alike; inside ECS's 30 s stop timeout).
  */
 export const shutdownGraceConfig = secondsConfig("IMGPIPE_SHUTDOWN_GRACE_SECONDS", { fallback: 20, min: 0 })
+
+/**
+ * `IMGPIPE_DB_POOL_SIZE`: connections per process to a PostgreSQL server. Each runtime has its
+ * own default (ECS API 10, a Lambda container 2, the embedded runner with `DATABASE_URL` 10).
+ */
+export const dbPoolSizeConfig = (fallback: number): Config.Config<number> =>
+  positiveIntegerConfig("IMGPIPE_DB_POOL_SIZE", fallback)

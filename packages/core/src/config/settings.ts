@@ -55,4 +55,3 @@ export const SettingsLive: Layer.Layer<Settings, import("effect/ConfigError").Co
     return yield* settingsConfig
   })
 )
-

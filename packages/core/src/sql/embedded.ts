@@ -5,9 +5,10 @@
  */
 import type { SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Config, type ConfigError, Deferred, Duration, Effect, Layer, Option, Runtime } from "effect"
+import { type ConfigError, Deferred, Duration, Effect, Layer, Option, Runtime } from "effect"
 import { resolve } from "node:path"
 import { Worker } from "node:worker_threads"
+import { dbPoolSizeConfig } from "../config/runtime.js"
 import { DatabaseError } from "../domain/errors.js"
 import { type Database, databaseUrlConfig, dataDirConfig, pgLayer } from "./client.js"
 import { type DataDirInUse, lockDataDir } from "./dataDirLock.js"
@@ -136,12 +137,8 @@ export const PgliteLive = (dataDir?: string): Layer.Layer<Database, DatabaseErro
     })
   )
 
-/** `IMGPIPE_DB_POOL_SIZE` (as in the ECS entry): connections to `DATABASE_URL`; pg's default (10) when unset. */
-const poolSizeConfig = Config.option(
-  Config.integer("IMGPIPE_DB_POOL_SIZE").pipe(
-    Config.validate({ message: "IMGPIPE_DB_POOL_SIZE must be a positive integer", validation: (n) => n > 0 })
-  )
-)
+/** Connections to `DATABASE_URL`: 10 when unset (pg's own default). */
+const poolSizeConfig = dbPoolSizeConfig(10)
 
 /**
  * PostgreSQL when `DATABASE_URL` is set, else the embedded PGlite in `${IMGPIPE_DATA_DIR}/db`.
@@ -155,7 +152,7 @@ export const DatabaseLive: Layer.Layer<Database, DatabaseLiveError> = Layer.unwr
     if (Option.isSome(url)) {
       const poolSize = yield* poolSizeConfig
       yield* Effect.logInfo("database: PostgreSQL (DATABASE_URL)")
-      return pgLayer(Option.isSome(poolSize) ? { maxConnections: poolSize.value } : {}) satisfies Layer.Layer<
+      return pgLayer({ maxConnections: poolSize }) satisfies Layer.Layer<
         Database,
         DatabaseLiveError
       > as Layer.Layer<Database, DatabaseLiveError>
