@@ -1,8 +1,16 @@
-import { Data, Effect, Option } from "effect"
+import { Data, Effect, Match, Option } from "effect"
 import { Settings } from "../config.js"
-import { InvalidImage, TransientFailure } from "../domain/errors.js"
+import {
+  type DatabaseError,
+  InvalidImage,
+  type ObjectNotFound,
+  type StorageError,
+  TransientFailure
+} from "../domain/errors.js"
 import { RENDITION_CACHE_CONTROL } from "../domain/formats.js"
+import type { ImageId } from "../domain/ids.js"
 import type { ProcessJob } from "../domain/image.js"
+import { isRejected } from "../domain/rules.js"
 import { rawKey, renditionKey } from "../domain/sizes.js"
 import { ImageRepository } from "../services/ImageRepository.js"
 import { ObjectStorage, type OriginalDisposition } from "../services/ObjectStorage.js"
@@ -36,14 +44,9 @@ export const ProcessOutcome = Data.taggedEnum<ProcessOutcome>()
  */
 export const processImage = (input: ProcessInput) => {
   const { job } = input
-  const imageId = job.image_id
   return Effect.gen(function* () {
-    const settings = yield* Settings
     const repo = yield* ImageRepository
-    const storage = yield* ObjectStorage
-    const resizer = yield* Resizer
-
-    const found = yield* repo.find(imageId)
+    const found = yield* repo.find(job.image_id)
     if (Option.isNone(found)) {
       yield* Effect.logWarning("job for an unknown image; dropped")
       return ProcessOutcome.Skipped({ reason: "no such image" })
@@ -52,7 +55,7 @@ export const processImage = (input: ProcessInput) => {
     if (renditions.some((r) => r.size === job.size && r.status === "ready")) {
       return ProcessOutcome.AlreadyDone()
     }
-    if (image.status === "failed" && image.errorCode !== null && image.errorCode !== "processing_failed") {
+    if (isRejected(image)) {
       // Again (idempotent, cheap): the job that refused the image may have failed to mark it.
       yield* markOriginal(job, Option.some("refused"))
       return ProcessOutcome.Skipped({ reason: `image was rejected: ${image.errorCode}` })
@@ -62,32 +65,44 @@ export const processImage = (input: ProcessInput) => {
     // missing: keeping an original too long costs little, expiring one a ready image needs loses it.
     const failedBefore =
       image.errorCode === "processing_failed" || renditions.some((r) => r.size === job.size && r.status === "failed")
+    return yield* makeRendition(job, failedBefore).pipe(Effect.catchTag("InvalidImage", (refusal) => reject(job, refusal)))
+  }).pipe(
+    Effect.catchAll((failure) => giveUpOrRetry(input, describeTransient(failure))),
+    // A bug or a library throwing must not take the worker down or lose the job: retry it like
+    // any other transient failure, so it ends in the dead-letter queue with the reason.
+    Effect.catchAllDefect((defect) => giveUpOrRetry(input, `unexpected error: ${String(defect)}`)),
+    Effect.annotateLogs({ image_id: job.image_id, size: job.size, receive_count: input.receiveCount }),
+    Effect.withSpan("processImage", { attributes: { image_id: job.image_id, size: job.size } })
+  )
+}
 
-    const made = yield* Effect.gen(function* () {
-      const bytes = yield* storage.get({ bucket: "raw", key: job.raw_key, maxBytes: settings.maxUploadBytes }).pipe(
-        Effect.catchTag("ObjectTooLarge", (e) =>
-          new InvalidImage({ code: "file_too_large", message: `The upload is over the limit of ${e.limit} bytes.` })
-        )
+/**
+ * Reads the original, probes and records it, resizes, writes the rendition and records it. Bad
+ * content fails with `InvalidImage` (an original over the upload limit included); the rest of
+ * its failures are transient.
+ */
+const makeRendition = (job: ProcessJob, failedBefore: boolean) =>
+  Effect.gen(function* () {
+    const settings = yield* Settings
+    const repo = yield* ImageRepository
+    const storage = yield* ObjectStorage
+    const resizer = yield* Resizer
+    const imageId = job.image_id
+
+    const bytes = yield* storage.get({ bucket: "raw", key: job.raw_key, maxBytes: settings.maxUploadBytes }).pipe(
+      Effect.catchTag("ObjectTooLarge", (e) =>
+        new InvalidImage({ code: "file_too_large", message: `The upload is over the limit of ${e.limit} bytes.` })
       )
-      const info = yield* resizer.probe(bytes)
-      yield* repo.recordOriginal(imageId, {
-        format: info.format,
-        contentType: info.contentType,
-        width: info.width,
-        height: info.height
-      })
-      return yield* resizer.resize(bytes, settings.sizes[job.size])
-    }).pipe(Effect.either)
+    )
+    const info = yield* resizer.probe(bytes)
+    yield* repo.recordOriginal(imageId, {
+      format: info.format,
+      contentType: info.contentType,
+      width: info.width,
+      height: info.height
+    })
+    const output = yield* resizer.resize(bytes, settings.sizes[job.size])
 
-    if (made._tag === "Left") {
-      const error = made.left
-      if (error._tag !== "InvalidImage") return yield* error
-      yield* repo.markRejected(imageId, { code: error.code, message: error.message })
-      yield* Effect.logInfo("image rejected").pipe(Effect.annotateLogs({ code: error.code, reason: error.message }))
-      yield* markOriginal(job, Option.some("refused"))
-      return ProcessOutcome.Rejected({ code: error.code })
-    }
-    const output = made.right
     const key = renditionKey(imageId, job.size)
     yield* storage.put({
       bucket: "processed",
@@ -104,26 +119,40 @@ export const processImage = (input: ProcessInput) => {
     )
     const imageReady = after.status === "ready"
     if (imageReady && !settings.keepOriginals && after.originalStored) {
-      yield* storage.delete("raw", rawKey(imageId))
-      yield* repo.markOriginalRemoved(imageId)
+      yield* removeOriginal(imageId)
     } else if (failedBefore) {
       yield* markOriginal(job, Option.none())
     }
     return ProcessOutcome.Processed({ imageReady })
-  }).pipe(
-    Effect.catchTags({
-      StorageError: (e) => Effect.fail(`storage ${e.operation} failed: ${e.message}`),
-      ObjectNotFound: (e) => Effect.fail(`the original ${e.bucket}/${e.key} is missing`),
-      DatabaseError: (e) => Effect.fail(`database ${e.operation} failed: ${e.message}`)
-    }),
-    Effect.catchAll((message) => giveUpOrRetry(input, message)),
-    // A bug or a library throwing must not take the worker down or lose the job: retry it like
-    // any other transient failure, so it ends in the dead-letter queue with the reason.
-    Effect.catchAllDefect((defect) => giveUpOrRetry(input, `unexpected error: ${String(defect)}`)),
-    Effect.annotateLogs({ image_id: imageId, size: job.size, receive_count: input.receiveCount }),
-    Effect.withSpan("processImage", { attributes: { image_id: imageId, size: job.size } })
-  )
-}
+  })
+
+/** The content was refused: recorded on the image for good, the original marked for expiry. */
+const reject = (job: ProcessJob, refusal: InvalidImage) =>
+  Effect.gen(function* () {
+    const repo = yield* ImageRepository
+    yield* repo.markRejected(job.image_id, { code: refusal.code, message: refusal.message })
+    yield* Effect.logInfo("image rejected").pipe(Effect.annotateLogs({ code: refusal.code, reason: refusal.message }))
+    yield* markOriginal(job, Option.some("refused"))
+    return ProcessOutcome.Rejected({ code: refusal.code })
+  })
+
+/** Every size is ready and originals are not kept: the raw object goes. */
+const removeOriginal = (imageId: ImageId) =>
+  Effect.gen(function* () {
+    const storage = yield* ObjectStorage
+    const repo = yield* ImageRepository
+    yield* storage.delete("raw", rawKey(imageId))
+    yield* repo.markOriginalRemoved(imageId)
+  })
+
+/** What a transient failure says in the image's record and the logs. */
+const describeTransient: (failure: StorageError | ObjectNotFound | DatabaseError) => string = Match.typeTags<
+  StorageError | ObjectNotFound | DatabaseError
+>()({
+  StorageError: (e) => `storage ${e.operation} failed: ${e.message}`,
+  ObjectNotFound: (e) => `the original ${e.bucket}/${e.key} is missing`,
+  DatabaseError: (e) => `database ${e.operation} failed: ${e.message}`
+})
 
 /**
  * Marks the original for the raw bucket's lifecycle (refused / dead-lettered expire, see
@@ -140,7 +169,7 @@ const markOriginal = (job: ProcessJob, disposition: Option.Option<OriginalDispos
   )
 
 /** A transient failure: record it on the image if this was the last delivery, then fail the job. */
-const giveUpOrRetry = (input: ProcessInput, message: string) =>
+const giveUpOrRetry = (input: ProcessInput, reason: string) =>
   Effect.gen(function* () {
     const { job } = input
     if (input.receiveCount >= input.maxReceives) {
@@ -148,16 +177,16 @@ const giveUpOrRetry = (input: ProcessInput, message: string) =>
       yield* repo
         .markRenditionFailed(job.image_id, job.size, {
           code: "processing_failed",
-          message: `Gave up on the ${job.size} size after ${input.receiveCount} attempts: ${message}`
+          message: `Gave up on the ${job.size} size after ${input.receiveCount} attempts: ${reason}`
         })
         .pipe(Effect.catchAll((e) => Effect.logError("could not record the final failure", e)))
       // The original stays until a redrive could no longer come (the DLQ's retention), then expires.
       yield* markOriginal(job, Option.some("dead-lettered"))
       yield* Effect.logError("job failed for the last time; it goes to the dead-letter queue").pipe(
-        Effect.annotateLogs({ reason: message })
+        Effect.annotateLogs({ reason })
       )
     } else {
-      yield* Effect.logWarning("job failed; the queue will retry it").pipe(Effect.annotateLogs({ reason: message }))
+      yield* Effect.logWarning("job failed; the queue will retry it").pipe(Effect.annotateLogs({ reason }))
     }
-    return yield* new TransientFailure({ imageId: job.image_id, size: job.size, message })
+    return yield* new TransientFailure({ imageId: job.image_id, size: job.size, message: reason })
   })
