@@ -7,6 +7,7 @@
  * `taskset`, so "requests/s" is what one core of API serves. PostgreSQL (a server on this machine)
  * is not pinned: it does the same work for both. S3 is never called — presigning is local.
  */
+import { renditionKey } from "@imgpipe/core/domain/sizes"
 import { cpus } from "node:os"
 import pg from "pg"
 import { v7 as uuidv7 } from "uuid"
@@ -53,7 +54,7 @@ const seed = async (client: pg.Client, count: number): Promise<Array<string>> =>
       await client.query(
         `INSERT INTO renditions (image_id, size, status, key, width, height, bytes, content_type)
          VALUES ($1, $2, 'ready', $3, $4, $5, 50000, 'image/jpeg')`,
-        [id, size, `${id}/${size}`, w, h]
+        [id, size, renditionKey(id, size), w, h]
       )
     }
   }
