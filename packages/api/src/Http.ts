@@ -8,7 +8,7 @@
  * `ImageRepository`, `ObjectStorage`) and each runtime's `layers.ts` provides them.
  */
 import { type HttpApi, HttpApiBuilder, type HttpApp, type HttpRouter, HttpServer } from "@effect/platform"
-import { type ImageRepository, type ObjectStorage, Settings } from "@imgpipe/core"
+import { type ImageRepository, logLevelConfig, type ObjectStorage, Settings } from "@imgpipe/core"
 import { Config, type ConfigError, Effect, Layer, LogLevel, Option } from "effect"
 import { Api } from "./Api.js"
 import { AuthorizationLive } from "./authorization.js"
@@ -32,9 +32,6 @@ export const ApiLive: Layer.Layer<HttpApi.Api, never, Settings | ImageRepository
   Layer.provide([ImagesLive, DeliveryLive, SystemLive]),
   Layer.provide(AuthorizationLive)
 )
-
-/** `IMGPIPE_LOG_LEVEL`: DEBUG, INFO (default), WARN or ERROR. */
-export const logLevelConfig = Config.logLevel("IMGPIPE_LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
 
 export interface HttpServerOptions<E, R> {
   /**

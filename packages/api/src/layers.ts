@@ -3,21 +3,16 @@
  * The API only creates records and signs URLs, so it needs neither the queues nor sharp.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { SettingsLive } from "@imgpipe/core"
+import { portConfig, positiveIntegerConfig, SettingsLive } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { pgLayer } from "@imgpipe/core/sql/client"
-import { Config, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import type { Server } from "node:http"
 import { makeHttpServer } from "./Http.js"
 
-export const portConfig = Config.integer("PORT").pipe(Config.withDefault(3000))
-
 /** Pool size per task: requests that touch the database wait for one of these connections. */
-export const poolSizeConfig = Config.integer("IMGPIPE_DB_POOL_SIZE").pipe(
-  Config.withDefault(10),
-  Config.validate({ message: "IMGPIPE_DB_POOL_SIZE must be a positive integer", validation: (n) => n > 0 })
-)
+export const poolSizeConfig = positiveIntegerConfig("IMGPIPE_DB_POOL_SIZE", 10)
 
 /** The core services the API uses; the database is given separately (tests give theirs). */
 export const ApiServices = Layer.mergeAll(ImageRepositorySql, S3StorageLive, SettingsLive)

@@ -11,10 +11,9 @@
  * own terms rather than being killed mid-write.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Duration, Effect, Layer, Logger } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import { shutdownGraceConfig } from "@imgpipe/core"
-import { logLevelConfig } from "./Http.js"
+import { LogLevelLive, shutdownGraceConfig } from "@imgpipe/core"
 import { makeApiLive } from "./layers.js"
 
 const server = createServer()
@@ -36,7 +35,7 @@ const main = Effect.gen(function* () {
   return yield* Effect.never
 }).pipe(
   Effect.scoped,
-  (effect) => Effect.flatMap(logLevelConfig, (level) => Logger.withMinimumLogLevel(effect, level)),
+  Effect.provide(LogLevelLive),
   // No tracer is exported (CloudWatch gets logs and metrics), so spans would only be bookkeeping.
   (effect) => Effect.withTracerEnabled(effect, false)
 )

@@ -6,6 +6,7 @@ import {
   getStatus,
   type ImageSize,
   type ImageStatusView,
+  isRejected,
   requestUpload,
   type UploadTicket
 } from "@imgpipe/core"
@@ -25,7 +26,7 @@ const toUploadTicketBody = (ticket: UploadTicket): typeof UploadTicketBody.Type 
 const toImageStatusBody = ({ image, renditions }: ImageStatusView): typeof ImageStatusBody.Type => {
   // A rejected image never gets renditions: say "failed" rather than leave them "pending" forever.
   // (`processing_failed` is not final: a later redelivery may still produce the size.)
-  const rejected = image.status === "failed" && image.errorCode !== null && image.errorCode !== "processing_failed"
+  const rejected = isRejected(image)
   const rendition = (size: ImageSize): typeof ImageStatusBody.Type["renditions"][ImageSize] => {
     const row = Option.getOrNull(
       renditions.find((r) => r.size === size)?.rendition ?? Option.none()
