@@ -1,8 +1,8 @@
 /**
  * Contract tests of the HTTP layer: `makeHttpServer` over a real Node server on a random port,
- * called with `fetch`. The core services are small in-test doubles (an in-memory repository that
- * follows the `ImageRepository` contract, a storage that signs deterministic URLs); the end-to-end
- * tests over the real database and storage live elsewhere.
+ * called with `fetch`. The core services are core's in-memory test doubles (`@imgpipe/core/testing`:
+ * a repository that follows the `ImageRepository` contract, a storage that signs deterministic URLs);
+ * the end-to-end tests over the real database and storage live elsewhere.
  */
 import { createServer } from "node:http"
 import {
@@ -15,20 +15,9 @@ import {
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
-import {
-  DatabaseError,
-  type ImageId,
-  ImageRecord,
-  ImageRepository,
-  type ImageSize,
-  ObjectStorage,
-  RenditionRecord,
-  Settings,
-  type SettingsShape,
-  StorageError,
-  type UploadMark
-} from "@imgpipe/core"
-import { Context, Effect, Layer, Logger, Option, Redacted } from "effect"
+import { type ImageId, ImageRepository, type ImageSize, ObjectStorage } from "@imgpipe/core"
+import { makeMemoryImages, makeMemoryStorage, makeTestService, testSettingsLayer } from "@imgpipe/core/testing"
+import { Context, Effect, Layer, Logger, Option } from "effect"
 import { Api } from "../src/Api.js"
 import { UnsupportedType } from "../src/errors.js"
 import { makeHttpServer } from "../src/Http.js"
@@ -36,179 +25,25 @@ import { makeHttpServer } from "../src/Http.js"
 // ---- doubles -------------------------------------------------------------------------------------
 
 type RepositoryService = Context.Tag.Service<ImageRepository>
-type StorageService = Context.Tag.Service<ObjectStorage>
-
-/** In-memory `ImageRepository`, idempotent like the real one, with a switch to break `ping`. */
-const makeRepository = () => {
-  const images = new Map<ImageId, ImageRecord>()
-  const renditions = new Map<ImageId, Map<ImageSize, RenditionRecord>>()
-  const state = { pingFails: false }
-
-  const update = (id: ImageId, patch: Partial<ConstructorParameters<typeof ImageRecord>[0]>) => {
-    const current = images.get(id)
-    if (current === undefined) return undefined
-    const next = new ImageRecord({ ...current, ...patch, updatedAt: new Date() })
-    images.set(id, next)
-    return next
-  }
-  const setRendition = (id: ImageId, size: ImageSize, fields: Omit<ConstructorParameters<typeof RenditionRecord>[0], "imageId" | "size" | "createdAt" | "updatedAt">) => {
-    const bySize = renditions.get(id) ?? new Map<ImageSize, RenditionRecord>()
-    const now = new Date()
-    const previous = bySize.get(size)
-    bySize.set(
-      size,
-      new RenditionRecord({ imageId: id, size, ...fields, createdAt: previous?.createdAt ?? now, updatedAt: now })
-    )
-    renditions.set(id, bySize)
-  }
-
-  const service: RepositoryService = {
-    create: (input) =>
-      Effect.sync(() => {
-        const existing = images.get(input.id)
-        if (existing !== undefined) return existing
-        const now = new Date()
-        const record = new ImageRecord({
-          id: input.id,
-          status: "awaiting_upload",
-          declaredContentType: input.declaredContentType,
-          declaredBytes: input.declaredBytes,
-          uploadExpiresAt: input.uploadExpiresAt,
-          originalBytes: null,
-          originalContentType: null,
-          originalFormat: null,
-          originalWidth: null,
-          originalHeight: null,
-          originalStored: false,
-          errorCode: null,
-          errorMessage: null,
-          createdAt: now,
-          updatedAt: now
-        })
-        images.set(input.id, record)
-        return record
-      }),
-    find: (id) =>
-      Effect.sync(() =>
-        Option.fromNullable(images.get(id)).pipe(
-          Option.map((image) => ({ image, renditions: Array.from(renditions.get(id)?.values() ?? []) }))
-        )
-      ),
-    markUploaded: (uploads) =>
-      Effect.sync(() =>
-        uploads.flatMap(({ bytes, id }): Array<UploadMark> => {
-          const current = images.get(id)
-          if (current === undefined) return []
-          if (current.status !== "awaiting_upload") return [{ image: current, started: false }]
-          const image = update(id, { status: "processing", originalBytes: bytes, originalStored: true })
-          return image === undefined ? [] : [{ image, started: true }]
-        })
-      ),
-    recordOriginal: (id, info) =>
-      Effect.sync(() => {
-        update(id, {
-          originalFormat: info.format,
-          originalContentType: info.contentType,
-          originalWidth: info.width,
-          originalHeight: info.height
-        })
-      }),
-    recordRendition: (id, size, output, allSizes) =>
-      Effect.suspend(() => {
-        setRendition(id, size, {
-          status: "ready",
-          key: output.key,
-          width: output.width,
-          height: output.height,
-          bytes: output.bytes,
-          contentType: output.contentType,
-          errorCode: null,
-          errorMessage: null
-        })
-        const ready = renditions.get(id)
-        const complete = allSizes.every((s) => ready?.get(s)?.status === "ready")
-        const record = complete ? update(id, { status: "ready", errorCode: null, errorMessage: null }) : images.get(id)
-        return record === undefined
-          ? Effect.fail(new DatabaseError({ operation: "recordRendition", message: "no such image" }))
-          : Effect.succeed(record)
-      }),
-    markRejected: (id, failure) =>
-      Effect.sync(() => {
-        update(id, { status: "failed", errorCode: failure.code, errorMessage: failure.message })
-      }),
-    markRenditionFailed: (id, size, failure) =>
-      Effect.sync(() => {
-        if (renditions.get(id)?.get(size)?.status === "ready") return
-        setRendition(id, size, {
-          status: "failed",
-          key: null,
-          width: null,
-          height: null,
-          bytes: null,
-          contentType: null,
-          errorCode: failure.code,
-          errorMessage: failure.message
-        })
-        update(id, { status: "failed", errorCode: failure.code, errorMessage: failure.message })
-      }),
-    markOriginalRemoved: (id) =>
-      Effect.sync(() => {
-        update(id, { originalStored: false })
-      }),
-    listAwaitingUpload: (limit) =>
-      Effect.sync(() => Array.from(images.values()).filter((i) => i.status === "awaiting_upload").slice(0, limit)),
-    ping: Effect.suspend(() =>
-      state.pingFails
-        ? Effect.fail(new DatabaseError({ operation: "ping", message: "connection refused (10.0.0.5:5432)" }))
-        : Effect.void
-    )
-  }
-  return { service, state }
-}
 
 /**
- * Storage that signs deterministic URLs; anything else is unexpected in the API and dies. Switches
- * make the next download fail (typed) or die, to check 503/500 answers leak nothing.
+ * Core's shared in-memory repository (idempotent like the real one, `state.pingFails` breaks `ping`)
+ * and storage (deterministic signed URLs; `state.failDownloads` / `state.dieOnDownload` make the next
+ * download fail typed or die, to check 503/500 answers leak nothing). The API only signs URLs: any
+ * other storage method is unexpected here and dies.
  */
-const makeStorage = () => {
-  const state = { failDownloads: false, dieOnDownload: false }
-  const unexpected = (name: string) => Effect.dieMessage(`ObjectStorage.${name} was not expected in an API test`)
-  const service: StorageService = {
-    presignUpload: (input) =>
-      Effect.sync(() => ({
-        method: "PUT" as const,
-        url: `https://storage.test/raw/${input.key}?length=${input.contentLength}&signature=test`,
-        headers: { "content-type": input.contentType },
-        expiresAt: new Date(Date.now() + input.expiresInSeconds * 1000)
-      })),
-    presignDownload: (input) =>
-      state.dieOnDownload
-        ? Effect.dieMessage("secret internal detail: bucket credentials expired")
-        : state.failDownloads
-        ? Effect.fail(new StorageError({ operation: "presign", key: input.key, message: "disk on fire at /srv/data" }))
-        : Effect.sync(() => ({
-          url: `https://storage.test/${input.bucket}/${input.key}?signature=test`,
-          expiresAt: new Date(Date.now() + input.expiresInSeconds * 1000)
-        })),
-    head: () => unexpected("head"),
-    get: () => unexpected("get"),
-    put: () => unexpected("put"),
-    delete: () => unexpected("delete"),
-    markOriginal: () => unexpected("markOriginal")
+const makeDoubles = () => {
+  const repository = makeMemoryImages()
+  const storage = makeMemoryStorage()
+  const storageService = makeTestService(ObjectStorage, {
+    presignUpload: storage.service.presignUpload,
+    presignDownload: storage.service.presignDownload
+  })
+  return {
+    repository: { service: repository.repository, state: repository.state },
+    storage: { service: storageService, state: storage.state }
   }
-  return { service, state }
 }
-
-const settings = (apiKeys: ReadonlyArray<string>): SettingsShape => ({
-  maxUploadBytes: 26_214_400,
-  maxPixels: 50_000_000,
-  keepOriginals: true,
-  sizes: { small: { width: 320, height: 320 }, medium: { width: 1024, height: 1024 }, large: { width: 2048, height: 2048 } },
-  sizeOrder: ["small", "medium", "large"],
-  uploadUrlTtlSeconds: 900,
-  downloadUrlTtlSeconds: 3600,
-  apiKeys: apiKeys.map((key) => Redacted.make(key))
-})
 
 // ---- server harness ------------------------------------------------------------------------------
 
@@ -231,8 +66,7 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
 )
 
 const makeHarness = (apiKeys: ReadonlyArray<string>) => {
-  const repository = makeRepository()
-  const storage = makeStorage()
+  const { repository, storage } = makeDoubles()
   const logs: Array<string> = []
   const captureLogs = Logger.replace(
     Logger.defaultLogger,
@@ -250,7 +84,7 @@ const makeHarness = (apiKeys: ReadonlyArray<string>) => {
     Layer.provide(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" })),
     Layer.provide(
       Layer.mergeAll(
-        Layer.succeed(Settings, settings(apiKeys)),
+        testSettingsLayer(apiKeys.length === 0 ? {} : { IMGPIPE_API_KEYS: apiKeys.join(",") }),
         Layer.succeed(ImageRepository, repository.service),
         Layer.succeed(ObjectStorage, storage.service)
       )
