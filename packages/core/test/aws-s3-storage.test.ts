@@ -7,7 +7,8 @@ import { ListObjectsV2Command } from "@aws-sdk/client-s3"
 import { expect, layer } from "@effect/vitest"
 import { Context, Effect, Either, Layer, Option } from "effect"
 import { Readable } from "node:stream"
-import { readAtMost, S3, S3StorageLive } from "../src/aws/S3Storage.js"
+import { readAtMost } from "../src/aws/readAtMost.js"
+import { S3ClientInstance, S3StorageLive } from "../src/aws/S3Storage.js"
 import { ObjectStorage } from "../src/services/ObjectStorage.js"
 import { type Fauxqs, logRequests, type RequestLog, startFauxqs } from "./support/fauxqs.js"
 
@@ -26,7 +27,7 @@ const StorageLive = Layer.unwrapEffect(
     ))
 )
 
-const RequestsLive = Layer.effect(Requests, Effect.map(S3, (client) => logRequests([client])))
+const RequestsLive = Layer.effect(Requests, Effect.map(S3ClientInstance.S3ClientInstance, (client) => logRequests([client])))
 
 const TestLayer = RequestsLive.pipe(Layer.provideMerge(StorageLive), Layer.provideMerge(EmulatorLive))
 

@@ -6,7 +6,7 @@
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs"
 import { expect, layer } from "@effect/vitest"
 import { Context, Effect, Either, Layer, Option } from "effect"
-import { Sqs, SqsQueueLive } from "../src/aws/SqsQueue.js"
+import { SQSClientInstance, SqsQueueLive } from "../src/aws/SqsQueue.js"
 import { newImageId } from "../src/domain/ids.js"
 import type { ProcessJob } from "../src/domain/image.js"
 import type { ImageSize } from "../src/domain/sizes.js"
@@ -42,7 +42,7 @@ const QueueLive = Layer.unwrapEffect(
     ))
 )
 
-const TestLayer = Layer.effect(Requests, Effect.map(Sqs, (client) => logRequests([client]))).pipe(
+const TestLayer = Layer.effect(Requests, Effect.map(SQSClientInstance.SQSClientInstance, (client) => logRequests([client]))).pipe(
   Layer.provideMerge(QueueLive),
   Layer.provideMerge(EmulatorLive)
 )

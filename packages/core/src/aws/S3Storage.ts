@@ -13,22 +13,28 @@
  *   the bytes while streaming in case the length was absent or wrong.
  * - Errors: a missing key (`NoSuchKey`, or 404) is `ObjectNotFound`; everything else is a
  *   `StorageError`, which the use cases treat as transient.
+ * - Calls and presigning go through `@effect-aws/client-s3`'s `S3Service` (failures tagged with
+ *   S3's error code; interruption aborts the request).
  */
-import {
-  DeleteObjectCommand,
-  DeleteObjectTaggingCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  PutObjectTaggingCommand,
-  S3Client
-} from "@aws-sdk/client-s3"
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
-import { Clock, Config, Context, Effect, Layer, Option } from "effect"
+import { makeS3Service, S3ClientInstance, S3Service, S3ServiceConfig } from "@effect-aws/client-s3"
+import { Clock, Config, Effect, Layer, Option } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { ObjectNotFound, ObjectTooLarge, StorageError } from "../domain/errors.js"
+import { isValidExpiresIn, MAX_EXPIRES_IN_SECONDS } from "../domain/rules.js"
 import { type Bucket, DISPOSITION_TAG, ObjectStorage } from "../services/ObjectStorage.js"
-import { type AwsClientConfig, awsClientConfig, awsErrorInfo, clientOptions, describeAwsError } from "./config.js"
+import {
+  type AwsClientConfig,
+  awsClientConfig,
+  type AwsFailure,
+  clientOptions,
+  describeAwsError,
+  httpStatus,
+  thrownFailure
+} from "./config.js"
+import { isNodeBody, type Read, readAtMost } from "./readAtMost.js"
+
+/** The SDK client under `S3Service` (a test reaches its middleware stack through it, e.g. to count requests). */
+export { S3ClientInstance } from "@effect-aws/client-s3"
 
 // ---- configuration --------------------------------------------------------------------------
 
@@ -55,32 +61,29 @@ export const s3StorageConfig: Config.Config<S3StorageConfig> = Config.all({
 
 // ---- the client -----------------------------------------------------------------------------
 
+/** `@effect-aws`'s S3 client settings for `AwsClientConfig`. */
+export const s3ClientOptions = (config: AwsClientConfig): S3Service.Config => ({
+  ...clientOptions(config),
+  // `<bucket>.<emulator-host>` does not resolve; real S3 keeps virtual-hosted style.
+  forcePathStyle: Option.isSome(config.endpoint),
+  // See the module comment: no default checksums, so presigned PUTs carry none.
+  requestChecksumCalculation: "WHEN_REQUIRED",
+  responseChecksumValidation: "WHEN_REQUIRED"
+})
+
 /**
- * The S3 client of this process, as a service so a runtime shares one connection pool and a test
- * can reach its middleware stack (e.g. to count requests).
+ * `S3Service` over one `S3Client` for the life of the layer (a runtime shares its connection pool;
+ * its sockets are closed when the layer is released). The client itself is provided too.
  */
-export class S3 extends Context.Tag("imgpipe/aws/S3")<S3, S3Client>() {}
-
-export const makeS3Client = (config: AwsClientConfig): S3Client =>
-  new S3Client({
-    ...clientOptions(config),
-    // `<bucket>.<emulator-host>` does not resolve; real S3 keeps virtual-hosted style.
-    forcePathStyle: Option.isSome(config.endpoint),
-    // See the module comment: no default checksums, so presigned PUTs carry none.
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED"
-  })
-
-/** One `S3Client` for the life of the layer; its sockets are closed when the layer is released. */
-export const S3ClientLive: Layer.Layer<S3, ConfigError> = Layer.scoped(
-  S3,
-  Effect.acquireRelease(Effect.map(awsClientConfig, makeS3Client), (client) => Effect.sync(() => client.destroy()))
+export const S3ClientLive: Layer.Layer<S3Service | S3ClientInstance.S3ClientInstance, ConfigError> = Layer.unwrapEffect(
+  Effect.map(awsClientConfig, (config) =>
+    Layer.effect(S3Service, makeS3Service).pipe(
+      Layer.provideMerge(S3ClientInstance.layer),
+      Layer.provide(S3ServiceConfig.setS3ServiceConfig(s3ClientOptions(config)))
+    ))
 )
 
 // ---- implementation -------------------------------------------------------------------------
-
-/** S3 refuses presigned URLs that live longer than 7 days. */
-const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600
 
 /**
  * Headers the presigned PUT pins: S3 then refuses any other value, or a request without them.
@@ -90,61 +93,22 @@ const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600
 const PINNED_UPLOAD_HEADERS = ["content-type", "content-length", "if-none-match"] as const
 
 /**
- * The key does not exist: `NoSuchKey` (GET), or a bare 404 (HEAD has no error body). A missing
- * bucket is a 404 too but a configuration problem, so it stays a `StorageError` where S3 says so.
+ * The key does not exist: `NoSuchKey` (GET, tagging), `NotFound` (HEAD has no error body), or a bare
+ * 404. A missing bucket is a 404 too but a configuration problem, so it stays a `StorageError`
+ * where S3 says so.
  */
-const isNotFound = (error: unknown): boolean => {
-  const info = awsErrorInfo(error)
-  if (info.name === "NoSuchBucket") return false
-  return info.name === "NoSuchKey" || info.name === "NotFound" || info.status === 404
-}
+const isNotFound = (error: AwsFailure): boolean =>
+  error._tag !== "NoSuchBucket" &&
+  (error._tag === "NoSuchKey" || error._tag === "NotFound" || httpStatus(error) === 404)
 
-/** The result of reading a body with a byte limit. */
-export type Read = { readonly _tag: "Bytes"; readonly bytes: Uint8Array } | { readonly _tag: "TooLarge" }
-
-/** The SDK's Node body: an async iterable of chunks that can be destroyed. */
-export interface NodeBody extends AsyncIterable<Uint8Array> {
-  destroy?: (error?: Error) => void
-}
-
-const isNodeBody = (body: unknown): body is NodeBody =>
-  typeof body === "object" && body !== null && Symbol.asyncIterator in body
-
-/**
- * Reads at most `maxBytes`, stopping (and closing the connection) at the first byte too many rather
- * than buffering an oversized object. Exported for its tests: S3 always sends Content-Length, so
- * this guard only acts when a response lacks or misstates it.
- */
-export const readAtMost = async (body: NodeBody, maxBytes: number): Promise<Read> => {
-  const chunks: Array<Uint8Array> = []
-  let received = 0
-  try {
-    for await (const chunk of body) {
-      received += chunk.byteLength
-      if (received > maxBytes) return { _tag: "TooLarge" }
-      chunks.push(chunk)
-    }
-  } finally {
-    // Stopped early, failed or interrupted: free the socket instead of leaving it to time out.
-    body.destroy?.()
-  }
-  const bytes = new Uint8Array(received)
-  let at = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, at)
-    at += chunk.byteLength
-  }
-  return { _tag: "Bytes", bytes }
-}
-
-export const makeS3Storage = (client: S3Client, config: S3StorageConfig): ObjectStorage["Type"] => {
+export const makeS3Storage = (s3: S3Service.Type, config: S3StorageConfig): ObjectStorage["Type"] => {
   const bucketOf = (bucket: Bucket): string => (bucket === "raw" ? config.rawBucket : config.processedBucket)
 
-  const storageError = (operation: string, key: string) => (error: unknown) =>
+  const storageError = (operation: string, key: string) => (error: AwsFailure) =>
     new StorageError({ operation, key, message: describeAwsError(error) })
 
   const checkExpiry = (operation: string, key: string, expiresInSeconds: number) =>
-    Number.isInteger(expiresInSeconds) && expiresInSeconds > 0 && expiresInSeconds <= MAX_EXPIRES_IN_SECONDS
+    isValidExpiresIn(expiresInSeconds)
       ? Effect.void
       : Effect.fail(
         new StorageError({ operation, key, message: `expiresInSeconds must be an integer in 1..${MAX_EXPIRES_IN_SECONDS}` })
@@ -165,28 +129,24 @@ export const makeS3Storage = (client: S3Client, config: S3StorageConfig): Object
           })
         }
         const expiresAt = yield* expiry(input.expiresInSeconds)
-        const url = yield* Effect.tryPromise({
-          try: () =>
-            getSignedUrl(
-              client,
-              new PutObjectCommand({
-                Bucket: config.rawBucket,
-                Key: input.key,
-                ContentType: input.contentType,
-                ContentLength: input.contentLength,
-                IfNoneMatch: "*"
-              }),
-              {
-                expiresIn: input.expiresInSeconds,
-                // The presigner treats content-type as unsignable unless told otherwise; all stay
-                // headers (not query parameters) so the client's real request is what is checked
-                // (S3 reads If-None-Match from the header only).
-                signableHeaders: new Set(PINNED_UPLOAD_HEADERS),
-                unhoistableHeaders: new Set(PINNED_UPLOAD_HEADERS)
-              }
-            ),
-          catch: storageError("presignUpload", input.key)
-        })
+        const url = yield* s3.putObject(
+          {
+            Bucket: config.rawBucket,
+            Key: input.key,
+            ContentType: input.contentType,
+            ContentLength: input.contentLength,
+            IfNoneMatch: "*"
+          },
+          {
+            presigned: true,
+            expiresIn: input.expiresInSeconds,
+            // The presigner treats content-type as unsignable unless told otherwise; all stay
+            // headers (not query parameters) so the client's real request is what is checked
+            // (S3 reads If-None-Match from the header only).
+            signableHeaders: new Set(PINNED_UPLOAD_HEADERS),
+            unhoistableHeaders: new Set(PINNED_UPLOAD_HEADERS)
+          }
+        ).pipe(Effect.mapError(storageError("presignUpload", input.key)))
         return {
           method: "PUT" as const,
           url,
@@ -201,21 +161,15 @@ export const makeS3Storage = (client: S3Client, config: S3StorageConfig): Object
       Effect.gen(function* () {
         yield* checkExpiry("presignDownload", input.key, input.expiresInSeconds)
         const expiresAt = yield* expiry(input.expiresInSeconds)
-        const url = yield* Effect.tryPromise({
-          try: () =>
-            getSignedUrl(client, new GetObjectCommand({ Bucket: bucketOf(input.bucket), Key: input.key }), {
-              expiresIn: input.expiresInSeconds
-            }),
-          catch: storageError("presignDownload", input.key)
-        })
+        const url = yield* s3.getObject({ Bucket: bucketOf(input.bucket), Key: input.key }, {
+          presigned: true,
+          expiresIn: input.expiresInSeconds
+        }).pipe(Effect.mapError(storageError("presignDownload", input.key)))
         return { url, expiresAt }
       }).pipe(Effect.withSpan("S3.presignDownload")),
 
     head: (bucket, key) =>
-      Effect.tryPromise({
-        try: (signal) => client.send(new HeadObjectCommand({ Bucket: bucketOf(bucket), Key: key }), { abortSignal: signal }),
-        catch: (error) => error
-      }).pipe(
+      s3.headObject({ Bucket: bucketOf(bucket), Key: key }).pipe(
         Effect.map((out) =>
           Option.some({ bytes: out.ContentLength ?? 0, contentType: Option.fromNullable(out.ContentType) })
         ),
@@ -226,28 +180,26 @@ export const makeS3Storage = (client: S3Client, config: S3StorageConfig): Object
       ),
 
     get: (input) =>
-      Effect.tryPromise({
-        try: async (signal): Promise<Read> => {
-          const out = await client.send(new GetObjectCommand({ Bucket: bucketOf(input.bucket), Key: input.key }), {
-            abortSignal: signal
+      s3.getObject({ Bucket: bucketOf(input.bucket), Key: input.key }).pipe(
+        Effect.mapError((error) =>
+          isNotFound(error)
+            ? new ObjectNotFound({ bucket: bucketOf(input.bucket), key: input.key })
+            : storageError("get", input.key)(error)
+        ),
+        Effect.flatMap((out) =>
+          Effect.tryPromise({
+            try: async (): Promise<Read> => {
+              const body: unknown = out.Body
+              if (!isNodeBody(body)) throw new Error("GetObject returned no readable body")
+              // The declared length refuses an oversized object before a byte is read.
+              if (out.ContentLength !== undefined && out.ContentLength > input.maxBytes) {
+                body.destroy?.()
+                return { _tag: "TooLarge" }
+              }
+              return readAtMost(body, input.maxBytes)
+            },
+            catch: (error) => storageError("get", input.key)(thrownFailure(error))
           })
-          const body: unknown = out.Body
-          if (!isNodeBody(body)) throw new Error("GetObject returned no readable body")
-          // The declared length refuses an oversized object before a byte is read.
-          if (out.ContentLength !== undefined && out.ContentLength > input.maxBytes) {
-            body.destroy?.()
-            return { _tag: "TooLarge" }
-          }
-          return readAtMost(body, input.maxBytes)
-        },
-        catch: (error) => error
-      }).pipe(
-        Effect.catchAll((error) =>
-          Effect.fail(
-            isNotFound(error)
-              ? new ObjectNotFound({ bucket: bucketOf(input.bucket), key: input.key })
-              : storageError("get", input.key)(error)
-          )
         ),
         Effect.flatMap((read) =>
           read._tag === "Bytes"
@@ -258,48 +210,38 @@ export const makeS3Storage = (client: S3Client, config: S3StorageConfig): Object
       ),
 
     put: (input) =>
-      Effect.tryPromise({
-        try: (signal) =>
-          client.send(
-            new PutObjectCommand({
-              Bucket: bucketOf(input.bucket),
-              Key: input.key,
-              Body: input.body,
-              ContentLength: input.body.byteLength,
-              ContentType: input.contentType,
-              CacheControl: input.cacheControl
-            }),
-            { abortSignal: signal }
-          ),
-        catch: storageError("put", input.key)
-      }).pipe(Effect.asVoid, Effect.withSpan("S3.put", { attributes: { bucket: input.bucket, key: input.key } })),
+      s3.putObject({
+        Bucket: bucketOf(input.bucket),
+        Key: input.key,
+        Body: input.body,
+        ContentLength: input.body.byteLength,
+        ContentType: input.contentType,
+        CacheControl: input.cacheControl
+      }).pipe(
+        Effect.mapError(storageError("put", input.key)),
+        Effect.asVoid,
+        Effect.withSpan("S3.put", { attributes: { bucket: input.bucket, key: input.key } })
+      ),
 
     // S3 answers 204 for a missing key as well, so deleting twice succeeds as the interface says.
     delete: (bucket, key) =>
-      Effect.tryPromise({
-        try: (signal) => client.send(new DeleteObjectCommand({ Bucket: bucketOf(bucket), Key: key }), { abortSignal: signal }),
-        catch: storageError("delete", key)
-      }).pipe(Effect.asVoid, Effect.withSpan("S3.delete", { attributes: { bucket, key } })),
+      s3.deleteObject({ Bucket: bucketOf(bucket), Key: key }).pipe(
+        Effect.mapError(storageError("delete", key)),
+        Effect.asVoid,
+        Effect.withSpan("S3.delete", { attributes: { bucket, key } })
+      ),
 
     // The tag set is replaced whole (raw objects carry no other tags). A missing key is no error:
     // an original already deleted needs no expiry.
     markOriginal: (key, disposition) =>
-      Effect.tryPromise({
-        try: (signal): Promise<unknown> =>
-          Option.match(disposition, {
-            onNone: () =>
-              client.send(new DeleteObjectTaggingCommand({ Bucket: config.rawBucket, Key: key }), { abortSignal: signal }),
-            onSome: (value) =>
-              client.send(
-                new PutObjectTaggingCommand({
-                  Bucket: config.rawBucket,
-                  Key: key,
-                  Tagging: { TagSet: [{ Key: DISPOSITION_TAG, Value: value }] }
-                }),
-                { abortSignal: signal }
-              )
-          }),
-        catch: (error) => error
+      Option.match(disposition, {
+        onNone: () => s3.deleteObjectTagging({ Bucket: config.rawBucket, Key: key }),
+        onSome: (value) =>
+          s3.putObjectTagging({
+            Bucket: config.rawBucket,
+            Key: key,
+            Tagging: { TagSet: [{ Key: DISPOSITION_TAG, Value: value }] }
+          })
       }).pipe(
         Effect.asVoid,
         Effect.catchAll((error) => (isNotFound(error) ? Effect.void : Effect.fail(storageError("markOriginal", key)(error)))),
@@ -310,17 +252,17 @@ export const makeS3Storage = (client: S3Client, config: S3StorageConfig): Object
   }
 }
 
-/** `ObjectStorage` on the `S3` client, buckets from `IMGPIPE_RAW_BUCKET` / `IMGPIPE_PROCESSED_BUCKET`. */
-export const S3StorageFromClient: Layer.Layer<ObjectStorage, ConfigError, S3> = Layer.effect(
+/** `ObjectStorage` on `S3Service`, buckets from `IMGPIPE_RAW_BUCKET` / `IMGPIPE_PROCESSED_BUCKET`. */
+export const S3StorageFromClient: Layer.Layer<ObjectStorage, ConfigError, S3Service> = Layer.effect(
   ObjectStorage,
   Effect.gen(function* () {
-    const client = yield* S3
+    const client = yield* S3Service
     const config = yield* s3StorageConfig
     return makeS3Storage(client, config)
   })
 )
 
 /** `ObjectStorage` on S3 with its own client (the usual choice of a runtime's `layers.ts`). */
-export const S3StorageLive: Layer.Layer<ObjectStorage | S3, ConfigError> = S3StorageFromClient.pipe(
+export const S3StorageLive: Layer.Layer<ObjectStorage | S3Service | S3ClientInstance.S3ClientInstance, ConfigError> = S3StorageFromClient.pipe(
   Layer.provideMerge(S3ClientLive)
 )

@@ -4,16 +4,20 @@
  * `SendMessageBatch`, at most 10 entries per request (SQS's limit), so a call costs one request
  * per size queue touched for up to 10 jobs. Entries SQS refuses inside a successful batch
  * (partial failures) fail the call with `QueueError`: the caller's retry re-sends them, and
- * duplicates are harmless because processing is idempotent.
+ * duplicates are harmless because processing is idempotent. Calls go through
+ * `@effect-aws/client-sqs`'s `SQSService`.
  */
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs"
-import { Array, Config, Context, Effect, Layer, Option, Schema } from "effect"
+import { makeSQSService, SQSClientInstance, SQSService, SQSServiceConfig } from "@effect-aws/client-sqs"
+import { Array, Config, Effect, Layer, Option, Schema } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { QueueError } from "../domain/errors.js"
 import { ProcessJob } from "../domain/image.js"
 import { IMAGE_SIZES, type ImageSize } from "../domain/sizes.js"
 import { JobQueue } from "../services/JobQueue.js"
 import { type AwsClientConfig, awsClientConfig, clientOptions, describeAwsError } from "./config.js"
+
+/** The SDK client under `SQSService` (a test reaches its middleware stack through it, e.g. to count requests). */
+export { SQSClientInstance } from "@effect-aws/client-sqs"
 
 // ---- configuration --------------------------------------------------------------------------
 
@@ -49,14 +53,16 @@ export const sqsQueueConfig: Config.Config<SqsQueueConfig> = Config.all({
 
 // ---- the client -----------------------------------------------------------------------------
 
-/** The SQS client of this process (a service, so a test can reach its middleware stack). */
-export class Sqs extends Context.Tag("imgpipe/aws/Sqs")<Sqs, SQSClient>() {}
-
-export const makeSqsClient = (config: AwsClientConfig): SQSClient => new SQSClient(clientOptions(config))
-
-export const SqsClientLive: Layer.Layer<Sqs, ConfigError> = Layer.scoped(
-  Sqs,
-  Effect.acquireRelease(Effect.map(awsClientConfig, makeSqsClient), (client) => Effect.sync(() => client.destroy()))
+/**
+ * `SQSService` over one `SQSClient` for the life of the layer (closed when the layer is released).
+ * The client itself is provided too.
+ */
+export const SqsClientLive: Layer.Layer<SQSService | SQSClientInstance.SQSClientInstance, ConfigError> = Layer.unwrapEffect(
+  Effect.map(awsClientConfig, (config) =>
+    Layer.effect(SQSService, makeSQSService).pipe(
+      Layer.provideMerge(SQSClientInstance.layer),
+      Layer.provide(SQSServiceConfig.setSQSServiceConfig(clientOptions(config)))
+    ))
 )
 
 // ---- implementation -------------------------------------------------------------------------
@@ -66,20 +72,16 @@ export const SQS_BATCH_LIMIT = 10
 
 const encodeJob = Schema.encodeSync(Schema.parseJson(ProcessJob))
 
-export const makeSqsQueue = (client: SQSClient, config: SqsQueueConfig): JobQueue["Type"] => {
+export const makeSqsQueue = (sqs: SQSService.Type, config: SqsQueueConfig): JobQueue["Type"] => {
   const sendBatch = (size: ImageSize, jobs: ReadonlyArray<ProcessJob>) =>
     Effect.gen(function* () {
       const entries = jobs.map((job, index) => ({
         Id: String(index),
         MessageBody: encodeJob(job)
       }))
-      const out = yield* Effect.tryPromise({
-        try: (signal) =>
-          client.send(new SendMessageBatchCommand({ QueueUrl: config.queueUrls[size], Entries: entries }), {
-            abortSignal: signal
-          }),
-        catch: (error) => new QueueError({ operation: `send to the ${size} queue`, message: describeAwsError(error) })
-      })
+      const out = yield* sqs.sendMessageBatch({ QueueUrl: config.queueUrls[size], Entries: entries }).pipe(
+        Effect.mapError((error) => new QueueError({ operation: `send to the ${size} queue`, message: describeAwsError(error) }))
+      )
       const failed = out.Failed ?? []
       if (failed.length > 0) {
         const reasons = failed.map((entry) => {
@@ -109,17 +111,17 @@ export const makeSqsQueue = (client: SQSClient, config: SqsQueueConfig): JobQueu
   }
 }
 
-/** `JobQueue` on the `Sqs` client, queue URLs from the environment. */
-export const SqsQueueFromClient: Layer.Layer<JobQueue, ConfigError, Sqs> = Layer.effect(
+/** `JobQueue` on `SQSService`, queue URLs from the environment. */
+export const SqsQueueFromClient: Layer.Layer<JobQueue, ConfigError, SQSService> = Layer.effect(
   JobQueue,
   Effect.gen(function* () {
-    const client = yield* Sqs
+    const client = yield* SQSService
     const config = yield* sqsQueueConfig
     return makeSqsQueue(client, config)
   })
 )
 
 /** `JobQueue` on SQS with its own client. */
-export const SqsQueueLive: Layer.Layer<JobQueue | Sqs, ConfigError> = SqsQueueFromClient.pipe(
+export const SqsQueueLive: Layer.Layer<JobQueue | SQSService | SQSClientInstance.SQSClientInstance, ConfigError> = SqsQueueFromClient.pipe(
   Layer.provideMerge(SqsClientLive)
 )

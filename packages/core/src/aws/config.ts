@@ -82,29 +82,33 @@ export const clientOptions = (config: AwsClientConfig): ClientOptions => ({
   })
 })
 
-/** The SDK's error shape, without depending on one client's exception class. */
-export interface AwsErrorInfo {
-  readonly name: string
-  readonly status: number | undefined
+/**
+ * How an `@effect-aws` call fails: a tagged exception whose `_tag` is the service's error code
+ * (`NoSuchKey`, `NotFound`…), `SdkError` (network, unmodelled errors), or `TimeoutException`.
+ * The service's exceptions keep the SDK's `$metadata`, whose HTTP status the text shows.
+ */
+export interface AwsFailure {
+  readonly _tag: string
   readonly message: string
 }
 
-export const awsErrorInfo = (error: unknown): AwsErrorInfo => {
-  if (typeof error === "object" && error !== null) {
-    const record = error as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } }
-    const status = record.$metadata?.httpStatusCode
-    return {
-      name: typeof record.name === "string" ? record.name : "Error",
-      status: typeof status === "number" ? status : undefined,
-      message: typeof record.message === "string" && record.message.length > 0 ? record.message : String(error)
-    }
-  }
-  return { name: "Error", status: undefined, message: String(error) }
+/** The HTTP status of the response that failed, when there was one. */
+export const httpStatus = (error: AwsFailure): number | undefined => {
+  const metadata: unknown = "$metadata" in error ? error.$metadata : undefined
+  const status: unknown = typeof metadata === "object" && metadata !== null && "httpStatusCode" in metadata
+    ? metadata.httpStatusCode
+    : undefined
+  return typeof status === "number" ? status : undefined
 }
 
-/** `name: message (HTTP status)`, short enough for a record's error column or a log line. */
-export const describeAwsError = (error: unknown): string => {
-  const info = awsErrorInfo(error)
-  const text = `${info.name}: ${info.message}${info.status !== undefined ? ` (HTTP ${info.status})` : ""}`
+/** A thrown error (not from a call: e.g. a body stream failing) in the same shape. */
+export const thrownFailure = (error: unknown): AwsFailure =>
+  error instanceof Error ? { _tag: error.name, message: error.message } : { _tag: "Error", message: String(error) }
+
+/** `code: message (HTTP status)`, short enough for a record's error column or a log line. */
+export const describeAwsError = (error: AwsFailure): string => {
+  const status = httpStatus(error)
+  const message = error.message.length > 0 ? error.message : error._tag
+  const text = `${error._tag}: ${message}${status !== undefined ? ` (HTTP ${status})` : ""}`
   return text.length > 300 ? `${text.slice(0, 300)}…` : text
 }

@@ -10,8 +10,8 @@
  * Without `IMGPIPE_DATABASE_SECRET_ARN` nothing is read and `DATABASE_URL` is used as it is (the
  * embedded runner, tests, `aws-local`).
  */
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
-import { Config, type ConfigError, Duration, Effect, Either, Option, Redacted, Schema } from "effect"
+import { SecretsManagerService } from "@effect-aws/client-secrets-manager"
+import { Config, type ConfigError, Duration, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import { awsClientConfig, clientOptions, describeAwsError } from "../aws/config.js"
 
 /**
@@ -61,32 +61,29 @@ export const SECRET_READ_TIMEOUT = Duration.seconds(10)
 export const readDatabasePassword = (
   secretArn: string
 ): Effect.Effect<Redacted.Redacted<string>, DatabaseSecretError | ConfigError.ConfigError> =>
-  Effect.acquireUseRelease(
-    Effect.map(awsClientConfig, (config) => new SecretsManagerClient(clientOptions(config))),
-    (client) =>
-      Effect.tryPromise({
-        try: (signal) => client.send(new GetSecretValueCommand({ SecretId: secretArn }), { abortSignal: signal }),
-        catch: (cause) =>
-          new DatabaseSecretError({
-            secretArn,
-            message: `cannot read the database password from the secret ${secretArn} (IMGPIPE_DATABASE_SECRET_ARN): ${describeAwsError(cause)}`
-          })
-      }).pipe(
-        Effect.flatMap((response) =>
-          Either.match(passwordOfSecret(response.SecretString), {
-            onLeft: (reason) =>
-              Effect.fail(
-                new DatabaseSecretError({
-                  secretArn,
-                  message: `the secret ${secretArn} (IMGPIPE_DATABASE_SECRET_ARN) holds no database password: ${reason}`
-                })
-              ),
-            onRight: Effect.succeed
-          })
-        )
-      ),
-    (client) => Effect.sync(() => client.destroy())
-  ).pipe(
+  SecretsManagerService.getSecretValue({ SecretId: secretArn }).pipe(
+    Effect.mapError((cause) =>
+      new DatabaseSecretError({
+        secretArn,
+        message: `cannot read the database password from the secret ${secretArn} (IMGPIPE_DATABASE_SECRET_ARN): ${describeAwsError(cause)}`
+      })
+    ),
+    Effect.flatMap((response) =>
+      Either.match(passwordOfSecret(response.SecretString), {
+        onLeft: (reason) =>
+          Effect.fail(
+            new DatabaseSecretError({
+              secretArn,
+              message: `the secret ${secretArn} (IMGPIPE_DATABASE_SECRET_ARN) holds no database password: ${reason}`
+            })
+          ),
+        onRight: Effect.succeed
+      })
+    ),
+    // A client for this one read, closed when it is done.
+    Effect.provide(
+      Layer.unwrapEffect(Effect.map(awsClientConfig, (config) => SecretsManagerService.layer(clientOptions(config))))
+    ),
     Effect.timeoutFail({
       duration: SECRET_READ_TIMEOUT,
       onTimeout: () =>

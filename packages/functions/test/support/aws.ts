@@ -15,8 +15,8 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { makeHttpServer } from "@imgpipe/api/Http"
 import { ApiServices } from "@imgpipe/api/layers"
 import { ImageRepository } from "@imgpipe/core"
-import { S3 } from "@imgpipe/core/aws/S3Storage"
-import { Sqs } from "@imgpipe/core/aws/SqsQueue"
+import { S3ClientInstance } from "@imgpipe/core/aws/S3Storage"
+import { SQSClientInstance } from "@imgpipe/core/aws/SqsQueue"
 import type { Database } from "@imgpipe/core/sql/client"
 import type { SQSBatchResponse, SQSEvent, S3Event } from "aws-lambda"
 import { ConfigProvider, Context, Effect, Layer, ManagedRuntime, type Scope } from "effect"
@@ -94,9 +94,9 @@ const makeHarness = (options: HarnessOptions): Effect.Effect<AwsHarness, unknown
     const apiUrl = address._tag === "TcpAddress" ? `http://127.0.0.1:${address.port}` : ""
 
     const requests = logRequests([
-      yield* start.runtimeEffect.pipe(Effect.map((rt) => Context.get(rt.context, Sqs))),
-      yield* process.runtimeEffect.pipe(Effect.map((rt) => Context.get(rt.context, S3))),
-      Context.get(api, S3)
+      yield* start.runtimeEffect.pipe(Effect.map((rt) => Context.get(rt.context, SQSClientInstance.SQSClientInstance))),
+      yield* process.runtimeEffect.pipe(Effect.map((rt) => Context.get(rt.context, S3ClientInstance.S3ClientInstance))),
+      Context.get(api, S3ClientInstance.S3ClientInstance)
     ])
     const mappingRequests = logRequests([emulator.sqs])
 
