@@ -7,11 +7,12 @@
  * exchanges never interleave: the extended query protocol is a sequence of messages
  * (Parse, Bind, Execute, Sync) and a second client's Parse in the middle replaces the first one's
  * unnamed statement ("unnamed prepared statement does not exist"). `@electric-sql/pglite-socket`
- * serializes per message (and per transaction), which is not enough, and core's `PgliteLive` avoids
- * the problem by having one connection. So this small server takes a lock from a client's first
- * message until PGlite answers ReadyForQuery outside a transaction: one client's whole exchange
- * (or whole transaction) at a time, everyone else queued. A client that disconnects mid-transaction
- * has it rolled back.
+ * serializes per message (and per transaction), which is not enough (measured with 0.2.17: two pg
+ * pools on its server fail at once with `portal "" does not exist`; electric-sql/pglite#1046, open),
+ * and core's `PgliteLive` avoids the problem by having one connection. So this small server takes
+ * a lock from a client's first message until PGlite answers ReadyForQuery outside a transaction:
+ * one client's whole exchange (or whole transaction) at a time, everyone else queued. A client
+ * that disconnects mid-transaction has it rolled back.
  *
  * In memory, because fauxqs keeps its objects and messages in memory too: a restart starts both
  * empty.
