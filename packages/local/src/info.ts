@@ -7,7 +7,7 @@
  */
 import { HttpServerResponse } from "@effect/platform"
 import { ACCEPTED_CONTENT_TYPES, IMAGE_SIZES, INPUT_FORMATS, Settings } from "@imgpipe/core"
-import { LocalQueue } from "@imgpipe/core/local/PgQueue"
+import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { Effect, Schema } from "effect"
 
 const Count = Schema.NonNegativeInt

@@ -9,7 +9,7 @@
  */
 import { HttpServer, HttpServerError } from "@effect/platform"
 import { dataDirConfig, IMAGE_SIZES, portConfig } from "@imgpipe/core"
-import { LocalQueue } from "@imgpipe/core/local/PgQueue"
+import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { DataDirInUse } from "@imgpipe/core/sql/embedded"
 import { Cause, Config, ConfigError, Console, Effect, Layer, Option } from "effect"
 

@@ -1,5 +1,5 @@
 import { IMAGE_SIZES, type ImageSize, maxReceivesConfig, processImage, type ProcessOutcome, Settings } from "@imgpipe/core"
-import { LocalQueue, type ReceivedJob } from "@imgpipe/core/local/PgQueue"
+import { LocalQueue, type ReceivedJob } from "@imgpipe/core/local/LocalQueue"
 import { Config, Duration, Effect, Layer, Schedule } from "effect"
 import { WorkerGate, WorkerGateLive } from "./priority.js"
 

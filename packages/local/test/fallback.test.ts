@@ -4,7 +4,7 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { processImage } from "@imgpipe/core"
-import { LocalQueue } from "@imgpipe/core/local/PgQueue"
+import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { Effect } from "effect"
 import { contentTypeOf, fixture, getImage, getStatus, requestUpload, uploadAndStart } from "./support/client.js"
 import { makeTestApp, TestServer } from "./support/app.js"

@@ -6,7 +6,7 @@
  * database of TEST_DATABASE_URL's server when set, like the other runner tests).
  */
 import { expect, it as plain, layer } from "@effect/vitest"
-import { LocalQueue } from "@imgpipe/core/local/PgQueue"
+import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { Effect } from "effect"
 import type { LocalInfo } from "../src/info.js"
 import { makeTestApp, TestServer } from "./support/app.js"

@@ -6,7 +6,7 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { ImageRepository, parseImageId, startProcessingMany } from "@imgpipe/core"
-import { LocalQueue } from "@imgpipe/core/local/PgQueue"
+import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { Effect, Option } from "effect"
 import { fixture, uploadBytes, waitUntilStarted } from "./support/client.js"
 import { makeTestApp, TestServer } from "./support/app.js"

@@ -5,7 +5,7 @@
  */
 import { expect, layer } from "@effect/vitest"
 import { processImage, startProcessing } from "@imgpipe/core"
-import { LocalQueue } from "@imgpipe/core/local/PgQueue"
+import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { Effect, Schedule } from "effect"
 import { fixture, getImage, getStatus, type ImageStatus, requestUpload, uploadAndStart, type UploadTicket } from "./support/client.js"
 import { makeTestApp, TestServer } from "./support/app.js"

@@ -4,7 +4,7 @@
  * starts (the image stays `awaiting_upload`, no job is queued, get_image still answers 404).
  */
 import { expect, layer } from "@effect/vitest"
-import { LocalQueue } from "@imgpipe/core/local/PgQueue"
+import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { Effect } from "effect"
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"

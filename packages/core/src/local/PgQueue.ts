@@ -14,9 +14,6 @@ import { type DeadJob, LocalQueue, type QueueDepth, type ReceivedJob, type Recei
  * restart) agree on what is visible.
  */
 
-/** The service and its types, from their own module (kept here: the runner imports them from here). */
-export { type DeadJob, LocalQueue, type QueueDepth, type ReceivedJob, type ReceiveOptions } from "./LocalQueue.js"
-
 // ---- rows ---------------------------------------------------------------------------------------
 
 const ClaimedRow = Schema.Struct({
