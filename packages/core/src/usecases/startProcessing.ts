@@ -1,9 +1,9 @@
-import { Data, Effect, Option } from "effect"
+import { Array as Arr, Data, Effect, Option } from "effect"
 import { Settings } from "../config.js"
 import { type ImageId, parseImageId } from "../domain/ids.js"
 import type { ProcessJob } from "../domain/image.js"
 import type { ImageSize } from "../domain/sizes.js"
-import { ImageRepository } from "../services/ImageRepository.js"
+import { ImageRepository, type UploadMark } from "../services/ImageRepository.js"
 import { JobQueue } from "../services/JobQueue.js"
 
 /** An object arrived in the raw bucket (S3 ObjectCreated, or the embedded storage's PUT). */
@@ -42,46 +42,59 @@ export const startProcessingMany = (
   options: { readonly resendUnfinished?: boolean } = {}
 ) =>
   Effect.gen(function* () {
-    const settings = yield* Settings
     const repo = yield* ImageRepository
     const queue = yield* JobQueue
 
-    const ids = events.map((event) => parseImageId(event.key))
-    const uploads = events.flatMap((event, i) => {
-      const id = ids[i]
-      return id !== undefined && Option.isSome(id) ? [{ id: id.value, bytes: event.bytes }] : []
-    })
-    const marks = new Map((yield* repo.markUploaded(uploads)).map((mark) => [mark.image.id as string, mark]))
+    const parsed = events.map((event) => ({ event, id: parseImageId(event.key) }))
+    const uploads = Arr.filterMap(parsed, ({ event, id }) => Option.map(id, (id) => ({ id, bytes: event.bytes })))
+    const marks = new Map((yield* repo.markUploaded(uploads)).map((mark) => [mark.image.id, mark] as const))
 
-    const jobs: Array<ProcessJob> = []
-    const outcomes: Array<StartOutcome> = []
-    for (const [i, event] of events.entries()) {
-      const id = ids[i]
-      if (id === undefined || Option.isNone(id)) {
-        yield* Effect.logWarning("object key is not an image id; skipped").pipe(Effect.annotateLogs({ key: event.key }))
-        outcomes.push(StartOutcome.Ignored({ reason: "key is not an image id" }))
-        continue
-      }
-      const mark = marks.get(id.value)
-      if (mark === undefined) {
-        yield* Effect.logWarning("object has no image record; skipped").pipe(Effect.annotateLogs({ key: event.key }))
-        outcomes.push(StartOutcome.Ignored({ reason: "no such image" }))
-        continue
-      }
-      if (mark.image.status !== "processing" || (!mark.started && options.resendUnfinished === false)) {
-        outcomes.push(StartOutcome.AlreadyHandled())
-        continue
-      }
-      // Just started: no size can be ready yet. A repeat: send only what is not ready.
-      const ready = mark.started ? new Set<ImageSize>() : yield* readySizes(id.value)
-      const sizes = settings.sizeOrder.filter((size) => !ready.has(size))
-      for (const size of sizes) jobs.push({ image_id: id.value, raw_key: event.key, size })
-      outcomes.push(StartOutcome.Started({ sizes }))
-    }
+    const decisions = yield* Effect.forEach(parsed, ({ event, id }) =>
+      Option.match(id, {
+        onNone: () => ignore(event, "object key is not an image id; skipped", "key is not an image id"),
+        onSome: (id) =>
+          Option.match(Option.fromNullable(marks.get(id)), {
+            onNone: () => ignore(event, "object has no image record; skipped", "no such image"),
+            onSome: (mark) => decide(event, mark, options.resendUnfinished !== false)
+          })
+      })
+    )
+    const jobs = decisions.flatMap((decision) => decision.jobs)
     yield* queue.send(jobs)
-    yield* Effect.logDebug("processing started").pipe(Effect.annotateLogs({ images: outcomes.length, jobs: jobs.length }))
-    return outcomes
+    yield* Effect.logDebug("processing started").pipe(Effect.annotateLogs({ images: decisions.length, jobs: jobs.length }))
+    return decisions.map((decision) => decision.outcome)
   }).pipe(Effect.withSpan("startProcessing"))
+
+/** What one notification comes to: its outcome and the jobs it sends. */
+interface Decision {
+  readonly outcome: StartOutcome
+  readonly jobs: ReadonlyArray<ProcessJob>
+}
+
+const ignore = (event: ObjectCreated, log: string, reason: string): Effect.Effect<Decision> =>
+  Effect.logWarning(log).pipe(
+    Effect.annotateLogs({ key: event.key }),
+    Effect.as({ outcome: StartOutcome.Ignored({ reason }), jobs: [] })
+  )
+
+/**
+ * An image the notification found: just started, it gets every size; a repeat of one still
+ * processing gets the sizes not ready yet (unless `resendUnfinished` is off); any other is done.
+ */
+const decide = (event: ObjectCreated, mark: UploadMark, resendUnfinished: boolean) =>
+  Effect.gen(function* () {
+    if (mark.image.status !== "processing" || (!mark.started && !resendUnfinished)) {
+      return { outcome: StartOutcome.AlreadyHandled(), jobs: [] } satisfies Decision
+    }
+    const settings = yield* Settings
+    // Just started: no size can be ready yet. A repeat: send only what is not ready.
+    const ready = mark.started ? new Set<ImageSize>() : yield* readySizes(mark.image.id)
+    const sizes = settings.sizeOrder.filter((size) => !ready.has(size))
+    return {
+      outcome: StartOutcome.Started({ sizes }),
+      jobs: sizes.map((size): ProcessJob => ({ image_id: mark.image.id, raw_key: event.key, size }))
+    } satisfies Decision
+  })
 
 /** The sizes of an image already recorded ready. */
 const readySizes = (id: ImageId) =>
