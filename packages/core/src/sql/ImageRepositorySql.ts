@@ -11,7 +11,8 @@ import { ImageFromRow, RenditionFromRow, sqlDefectsAsFailures, toDatabaseError }
 
 /**
  * A rejection is final: no later write turns such an image `ready` or replaces its reason.
- * `isRejected` (domain/rules.ts) as SQL over the `images` row (`images_error_check`: a `failed` row always has a code).
+ * `isRejected` (domain/rules.ts) as SQL over the `images` row (`images_error_check`: a `failed`
+ * row always has a code).
  */
 const NOT_REJECTED = "NOT (status = 'failed' AND error_code IS DISTINCT FROM 'processing_failed')"
 
