@@ -105,10 +105,19 @@ export const httpStatus = (error: AwsFailure): number | undefined => {
 export const thrownFailure = (error: unknown): AwsFailure =>
   error instanceof Error ? { _tag: error.name, message: error.message } : { _tag: "Error", message: String(error) }
 
+/**
+ * The service's error code: the tag, or for an error the client does not model (tagged `SdkError`)
+ * the `Code` of the response's body when it had one (e.g. S3's `SlowDown`).
+ */
+const errorCode = (error: AwsFailure): string =>
+  error._tag === "SdkError" && "Code" in error && typeof error.Code === "string" && error.Code.length > 0
+    ? error.Code
+    : error._tag
+
 /** `code: message (HTTP status)`, short enough for a record's error column or a log line. */
 export const describeAwsError = (error: AwsFailure): string => {
   const status = httpStatus(error)
   const message = error.message.length > 0 ? error.message : error._tag
-  const text = `${error._tag}: ${message}${status !== undefined ? ` (HTTP ${status})` : ""}`
+  const text = `${errorCode(error)}: ${message}${status !== undefined ? ` (HTTP ${status})` : ""}`
   return text.length > 300 ? `${text.slice(0, 300)}…` : text
 }
