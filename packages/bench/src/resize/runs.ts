@@ -5,7 +5,8 @@
  */
 import type { SizeBox, SizeBoxes } from "@imgpipe/core"
 import { DEFAULT_DECODE_BUDGET_MIB, makeDecodeBudget } from "@imgpipe/core/resizer/memoryBudget"
-import { JPEG_OPTIONS, makeSharpResizer, WEBP_OPTIONS } from "@imgpipe/core/resizer/SharpResizer"
+import { JPEG_OPTIONS, WEBP_OPTIONS } from "@imgpipe/core/resizer/encoders"
+import { makeSharpResizer } from "@imgpipe/core/resizer/SharpResizer"
 import { Effect } from "effect"
 import sharp from "sharp"
 import { makeMagickRun } from "./imagemagick.js"

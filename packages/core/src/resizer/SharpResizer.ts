@@ -21,9 +21,6 @@ import { fromSharpError, invalid } from "./sharpErrors.js"
  * the header by memoryEstimate.ts; the output is encoded as encoders.ts says.
  */
 
-/** The encoder settings, from their own module (kept here for the bench's import). */
-export { JPEG_OPTIONS, WEBP_OPTIONS } from "./encoders.js"
-
 type Service = Context.Tag.Service<Resizer>
 
 // ---- resize -----------------------------------------------------------------------------------
