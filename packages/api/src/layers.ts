@@ -3,7 +3,7 @@
  * The API only creates records and signs URLs, so it needs neither the queues nor sharp.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { portConfig, positiveIntegerConfig, SettingsLive } from "@imgpipe/core"
+import { dbPoolSizeConfig, portConfig, SettingsLive } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { pgLayer } from "@imgpipe/core/sql/client"
@@ -12,7 +12,7 @@ import type { Server } from "node:http"
 import { makeHttpServer } from "./Http.js"
 
 /** Pool size per task: requests that touch the database wait for one of these connections. */
-export const poolSizeConfig = positiveIntegerConfig("IMGPIPE_DB_POOL_SIZE", 10)
+export const poolSizeConfig = dbPoolSizeConfig(10)
 
 /** The core services the API uses; the database is given separately (tests give theirs). */
 export const ApiServices = Layer.mergeAll(ImageRepositorySql, S3StorageLive, SettingsLive)
