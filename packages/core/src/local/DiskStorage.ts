@@ -66,10 +66,8 @@ export const diskStorageConfig: Config.Config<DiskStorageConfig> = Config.all({
   signingSecret: signingSecretConfig
 })
 
-// ---- what the routes see (re-exported: one import for a runner) ------------------------------
+// ---- what the routes see (re-exported: the layer and the tag it provides in one import) -------
 
-export { isValidKey } from "./keys.js"
-export { InsufficientStorage, RefusalCode, SignedUrlRefused } from "./refusals.js"
 export { DiskStorage, type OpenedObject, type SignedUpload, type StoredObject } from "./disk-service.js"
 
 // ---- implementation -------------------------------------------------------------------------
