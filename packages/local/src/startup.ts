@@ -8,7 +8,7 @@
  *   in full. Either way the exit code is 1.
  */
 import { HttpServer, HttpServerError } from "@effect/platform"
-import { dataDirConfig, IMAGE_SIZES, portConfig } from "@imgpipe/core"
+import { DEFAULT_DATA_DIR, DEFAULT_PORT, dataDirConfig, IMAGE_SIZES, portConfig } from "@imgpipe/core"
 import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { DataDirInUse } from "@imgpipe/core/sql/embedded"
 import { Cause, Config, ConfigError, Console, Effect, Layer, Option } from "effect"
@@ -58,11 +58,11 @@ const errnoOf = (error: HttpServerError.ServeError): string | undefined => {
 const describe = (error: unknown): Effect.Effect<Option.Option<string>> =>
   Effect.gen(function* () {
     if (error instanceof DataDirInUse) {
-      const dir = yield* dataDirConfig.pipe(Effect.orElseSucceed(() => "./.imgpipe"))
+      const dir = yield* dataDirConfig.pipe(Effect.orElseSucceed(() => DEFAULT_DATA_DIR))
       return Option.some(`the data directory ${dir} is in use by process ${error.pid}: stop it, or set IMGPIPE_DATA_DIR to another directory`)
     }
     if (error instanceof HttpServerError.ServeError) {
-      const port = yield* portConfig.pipe(Effect.orElseSucceed(() => 3000))
+      const port = yield* portConfig.pipe(Effect.orElseSucceed(() => DEFAULT_PORT))
       const host = yield* hostConfig.pipe(Effect.orElseSucceed(() => "127.0.0.1"))
       switch (errnoOf(error)) {
         case "EADDRINUSE":

@@ -5,8 +5,11 @@
 import { Config, Effect, Layer, Logger, LogLevel } from "effect"
 import { positiveIntegerConfig, secondsConfig } from "./integers.js"
 
-/** `PORT`: the HTTP API's port (ECS, the embedded runner, `start:aws-local`); default 3000. */
-export const portConfig: Config.Config<number> = Config.integer("PORT").pipe(Config.withDefault(3000))
+/** `PORT`'s default. */
+export const DEFAULT_PORT = 3000
+
+/** `PORT`: the HTTP API's port (ECS, the embedded runner, `start:aws-local`). */
+export const portConfig: Config.Config<number> = Config.integer("PORT").pipe(Config.withDefault(DEFAULT_PORT))
 
 /** `IMGPIPE_LOG_LEVEL`: DEBUG, INFO (default), WARN or ERROR. */
 export const logLevelConfig: Config.Config<LogLevel.LogLevel> = Config.logLevel("IMGPIPE_LOG_LEVEL").pipe(
@@ -18,9 +21,12 @@ export const LogLevelLive: Layer.Layer<never, import("effect/ConfigError").Confi
   Effect.map(logLevelConfig, Logger.minimumLogLevel)
 )
 
+/** `IMGPIPE_DATA_DIR`'s default, relative to the working directory. */
+export const DEFAULT_DATA_DIR = "./.imgpipe"
+
 /** `IMGPIPE_DATA_DIR`: where the embedded mode keeps its database and objects. */
 export const dataDirConfig: Config.Config<string> = Config.string("IMGPIPE_DATA_DIR").pipe(
-  Config.withDefault("./.imgpipe")
+  Config.withDefault(DEFAULT_DATA_DIR)
 )
 
 /**
