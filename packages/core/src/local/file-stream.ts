@@ -7,7 +7,7 @@
  */
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option, Schema, Stream } from "effect"
 
 const CHUNK_BYTES = 64 * 1024
 
@@ -28,9 +28,9 @@ const sameFile = (a: FileIdentity, b: FileIdentity): boolean =>
   a.bytes === b.bytes && a.dev === b.dev && Option.getEquivalence((x: number, y: number) => x === y)(a.ino, b.ino)
 
 /** The file at the path is no longer the one that was described (it was replaced in between). */
-export class FileChanged extends Error {
-  constructor(readonly path: string) {
-    super(`${path} was replaced while it was being served`)
+export class FileChanged extends Schema.TaggedError<FileChanged>()("FileChanged", { path: Schema.String }) {
+  override get message(): string {
+    return `${this.path} was replaced while it was being served`
   }
 }
 
@@ -48,7 +48,7 @@ export const fileStream = (
     Effect.gen(function* () {
       const file = yield* fs.open(path, { flag: "r" })
       const info = yield* file.stat
-      if (!sameFile(identityOf(info), expected)) return yield* Effect.fail(new FileChanged(path))
+      if (!sameFile(identityOf(info), expected)) return yield* new FileChanged({ path })
       return Stream.repeatEffectOption(
         file.readAlloc(CHUNK_BYTES).pipe(
           Effect.mapError(Option.some),
