@@ -1,6 +1,6 @@
 /**
- * `get_image`'s cache policy and content negotiation as pure functions (the HTTP tests in
- * api.test.ts check the same through the server): milliseconds, no server.
+ * `get_image`'s cache policy and content negotiation as pure functions (delivery.test.ts checks
+ * the same through the server): milliseconds, no server.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { cacheControlFor, EXACT_MAX_AGE_SECONDS, FALLBACK_CACHE_CONTROL, wantsJson } from "../src/delivery/Http.js"
