@@ -7,7 +7,16 @@ import tseslint from "typescript-eslint"
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/**", "**/.sst/**", "**/.imgpipe/**", "loadtest/results/**", "**/*.d.ts"]
+    // What .gitignore leaves out (scratch folders, data, SST's generated platform), and declarations.
+    ignores: [
+      "**/node_modules/**",
+      "**/.sst/**",
+      "**/.imgpipe/**",
+      ".scratch/**",
+      "tmp/**",
+      "loadtest/results/**",
+      "**/*.d.ts"
+    ]
   },
   js.configs.recommended,
   tseslint.configs.recommended,
