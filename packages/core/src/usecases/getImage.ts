@@ -1,7 +1,8 @@
 import { Effect, Option } from "effect"
 import { Settings } from "../config.js"
-import { ImageNotFound, ImageRejected, type RejectionCode } from "../domain/errors.js"
+import { ImageNotFound, ImageRejected } from "../domain/errors.js"
 import type { ImageId } from "../domain/ids.js"
+import { isRejected } from "../domain/rules.js"
 import type { ImageSize, ServedSize } from "../domain/sizes.js"
 import { rawKey } from "../domain/sizes.js"
 import { ImageRepository } from "../services/ImageRepository.js"
@@ -20,8 +21,6 @@ export interface ServedImage {
   readonly height: number | null
   readonly bytes: number | null
 }
-
-const isRejection = (code: string | null): code is RejectionCode => code !== null && code !== "processing_failed"
 
 /**
  * The fallback rule: the requested size if ready; else the other ready sizes from smallest to
@@ -48,7 +47,7 @@ export const getImage = (input: { readonly imageId: ImageId; readonly size: Imag
         message: "The upload for this image never arrived and its record has expired."
       })
     }
-    if (image.status === "failed" && isRejection(image.errorCode)) {
+    if (isRejected(image)) {
       return yield* new ImageRejected({
         imageId: input.imageId,
         code: image.errorCode,

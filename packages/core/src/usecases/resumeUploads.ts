@@ -1,4 +1,4 @@
-import { Effect, Option } from "effect"
+import { Array as Arr, Effect, Option } from "effect"
 import { rawKey } from "../domain/sizes.js"
 import { ImageRepository } from "../services/ImageRepository.js"
 import { ObjectStorage } from "../services/ObjectStorage.js"
@@ -13,13 +13,11 @@ export const findStoredUploads = (limit = 1000) =>
     const repo = yield* ImageRepository
     const storage = yield* ObjectStorage
     const waiting = yield* repo.listAwaitingUpload(limit)
-    const found: Array<ObjectCreated> = []
-    for (const image of waiting) {
+    const checked = yield* Effect.forEach(waiting, (image) => {
       const key = rawKey(image.id)
-      const info = yield* storage.head("raw", key)
-      if (Option.isSome(info)) found.push({ key, bytes: info.value.bytes })
-    }
-    return found
+      return Effect.map(storage.head("raw", key), Option.map((info): ObjectCreated => ({ key, bytes: info.bytes })))
+    })
+    return Arr.getSomes(checked)
   }).pipe(Effect.withSpan("findStoredUploads"))
 
 /**
