@@ -45,6 +45,9 @@ export default tseslint.config(
         caughtErrorsIgnorePattern: "^_",
         ignoreRestSiblings: true
       }],
+      // A `let` that a closure reads before its one assignment (a hook installed before the client it
+      // uses exists) cannot become a `const` without risking the temporal dead zone.
+      "prefer-const": ["error", { ignoreReadBeforeAssign: true }],
       // Off: `{}` is how `Data.TaggedEnum` declares a case without fields (as Effect's docs write it);
       // the rule's concern, a type that accepts any non-null value, does not arise there.
       "@typescript-eslint/no-empty-object-type": "off"
