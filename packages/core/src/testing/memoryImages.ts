@@ -2,6 +2,7 @@ import { Clock, Context, Effect, Exit, Layer, Option } from "effect"
 import { DatabaseError } from "../domain/errors.js"
 import type { ImageId } from "../domain/ids.js"
 import { ImageRecord, RenditionRecord } from "../domain/image.js"
+import { isRejected } from "../domain/rules.js"
 import { IMAGE_SIZES, type ImageSize } from "../domain/sizes.js"
 import { ImageRepository, ReconcileRepository, type UploadMark } from "../services/ImageRepository.js"
 
@@ -13,12 +14,9 @@ const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
 const sizeRank = (size: ImageSize) => IMAGE_SIZES.indexOf(size)
 
-/** A rejection: `failed` for a reason other than retries exhausted (`processing_failed`). */
-const rejected = (image: ImageRecord) => image.status === "failed" && image.errorCode !== "processing_failed"
-
 /**
  * `ImageRepository` and `ReconcileRepository` over two maps, following the services' contract as
- * the SQL layer does (idempotent writes, `ready` once every size is, a rejection never replaced).
+ * the SQL layer does (idempotent writes, `ready` once every size is, the first rejection stands).
  * Times come from Effect's `Clock`, so `TestClock.adjust` ages images for the reconciler.
  * `state.pingFails` makes `ping` fail, for readiness tests.
  */
@@ -112,14 +110,16 @@ export const makeMemoryImages = () => {
         const ready = readySizes(id)
         const complete = allSizes.every((s) => ready.includes(s))
         return Effect.succeed(
-          complete && image.status !== "ready" && !rejected(image)
+          complete && image.status !== "ready" && !isRejected(image)
             ? update(id, at, { status: "ready", errorCode: null, errorMessage: null }) ?? image
             : images.get(id) ?? image
         )
       }),
+    // The first rejection stands; a rejection replaces a dead letter (`processing_failed`).
     markRejected: (id, failure) =>
       Effect.map(now, (at) => {
-        if (images.get(id)?.status === "ready") return
+        const image = images.get(id)
+        if (image === undefined || image.status === "ready" || isRejected(image)) return
         update(id, at, { status: "failed", errorCode: failure.code, errorMessage: failure.message })
       }),
     markRenditionFailed: (id, size, failure) =>
@@ -136,7 +136,7 @@ export const makeMemoryImages = () => {
           errorCode: failure.code,
           errorMessage: failure.message
         })
-        if (image.status === "ready" || rejected(image)) return
+        if (image.status === "ready" || isRejected(image)) return
         update(id, at, { status: "failed", errorCode: failure.code, errorMessage: failure.message })
       }),
     markOriginalRemoved: (id) =>

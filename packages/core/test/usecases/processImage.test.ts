@@ -77,6 +77,10 @@ describe("processImage", () => {
       // The mark is made again (the refusing job may have failed to make it).
       expect(memory.storage.dispositions.get(rawKey(id))).toBe("refused")
       expect(memory.storage.keys("processed")).toEqual([])
+
+      // Another size's job refusing the same bytes in other words changes nothing: the first stands.
+      yield* memory.images.repository.markRejected(id, { code: "corrupt_image", message: "worded otherwise" })
+      expect((yield* view(memory, id)).image).toMatchObject({ errorCode: "not_an_image" })
     }).pipe(Effect.provide(memory.layer))
   })
 
