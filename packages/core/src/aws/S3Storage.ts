@@ -111,7 +111,11 @@ export const makeS3Storage = (s3: S3Service.Type, config: S3StorageConfig): Obje
     isValidExpiresIn(expiresInSeconds)
       ? Effect.void
       : Effect.fail(
-        new StorageError({ operation, key, message: `expiresInSeconds must be an integer in 1..${MAX_EXPIRES_IN_SECONDS}` })
+        new StorageError({
+          operation,
+          key,
+          message: `expiresInSeconds must be an integer in 1..${MAX_EXPIRES_IN_SECONDS}`
+        })
       )
 
   /** When a URL signed now for `seconds` stops working (signing happens after this reading). */
@@ -244,7 +248,9 @@ export const makeS3Storage = (s3: S3Service.Type, config: S3StorageConfig): Obje
           })
       }).pipe(
         Effect.asVoid,
-        Effect.catchAll((error) => (isNotFound(error) ? Effect.void : Effect.fail(storageError("markOriginal", key)(error)))),
+        Effect.catchAll((error) =>
+          isNotFound(error) ? Effect.void : Effect.fail(storageError("markOriginal", key)(error))
+        ),
         Effect.withSpan("S3.markOriginal", {
           attributes: { key, disposition: Option.getOrElse(disposition, () => "none") }
         })
@@ -263,6 +269,7 @@ export const S3StorageFromClient: Layer.Layer<ObjectStorage, ConfigError, S3Serv
 )
 
 /** `ObjectStorage` on S3 with its own client (the usual choice of a runtime's `layers.ts`). */
-export const S3StorageLive: Layer.Layer<ObjectStorage | S3Service | S3ClientInstance.S3ClientInstance, ConfigError> = S3StorageFromClient.pipe(
-  Layer.provideMerge(S3ClientLive)
-)
+export const S3StorageLive: Layer.Layer<ObjectStorage | S3Service | S3ClientInstance.S3ClientInstance, ConfigError> =
+  S3StorageFromClient.pipe(
+    Layer.provideMerge(S3ClientLive)
+  )

@@ -57,7 +57,9 @@ export const sqsQueueConfig: Config.Config<SqsQueueConfig> = Config.all({
  * `SQSService` over one `SQSClient` for the life of the layer (closed when the layer is released).
  * The client itself is provided too.
  */
-export const SqsClientLive: Layer.Layer<SQSService | SQSClientInstance.SQSClientInstance, ConfigError> = Layer.unwrapEffect(
+type SqsClient = SQSService | SQSClientInstance.SQSClientInstance
+
+export const SqsClientLive: Layer.Layer<SqsClient, ConfigError> = Layer.unwrapEffect(
   Effect.map(awsClientConfig, (config) =>
     Layer.effect(SQSService, makeSQSService).pipe(
       Layer.provideMerge(SQSClientInstance.layer),
@@ -80,7 +82,9 @@ export const makeSqsQueue = (sqs: SQSService.Type, config: SqsQueueConfig): JobQ
         MessageBody: encodeJob(job)
       }))
       const out = yield* sqs.sendMessageBatch({ QueueUrl: config.queueUrls[size], Entries: entries }).pipe(
-        Effect.mapError((error) => new QueueError({ operation: `send to the ${size} queue`, message: describeAwsError(error) }))
+        Effect.mapError((error) =>
+          new QueueError({ operation: `send to the ${size} queue`, message: describeAwsError(error) })
+        )
       )
       const failed = out.Failed ?? []
       if (failed.length > 0) {
@@ -99,7 +103,9 @@ export const makeSqsQueue = (sqs: SQSService.Type, config: SqsQueueConfig): JobQ
     send: (jobs) =>
       Effect.forEach(
         IMAGE_SIZES.flatMap((size) =>
-          Array.chunksOf(jobs.filter((job) => job.size === size), SQS_BATCH_LIMIT).map((chunk) => [size, chunk] as const)
+          Array.chunksOf(jobs.filter((job) => job.size === size), SQS_BATCH_LIMIT).map((chunk) =>
+            [size, chunk] as const
+          )
         ),
         ([size, chunk]) => sendBatch(size, chunk),
         // The three queues are independent: one round trip of latency, not three.
@@ -122,6 +128,6 @@ export const SqsQueueFromClient: Layer.Layer<JobQueue, ConfigError, SQSService> 
 )
 
 /** `JobQueue` on SQS with its own client. */
-export const SqsQueueLive: Layer.Layer<JobQueue | SQSService | SQSClientInstance.SQSClientInstance, ConfigError> = SqsQueueFromClient.pipe(
+export const SqsQueueLive: Layer.Layer<JobQueue | SqsClient, ConfigError> = SqsQueueFromClient.pipe(
   Layer.provideMerge(SqsClientLive)
 )

@@ -30,7 +30,9 @@ export const databaseSecretArnConfig: Config.Config<Option.Option<string>> = Con
 ).pipe(Config.map((arn) => Option.filter(Option.map(arn, (value) => value.trim()), (value) => value.length > 0)))
 
 /** The `password` of a secret's JSON, or why there is none (without quoting the content). */
-export const passwordOfSecret = (secretString: string | undefined): Either.Either<Redacted.Redacted<string>, string> => {
+export const passwordOfSecret = (
+  secretString: string | undefined
+): Either.Either<Redacted.Redacted<string>, string> => {
   if (secretString === undefined) return Either.left("it has no SecretString (a binary secret?)")
   let parsed: unknown
   try {
@@ -39,11 +41,11 @@ export const passwordOfSecret = (secretString: string | undefined): Either.Eithe
     return Either.left("its SecretString is not JSON")
   }
   if (parsed === null || typeof parsed !== "object" || !("password" in parsed)) {
-    return Either.left('its JSON has no "password" field')
+    return Either.left("its JSON has no \"password\" field")
   }
   const password = parsed.password
   if (typeof password !== "string" || password.length === 0) {
-    return Either.left('its "password" is not a non-empty string')
+    return Either.left("its \"password\" is not a non-empty string")
   }
   return Either.right(Redacted.make(password))
 }
@@ -65,7 +67,9 @@ export const readDatabasePassword = (
     Effect.mapError((cause) =>
       new DatabaseSecretError({
         secretArn,
-        message: `cannot read the database password from the secret ${secretArn} (IMGPIPE_DATABASE_SECRET_ARN): ${describeAwsError(cause)}`
+        message: `cannot read the database password from the secret ${secretArn} (IMGPIPE_DATABASE_SECRET_ARN): ${
+          describeAwsError(cause)
+        }`
       })
     ),
     Effect.flatMap((response) =>
@@ -90,7 +94,9 @@ export const readDatabasePassword = (
         new DatabaseSecretError({
           secretArn,
           message: `cannot read the database password from the secret ${secretArn} (IMGPIPE_DATABASE_SECRET_ARN): ` +
-            `no answer from Secrets Manager within ${Duration.format(SECRET_READ_TIMEOUT)} (is there a route to it: a NAT or a VPC endpoint?)`
+            `no answer from Secrets Manager within ${
+              Duration.format(SECRET_READ_TIMEOUT)
+            } (is there a route to it: a NAT or a VPC endpoint?)`
         })
     }),
     Effect.withSpan("readDatabasePassword", { attributes: { secretArn } })
