@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { resolve } from "node:path"
-import { freePort } from "../../../core/src/util/net.js"
+import { freePort } from "@imgpipe/core/util/net"
 import { makeTestDatabase } from "../../../local/test/support/runner.js"
 
 export const root = resolve(import.meta.dirname, "../../../..")
