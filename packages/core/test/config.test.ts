@@ -6,7 +6,8 @@ import {
   reconcileSettingsConfig,
   secondsConfig,
   settingsConfig,
-  shutdownGraceConfig
+  shutdownGraceConfig,
+  visibilityTimeoutSecondsConfig
 } from "../src/config.js"
 
 const withEnv = (env: Record<string, string>) =>
@@ -71,10 +72,14 @@ describe("seconds settings", () => {
 })
 
 describe("queue and database settings", () => {
-  it.effect("IMGPIPE_MAX_RECEIVES and IMGPIPE_DB_POOL_SIZE", () =>
+  it.effect("IMGPIPE_MAX_RECEIVES, IMGPIPE_DB_POOL_SIZE and IMGPIPE_VISIBILITY_TIMEOUT_SECONDS", () =>
     Effect.gen(function* () {
       expect(yield* maxReceivesConfig).toBe(3)
       expect(yield* dbPoolSizeConfig(2)).toBe(2)
+      expect(yield* visibilityTimeoutSecondsConfig(60)).toBe(60)
+      expect(yield* visibilityTimeoutSecondsConfig(60).pipe(withEnv({ IMGPIPE_VISIBILITY_TIMEOUT_SECONDS: "3" }))).toBe(
+        3
+      )
       expect(yield* maxReceivesConfig.pipe(withEnv({ IMGPIPE_MAX_RECEIVES: "5" }))).toBe(5)
       expect(yield* dbPoolSizeConfig(2).pipe(withEnv({ IMGPIPE_DB_POOL_SIZE: "7" }))).toBe(7)
       expect(yield* failure(maxReceivesConfig.pipe(withEnv({ IMGPIPE_MAX_RECEIVES: "0" })))).toContain(

@@ -1,4 +1,12 @@
-import { IMAGE_SIZES, type ImageSize, maxReceivesConfig, processImage, type ProcessOutcome, Settings } from "@imgpipe/core"
+import {
+  IMAGE_SIZES,
+  type ImageSize,
+  maxReceivesConfig,
+  processImage,
+  type ProcessOutcome,
+  Settings,
+  visibilityTimeoutSecondsConfig
+} from "@imgpipe/core"
 import { LocalQueue, type ReceivedJob } from "@imgpipe/core/local/LocalQueue"
 import { Config, Duration, Effect, Layer, Schedule } from "effect"
 import { WorkerGate, WorkerGateLive } from "./priority.js"
@@ -19,7 +27,7 @@ export interface WorkerOptions {
 
 export const workerOptionsConfig: Config.Config<WorkerOptions> = Config.all({
   concurrency: Config.integer("IMGPIPE_WORKER_CONCURRENCY").pipe(Config.withDefault(1)),
-  visibilityTimeoutSeconds: Config.integer("IMGPIPE_VISIBILITY_TIMEOUT_SECONDS").pipe(Config.withDefault(60)),
+  visibilityTimeoutSeconds: visibilityTimeoutSecondsConfig(60),
   maxReceives: maxReceivesConfig,
   retryDelaySeconds: Config.integer("IMGPIPE_RETRY_DELAY_SECONDS").pipe(Config.withDefault(5)),
   idlePollMillis: Config.integer("IMGPIPE_IDLE_POLL_MS").pipe(Config.withDefault(200))

@@ -1,5 +1,5 @@
 /** Settings of the size queues' consumers (the ProcessImage Lambda, the embedded workers). */
-import type { Config } from "effect"
+import { Config } from "effect"
 import { positiveIntegerConfig } from "./integers.js"
 
 /**
@@ -8,3 +8,11 @@ import { positiveIntegerConfig } from "./integers.js"
  * reaches it is the last one. Default 3.
  */
 export const maxReceivesConfig: Config.Config<number> = positiveIntegerConfig("IMGPIPE_MAX_RECEIVES", 3)
+
+/**
+ * `IMGPIPE_VISIBILITY_TIMEOUT_SECONDS`: how long a received job stays hidden from other receivers.
+ * Each runtime that owns its queues has its own default (the embedded workers 60, the emulated SQS
+ * queues of `start:aws-local` 30; in AWS the infrastructure sets the queues' own timeout).
+ */
+export const visibilityTimeoutSecondsConfig = (fallback: number): Config.Config<number> =>
+  Config.integer("IMGPIPE_VISIBILITY_TIMEOUT_SECONDS").pipe(Config.withDefault(fallback))

@@ -31,7 +31,7 @@ import { servePglite } from "./database.js"
 import { EmulatorError, makeAwsEmulator, stageNames } from "./emulator.js"
 import { runIngestEventSource, runS3Notifications, runSqsEventSources } from "./event-sources.js"
 import { runSchedule } from "./schedule.js"
-import { portConfig, reconcileEveryConfig } from "@imgpipe/core"
+import { portConfig, reconcileEveryConfig, visibilityTimeoutSecondsConfig } from "@imgpipe/core"
 
 const config = Config.all({
   apiPort: portConfig,
@@ -41,7 +41,7 @@ const config = Config.all({
     Config.validate({ message: "IMGPIPE_STAGE must be lower-case letters, digits or -", validation: (s) => /^[a-z0-9-]{1,20}$/.test(s) })
   ),
   region: Config.string("AWS_REGION").pipe(Config.withDefault("us-east-1")),
-  visibilityTimeoutSeconds: Config.integer("IMGPIPE_VISIBILITY_TIMEOUT_SECONDS").pipe(Config.withDefault(30)),
+  visibilityTimeoutSeconds: visibilityTimeoutSecondsConfig(30),
   batchSize: Config.integer("IMGPIPE_SQS_BATCH_SIZE").pipe(
     Config.withDefault(10),
     Config.validate({ message: "IMGPIPE_SQS_BATCH_SIZE must be 1–10", validation: (n) => n >= 1 && n <= 10 })
