@@ -18,9 +18,9 @@
  * Keys that are not image ids, and records of other events, are skipped with a warning.
  */
 import { type EffectHandler, LambdaHandler, type S3Event, type SQSEvent } from "@effect-aws/lambda"
-import { type DatabaseError, type ObjectCreated, parseImageId, type QueueError, startProcessingMany } from "@imgpipe/core"
+import { type DatabaseError, type ObjectCreated, parseImageId, type QueueError, type StartOutcome, startProcessingMany } from "@imgpipe/core"
 import type { SQSBatchResponse } from "aws-lambda"
-import { Effect, Option, Schema } from "effect"
+import { Array as Arr, Effect, Option, Schema } from "effect"
 import { type IngestMessageParse, parseStartProcessingEvent, type S3RecordParse } from "./events.js"
 import { StartProcessingLive } from "./layers.js"
 
@@ -63,23 +63,17 @@ const logSkipped = (records: ReadonlyArray<S3RecordParse>) =>
 const startAll = (records: ReadonlyArray<S3RecordParse>) =>
   Effect.gen(function* () {
     yield* logSkipped(records)
-    const unique = new Map<string, ObjectCreated>()
-    for (const record of records) {
-      if (record._tag === "Created" && !unique.has(record.event.key)) unique.set(record.event.key, record.event)
-    }
-    const keys = [...unique.keys()]
-    const outcomes = unique.size === 0 ? [] : yield* startProcessingMany([...unique.values()])
-    const byKey = new Map(keys.map((key, i) => [key, outcomes[i]?._tag ?? "Ignored"]))
-    let started = 0
-    let alreadyHandled = 0
-    let skipped = 0
-    for (const record of records) {
-      const outcome = record._tag === "Created" ? byKey.get(record.event.key) : undefined
-      if (outcome === "Started") started++
-      else if (outcome === "AlreadyHandled") alreadyHandled++
-      else skipped++
-    }
-    return { started, alreadyHandled, skipped } satisfies StartProcessingSummary
+    const created = Arr.dedupeWith(
+      Arr.filterMap(records, (record) => (record._tag === "Created" ? Option.some(record.event) : Option.none())),
+      (a: ObjectCreated, b: ObjectCreated) => a.key === b.key
+    )
+    const outcomes = created.length === 0 ? [] : yield* startProcessingMany(created)
+    const outcomeOf = new Map(Arr.zip(created.map((event) => event.key), outcomes.map((outcome) => outcome._tag)))
+    const tags = records.map((record) => (record._tag === "Created" ? outcomeOf.get(record.event.key) : undefined))
+    const count = (tag: StartOutcome["_tag"]) => tags.filter((t) => t === tag).length
+    const started = count("Started")
+    const alreadyHandled = count("AlreadyHandled")
+    return { started, alreadyHandled, skipped: records.length - started - alreadyHandled } satisfies StartProcessingSummary
   })
 
 /** A direct S3 event: the summary, or a failed invocation for Lambda's asynchronous retry. */
@@ -126,16 +120,22 @@ const handleSqs = (messages: ReadonlyArray<IngestMessageParse>) =>
       }
     }
     const notifications = messages.flatMap((message) => (message._tag === "Notification" ? [message] : []))
-    const result = yield* Effect.either(startAll(notifications.flatMap((message) => message.records)))
-    if (result._tag === "Right") {
-      yield* Effect.logDebug("ingest batch started").pipe(Effect.annotateLogs({ messages: messages.length, ...result.right }))
-      return { batchItemFailures: [] } satisfies SQSBatchResponse
-    }
-    const failed = messages.filter(hasUploads).map((message) => message.messageId)
-    yield* Effect.logError("could not start processing; the batch's uploads will be delivered again").pipe(
-      Effect.annotateLogs({ error: describe(result.left), messages: failed.length })
+    return yield* startAll(notifications.flatMap((message) => message.records)).pipe(
+      Effect.matchEffect({
+        onSuccess: (summary) =>
+          Effect.logDebug("ingest batch started").pipe(
+            Effect.annotateLogs({ messages: messages.length, ...summary }),
+            Effect.as({ batchItemFailures: [] } satisfies SQSBatchResponse)
+          ),
+        onFailure: (error) => {
+          const failed = messages.filter(hasUploads).map((message) => message.messageId)
+          return Effect.logError("could not start processing; the batch's uploads will be delivered again").pipe(
+            Effect.annotateLogs({ error: describe(error), messages: failed.length }),
+            Effect.as({ batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) } satisfies SQSBatchResponse)
+          )
+        }
+      })
     )
-    return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) } satisfies SQSBatchResponse
   })
 
 export const startProcessingHandler: EffectHandler<
