@@ -69,6 +69,21 @@ const resizeDetail = (resize: ResizeSection): string => {
   ].join("\n")
 }
 
+/** A numbered section: its heading, then "Not run.", "Failed: …" or what `render` adds, then a blank line. */
+const section = <A extends object>(
+  lines: Array<string>,
+  heading: string,
+  value: A | { readonly error: string } | undefined,
+  render: (value: A) => void
+): void => {
+  lines.push(heading)
+  lines.push("")
+  if (value === undefined) lines.push("Not run.")
+  else if (isError(value)) lines.push(`Failed: ${value.error}`)
+  else render(value)
+  lines.push("")
+}
+
 export const markdown = (results: Results): string => {
   const m = results.machine
   const t = targetsOf(results)
@@ -114,12 +129,7 @@ export const markdown = (results: Results): string => {
     : `- **/upload ≥ 50 % of the bare handler's throughput**: ${fmt(t.upload.share * 100, 0)} % per CPU-second (${fmt(t.upload.wallShare * 100, 0)} % in wall-clock req/s) — ${t.upload.met ? "met" : "missed"}.`)
   lines.push("")
 
-  lines.push("## 1. Resize cost per image")
-  lines.push("")
-  if (results.resize === undefined) lines.push("Not run.")
-  else if (isError(results.resize)) lines.push(`Failed: ${results.resize.error}`)
-  else {
-    const r = results.resize
+  section(lines, "## 1. Resize cost per image", results.resize, (r) => {
     lines.push(`Sizes: small ${r.sizes.small.width}, medium ${r.sizes.medium.width}, large ${r.sizes.large.width} px boxes. Photos: the load test's \`photos\` mix`)
     lines.push("(`loadtest/lib/mixes.json`); the summary's means are weighted by it. CPU ms of one image's three outputs,")
     lines.push("median of the repetitions, one libvips thread, libvips cache off. ImageMagick: one thread (`-limit thread 1`),")
@@ -127,14 +137,8 @@ export const markdown = (results: Results): string => {
     if (r.imagemagickMissing !== undefined) lines.push(`\n${r.imagemagickMissing}.`)
     lines.push("")
     lines.push(resizeDetail(r))
-  }
-  lines.push("")
-  lines.push("## 2. Embedded pipeline")
-  lines.push("")
-  if (results.pipeline === undefined) lines.push("Not run.")
-  else if (isError(results.pipeline)) lines.push(`Failed: ${results.pipeline.error}`)
-  else {
-    const p = results.pipeline
+  })
+  section(lines, "## 2. Embedded pipeline", results.pipeline, (p) => {
     lines.push(`\`bun run start\` as a child process on a temporary data folder (${p.settings}), fed over HTTP.`)
     lines.push("")
     lines.push(mdTable(["phase", "images", "result"], [
@@ -145,14 +149,8 @@ export const markdown = (results: Results): string => {
     lines.push("The offered rate is half the measured capacity (or `BENCH_PIPELINE_RATE`), so the latency is that of a")
     lines.push("pipeline keeping up. Readiness is polled every 100 ms per image (every 500 ms during the burst). The CPU")
     lines.push("seconds per image are the runner process's own (/proc), status polls included.")
-  }
-  lines.push("")
-  lines.push("## 3. API on one core")
-  lines.push("")
-  if (results.api === undefined) lines.push("Not run.")
-  else if (isError(results.api)) lines.push(`Failed: ${results.api.error}`)
-  else {
-    const a = results.api
+  })
+  section(lines, "## 3. API on one core", results.api, (a) => {
     lines.push(`The ECS API (\`packages/api/src/main.ts\`: PostgreSQL + S3 presigns) and a bare \`node:http\` handler with the same`)
     lines.push(`INSERT, reads and presigns (\`packages/bench/src/bare-server.ts\`), both on ${a.database}; ${a.pinning};`)
     lines.push(`autocannon, ${a.connections} connections, ${a.seconds} s per run after a 2 s warm-up. Request logs off on both.`)
@@ -171,14 +169,8 @@ export const markdown = (results: Results): string => {
     lines.push("\"per CPU-second\": answered requests divided by the server process's CPU time (/proc), i.e. what one")
     lines.push("core serves when nothing else runs on it; the target's ratio uses it. req/s and the latencies are")
     lines.push("wall-clock, so they also show whatever else the machine was running (see the load average).")
-  }
-  lines.push("")
-  lines.push("## 4. Lambda cold start")
-  lines.push("")
-  if (results.lambda === undefined) lines.push("Not run.")
-  else if (isError(results.lambda)) lines.push(`Failed: ${results.lambda.error}`)
-  else {
-    const l = results.lambda
+  })
+  section(lines, "## 4. Lambda cold start", results.lambda, (l) => {
     lines.push(`esbuild, ESM, minified, \`sharp\` external (its native library ships beside the bundle). Import time: median`)
     lines.push(`of ${l.runs} fresh Node processes, measured inside the process; a bare \`node -e ''\` takes ${fmt(l.nodeStartMs, 0)} ms from spawn to exit.`)
     lines.push("The functions import the PostgreSQL layer from `core/src/sql/client.ts`; the embedded PGlite lives in")
@@ -193,13 +185,7 @@ export const markdown = (results: Results): string => {
       h.importCpuMs === undefined ? "" : fmt(h.importCpuMs, 0),
       (h.heaviest ?? []).map((x) => `${x.input} ${fmtBytes(x.bytes)}`).join(", ")
     ])))
-  }
-  lines.push("")
-  lines.push("## 5. Decode memory")
-  lines.push("")
-  if (results.memory === undefined) lines.push("Not run.")
-  else if (isError(results.memory)) lines.push(`Failed: ${results.memory.error}`)
-  else lines.push(memoryMarkdown(results.memory))
-  lines.push("")
+  })
+  section(lines, "## 5. Decode memory", results.memory, (m) => lines.push(memoryMarkdown(m)))
   return lines.join("\n")
 }
