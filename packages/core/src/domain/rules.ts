@@ -15,7 +15,7 @@ export const isRejectionCode: (code: FailureCode | null) => code is RejectionCod
 
 /**
  * A rejected image: `failed` with a rejection code. Final: it never gets renditions, `get_image`
- * answers 422 and no later write changes it (the SQL repository states the same rule in SQL).
+ * answers 422 and no later write changes it (repositories enforce the same rule on their writes).
  */
 export const isRejected = <I extends { readonly status: ImageStatus; readonly errorCode: FailureCode | null }>(
   image: I
@@ -33,13 +33,13 @@ export const mediaType = (value: string): string => value.split(";")[0]!.trim().
 /**
  * A `Content-Type` header as compared with the one an upload URL was signed for: trimmed and
  * lower-cased, parameters kept (media types are case-insensitive; comparing this form avoids false
- * refusals, while a different parameter is still a different header, as S3 sees it).
+ * refusals, while a different parameter is still a different header, as object stores compare it).
  */
 export const canonicalContentType = (value: string): string => value.trim().toLowerCase()
 
 // ---- signed URLs -------------------------------------------------------------------------------
 
-/** The longest a signed URL may be valid: 7 days, S3's limit for SigV4, and the embedded storage's too. */
+/** The longest a signed URL may be valid: 7 days (SigV4's limit); every store keeps to it. */
 export const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600
 
 /** Whether a signed URL's lifetime is acceptable: a whole number of seconds in 1..`MAX_EXPIRES_IN_SECONDS`. */
