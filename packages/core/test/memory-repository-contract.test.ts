@@ -29,8 +29,15 @@ const scenario = Effect.gen(function* () {
   const reconcile = yield* ReconcileRepository
   const trace: Array<unknown> = []
   const look = (id: ImageId) => Effect.map(repo.find(id), project)
-  const create = Effect.flatMap(newImageId, (id) =>
-    repo.create({ id, declaredContentType: "image/png", declaredBytes: 100, uploadExpiresAt: new Date(Date.UTC(2030, 0, 1)) })
+  const create = Effect.flatMap(
+    newImageId,
+    (id) =>
+      repo.create({
+        id,
+        declaredContentType: "image/png",
+        declaredBytes: 100,
+        uploadExpiresAt: new Date(Date.UTC(2030, 0, 1))
+      })
   )
   const record = (id: ImageId, size: ImageSize) =>
     repo.recordRendition(
@@ -46,7 +53,11 @@ const scenario = Effect.gen(function* () {
   const a = yield* create
   trace.push((yield* repo.create({ ...a, declaredBytes: 999 })).declaredBytes)
   const unknown = yield* newImageId
-  trace.push((yield* repo.markUploaded([{ id: a.id, bytes: 500 }, { id: unknown, bytes: 1 }])).map((m) => [m.started, m.image.status]))
+  trace.push(
+    (yield* repo.markUploaded([{ id: a.id, bytes: 500 }, { id: unknown, bytes: 1 }])).map((
+      m
+    ) => [m.started, m.image.status])
+  )
   trace.push((yield* repo.markUploaded([{ id: a.id, bytes: 600 }])).map((m) => [m.started, m.image.originalBytes]))
   yield* repo.recordOriginal(a.id, { format: "png", contentType: "image/png", width: 10, height: 10 })
   trace.push((yield* record(a.id, "small")).status)

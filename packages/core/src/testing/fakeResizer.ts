@@ -24,7 +24,8 @@ export const fakeImage = (image: FakeImage): Uint8Array =>
     `${MAGIC} ${image.format ?? "jpeg"} ${image.width}x${image.height} ${image.alpha === true ? "alpha" : "opaque"}\n`
   )
 
-const isInputFormat = (format: string): format is InputFormat => (INPUT_FORMATS as ReadonlyArray<string>).includes(format)
+const isInputFormat = (format: string): format is InputFormat =>
+  (INPUT_FORMATS as ReadonlyArray<string>).includes(format)
 
 const refuse = (code: InvalidImage["code"], message: string) => Effect.fail(new InvalidImage({ code, message }))
 
@@ -50,7 +51,13 @@ export const makeFakeResizer = (options: { readonly maxPixels?: number } = {}) =
       if (width * height > maxPixels) {
         return refuse("too_many_pixels", `The image has ${width * height} pixels, over the limit of ${maxPixels}.`)
       }
-      return Effect.succeed({ format, contentType: CONTENT_TYPE_OF_FORMAT[format], width, height, hasAlpha: alpha === "alpha" })
+      return Effect.succeed({
+        format,
+        contentType: CONTENT_TYPE_OF_FORMAT[format],
+        width,
+        height,
+        hasAlpha: alpha === "alpha"
+      })
     })
 
   const service = Resizer.of({

@@ -45,7 +45,9 @@ export interface MemoryServicesOptions {
 export const makeMemoryServices = (options: MemoryServicesOptions = {}) => {
   const images = makeMemoryImages()
   const storage = makeMemoryStorage()
-  const queue = makeMemoryQueue(options.canTellLiveJobs === undefined ? {} : { canTellLiveJobs: options.canTellLiveJobs })
+  const queue = makeMemoryQueue(
+    options.canTellLiveJobs === undefined ? {} : { canTellLiveJobs: options.canTellLiveJobs }
+  )
   const resizer = makeFakeResizer(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels })
   const layer = Layer.mergeAll(
     images.layer,

@@ -19,11 +19,13 @@ const unimplemented = (service: string, member: PropertyKey): unknown => {
 export const makeTestService = <I, S extends object>(tag: Context.Tag<I, S>, service: Partial<S>): S =>
   new Proxy(service as S, {
     get: (target, member) =>
-      member in target ? Reflect.get(target, member) : typeof member === "symbol" ? undefined : unimplemented(tag.key, member)
+      member in target
+        ? Reflect.get(target, member)
+        : typeof member === "symbol"
+        ? undefined
+        : unimplemented(tag.key, member)
   })
 
 /** `makeTestService` as a layer: `makeTestLayer(ObjectStorage)({ presignDownload: … })`. */
-export const makeTestLayer =
-  <I, S extends object>(tag: Context.Tag<I, S>) =>
-  (service: Partial<S>): Layer.Layer<I> =>
-    Layer.succeed(tag, makeTestService(tag, service))
+export const makeTestLayer = <I, S extends object>(tag: Context.Tag<I, S>) => (service: Partial<S>): Layer.Layer<I> =>
+  Layer.succeed(tag, makeTestService(tag, service))

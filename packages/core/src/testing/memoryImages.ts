@@ -7,7 +7,10 @@ import { IMAGE_SIZES, type ImageSize } from "../domain/sizes.js"
 import { ImageRepository, ReconcileRepository, type UploadMark } from "../services/ImageRepository.js"
 
 type ImageFields = ConstructorParameters<typeof ImageRecord>[0]
-type RenditionFields = Omit<ConstructorParameters<typeof RenditionRecord>[0], "imageId" | "size" | "createdAt" | "updatedAt">
+type RenditionFields = Omit<
+  ConstructorParameters<typeof RenditionRecord>[0],
+  "imageId" | "size" | "createdAt" | "updatedAt"
+>
 
 /** Effect's clock as a `Date`: `TestClock.adjust` moves it in `it.effect`, the real clock elsewhere. */
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
@@ -80,8 +83,7 @@ export const makeMemoryImages = () => {
           if (current.status !== "awaiting_upload") return [{ image: current, started: false }]
           const image = update(id, at, { status: "processing", originalBytes: bytes, originalStored: true })
           return image === undefined ? [] : [{ image, started: true }]
-        })
-      ),
+        })),
     recordOriginal: (id, info) =>
       Effect.map(now, (at) => {
         update(id, at, {
@@ -194,14 +196,19 @@ export const makeMemoryImages = () => {
     findExpirable: ({ graceSeconds, limit }) =>
       Effect.map(now, (at) =>
         Array.from(images.values())
-          .filter((i) => i.status === "awaiting_upload" && i.uploadExpiresAt.getTime() < at.getTime() - graceSeconds * 1000)
+          .filter((i) =>
+            i.status === "awaiting_upload" && i.uploadExpiresAt.getTime() < at.getTime() - graceSeconds * 1000
+          )
           .sort((a, b) => a.uploadExpiresAt.getTime() - b.uploadExpiresAt.getTime())
           .slice(0, limit)
-          .map((i) => i.id)
-      ),
+          .map((i) => i.id)),
     expireUploads: (ids) =>
-      Effect.map(now, (at) =>
-        ids.filter((id) => images.get(id)?.status === "awaiting_upload" && update(id, at, { status: "expired" }) !== undefined)
+      Effect.map(
+        now,
+        (at) =>
+          ids.filter((id) =>
+            images.get(id)?.status === "awaiting_upload" && update(id, at, { status: "expired" }) !== undefined
+          )
       ),
     lockStalled: ({ limit, stallSeconds }) =>
       Effect.map(now, (at) =>
@@ -209,8 +216,7 @@ export const makeMemoryImages = () => {
           .filter((i) => i.status === "processing" && lastProgress(i) < at.getTime() - stallSeconds * 1000)
           .sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime())
           .slice(0, limit)
-          .map((i) => ({ id: i.id, stallResends: resends.get(i.id) ?? 0, readySizes: readySizes(i.id) }))
-      ),
+          .map((i) => ({ id: i.id, stallResends: resends.get(i.id) ?? 0, readySizes: readySizes(i.id) }))),
     markResent: (ids) => touch(ids, true),
     deferStalled: (ids) => touch(ids, false),
     failStalled: (stalled) =>
@@ -236,7 +242,9 @@ export const makeMemoryImages = () => {
       })
   })
 
-  const layer = Layer.succeedContext(Context.make(ImageRepository, repository).pipe(Context.add(ReconcileRepository, reconcile)))
+  const layer = Layer.succeedContext(
+    Context.make(ImageRepository, repository).pipe(Context.add(ReconcileRepository, reconcile))
+  )
 
   return {
     repository,

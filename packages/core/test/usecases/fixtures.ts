@@ -11,8 +11,11 @@ export const requested = (contentType = "image/jpeg") =>
   Effect.map(requestUpload({ contentType, contentLength: 10 }), (ticket) => ticket.imageId)
 
 /** The client's PUT: `bytes` (a fake image by default) stored as the original. */
-export const stored = (memory: MemoryServices, id: ImageId, image: FakeImage | Uint8Array = { width: 4000, height: 3000 }) =>
-  memory.storage.upload(rawKey(id), image instanceof Uint8Array ? image : fakeImage(image), "image/jpeg")
+export const stored = (
+  memory: MemoryServices,
+  id: ImageId,
+  image: FakeImage | Uint8Array = { width: 4000, height: 3000 }
+) => memory.storage.upload(rawKey(id), image instanceof Uint8Array ? image : fakeImage(image), "image/jpeg")
 
 /** Requested, stored and started (`processing`, one job per size on the queue). */
 export const uploaded = (memory: MemoryServices, image: FakeImage | Uint8Array = { width: 4000, height: 3000 }) =>

@@ -34,7 +34,12 @@ describe("processImage", () => {
       expect(yield* run(id, "medium")).toEqual(ProcessOutcome.Processed({ imageReady: true }))
 
       const { image, renditions } = yield* view(memory, id)
-      expect(image).toMatchObject({ status: "ready", originalFormat: "jpeg", originalWidth: 4000, originalHeight: 3000 })
+      expect(image).toMatchObject({
+        status: "ready",
+        originalFormat: "jpeg",
+        originalWidth: 4000,
+        originalHeight: 3000
+      })
       expect(renditions.map((r) => [r.size, r.status, r.width, r.height, r.contentType])).toEqual([
         ["small", "ready", 320, 240, "image/jpeg"],
         ["medium", "ready", 1024, 768, "image/jpeg"],
@@ -131,7 +136,11 @@ describe("processImage", () => {
       const message = "Gave up on the medium size after 3 attempts: storage get failed: connection reset"
       const { image, renditions } = yield* view(memory, id)
       expect(image).toMatchObject({ status: "failed", errorCode: "processing_failed", errorMessage: message })
-      expect(renditions.map((r) => [r.size, r.status, r.errorCode])).toEqual([["medium", "failed", "processing_failed"]])
+      expect(renditions.map((r) => [r.size, r.status, r.errorCode])).toEqual([[
+        "medium",
+        "failed",
+        "processing_failed"
+      ]])
       expect(memory.storage.dispositions.get(rawKey(id))).toBe("dead-lettered")
 
       // Redriven later, it succeeds: the size is recorded, the mark goes.

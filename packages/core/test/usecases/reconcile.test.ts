@@ -82,7 +82,10 @@ describe("reconcile", () => {
         "Processing stalled twice: no progress for 900 s, then again after its missing sizes (medium, large) were sent once more."
       )
       const { renditions } = Option.getOrThrow(yield* memory.images.repository.find(id))
-      expect(renditions.map((r) => [r.size, r.status])).toEqual([["small", "ready"], ["medium", "failed"], ["large", "failed"]])
+      expect(renditions.map((r) => [r.size, r.status])).toEqual([["small", "ready"], ["medium", "failed"], [
+        "large",
+        "failed"
+      ]])
     }).pipe(Effect.provide(memory.layer))
   })
 

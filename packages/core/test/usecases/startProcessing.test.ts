@@ -6,7 +6,7 @@ import type { ImageId } from "../../src/domain/ids.js"
 import type { ProcessJob } from "../../src/domain/image.js"
 import { rawKey, renditionKey } from "../../src/domain/sizes.js"
 import { JobQueue } from "../../src/services/JobQueue.js"
-import { startProcessing, startProcessingMany, StartOutcome } from "../../src/usecases/startProcessing.js"
+import { StartOutcome, startProcessing, startProcessingMany } from "../../src/usecases/startProcessing.js"
 import { requested } from "./fixtures.js"
 
 const statusOf = (memory: MemoryServices, id: ImageId) => memory.images.all().find((image) => image.id === id)?.status
