@@ -4,6 +4,7 @@ import {
   type DatabaseError,
   InvalidImage,
   type ObjectNotFound,
+  type RejectionCode,
   type StorageError,
   TransientFailure
 } from "../domain/errors.js"
@@ -30,7 +31,7 @@ export type ProcessOutcome = Data.TaggedEnum<{
   /** The rendition already existed: a duplicated message. */
   AlreadyDone: {}
   /** The content was refused, recorded on the image for good; the message is done. */
-  Rejected: { readonly code: string }
+  Rejected: { readonly code: RejectionCode }
   /** Nothing to do (no such image, or the image was already refused). */
   Skipped: { readonly reason: string }
 }>
