@@ -22,8 +22,7 @@ export class Api extends HttpApi.make("imgpipe")
     OpenApi.annotations({
       title: "imgpipe",
       version: "1.0.0",
-      description:
-        "Upload images through presigned URLs and get them back in three sizes (small, medium, large). " +
+      description: "Upload images through presigned URLs and get them back in three sizes (small, medium, large). " +
         "Errors are `{ \"error\": \"<code>\", \"message\": \"<text>\" }`.",
       // Relative: the document is served by the server it describes, whatever its public URL.
       servers: [{ url: "/", description: "This server" }],

@@ -33,7 +33,7 @@ describe("authorization: API keys configured", () => {
       }))
 
     it.effect("POST /upload answers 401 unauthorized without a key or with a wrong one", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const body = { content_type: "image/jpeg", content_length: 10 }
         expect(expectError(yield* postJson("/upload", body), 401, "unauthorized")).toMatch(/Bearer/)
         expectError(yield* postJson("/upload", body, { authorization: "Bearer wrong" }), 401, "unauthorized")
@@ -46,7 +46,7 @@ describe("authorization: API keys configured", () => {
       }))
 
     it.effect("POST /upload accepts any configured key", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const body = { content_type: "image/jpeg", content_length: 10 }
         for (const key of ["first-key-0123456789", "second-key-abcdefghij"]) {
           const answer = yield* postJson("/upload", body, { authorization: `Bearer ${key}` })
@@ -55,7 +55,7 @@ describe("authorization: API keys configured", () => {
       }))
 
     it.effect("GET /images/{image_id} needs a key; get_image, health, ready, docs stay public", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* seed(keyed.repository.service)
         expectError(yield* call(`/images/${ID.allReady}`), 401, "unauthorized")
         const withKey = yield* call(`/images/${ID.allReady}`, {

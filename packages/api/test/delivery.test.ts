@@ -13,7 +13,7 @@ describe("delivery: GET /get_image (no API keys)", () => {
     it.effect("seeds images in every state", () => seed(open.repository.service))
 
     it.effect("GET /get_image answers 400 bad_request for missing or invalid parameters", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         expect(expectError(yield* call("/get_image?image_size=small"), 400, "bad_request")).toBe("image_id is missing")
         expect(expectError(yield* call("/get_image?image_id=nope&image_size=small"), 400, "bad_request")).toBe(
           "image_id must be an image id (a UUID)"
@@ -26,24 +26,26 @@ describe("delivery: GET /get_image (no API keys)", () => {
       }))
 
     it.effect("GET /get_image answers 404 not_found for an unknown id and for nothing uploaded yet", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         expectError(yield* call(`/get_image?image_id=${ID.unknown}&image_size=small`), 404, "not_found")
         expectError(yield* call(`/get_image?image_id=${ID.awaiting}&image_size=small`), 404, "not_found")
       }))
 
     it.effect("GET /get_image answers 422 with the rejection code as error", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const answer = yield* call(`/get_image?image_id=${ID.rejected}&image_size=small`)
         expect(answer.status).toBe(422)
         expect(answer.json).toEqual({ error: "not_an_image", message: "The file is not an image." })
       }))
 
     it.effect("GET /get_image redirects to the exact size with a bounded cache lifetime", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         for (const size of ["small", "medium", "large"] as const) {
           const answer = yield* call(`/get_image?image_id=${ID.allReady}&image_size=${size}`)
           expect(answer.status).toBe(302)
-          expect(answer.headers.get("location")).toBe(`https://storage.test/processed/${ID.allReady}/${size}?signature=test`)
+          expect(answer.headers.get("location")).toBe(
+            `https://storage.test/processed/${ID.allReady}/${size}?signature=test`
+          )
           expect(answer.headers.get("x-image-size")).toBe(size)
           expect(answer.headers.get("cache-control")).toBe("public, max-age=300")
           expect(answer.headers.get("vary")).toBe("Accept")
@@ -51,17 +53,19 @@ describe("delivery: GET /get_image (no API keys)", () => {
       }))
 
     it.effect("GET /get_image accepts an upper-case id", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const answer = yield* call(`/get_image?image_id=${ID.allReady.toUpperCase()}&image_size=small`)
         expect(answer.status).toBe(302)
         expect(answer.headers.get("x-image-size")).toBe("small")
       }))
 
     it.effect("GET /get_image falls back to another size, then the original, and forbids caching", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const otherSize = yield* call(`/get_image?image_id=${ID.mediumOnly}&image_size=small`)
         expect(otherSize.status).toBe(302)
-        expect(otherSize.headers.get("location")).toBe(`https://storage.test/processed/${ID.mediumOnly}/medium?signature=test`)
+        expect(otherSize.headers.get("location")).toBe(
+          `https://storage.test/processed/${ID.mediumOnly}/medium?signature=test`
+        )
         expect(otherSize.headers.get("x-image-size")).toBe("medium")
         expect(otherSize.headers.get("cache-control")).toBe("no-store")
         expect(otherSize.headers.get("vary")).toBe("Accept")
@@ -77,7 +81,7 @@ describe("delivery: GET /get_image (no API keys)", () => {
       }))
 
     it.effect("GET /get_image with Accept: application/json answers 200 with the description", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const exact = yield* call(`/get_image?image_id=${ID.allReady}&image_size=medium`, {
           headers: { accept: "application/json" }
         })
@@ -126,7 +130,7 @@ describe("delivery: GET /get_image (no API keys)", () => {
     // -- failures of the backing services
 
     it.effect("a failing store answers 503 unavailable without leaking details", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         open.storage.state.failDownloads = true
         const answer = yield* call(`/get_image?image_id=${ID.allReady}&image_size=small`).pipe(
           Effect.ensuring(Effect.sync(() => {
@@ -138,7 +142,7 @@ describe("delivery: GET /get_image (no API keys)", () => {
       }))
 
     it.effect("a defect answers 500 internal_error without leaking details, and is logged", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         open.storage.state.dieOnDownload = true
         const answer = yield* call(`/get_image?image_id=${ID.allReady}&image_size=small`).pipe(
           Effect.ensuring(Effect.sync(() => {

@@ -16,7 +16,7 @@ describe("images: POST /upload, GET /images/{image_id} (no API keys)", () => {
     // -- POST /upload
 
     it.effect("POST /upload answers 201 with the ticket and creates the record", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const answer = yield* postJson("/upload", { content_type: "image/jpeg", content_length: 123_456 })
         expect(answer.status).toBe(201)
         const body = answer.json as {
@@ -41,14 +41,16 @@ describe("images: POST /upload, GET /images/{image_id} (no API keys)", () => {
       }))
 
     it.effect("POST /upload normalises the declared type (parameters, case)", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const answer = yield* postJson("/upload", { content_type: "Image/PNG; charset=binary", content_length: 10 })
         expect(answer.status).toBe(201)
-        expect((answer.json as { upload: { headers: unknown } }).upload.headers).toEqual({ "content-type": "image/png" })
+        expect((answer.json as { upload: { headers: unknown } }).upload.headers).toEqual({
+          "content-type": "image/png"
+        })
       }))
 
     it.effect("POST /upload answers 400 bad_request for missing or invalid fields", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const missingType = yield* postJson("/upload", { content_length: 10 })
         expect(expectError(missingType, 400, "bad_request")).toContain("content_type")
 
@@ -72,7 +74,7 @@ describe("images: POST /upload, GET /images/{image_id} (no API keys)", () => {
       }))
 
     it.effect("POST /upload answers 400 bad_request for a body that is not JSON", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const broken = yield* postJson("/upload", "{\"content_type\": \"image/jpeg\",")
         expect(expectError(broken, 400, "bad_request")).toMatch(/JSON/)
 
@@ -81,7 +83,7 @@ describe("images: POST /upload, GET /images/{image_id} (no API keys)", () => {
       }))
 
     it.effect("POST /upload answers 413 too_large over the limit", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const atLimit = yield* postJson("/upload", { content_type: "image/jpeg", content_length: 26_214_400 })
         expect(atLimit.status).toBe(201)
         const over = yield* postJson("/upload", { content_type: "image/jpeg", content_length: 26_214_401 })
@@ -89,7 +91,7 @@ describe("images: POST /upload, GET /images/{image_id} (no API keys)", () => {
       }))
 
     it.effect("POST /upload answers 415 unsupported_type for HEIC, SVG and non-images", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         for (const contentType of ["image/heic", "image/svg+xml", "application/pdf"]) {
           const answer = yield* postJson("/upload", { content_type: contentType, content_length: 1000 })
           expectError(answer, 415, "unsupported_type")
@@ -103,7 +105,7 @@ describe("images: POST /upload, GET /images/{image_id} (no API keys)", () => {
     // -- GET /images/{image_id}
 
     it.effect("GET /images/{image_id} describes the image, its original and every size", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const partial = yield* call(`/images/${ID.mediumOnly}`)
         expect(partial.status).toBe(200)
         expect(partial.json).toEqual({
@@ -137,7 +139,7 @@ describe("images: POST /upload, GET /images/{image_id} (no API keys)", () => {
       }))
 
     it.effect("GET /images/{image_id} answers 400 for a bad id and 404 for an unknown one", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         expect(expectError(yield* call("/images/not-a-uuid"), 400, "bad_request")).toBe(
           "image_id must be an image id (a UUID)"
         )
@@ -145,15 +147,16 @@ describe("images: POST /upload, GET /images/{image_id} (no API keys)", () => {
       }))
 
     it.effect("a typed HttpApiClient shares the contract and decodes errors into their classes", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { baseUrl } = yield* TestServer
         const client = yield* HttpApiClient.make(Api, { baseUrl })
         expect(yield* client.system.health()).toEqual({ status: "ok" })
         const ticket = yield* client.images.upload({ payload: { content_type: "image/webp", content_length: 99 } })
         expect(ticket.upload.headers).toEqual({ "content-type": "image/webp" })
-        const refused = yield* client.images.upload({ payload: { content_type: "image/heic", content_length: 99 } }).pipe(
-          Effect.flip
-        )
+        const refused = yield* client.images.upload({ payload: { content_type: "image/heic", content_length: 99 } })
+          .pipe(
+            Effect.flip
+          )
         expect(refused).toBeInstanceOf(UnsupportedType)
       }).pipe(Effect.provide(FetchHttpClient.layer)))
   })

@@ -11,7 +11,7 @@ const open = makeHarness([])
 describe("system: health, readiness, routes, docs (no API keys)", () => {
   layer(open.layer, { excludeTestServices: true })((it) => {
     it.effect("GET /health answers 200 ok; GET /ready follows the database", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const health = yield* call("/health")
         expect(health.status).toBe(200)
         expect(health.json).toEqual({ status: "ok" })
@@ -33,13 +33,13 @@ describe("system: health, readiness, routes, docs (no API keys)", () => {
       }))
 
     it.effect("an unknown route answers 404 not_found as JSON", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         expectError(yield* call("/nope"), 404, "not_found")
         expectError(yield* call("/health", { method: "DELETE" }), 404, "not_found")
       }))
 
     it.effect("extra raw routes are served by the same server", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const answer = yield* call("/storage/ping")
         expect(answer.status).toBe(200)
         expect(answer.text).toBe("storage routes live here")
@@ -51,12 +51,18 @@ describe("system: health, readiness, routes, docs (no API keys)", () => {
       }))
 
     it.effect("GET /openapi.json documents every endpoint and the real error body", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const answer = yield* call("/openapi.json")
         expect(answer.status).toBe(200)
         const spec = answer.json as {
           info: { title: string; version: string; description?: string }
-          paths: Record<string, Record<string, { responses: Record<string, unknown>; parameters: Array<{ name: string; in: string; required: boolean }> }>>
+          paths: Record<
+            string,
+            Record<
+              string,
+              { responses: Record<string, unknown>; parameters: Array<{ name: string; in: string; required: boolean }> }
+            >
+          >
           components: { schemas: Record<string, unknown> }
         }
         expect(spec.info.title).toBe("imgpipe")
@@ -87,7 +93,7 @@ describe("system: health, readiness, routes, docs (no API keys)", () => {
       }))
 
     it.effect("GET /docs serves a self-contained HTML page", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const answer = yield* call("/docs")
         expect(answer.status).toBe(200)
         expect(answer.headers.get("content-type")).toMatch(/^text\/html/)

@@ -66,10 +66,14 @@ export class DeliveryGroup extends HttpApiGroup.make("delivery")
             "Redirects (302) to the requested size if ready; else to another ready size (smallest first); else to the " +
             "original while processing is unfinished. With `Accept: application/json` answers 200 with the same " +
             "information instead. Public: no API key needed.",
-          transform: (operation) => withResponseHeaders(operation, { 200: getImageHeaders, 302: {
-            Location: { description: "Signed URL of the image served.", schema: { type: "string" } },
-            ...getImageHeaders
-          } })
+          transform: (operation) =>
+            withResponseHeaders(operation, {
+              200: getImageHeaders,
+              302: {
+                Location: { description: "Signed URL of the image served.", schema: { type: "string" } },
+                ...getImageHeaders
+              }
+            })
         })
       )
   )

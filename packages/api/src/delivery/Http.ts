@@ -55,7 +55,7 @@ const toServedImageBody = (served: ServedImage): typeof ServedImageBody.Type => 
 const encodeServedImage = HttpServerResponse.schemaJson(ServedImageBody)
 
 const deliveryResponse = (served: ServedImage, asJson: boolean) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     const headers = {
       "x-image-size": served.servedSize,
@@ -69,13 +69,20 @@ const deliveryResponse = (served: ServedImage, asJson: boolean) =>
       : HttpServerResponse.redirect(served.url, { status: 302, headers })
   })
 
-export const DeliveryLive = HttpApiBuilder.group(Api, "delivery", (handlers) =>
-  handlers.handle("getImage", ({ headers, urlParams }) =>
-    getImage({ imageId: normalizeId(urlParams.image_id), size: urlParams.image_size }).pipe(
-      Effect.flatMap((served) => deliveryResponse(served, wantsJson(headers.accept))),
-      Effect.catchTags({
-        ImageNotFound: (e) => Effect.fail(new NotFound({ message: e.message })),
-        ImageRejected: (e) => Effect.fail(new Rejected({ code: e.code, message: e.message }))
-      }),
-      unavailableOnInfrastructureError
-    )))
+export const DeliveryLive = HttpApiBuilder.group(
+  Api,
+  "delivery",
+  (handlers) =>
+    handlers.handle(
+      "getImage",
+      ({ headers, urlParams }) =>
+        getImage({ imageId: normalizeId(urlParams.image_id), size: urlParams.image_size }).pipe(
+          Effect.flatMap((served) => deliveryResponse(served, wantsJson(headers.accept))),
+          Effect.catchTags({
+            ImageNotFound: (e) => Effect.fail(new NotFound({ message: e.message })),
+            ImageRejected: (e) => Effect.fail(new Rejected({ code: e.code, message: e.message }))
+          }),
+          unavailableOnInfrastructureError
+        )
+    )
+)

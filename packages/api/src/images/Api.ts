@@ -95,8 +95,7 @@ export class ImagesGroup extends HttpApiGroup.make("images")
       .annotateContext(
         OpenApi.annotations({
           summary: "Start an upload",
-          description:
-            "Creates the image record and returns a presigned PUT URL (15 minutes) that pins the declared " +
+          description: "Creates the image record and returns a presigned PUT URL (15 minutes) that pins the declared " +
             "content type and length. PUT the bytes there with the returned headers; processing starts when the upload completes."
         })
       )

@@ -63,7 +63,8 @@ export const ImagesLive = HttpApiBuilder.group(Api, "images", (handlers) =>
       requestUpload({ contentType: payload.content_type, contentLength: payload.content_length }).pipe(
         Effect.map(toUploadTicketBody),
         Effect.catchTags({
-          InvalidRequest: (e) => Effect.fail(new BadRequest({ message: e.message })),
+          InvalidRequest: (e) =>
+            Effect.fail(new BadRequest({ message: e.message })),
           PayloadTooLarge: (e) => Effect.fail(new TooLarge({ message: e.message })),
           UnsupportedMediaType: (e) => Effect.fail(new UnsupportedType({ message: e.message }))
         }),
@@ -72,6 +73,9 @@ export const ImagesLive = HttpApiBuilder.group(Api, "images", (handlers) =>
     .handle("status", ({ path }) =>
       getStatus(normalizeId(path.image_id)).pipe(
         Effect.map(toImageStatusBody),
-        Effect.catchTags({ ImageNotFound: (e) => Effect.fail(new NotFound({ message: e.message })) }),
+        Effect.catchTags({
+          ImageNotFound: (e) =>
+            Effect.fail(new NotFound({ message: e.message }))
+        }),
         unavailableOnInfrastructureError
       )))

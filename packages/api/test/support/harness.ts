@@ -4,12 +4,7 @@
  * a repository that follows the `ImageRepository` contract, a storage that signs deterministic URLs);
  * the end-to-end tests over the real database and storage live elsewhere.
  */
-import {
-  HttpApiBuilder,
-  HttpServer,
-  HttpServerRespondable,
-  HttpServerResponse
-} from "@effect/platform"
+import { HttpApiBuilder, HttpServer, HttpServerRespondable, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { expect } from "@effect/vitest"
 import { type ImageId, ImageRepository, type ImageSize, ObjectStorage } from "@imgpipe/core"
@@ -98,7 +93,7 @@ export interface Answer {
 }
 
 export const call = (path: string, init: RequestInit = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { baseUrl } = yield* TestServer
     const response = yield* Effect.promise(() => fetch(`${baseUrl}${path}`, { redirect: "manual", ...init }))
     const text = yield* Effect.promise(() => response.text())
@@ -141,7 +136,7 @@ export const asId = (id: string) => id as ImageId
 
 /** Puts images in known states through the repository contract, as the processing code would. */
 export const seed = (repo: RepositoryService) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const create = (id: string) =>
       repo.create({
         id: asId(id),
