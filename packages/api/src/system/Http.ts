@@ -1,6 +1,7 @@
 /**
- * Handlers of the `system` group: liveness and readiness; and the OpenAPI document and docs page. Readiness means this instance can serve: the process can open files and
- * the database answers (each checked on every probe, with a bound on the wait).
+ * Handlers of the `system` group: liveness and readiness, and the OpenAPI document and docs page.
+ * Readiness means this instance can serve: the process can open files and the database answers
+ * (each checked on every probe, with a bound on the wait).
  */
 import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware } from "@effect/platform"
 import { DatabaseError, ImageRepository } from "@imgpipe/core"
