@@ -1,12 +1,13 @@
-import { Effect, Option } from "effect"
+import { Array as Arr, Effect, Option } from "effect"
 import { Settings } from "../config.js"
 import { ImageNotFound, ImageRejected } from "../domain/errors.js"
 import type { ImageId } from "../domain/ids.js"
+import type { ImageRecord, RenditionRecord } from "../domain/image.js"
 import { isRejected } from "../domain/rules.js"
 import type { ImageSize, ServedSize } from "../domain/sizes.js"
 import { rawKey } from "../domain/sizes.js"
 import { ImageRepository } from "../services/ImageRepository.js"
-import { ObjectStorage } from "../services/ObjectStorage.js"
+import { type Bucket, ObjectStorage } from "../services/ObjectStorage.js"
 
 export interface ServedImage {
   readonly imageId: ImageId
@@ -55,46 +56,64 @@ export const getImage = (input: { readonly imageId: ImageId; readonly size: Imag
       })
     }
 
-    const ready = new Map(renditions.filter((r) => r.status === "ready").map((r) => [r.size, r] as const))
-    const order = [input.size, ...settings.sizeOrder.filter((size) => size !== input.size)]
-    const served = order.map((size) => ready.get(size)).find((r) => r !== undefined)
-    if (served !== undefined && served.key !== null && served.contentType !== null) {
-      const link = yield* storage.presignDownload({
-        bucket: "processed",
-        key: served.key,
-        expiresInSeconds: settings.downloadUrlTtlSeconds
-      })
-      return {
-        imageId: input.imageId,
-        requestedSize: input.size,
-        servedSize: served.size,
-        fallback: served.size !== input.size,
-        url: link.url,
-        expiresAt: link.expiresAt,
-        contentType: served.contentType,
-        width: served.width,
-        height: served.height,
-        bytes: served.bytes
-      } satisfies ServedImage
-    }
-    if (!image.originalStored) {
+    const served = Option.orElse(
+      servedRendition(renditions, [input.size, ...settings.sizeOrder.filter((size) => size !== input.size)]),
+      () => servedOriginal(image)
+    )
+    if (Option.isNone(served)) {
       return yield* new ImageNotFound({ imageId: input.imageId, message: "No rendition or original is stored for this image." })
     }
-    const link = yield* storage.presignDownload({
-      bucket: "raw",
-      key: rawKey(image.id),
-      expiresInSeconds: settings.downloadUrlTtlSeconds
-    })
+    const { bucket, key, ...object } = served.value
+    const link = yield* storage.presignDownload({ bucket, key, expiresInSeconds: settings.downloadUrlTtlSeconds })
     return {
       imageId: input.imageId,
       requestedSize: input.size,
-      servedSize: "original",
-      fallback: true,
+      ...object,
+      fallback: object.servedSize !== input.size,
       url: link.url,
-      expiresAt: link.expiresAt,
+      expiresAt: link.expiresAt
+    } satisfies ServedImage
+  }).pipe(Effect.withSpan("getImage"))
+
+/** An object `getImage` can serve: where it is, and what it is. */
+interface Servable {
+  readonly bucket: Bucket
+  readonly key: string
+  readonly servedSize: ServedSize
+  readonly contentType: string
+  readonly width: number | null
+  readonly height: number | null
+  readonly bytes: number | null
+}
+
+/** The rendition of the first size of `order` that is ready. */
+const servedRendition = (renditions: ReadonlyArray<RenditionRecord>, order: ReadonlyArray<ImageSize>) =>
+  Arr.findFirst(order, (size) => Arr.findFirst(renditions, (r) => r.size === size && r.status === "ready")).pipe(
+    Option.flatMap((r): Option.Option<Servable> =>
+      r.key === null || r.contentType === null
+        ? Option.none()
+        : Option.some({
+          bucket: "processed",
+          key: r.key,
+          servedSize: r.size,
+          contentType: r.contentType,
+          width: r.width,
+          height: r.height,
+          bytes: r.bytes
+        })
+    )
+  )
+
+/** The original, while it is stored. */
+const servedOriginal = (image: ImageRecord): Option.Option<Servable> =>
+  image.originalStored
+    ? Option.some({
+      bucket: "raw",
+      key: rawKey(image.id),
+      servedSize: "original",
       contentType: image.originalContentType ?? image.declaredContentType,
       width: image.originalWidth,
       height: image.originalHeight,
       bytes: image.originalBytes
-    } satisfies ServedImage
-  }).pipe(Effect.withSpan("getImage"))
+    })
+    : Option.none()
