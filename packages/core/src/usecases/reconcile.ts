@@ -47,47 +47,13 @@ const stalledMessage = (stall: Duration.Duration, missing: ReadonlyArray<ImageSi
  * every row is locked `FOR UPDATE SKIP LOCKED`, so each is changed by one run only.
  */
 export const reconcile = Effect.gen(function* () {
-  const settings = yield* Settings
   const windows = yield* ReconcileSettings
-  const repo = yield* ReconcileRepository
-  const queue = yield* JobQueue
   const limit = windows.batchLimit
 
   const { arrived, expired } = yield* expireOrStart({ graceSeconds: Duration.toSeconds(windows.expireGrace), limit })
 
-  const stalled = yield* repo.transaction(
-    Effect.gen(function* () {
-      const images = yield* repo.lockStalled({ stallSeconds: Duration.toSeconds(windows.stall), limit })
-      if (images.length === 0) return { resent: 0, failed: 0, backlogged: 0 }
-
-      const live = yield* queue.imagesWithLiveJobs(images.map((image) => image.id))
-      const isLive = (image: StalledImage) => Option.isSome(live) && live.value.has(image.id)
-      const missing = (image: StalledImage) => settings.sizeOrder.filter((size) => !image.readySizes.includes(size))
-
-      const backlogged = images.filter(isLive)
-      const resend = images.filter((image) => !isLive(image) && image.stallResends === 0)
-      const fail = images.filter((image) => !isLive(image) && image.stallResends > 0)
-
-      const jobs: Array<ProcessJob> = resend.flatMap((image) =>
-        missing(image).map((size): ProcessJob => ({ image_id: image.id, raw_key: rawKey(image.id), size }))
-      )
-      yield* repo.deferStalled(backlogged.map((image) => image.id))
-      yield* repo.markResent(resend.map((image) => image.id))
-      yield* queue.send(jobs)
-      yield* repo.failStalled(
-        fail.map((image) => ({ id: image.id, missing: missing(image), message: stalledMessage(windows.stall, missing(image)) }))
-      )
-      if (resend.length + fail.length > 0) {
-        yield* Effect.logWarning("reconcile: stalled images").pipe(
-          Effect.annotateLogs({
-            resent: resend.map((image) => image.id),
-            failed: fail.map((image) => image.id)
-          })
-        )
-      }
-      return { resent: resend.length, failed: fail.length, backlogged: backlogged.length }
-    })
-  )
+  const repo = yield* ReconcileRepository
+  const stalled = yield* repo.transaction(resendOrFailStalled({ stall: windows.stall, limit }))
 
   const counts: ReconcileCounts = { expired, arrived, ...stalled }
   yield* (counts.expired + counts.arrived + counts.resent + counts.failed + counts.backlogged > 0 ? Effect.logInfo : Effect.logDebug)(
@@ -95,6 +61,47 @@ export const reconcile = Effect.gen(function* () {
   ).pipe(Effect.annotateLogs({ ...counts }))
   return counts
 }).pipe(Effect.withSpan("reconcile"))
+
+/**
+ * Step 2 (run in one transaction): the `processing` images past the stall window. Backlogged ones
+ * get their clock restarted, the ones never re-sent get their missing sizes sent again, the ones
+ * re-sent before fail.
+ */
+const resendOrFailStalled = (input: { readonly stall: Duration.Duration; readonly limit: number }) =>
+  Effect.gen(function* () {
+    const settings = yield* Settings
+    const repo = yield* ReconcileRepository
+    const queue = yield* JobQueue
+    const images = yield* repo.lockStalled({ stallSeconds: Duration.toSeconds(input.stall), limit: input.limit })
+    if (images.length === 0) return { resent: 0, failed: 0, backlogged: 0 }
+
+    const live = yield* queue.imagesWithLiveJobs(images.map((image) => image.id))
+    const isLive = (image: StalledImage) => Option.isSome(live) && live.value.has(image.id)
+    const missing = (image: StalledImage) => settings.sizeOrder.filter((size) => !image.readySizes.includes(size))
+
+    const backlogged = images.filter(isLive)
+    const resend = images.filter((image) => !isLive(image) && image.stallResends === 0)
+    const fail = images.filter((image) => !isLive(image) && image.stallResends > 0)
+
+    const jobs: Array<ProcessJob> = resend.flatMap((image) =>
+      missing(image).map((size): ProcessJob => ({ image_id: image.id, raw_key: rawKey(image.id), size }))
+    )
+    yield* repo.deferStalled(backlogged.map((image) => image.id))
+    yield* repo.markResent(resend.map((image) => image.id))
+    yield* queue.send(jobs)
+    yield* repo.failStalled(
+      fail.map((image) => ({ id: image.id, missing: missing(image), message: stalledMessage(input.stall, missing(image)) }))
+    )
+    if (resend.length + fail.length > 0) {
+      yield* Effect.logWarning("reconcile: stalled images").pipe(
+        Effect.annotateLogs({
+          resent: resend.map((image) => image.id),
+          failed: fail.map((image) => image.id)
+        })
+      )
+    }
+    return { resent: resend.length, failed: fail.length, backlogged: backlogged.length }
+  })
 
 /** How many HEAD requests the expiry check has in flight at once. */
 const HEAD_CONCURRENCY = 16
