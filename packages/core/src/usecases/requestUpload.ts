@@ -19,9 +19,6 @@ export interface UploadTicket {
   readonly expiresAt: Date
 }
 
-/** The old name of `mediaType` (domain/rules.ts), kept until its importers switch. */
-export { mediaType as normalizeContentType } from "../domain/rules.js"
-
 const refusedTypes: Readonly<Record<string, string>> = {
   "image/svg+xml": "SVG is not accepted: it can carry scripts.",
   "image/heic": "HEIC is not accepted: convert to JPEG or AVIF before uploading.",
