@@ -1,9 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Redacted } from "effect"
+import { ConfigProvider, Duration, Effect, Option, Redacted } from "effect"
 import {
+  databaseUrlConfig,
   dbPoolSizeConfig,
   maxReceivesConfig,
   reconcileSettingsConfig,
+  requiredDatabaseUrlConfig,
   secondsConfig,
   settingsConfig,
   shutdownGraceConfig,
@@ -89,4 +91,18 @@ describe("queue and database settings", () => {
         "IMGPIPE_DB_POOL_SIZE must be a positive integer"
       )
     }).pipe(withEnv({})))
+})
+
+describe("DATABASE_URL", () => {
+  it.effect("blank or unset means none (embedded); required where a server is the only choice", () =>
+    Effect.gen(function* () {
+      expect(yield* databaseUrlConfig.pipe(withEnv({}))).toEqual(Option.none())
+      expect(yield* databaseUrlConfig.pipe(withEnv({ DATABASE_URL: "  " }))).toEqual(Option.none())
+      const url = yield* databaseUrlConfig.pipe(withEnv({ DATABASE_URL: "postgres://db/x" }))
+      expect(Option.map(url, Redacted.value)).toEqual(Option.some("postgres://db/x"))
+      expect(Redacted.value(yield* requiredDatabaseUrlConfig.pipe(withEnv({ DATABASE_URL: "postgres://db/x" })))).toBe(
+        "postgres://db/x"
+      )
+      expect(yield* failure(requiredDatabaseUrlConfig.pipe(withEnv({})))).toContain("DATABASE_URL")
+    }))
 })

@@ -5,7 +5,7 @@
  */
 import type { SqlClient, SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Config, type ConfigError, type Duration, Effect, Layer, Option, Redacted } from "effect"
+import { type ConfigError, type Duration, Effect, Layer } from "effect"
 import { type DatabaseSecretError, databaseUrlWithSecret } from "./databaseSecret.js"
 
 /** What every database layer provides: the generic client and the PostgreSQL-specific one. */
@@ -14,13 +14,8 @@ export type Database = SqlClient.SqlClient | PgClient.PgClient
 /** `IMGPIPE_DATA_DIR`, defined with the other settings; re-exported for the embedded modules. */
 export { dataDirConfig } from "../config/runtime.js"
 
-/**
- * `DATABASE_URL`, when set to something non-empty. An empty value counts as unset so that a
- * compose file or `.env` can leave it blank to mean "embedded".
- */
-export const databaseUrlConfig: Config.Config<Option.Option<Redacted.Redacted<string>>> = Config.option(
-  Config.redacted("DATABASE_URL")
-).pipe(Config.map(Option.filter((url) => Redacted.value(url).trim().length > 0)))
+/** `DATABASE_URL` (blank counts as unset), defined with the other settings; re-exported for the runtimes. */
+export { databaseUrlConfig } from "../config/database.js"
 
 // ---- (a) a PostgreSQL server -----------------------------------------------------------------
 

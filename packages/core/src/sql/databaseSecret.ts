@@ -13,6 +13,7 @@
 import { SecretsManagerService } from "@effect-aws/client-secrets-manager"
 import { Config, type ConfigError, Duration, Effect, Either, Layer, Option, Redacted, Schema } from "effect"
 import { awsClientConfig, clientOptions, describeAwsError } from "../aws/config.js"
+import { requiredDatabaseUrlConfig } from "../config/database.js"
 
 /**
  * The password could not be had: the secret is unreadable (missing, access denied, no network),
@@ -134,7 +135,7 @@ export const databaseUrlWithSecret: Effect.Effect<
   Redacted.Redacted<string>,
   DatabaseSecretError | ConfigError.ConfigError
 > = Effect.gen(function* () {
-  const url = yield* Config.redacted("DATABASE_URL")
+  const url = yield* requiredDatabaseUrlConfig
   const secretArn = yield* databaseSecretArnConfig
   if (Option.isNone(secretArn)) return url
   const password = yield* readDatabasePassword(secretArn.value)
