@@ -159,18 +159,22 @@ export function monitoring(input: MonitoringInput) {
 
   // Errors and throttles, per function. ProcessImage answers per-message failures in the batch
   // response, so an invocation error is a crash (out of memory, timeout, bad deploy).
-  const lambdas: ReadonlyArray<readonly [string, sst.aws.Function]> = [
-    ["StartProcessing", input.startProcessing],
-    ...SIZES.map((size) => [`ProcessImage${SIZE_TITLE[size]}`, input.processImage[size]] as const),
-    ["Reconcile", input.reconcile]
+  // Errors: more than a few a period for the busy functions; Reconcile runs once per 5 minutes, so
+  // a failed run in two periods in a row is the signal (stalled images are no longer healed).
+  const busy = { threshold: ALARMS.lambdaErrorsPer5Minutes, periods: 1 }
+  const lambdas: ReadonlyArray<readonly [string, sst.aws.Function, { threshold: number; periods: number }]> = [
+    ["StartProcessing", input.startProcessing, busy],
+    ...SIZES.map((size) => [`ProcessImage${SIZE_TITLE[size]}`, input.processImage[size], busy] as const),
+    ["Reconcile", input.reconcile, { threshold: 0, periods: 2 }]
   ]
-  const lambdaAlarms = lambdas.flatMap(([title, fn]) => [
+  const lambdaAlarms = lambdas.flatMap(([title, fn, errors]) => [
     alarm(
       `${title}Errors`,
       {
         name: named(`${title}-errors`),
         description: `${title} invocations failed (crash, timeout, or out of memory): read its logs (docs/deploy.md).`,
-        threshold: ALARMS.lambdaErrorsPer5Minutes
+        threshold: errors.threshold,
+        periods: errors.periods
       },
       { namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: fn.name }, statistic: "Sum", period: 300 }
     ),

@@ -81,6 +81,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     )
     expect(on("AWS/Lambda", "Errors").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
     expect(on("AWS/Lambda", "Throttles").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
+    // Reconcile runs once per 5 minutes: any failed run, two periods in a row, must be able to fire.
+    const reconcileErrors = on("AWS/Lambda", "Errors").find((a) => dimension("FunctionName")(a) === functions[4])
+    expect([reconcileErrors?.args.threshold, reconcileErrors?.args.evaluationPeriods, reconcileErrors?.args.period]).toEqual([0, 2, 300])
     // StartProcessing is invoked by SQS now: no asynchronous events to drop, no alarm on them.
     expect(on("AWS/Lambda", "AsyncEventsDropped")).toHaveLength(0)
 
