@@ -13,7 +13,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { promisify } from "node:util"
-import { type PgliteServer, testServerUrl } from "../../core/test/support/pglite-server.js"
+import { type PgliteServer, testServerUrl } from "@imgpipe/core/test/support/pglite-server"
 
 const root = resolve(import.meta.dirname, "../../..")
 const dockerfile = readFileSync(join(root, "packages/api/Dockerfile"), "utf8")

@@ -11,7 +11,7 @@ import { ConfigProvider, Context, Effect, Layer, Logger, LogLevel } from "effect
 import { createServer, type Server } from "node:http"
 import { type HttpServerOptions, makeHttpServer } from "../../src/Http.js"
 import { ApiServices } from "../../src/layers.js"
-import { TestDatabase } from "../../../core/test/support/database.js"
+import { TestDatabase } from "@imgpipe/core/test/support/database"
 
 export class EcsServer extends Context.Tag("test/EcsServer")<
   EcsServer,
