@@ -7,7 +7,7 @@
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
-import { makeTestApp, TestServer } from "../../local/test/support/app.js"
+import { makeTestApp, TestServer } from "@imgpipe/local/test/support/app"
 import { chunks, MiB, streamBody } from "./support/stream.js"
 
 const APP = "http://localhost:5173"
