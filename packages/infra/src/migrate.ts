@@ -9,6 +9,7 @@
  * then retries connecting for `IMGPIPE_MIGRATE_WAIT_SECONDS` (default 180, well inside the
  * function's timeout), logging what it waits for, and fails with the last error after that.
  */
+import { requiredDatabaseUrlConfig } from "@imgpipe/core/config/database"
 import { pgLayer } from "@imgpipe/core/sql/client"
 import {
   databaseTarget,
@@ -16,7 +17,7 @@ import {
   migrateWaitConfig,
   migrateWhenReachable
 } from "@imgpipe/core/sql/migrate"
-import { Config, Effect } from "effect"
+import { Effect } from "effect"
 
 export interface MigrateResult {
   readonly applied: ReadonlyArray<string>
@@ -26,7 +27,7 @@ export interface MigrateResult {
 const DatabaseLive = pgLayer({ maxConnections: 1, connectTimeout: MIGRATE_CONNECT_TIMEOUT })
 
 const program = Effect.gen(function* () {
-  const target = databaseTarget(yield* Config.redacted("DATABASE_URL"))
+  const target = databaseTarget(yield* requiredDatabaseUrlConfig)
   const maxWait = yield* migrateWaitConfig
   return yield* migrateWhenReachable(DatabaseLive, { target, maxWait })
 }).pipe(
