@@ -4,7 +4,7 @@
  * ends `expired` and `get_image` answers 404, as the `Reconcile` cron makes it in AWS.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { testDatabaseKind } from "../../core/test/support/database.js"
+import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import { type AwsLocal, startAwsLocal } from "./support/aws-local.js"
 
 describe(`bun run start:aws-local reconciles (${testDatabaseKind})`, () => {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
-import { testDatabaseKind } from "../../core/test/support/database.js"
+import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import { type AwsLocal, poll, root, startAwsLocal } from "./support/aws-local.js"
 
 const photo = new Uint8Array(readFileSync(resolve(root, "packages/core/test/fixtures/images/photo-1280x1024-grass-progressive.jpg")))

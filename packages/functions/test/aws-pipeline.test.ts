@@ -13,7 +13,7 @@ import type { S3Event } from "aws-lambda"
 import { Duration, Effect, Option, Schedule } from "effect"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
-import { testDatabaseKind } from "../../core/test/support/database.js"
+import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import { lambdaContext, s3EventRecord } from "../src/local/event-sources.js"
 import { Aws, AwsLive } from "./support/aws.js"
 

@@ -11,7 +11,7 @@ import { parseImageId } from "@imgpipe/core"
 import { Effect, Option, Queue } from "effect"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
-import { testDatabaseKind } from "../../core/test/support/database.js"
+import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import { notifyIngestQueue, pollIngestOnce, pollOnce } from "../src/local/event-sources.js"
 import { Aws, AwsLive } from "./support/aws.js"
 

@@ -11,7 +11,7 @@ import type { Context as LambdaContext, S3Event, SQSEvent, SQSRecord } from "aws
 import { ConfigProvider, Effect, Layer, Option, Queue } from "effect"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
-import { testDatabaseKind } from "../../core/test/support/database.js"
+import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import type { CreatedObject } from "../src/local/emulator.js"
 import { lambdaContext, notifyIngestQueue, pollIngestOnce, s3EventRecord, s3TestEvent } from "../src/local/event-sources.js"
 import { startProcessingHandler } from "../src/start-processing.js"
