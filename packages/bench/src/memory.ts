@@ -14,7 +14,7 @@ import { statSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import sharp, { type Sharp } from "sharp"
-import type { PeakRss } from "../../core/test/support/peak-rss-child.js"
+import type { PeakRss } from "@imgpipe/core/test/support/peak-rss-child"
 import { PROCESS_IMAGE } from "../../infra/settings.js"
 import { fixturesDir, fmt, progress, removeDir, repoRoot, tempDir } from "./util.js"
 
