@@ -13,7 +13,7 @@ import {
   relay,
   relayedUrl,
   scratchDatabase
-} from "../../core/test/support/migrate-harness.js"
+} from "@imgpipe/core/test/support/migrate-harness"
 import { handler } from "../src/migrate.js"
 
 /** Sets `env` for the scope (the handler reads its Config from `process.env` when it runs). */

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { resolve } from "node:path"
 import { freePort } from "@imgpipe/core/util/net"
-import { makeTestDatabase } from "../../../local/test/support/runner.js"
+import { makeTestDatabase } from "@imgpipe/local/test/support/runner"
 
 export const root = resolve(import.meta.dirname, "../../../..")
 

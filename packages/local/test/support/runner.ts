@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import pg from "pg"
-import { freePort } from "../../../core/src/util/net.js"
+import { freePort } from "@imgpipe/core/util/net"
 
 const root = resolve(import.meta.dirname, "../../../..")
 
