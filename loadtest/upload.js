@@ -11,23 +11,23 @@
  * READY_SAMPLE_EVERY (100), READY_WAIT (seconds, 30), the p95 budgets UPLOAD_P95_MS, PUT_P95_MS,
  * GET_IMAGE_P95_MS, MAX_FAILED (0.001), VUS / MAX_VUS, RESULTS_DIR. See loadtest/README.md.
  */
-import exec from 'k6/execution'
-import { Counter, Rate, Trend } from 'k6/metrics'
-import { getImage, observeResponses, putBytes, requestUpload, waitUntilServed } from './lib/api.js'
-import { BASE_URL, buildScenario, envNumber, TEN_MILLION_A_DAY } from './lib/config.js'
-import { meanUploadBytes, pickImage } from './lib/images.js'
-import { runSettings, summarize } from './lib/summary.js'
-import { makeTimeline } from './lib/timeline.js'
-import { BUDGETS, buildThresholds } from './lib/thresholds.js'
+import exec from "k6/execution"
+import { Counter, Rate, Trend } from "k6/metrics"
+import { getImage, observeResponses, putBytes, requestUpload, waitUntilServed } from "./lib/api.js"
+import { BASE_URL, buildScenario, envNumber, TEN_MILLION_A_DAY } from "./lib/config.js"
+import { meanUploadBytes, pickImage } from "./lib/images.js"
+import { runSettings, summarize } from "./lib/summary.js"
+import { BUDGETS, buildThresholds } from "./lib/thresholds.js"
+import { makeTimeline } from "./lib/timeline.js"
 
-const RATE = envNumber('RATE', TEN_MILLION_A_DAY)
-const SAMPLE_EVERY = Math.max(1, Math.round(envNumber('READY_SAMPLE_EVERY', 100)))
-const READY_WAIT = envNumber('READY_WAIT', 30)
-const SIZES = ['small', 'medium', 'large']
+const RATE = envNumber("RATE", TEN_MILLION_A_DAY)
+const SAMPLE_EVERY = Math.max(1, Math.round(envNumber("READY_SAMPLE_EVERY", 100)))
+const READY_WAIT = envNumber("READY_WAIT", 30)
+const SIZES = ["small", "medium", "large"]
 
 const plan = buildScenario({
   rate: RATE,
-  exec: 'upload',
+  exec: "upload",
   maxIterationSeconds: READY_WAIT + 5,
   // Ticket + PUT on a healthy system; the VU pool is sized from it (see buildScenario).
   typicalIterationSeconds: 0.2,
@@ -36,8 +36,8 @@ const plan = buildScenario({
 
 export const options = {
   scenarios: { [plan.name]: plan.scenario },
-  thresholds: buildThresholds(['upload', 'put', 'get_image'], plan.expectedIterations),
-  summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
+  thresholds: buildThresholds(["upload", "put", "get_image"], plan.expectedIterations),
+  summaryTrendStats: ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)", "count"],
   // Keep-alive like a real client's connection pool; a fresh TLS handshake per upload is not what
   // the API or S3 sees from apps.
   noConnectionReuse: false,
@@ -45,13 +45,13 @@ export const options = {
 }
 
 // Latency over time for the report: the run plus its graceful stop (iterations still finishing).
-const timeline = makeTimeline(['upload', 'put', 'get_image'], plan.durationSeconds + READY_WAIT + 15)
+const timeline = makeTimeline(["upload", "put", "get_image"], plan.durationSeconds + READY_WAIT + 15)
 observeResponses(timeline.record)
 
-const timeToReady = new Trend('time_to_ready', true)
-const readyWithinWait = new Rate('ready_within_wait')
-const readySamples = new Counter('ready_samples')
-const uploadedBytes = new Counter('uploaded_bytes')
+const timeToReady = new Trend("time_to_ready", true)
+const readyWithinWait = new Rate("ready_within_wait")
+const readySamples = new Counter("ready_samples")
+const uploadedBytes = new Counter("uploaded_bytes")
 
 export function upload() {
   const image = pickImage()
@@ -75,15 +75,18 @@ export default upload
 
 /** One get_image before the run: fails fast with a clear message when BASE_URL is wrong. */
 export function setup() {
-  const res = getImage('00000000-0000-7000-8000-000000000000', 'small', true, 'setup')
+  const res = getImage("00000000-0000-7000-8000-000000000000", "small", true, "setup")
   if (res.status === 0) throw new Error(`cannot reach ${BASE_URL}: ${res.error}`)
 }
 
 export function handleSummary(data) {
-  return summarize(data, Object.assign(runSettings('upload.js', RATE, plan), {
-    mean_upload_bytes: Math.round(meanUploadBytes()),
-    budgets_ms: BUDGETS,
-    timeline: { bucket_s: timeline.bucketSeconds },
-    ready_sample: { every: SAMPLE_EVERY, wait_s: READY_WAIT, sizes: SIZES }
-  }))
+  return summarize(
+    data,
+    Object.assign(runSettings("upload.js", RATE, plan), {
+      mean_upload_bytes: Math.round(meanUploadBytes()),
+      budgets_ms: BUDGETS,
+      timeline: { bucket_s: timeline.bucketSeconds },
+      ready_sample: { every: SAMPLE_EVERY, wait_s: READY_WAIT, sizes: SIZES }
+    })
+  )
 }

@@ -3,9 +3,9 @@
  * thresholds and the report group by it) and a fixed `name`: upload and image URLs are unique per
  * image, and k6 would otherwise keep one time series per URL.
  */
-import http from 'k6/http'
-import { check, sleep } from 'k6'
-import { API_KEY, BASE_URL } from './config.js'
+import { check, sleep } from "k6"
+import http from "k6/http"
+import { API_KEY, BASE_URL } from "./config.js"
 
 const UPLOAD_OK = http.expectedStatuses(201)
 const PUT_OK = http.expectedStatuses({ min: 200, max: 299 })
@@ -30,20 +30,23 @@ function observed(endpoint, res) {
 }
 
 function authHeaders() {
-  return API_KEY === '' ? {} : { authorization: `Bearer ${API_KEY}` }
+  return API_KEY === "" ? {} : { authorization: `Bearer ${API_KEY}` }
 }
 
 /** POST /upload; returns the ticket, or null (the failure is already counted by checks and tags). */
 export function requestUpload(image, endpoint) {
-  const res = observed(endpoint || 'upload', http.post(
-    `${BASE_URL}/upload`,
-    JSON.stringify({ content_type: image.contentType, content_length: image.size }),
-    {
-      headers: Object.assign({ 'content-type': 'application/json' }, authHeaders()),
-      tags: { endpoint: endpoint || 'upload', name: 'POST /upload' },
-      responseCallback: UPLOAD_OK
-    }
-  ))
+  const res = observed(
+    endpoint || "upload",
+    http.post(
+      `${BASE_URL}/upload`,
+      JSON.stringify({ content_type: image.contentType, content_length: image.size }),
+      {
+        headers: Object.assign({ "content-type": "application/json" }, authHeaders()),
+        tags: { endpoint: endpoint || "upload", name: "POST /upload" },
+        responseCallback: UPLOAD_OK
+      }
+    )
+  )
   let ticket = null
   if (res.status === 201) {
     try {
@@ -53,19 +56,23 @@ export function requestUpload(image, endpoint) {
     }
   }
   const ok = check(res, {
-    'upload: 201 with a ticket': () => ticket !== null && typeof ticket.image_id === 'string' && ticket.upload !== undefined
+    "upload: 201 with a ticket": () =>
+      ticket !== null && typeof ticket.image_id === "string" && ticket.upload !== undefined
   })
   return ok ? ticket : null
 }
 
 /** The PUT of the bytes to the presigned URL, with exactly the headers the ticket names. */
 export function putBytes(ticket, image, endpoint) {
-  const res = observed(endpoint || 'put', http.request(ticket.upload.method, ticket.upload.url, image.bytes, {
-    headers: ticket.upload.headers,
-    tags: { endpoint: endpoint || 'put', name: 'PUT storage' },
-    responseCallback: PUT_OK
-  }))
-  return check(res, { 'put: 2xx': (r) => r.status >= 200 && r.status < 300 })
+  const res = observed(
+    endpoint || "put",
+    http.request(ticket.upload.method, ticket.upload.url, image.bytes, {
+      headers: ticket.upload.headers,
+      tags: { endpoint: endpoint || "put", name: "PUT storage" },
+      responseCallback: PUT_OK
+    })
+  )
+  return check(res, { "put: 2xx": (r) => r.status >= 200 && r.status < 300 })
 }
 
 /**
@@ -74,11 +81,14 @@ export function putBytes(ticket, image, endpoint) {
  * waiting does not count in the read budget.
  */
 export function getImage(imageId, size, polling, endpoint) {
-  return observed(endpoint || 'get_image', http.get(`${BASE_URL}/get_image?image_id=${imageId}&image_size=${size}`, {
-    redirects: 0,
-    tags: { endpoint: endpoint || 'get_image', name: 'GET /get_image' },
-    responseCallback: polling ? POLL_OK : REDIRECT_OK
-  }))
+  return observed(
+    endpoint || "get_image",
+    http.get(`${BASE_URL}/get_image?image_id=${imageId}&image_size=${size}`, {
+      redirects: 0,
+      tags: { endpoint: endpoint || "get_image", name: "GET /get_image" },
+      responseCallback: polling ? POLL_OK : REDIRECT_OK
+    })
+  )
 }
 
 /**
@@ -93,7 +103,7 @@ export function waitUntilServed(imageId, size, since, waitSeconds, endpoint) {
   let interval = 0.25
   for (;;) {
     const res = getImage(imageId, size, true, endpoint)
-    const served = res.headers['X-Image-Size']
+    const served = res.headers["X-Image-Size"]
     if (res.status === 302 && served === size) return Date.now() - since
     if (res.status !== 302 && res.status !== 404) return null
     if (Date.now() + interval * 1000 > deadline) return null

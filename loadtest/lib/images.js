@@ -7,19 +7,19 @@
  * `file[:weight],file[:weight]` of names in the fixture folder. FIXTURES_DIR overrides the folder.
  * Every VU holds its own copy of the bytes it opened: memory ≈ VUs × the mix's distinct bytes.
  */
-import { envString } from './config.js'
+import { envString } from "./config.js"
 
-const FIXTURES = envString('FIXTURES_DIR', '../../packages/core/test/fixtures/images').replace(/\/+$/, '')
+const FIXTURES = envString("FIXTURES_DIR", "../../packages/core/test/fixtures/images").replace(/\/+$/, "")
 
 const CONTENT_TYPES = {
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  gif: 'image/gif',
-  avif: 'image/avif',
-  tif: 'image/tiff',
-  tiff: 'image/tiff'
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+  gif: "image/gif",
+  avif: "image/avif",
+  tif: "image/tiff",
+  tiff: "image/tiff"
 }
 
 /*
@@ -40,12 +40,12 @@ const CONTENT_TYPES = {
  *    2      photo-6028x3391-bird-20mp.jpg           20 MP camera original, 4.4 MB
  * Mean upload ≈ 0.41 MB and ≈ 2.6 MP.
  */
-const PRESETS = JSON.parse(open('./mixes.json'))
+const PRESETS = JSON.parse(open("./mixes.json"))
 
 function parseMix(spec) {
   if (PRESETS[spec] !== undefined) return PRESETS[spec]
-  return spec.split(',').map((part) => part.trim()).filter((part) => part.length > 0).map((part) => {
-    const at = part.lastIndexOf(':')
+  return spec.split(",").map((part) => part.trim()).filter((part) => part.length > 0).map((part) => {
+    const at = part.lastIndexOf(":")
     const name = at > 0 ? part.slice(0, at) : part
     const weight = at > 0 ? Number(part.slice(at + 1)) : 1
     if (!(weight > 0)) throw new Error(`IMAGES: bad weight in "${part}"`)
@@ -53,18 +53,18 @@ function parseMix(spec) {
   })
 }
 
-export const MIX_NAME = envString('IMAGES', 'photos')
+export const MIX_NAME = envString("IMAGES", "photos")
 
 /** `{ name, contentType, bytes (ArrayBuffer), size, weight }` for each file of the mix. */
 export const IMAGES = parseMix(MIX_NAME).map(([name, weight]) => {
-  const extension = name.split('.').pop().toLowerCase()
+  const extension = name.split(".").pop().toLowerCase()
   const contentType = CONTENT_TYPES[extension]
   if (contentType === undefined) throw new Error(`IMAGES: no content type for "${name}"`)
-  const bytes = open(`${FIXTURES}/${name}`, 'b')
+  const bytes = open(`${FIXTURES}/${name}`, "b")
   return { name, contentType, bytes, size: bytes.byteLength, weight }
 })
 
-if (IMAGES.length === 0) throw new Error('IMAGES selects no file')
+if (IMAGES.length === 0) throw new Error("IMAGES selects no file")
 
 const TOTAL_WEIGHT = IMAGES.reduce((sum, image) => sum + image.weight, 0)
 

@@ -7,15 +7,15 @@
  * packages/bench/test/loadtest-report.test.ts.
  */
 
-const PREFIX = 'timeline_'
+const PREFIX = "timeline_"
 const NAME = /^timeline_([a-z_]+)_(\d{3})$/
-const COLOURS = { upload: '#3a78b5', put: '#8e44ad', get_image: '#1a7f37' }
+const COLOURS = { upload: "#3a78b5", put: "#8e44ad", get_image: "#1a7f37" }
 
 /** At most this many buckets per endpoint (each is a Trend k6 keeps in memory and summarises). */
 export const MAX_BUCKETS = 120
 
 export function timelineMetricName(endpoint, index) {
-  return PREFIX + endpoint + '_' + String(index).padStart(3, '0')
+  return PREFIX + endpoint + "_" + String(index).padStart(3, "0")
 }
 
 export function isTimelineMetric(name) {
@@ -51,7 +51,7 @@ export function timelineSeries(metrics, bucketSeconds, order) {
     const values = metrics[name].values
     if (!(values.count > 0)) continue
     const points = byEndpoint[match[1]] || (byEndpoint[match[1]] = [])
-    points.push({ t: Number(match[2]) * bucketSeconds, p50: values.med, p95: values['p(95)'], count: values.count })
+    points.push({ t: Number(match[2]) * bucketSeconds, p50: values.med, p95: values["p(95)"], count: values.count })
   }
   const known = (order || []).filter((e) => byEndpoint[e] !== undefined)
   const rest = Object.keys(byEndpoint).filter((e) => known.indexOf(e) < 0).sort()
@@ -67,7 +67,7 @@ function niceStep(max, count) {
 }
 
 function escapeXml(text) {
-  return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 }
 
 function fmtMs(ms) {
@@ -96,7 +96,7 @@ function segments(points, bucketSeconds) {
  */
 export function timelineSvg(series, budgets, bucketSeconds) {
   const drawn = series.filter((s) => s.points.length > 0)
-  if (drawn.length === 0) return ''
+  if (drawn.length === 0) return ""
   const left = 64
   const right = 16
   const top = 34
@@ -121,42 +121,72 @@ export function timelineSvg(series, budgets, bucketSeconds) {
   // Each point sits in the middle of its bucket.
   const x = (t) => left + ((t + bucketSeconds / 2) / maxT) * plotW
   const y = (ms) => top + plotH - (Math.max(0, ms) / yMax) * plotH
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" ` +
-    `aria-label="latency over time per endpoint" font-family="system-ui,sans-serif">`]
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" ` +
+    `aria-label="latency over time per endpoint" font-family="system-ui,sans-serif">`
+  ]
   for (let v = 0; v <= yMax + 1e-9; v += yStep) {
-    parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e8eb"/>`)
-    parts.push(`<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#57606a">${fmtMs(v)}</text>`)
+    parts.push(
+      `<line x1="${left}" x2="${width - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e8eb"/>`
+    )
+    parts.push(
+      `<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#57606a">${
+        fmtMs(v)
+      }</text>`
+    )
   }
   for (let t = 0; t <= maxT + 1e-9; t += tStep) {
     const tx = left + (t / maxT) * plotW
-    parts.push(`<line x1="${tx.toFixed(1)}" x2="${tx.toFixed(1)}" y1="${top + plotH}" y2="${top + plotH + 4}" stroke="#57606a"/>`)
-    parts.push(`<text x="${tx.toFixed(1)}" y="${top + plotH + 16}" font-size="11" text-anchor="middle" fill="#57606a">${t} s</text>`)
+    parts.push(
+      `<line x1="${tx.toFixed(1)}" x2="${tx.toFixed(1)}" y1="${top + plotH}" y2="${top + plotH + 4}" stroke="#57606a"/>`
+    )
+    parts.push(
+      `<text x="${tx.toFixed(1)}" y="${
+        top + plotH + 16
+      }" font-size="11" text-anchor="middle" fill="#57606a">${t} s</text>`
+    )
   }
   parts.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#57606a"/>`)
-  parts.push(`<text x="${left + plotW / 2}" y="${height - 4}" font-size="11" text-anchor="middle" fill="#57606a">` +
-    `time since the scenario started (${bucketSeconds} s buckets)</text>`)
+  parts.push(
+    `<text x="${left + plotW / 2}" y="${height - 4}" font-size="11" text-anchor="middle" fill="#57606a">` +
+      `time since the scenario started (${bucketSeconds} s buckets)</text>`
+  )
   drawn.forEach((s, i) => {
-    const colour = COLOURS[s.endpoint] || '#57606a'
+    const colour = COLOURS[s.endpoint] || "#57606a"
     const budget = budgets && budgets[s.endpoint]
     if (budget !== undefined) {
-      parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(budget).toFixed(1)}" y2="${y(budget).toFixed(1)}" ` +
-        `stroke="${colour}" stroke-width="1" stroke-dasharray="2 3" opacity="0.8"/>`)
+      parts.push(
+        `<line x1="${left}" x2="${width - right}" y1="${y(budget).toFixed(1)}" y2="${y(budget).toFixed(1)}" ` +
+          `stroke="${colour}" stroke-width="1" stroke-dasharray="2 3" opacity="0.8"/>`
+      )
     }
     for (const seg of segments(s.points, bucketSeconds)) {
-      const line = (key) => seg.map((p) => `${x(p.t).toFixed(1)},${y(p[key] || 0).toFixed(1)}`).join(' ')
-      parts.push(`<polyline points="${line('p50')}" fill="none" stroke="${colour}" stroke-width="1" stroke-dasharray="5 3"/>`)
-      parts.push(`<polyline points="${line('p95')}" fill="none" stroke="${colour}" stroke-width="2"/>`)
+      const line = (key) => seg.map((p) => `${x(p.t).toFixed(1)},${y(p[key] || 0).toFixed(1)}`).join(" ")
+      parts.push(
+        `<polyline points="${line("p50")}" fill="none" stroke="${colour}" stroke-width="1" stroke-dasharray="5 3"/>`
+      )
+      parts.push(`<polyline points="${line("p95")}" fill="none" stroke="${colour}" stroke-width="2"/>`)
       for (const p of seg) {
-        parts.push(`<circle cx="${x(p.t).toFixed(1)}" cy="${y(p.p95 || 0).toFixed(1)}" r="2" fill="${colour}">` +
-          `<title>${escapeXml(s.endpoint)} ${p.t}–${p.t + bucketSeconds} s: p95 ${fmtMs(p.p95 || 0)}, p50 ${fmtMs(p.p50 || 0)}, ${p.count} requests</title></circle>`)
+        parts.push(
+          `<circle cx="${x(p.t).toFixed(1)}" cy="${y(p.p95 || 0).toFixed(1)}" r="2" fill="${colour}">` +
+            `<title>${escapeXml(s.endpoint)} ${p.t}–${p.t + bucketSeconds} s: p95 ${fmtMs(p.p95 || 0)}, p50 ${
+              fmtMs(p.p50 || 0)
+            }, ${p.count} requests</title></circle>`
+        )
       }
     }
     const lx = left + i * 240
     parts.push(`<line x1="${lx}" x2="${lx + 22}" y1="14" y2="14" stroke="${colour}" stroke-width="2"/>`)
-    parts.push(`<text x="${lx + 27}" y="18" font-size="12">${escapeXml(s.endpoint)} p95` +
-      `${budget !== undefined ? ` (budget ${fmtMs(budget)})` : ''}</text>`)
+    parts.push(
+      `<text x="${lx + 27}" y="18" font-size="12">${escapeXml(s.endpoint)} p95` +
+        `${budget !== undefined ? ` (budget ${fmtMs(budget)})` : ""}</text>`
+    )
   })
-  parts.push(`<text x="${width - right}" y="30" font-size="10" text-anchor="end" fill="#57606a">solid p95 · dashed p50 · dotted budget</text>`)
-  parts.push('</svg>')
-  return parts.join('')
+  parts.push(
+    `<text x="${
+      width - right
+    }" y="30" font-size="10" text-anchor="end" fill="#57606a">solid p95 · dashed p50 · dotted budget</text>`
+  )
+  parts.push("</svg>")
+  return parts.join("")
 }

@@ -3,9 +3,9 @@
  * timeline-chart.js, which draws them). The Trends are created here, in the init context, as k6
  * requires; `totalSeconds` is the scenario's length plus its graceful stop.
  */
-import exec from 'k6/execution'
-import { Trend } from 'k6/metrics'
-import { bucketOf, bucketPlan, timelineMetricName } from './timeline-chart.js'
+import exec from "k6/execution"
+import { Trend } from "k6/metrics"
+import { bucketOf, bucketPlan, timelineMetricName } from "./timeline-chart.js"
 
 export function makeTimeline(endpoints, totalSeconds) {
   const plan = bucketPlan(totalSeconds)

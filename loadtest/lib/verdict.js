@@ -15,7 +15,12 @@ export function thresholdResults(metrics, observe) {
     const metric = metrics[name]
     if (metric.thresholds === undefined) continue
     for (const source of Object.keys(metric.thresholds)) {
-      rows.push({ metric: name, source, ok: metric.thresholds[source].ok === true, value: observe ? observe(metric, source) : '–' })
+      rows.push({
+        metric: name,
+        source,
+        ok: metric.thresholds[source].ok === true,
+        value: observe ? observe(metric, source) : "–"
+      })
     }
   }
   return rows
@@ -28,7 +33,7 @@ export function describeThreshold(row) {
 
 /** The thresholds block of the text summary: one line per threshold, `ok` or `FAILED` first. */
 export function thresholdLines(rows) {
-  return rows.map((row) => `    ${(row.ok ? 'ok' : 'FAILED').padEnd(6)}  ${describeThreshold(row)}`)
+  return rows.map((row) => `    ${(row.ok ? "ok" : "FAILED").padEnd(6)}  ${describeThreshold(row)}`)
 }
 
 /**
@@ -38,13 +43,19 @@ export function thresholdLines(rows) {
 export function verdict(rows) {
   const failed = rows.filter((row) => !row.ok)
   const total = rows.length
-  const noun = total === 1 ? 'threshold' : 'thresholds'
+  const noun = total === 1 ? "threshold" : "thresholds"
   if (failed.length === 0) {
-    return { passed: true, failed, headline: total === 0 ? 'PASSED: no thresholds defined' : `PASSED: all ${total} ${noun} held` }
+    return {
+      passed: true,
+      failed,
+      headline: total === 0 ? "PASSED: no thresholds defined" : `PASSED: all ${total} ${noun} held`
+    }
   }
   return {
     passed: false,
     failed,
-    headline: `FAILED: ${failed.length} of ${total} ${noun} crossed: ${failed.map((row) => `${row.metric} ${row.source}`).join(', ')}`
+    headline: `FAILED: ${failed.length} of ${total} ${noun} crossed: ${
+      failed.map((row) => `${row.metric} ${row.source}`).join(", ")
+    }`
   }
 }

@@ -48,8 +48,8 @@ export function api(input: ApiInput) {
   const fallbackKey = isProd($app.stage)
     ? undefined
     : $resolve([input.fallbackKeySeed]).apply(([seed]) =>
-        createHmac("sha256", seed).update("ApiKeys fallback").digest("hex")
-      )
+      createHmac("sha256", seed).update("ApiKeys fallback").digest("hex")
+    )
   const apiKeys = new sst.Secret("ApiKeys", fallbackKey)
 
   const env = apiEnvironment({
@@ -69,16 +69,16 @@ export function api(input: ApiInput) {
   const parameters = $dev
     ? undefined
     : Object.entries(env.secrets).map(
-        ([variable, value]) =>
-          [
-            variable,
-            new aws.ssm.Parameter(`Api${variable}`, {
-              name: `/${$app.name}/${$app.stage}/api/${variable}`,
-              type: "SecureString",
-              value
-            })
-          ] as const
-      )
+      ([variable, value]) =>
+        [
+          variable,
+          new aws.ssm.Parameter(`Api${variable}`, {
+            name: `/${$app.name}/${$app.stage}/api/${variable}`,
+            type: "SecureString",
+            value
+          })
+        ] as const
+    )
   const ssm = parameters && Object.fromEntries(parameters.map(([variable, parameter]) => [variable, parameter.arn]))
   // ECS reads the parameters only when a task starts, and a task definition that names the same
   // parameters does not change when their values do: without this, `sst secret set ApiKeys …`
@@ -119,9 +119,9 @@ export function api(input: ApiInput) {
         domain,
         rules: domain
           ? [
-              { listen: "80/http", redirect: "443/https" },
-              { listen: "443/https", forward: containerPort }
-            ]
+            { listen: "80/http", redirect: "443/https" },
+            { listen: "443/https", forward: containerPort }
+          ]
           : [{ listen: "80/http", forward: containerPort }],
         health: {
           // Liveness only: `/ready` checks the database, and a database hiccup must not make the

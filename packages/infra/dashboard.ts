@@ -3,7 +3,7 @@
  * uploads (the ingest queue), jobs per size, the queues' age and the dead letters, resize
  * duration, then the database and the API (docs/deploy.md#alarms-and-dashboard).
  */
-import { SIZES, type Size } from "./settings"
+import { type Size, SIZES } from "./settings"
 
 export interface DashboardInput {
   readonly queues: Readonly<Record<Size, sst.aws.Queue>>
@@ -51,25 +51,36 @@ export function pipelineDashboard(input: DashboardInput) {
       "Age of the oldest upload and job, seconds",
       [
         ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queueName(input.ingest), { label: "uploads" }],
-        ...SIZES.map((size) => ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queueName(input.queues[size]), { label: size }])
+        ...SIZES.map((
+          size
+        ) => ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queueName(input.queues[size]), { label: size }])
       ],
       "Maximum"
     ),
     graph("Dead-letter queue depth", [
-      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queueName(input.deadLetter), { label: "dead jobs" }],
-      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queueName(input.ingestDeadLetter), { label: "dead uploads" }]
+      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queueName(input.deadLetter), {
+        label: "dead jobs"
+      }],
+      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queueName(input.ingestDeadLetter), {
+        label: "dead uploads"
+      }]
     ], "Maximum"),
     graph(
       "Resize duration per batch, ms (p50, p99)",
       SIZES.flatMap((size) => [
-        ["AWS/Lambda", "Duration", "FunctionName", input.processImage[size].name, { label: `${size} p50`, stat: "p50" }],
+        ["AWS/Lambda", "Duration", "FunctionName", input.processImage[size].name, {
+          label: `${size} p50`,
+          stat: "p50"
+        }],
         ["AWS/Lambda", "Duration", "FunctionName", input.processImage[size].name, { label: `${size} p99`, stat: "p99" }]
       ]),
       "p50"
     ),
     graph(
       "ProcessImage containers at once (capped per size)",
-      SIZES.map((size) => ["AWS/Lambda", "ConcurrentExecutions", "FunctionName", input.processImage[size].name, { label: size }]),
+      SIZES.map((
+        size
+      ) => ["AWS/Lambda", "ConcurrentExecutions", "FunctionName", input.processImage[size].name, { label: size }]),
       "Maximum"
     ),
     graph("Database: connections (instance, proxy) and CPU %", [
@@ -80,12 +91,22 @@ export function pipelineDashboard(input: DashboardInput) {
     ...(input.loadBalancer === undefined
       ? []
       : [
-          graph("API: requests, 5xx, p99 seconds", [
-            ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", input.loadBalancer, { label: "requests", stat: "Sum" }],
-            ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", input.loadBalancer, { label: "5xx", stat: "Sum" }],
-            ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", input.loadBalancer, { label: "p99 s", stat: "p99", yAxis: "right" }]
-          ], "Sum")
-        ])
+        graph("API: requests, 5xx, p99 seconds", [
+          ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", input.loadBalancer, {
+            label: "requests",
+            stat: "Sum"
+          }],
+          ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", input.loadBalancer, {
+            label: "5xx",
+            stat: "Sum"
+          }],
+          ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", input.loadBalancer, {
+            label: "p99 s",
+            stat: "p99",
+            yAxis: "right"
+          }]
+        ], "Sum")
+      ])
   ]
 
   return new aws.cloudwatch.Dashboard("Pipeline", {

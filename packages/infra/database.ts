@@ -2,7 +2,7 @@
  * PostgreSQL on RDS behind RDS Proxy, and the migrations as their own deploy step.
  */
 import { createHash } from "node:crypto"
-import { readFileSync, readdirSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { databaseEnvironment, databaseSecretPermission } from "./environment"
 import { CONNECTIONS, stageSizing } from "./settings"
@@ -37,7 +37,18 @@ const migrationsHash = (root: string) => {
  * as autoscaling's ceiling; 7-day backups; no final snapshot): set on the RDS instance's arguments.
  */
 export const databaseInstanceSettings = (
-  args: { -readonly [K in "allocatedStorage" | "backupRetentionPeriod" | "deletionProtection" | "skipFinalSnapshot" | "finalSnapshotIdentifier" | "deleteAutomatedBackups" | "copyTagsToSnapshot"]?: unknown },
+  args: {
+    -readonly [
+      K in
+        | "allocatedStorage"
+        | "backupRetentionPeriod"
+        | "deletionProtection"
+        | "skipFinalSnapshot"
+        | "finalSnapshotIdentifier"
+        | "deleteAutomatedBackups"
+        | "copyTagsToSnapshot"
+    ]?: unknown
+  },
   database: ReturnType<typeof stageSizing>["database"]
 ) => {
   // gp3's baseline: 3,000 IOPS below 400 GiB, 12,000 from 400 GiB (docs/deploy.md).

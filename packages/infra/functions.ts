@@ -8,7 +8,16 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { databaseSecretPermission, processImageEnvironment, startProcessingEnvironment } from "./environment"
 import { ingestQueuePolicy } from "./queues"
-import { CONNECTIONS, LIMITS, PROCESS_IMAGE, SIZES, SIZE_TITLE, START_PROCESSING, type Size, stageSizing } from "./settings"
+import {
+  CONNECTIONS,
+  LIMITS,
+  PROCESS_IMAGE,
+  type Size,
+  SIZE_TITLE,
+  SIZES,
+  stageSizing,
+  START_PROCESSING
+} from "./settings"
 
 /** Handler paths, `<file without extension>.<export>` (the topology test checks both exist). */
 export const HANDLERS = {
@@ -22,14 +31,23 @@ export const HANDLERS = {
  * pinning it to the lockfile's keeps the Lambdas on the sharp the tests ran.
  */
 export const lockedVersion = (name: string): string => {
-  const manifest: unknown = JSON.parse(readFileSync(join($cli.paths.root, "node_modules", name, "package.json"), "utf8"))
-  const version = manifest !== null && typeof manifest === "object" && "version" in manifest ? manifest.version : undefined
+  const manifest: unknown = JSON.parse(
+    readFileSync(join($cli.paths.root, "node_modules", name, "package.json"), "utf8")
+  )
+  const version = manifest !== null && typeof manifest === "object" && "version" in manifest
+    ? manifest.version
+    : undefined
   if (typeof version !== "string") throw new Error(`no installed version of ${name}: run bun install`)
   return version
 }
 
 /** What an SQS event source mapping does with the function's role: receive, delete, extend, read attributes. */
-const SQS_CONSUMER_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+const SQS_CONSUMER_ACTIONS = [
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+  "sqs:ChangeMessageVisibility",
+  "sqs:GetQueueAttributes"
+]
 
 export interface FunctionsInput {
   readonly vpc: sst.aws.Vpc

@@ -6,15 +6,15 @@
 import { pipelineDashboard } from "./dashboard"
 import {
   ALARMS,
-  SIZES,
-  SIZE_TITLE,
-  type Size,
   connectionBudget,
   deadLetterQueueName,
   ingestDeadLetterQueueName,
   ingestQueueName,
   queueName,
   rdsMaxConnections,
+  type Size,
+  SIZE_TITLE,
+  SIZES,
   stageSizing
 } from "./settings"
 
@@ -78,8 +78,7 @@ export function monitoring(input: MonitoringInput) {
     "DeadLetterNotEmpty",
     {
       name: `${deadLetterQueueName(stage)}-not-empty`,
-      description:
-        "A resize job was received 5 times without success and was dead-lettered. Its image is `failed` " +
+      description: "A resize job was received 5 times without success and was dead-lettered. Its image is `failed` " +
         "(processing_failed) and still serves its other sizes. Fix the cause, then redrive the DLQ (docs/deploy.md).",
       threshold: 0
     },
@@ -103,7 +102,9 @@ export function monitoring(input: MonitoringInput) {
       {
         name: `${queueName(size, stage)}-oldest-message-age`,
         description:
-          `Jobs wait more than ${ALARMS.oldestMessageSeconds} s in ${queueName(size, stage)}: ProcessImage is failing, ` +
+          `Jobs wait more than ${ALARMS.oldestMessageSeconds} s in ${
+            queueName(size, stage)
+          }: ProcessImage is failing, ` +
           "throttled, or at its concurrency cap (settings.ts). Images stay on a fallback size meanwhile.",
         threshold: ALARMS.oldestMessageSeconds,
         // Three minutes in a row: one slow batch is not an incident, a trend is.
@@ -176,7 +177,13 @@ export function monitoring(input: MonitoringInput) {
         threshold: errors.threshold,
         periods: errors.periods
       },
-      { namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: fn.name }, statistic: "Sum", period: 300 }
+      {
+        namespace: "AWS/Lambda",
+        metricName: "Errors",
+        dimensions: { FunctionName: fn.name },
+        statistic: "Sum",
+        period: 300
+      }
     ),
     alarm(
       `${title}Throttles`,
@@ -188,7 +195,13 @@ export function monitoring(input: MonitoringInput) {
         threshold: 0,
         periods: 3
       },
-      { namespace: "AWS/Lambda", metricName: "Throttles", dimensions: { FunctionName: fn.name }, statistic: "Sum", period: 300 }
+      {
+        namespace: "AWS/Lambda",
+        metricName: "Throttles",
+        dimensions: { FunctionName: fn.name },
+        statistic: "Sum",
+        period: 300
+      }
     )
   ])
 
@@ -198,7 +211,8 @@ export function monitoring(input: MonitoringInput) {
       "DatabaseCpu",
       {
         name: named("database-cpu"),
-        description: `RDS CPU above ${ALARMS.databaseCpuPercent} % for 15 minutes: slow queries, or a larger instance is due.`,
+        description:
+          `RDS CPU above ${ALARMS.databaseCpuPercent} % for 15 minutes: slow queries, or a larger instance is due.`,
         threshold: ALARMS.databaseCpuPercent,
         periods: 3
       },
@@ -222,7 +236,8 @@ export function monitoring(input: MonitoringInput) {
       "DatabaseConnections",
       {
         name: named("database-connections"),
-        description: `RDS connections above ${ALARMS.connectionsPercent} % of max_connections: see the connection budget (docs/deploy.md).`,
+        description:
+          `RDS connections above ${ALARMS.connectionsPercent} % of max_connections: see the connection budget (docs/deploy.md).`,
         threshold: Math.floor((rdsMaxConnections(sizing.database.instance) * ALARMS.connectionsPercent) / 100),
         periods: 3
       },
@@ -249,57 +264,61 @@ export function monitoring(input: MonitoringInput) {
 
   // The load balancer exists only when deployed: under `sst dev` the API runs on this machine.
   const loadBalancer = $dev ? undefined : input.service.nodes.loadBalancer.arnSuffix
-  const apiAlarms =
-    loadBalancer === undefined
-      ? []
-      : [
-          alarm(
-            "Api5xxRate",
+  const apiAlarms = loadBalancer === undefined
+    ? []
+    : [
+      alarm(
+        "Api5xxRate",
+        {
+          name: named("api-5xx-rate"),
+          description:
+            `More than ${ALARMS.api5xxPercent} % of API requests answered 5xx for 10 minutes (the tasks' or the load balancer's).`,
+          threshold: ALARMS.api5xxPercent,
+          periods: 2
+        },
+        {
+          metricQueries: [
+            ...(["HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "RequestCount"] as const).map((
+              metricName,
+              i
+            ) => ({
+              id: ["target", "elb", "requests"][i] ?? metricName,
+              returnData: false,
+              metric: {
+                namespace: "AWS/ApplicationELB",
+                metricName,
+                dimensions: { LoadBalancer: loadBalancer },
+                stat: "Sum",
+                period: 300
+              }
+            })),
             {
-              name: named("api-5xx-rate"),
-              description: `More than ${ALARMS.api5xxPercent} % of API requests answered 5xx for 10 minutes (the tasks' or the load balancer's).`,
-              threshold: ALARMS.api5xxPercent,
-              periods: 2
-            },
-            {
-              metricQueries: [
-                ...(["HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "RequestCount"] as const).map((metricName, i) => ({
-                  id: ["target", "elb", "requests"][i] ?? metricName,
-                  returnData: false,
-                  metric: {
-                    namespace: "AWS/ApplicationELB",
-                    metricName,
-                    dimensions: { LoadBalancer: loadBalancer },
-                    stat: "Sum",
-                    period: 300
-                  }
-                })),
-                {
-                  id: "rate",
-                  label: "5xx, % of requests",
-                  returnData: true,
-                  expression: "100 * (FILL(target, 0) + FILL(elb, 0)) / requests"
-                }
-              ]
+              id: "rate",
+              label: "5xx, % of requests",
+              returnData: true,
+              expression: "100 * (FILL(target, 0) + FILL(elb, 0)) / requests"
             }
-          ),
-          alarm(
-            "ApiLatencyP99",
-            {
-              name: named("api-latency-p99"),
-              description: `API p99 response time above ${ALARMS.apiP99Seconds} s for 15 minutes: database, or too few tasks.`,
-              threshold: ALARMS.apiP99Seconds,
-              periods: 3
-            },
-            {
-              namespace: "AWS/ApplicationELB",
-              metricName: "TargetResponseTime",
-              dimensions: { LoadBalancer: loadBalancer },
-              extendedStatistic: "p99",
-              period: 300
-            }
-          )
-        ]
+          ]
+        }
+      ),
+      alarm(
+        "ApiLatencyP99",
+        {
+          name: named("api-latency-p99"),
+          description:
+            `API p99 response time above ${ALARMS.apiP99Seconds} s for 15 minutes: database, or too few tasks.`,
+          threshold: ALARMS.apiP99Seconds,
+          periods: 3
+        },
+        {
+          namespace: "AWS/ApplicationELB",
+          metricName: "TargetResponseTime",
+          dimensions: { LoadBalancer: loadBalancer },
+          extendedStatistic: "p99",
+          period: 300
+        }
+      )
+    ]
 
   const dashboard = pipelineDashboard({ ...input, loadBalancer })
 

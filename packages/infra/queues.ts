@@ -9,16 +9,16 @@
  * processing never started, redriven to the ingest queue, not to a size queue.
  */
 import {
+  deadLetterQueueName,
   INGEST_VISIBILITY_SECONDS,
+  ingestDeadLetterQueueName,
+  ingestQueueName,
   MAX_RECEIVES,
   QUEUE_RETENTION_SECONDS,
   QUEUE_VISIBILITY_SECONDS,
-  SIZE_TITLE,
+  queueName,
   type Size,
-  deadLetterQueueName,
-  ingestDeadLetterQueueName,
-  ingestQueueName,
-  queueName
+  SIZE_TITLE
 } from "./settings"
 
 export function queues() {

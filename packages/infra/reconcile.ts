@@ -13,7 +13,7 @@
  */
 import { databaseSecretPermission, startProcessingEnvironment } from "./environment"
 import { lockedVersion } from "./functions"
-import { CONNECTIONS, SIZES, type Size } from "./settings"
+import { CONNECTIONS, type Size, SIZES } from "./settings"
 
 /** Handler path, `<file without extension>.<export>` (the test checks both exist). */
 export const RECONCILE_HANDLER = "packages/functions/src/reconcile.handler"

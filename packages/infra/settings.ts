@@ -102,42 +102,42 @@ export const isProd = (stage: string) => stage === "prod"
 export const stageSizing = (stage: string) =>
   isProd(stage)
     ? ({
-        // ~600 commits/s on average, 3× at the peak; 400 GiB for gp3's 12,000 IOPS; ceiling ~13 months of rows.
-        database: {
-          instance: "m7g.xlarge",
-          allocatedGib: 400,
-          storage: "4 TB",
-          multiAz: true,
-          freeStorageAlarmGb: 30,
-          backupRetentionDays: 14,
-          protect: true
-        },
-        api: { cpu: "1 vCPU", memory: "2 GB", min: 2, max: 20, spot: false, dbPool: 10 },
-        // Containers at once: the evening peak with room; docs/deploy.md#connection-budget.
-        lambdas: { startProcessing: 50, processImage: { small: 100, medium: 100, large: 200 } },
-        // A NAT gateway per AZ, not a single fck-nat instance.
-        nat: "managed",
-        bastion: false
-      } as const)
+      // ~600 commits/s on average, 3× at the peak; 400 GiB for gp3's 12,000 IOPS; ceiling ~13 months of rows.
+      database: {
+        instance: "m7g.xlarge",
+        allocatedGib: 400,
+        storage: "4 TB",
+        multiAz: true,
+        freeStorageAlarmGb: 30,
+        backupRetentionDays: 14,
+        protect: true
+      },
+      api: { cpu: "1 vCPU", memory: "2 GB", min: 2, max: 20, spot: false, dbPool: 10 },
+      // Containers at once: the evening peak with room; docs/deploy.md#connection-budget.
+      lambdas: { startProcessing: 50, processImage: { small: 100, medium: 100, large: 200 } },
+      // A NAT gateway per AZ, not a single fck-nat instance.
+      nat: "managed",
+      bastion: false
+    } as const)
     : ({
-        // SST's 20 GB; the ceiling fits a day of full-rate load testing.
-        database: {
-          instance: "t4g.micro",
-          allocatedGib: 20,
-          storage: "100 GB",
-          multiAz: false,
-          freeStorageAlarmGb: 1,
-          backupRetentionDays: 7,
-          protect: false
-        },
-        // Fargate Spot is ~70 % cheaper, and an interrupted test task is harmless.
-        api: { cpu: "0.5 vCPU", memory: "1 GB", min: 1, max: 4, spot: true, dbPool: 5 },
-        // AWS's minimum maximumConcurrency is 2.
-        lambdas: { startProcessing: 5, processImage: { small: 2, medium: 2, large: 2 } },
-        // fck-nat (~$6 a month instead of ~$65), also the bastion for `sst dev`.
-        nat: "ec2",
-        bastion: true
-      } as const)
+      // SST's 20 GB; the ceiling fits a day of full-rate load testing.
+      database: {
+        instance: "t4g.micro",
+        allocatedGib: 20,
+        storage: "100 GB",
+        multiAz: false,
+        freeStorageAlarmGb: 1,
+        backupRetentionDays: 7,
+        protect: false
+      },
+      // Fargate Spot is ~70 % cheaper, and an interrupted test task is harmless.
+      api: { cpu: "0.5 vCPU", memory: "1 GB", min: 1, max: 4, spot: true, dbPool: 5 },
+      // AWS's minimum maximumConcurrency is 2.
+      lambdas: { startProcessing: 5, processImage: { small: 2, medium: 2, large: 2 } },
+      // fck-nat (~$6 a month instead of ~$65), also the bastion for `sst dev`.
+      nat: "ec2",
+      bastion: true
+    } as const)
 
 /** API auto scaling targets: CPU %, requests per target per minute; docs/deploy.md#api-scaling. */
 export const API_SCALING = { cpuUtilization: 60, requestCount: 3000 } as const

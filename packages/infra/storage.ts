@@ -3,7 +3,7 @@
  * writes the renditions to `processed`. Both stay private (SST's default public access block):
  * every read and write goes through a URL the API signed.
  */
-import { BUCKET_PREFIX, LIMITS, QUEUE_RETENTION_SECONDS, accountBucketPrefix, bucketNames } from "./settings"
+import { accountBucketPrefix, BUCKET_PREFIX, bucketNames, LIMITS, QUEUE_RETENTION_SECONDS } from "./settings"
 
 /** Incomplete multipart uploads are invisible but billed; a day is ample to finish one. */
 const abortIncompleteUploads = {
@@ -64,26 +64,26 @@ export const rawLifecycleRules = (keepOriginals: boolean) => [
   expireTagged("expire-dead-lettered-originals", "dead-lettered", ORIGINAL_EXPIRY_DAYS.deadLettered),
   ...(keepOriginals
     ? [
-        {
-          // Originals are kept (IMGPIPE_KEEP_ORIGINALS) but rarely read once the renditions
-          // exist: Standard-IA halves their storage price. S3 skips objects under 128 KB by
-          // default, which Standard-IA would bill as 128 KB anyway.
-          id: "originals-to-standard-ia",
-          status: "Enabled",
-          filter: {},
-          transitions: [{ days: 30, storageClass: "STANDARD_IA" }]
-        }
-      ]
+      {
+        // Originals are kept (IMGPIPE_KEEP_ORIGINALS) but rarely read once the renditions
+        // exist: Standard-IA halves their storage price. S3 skips objects under 128 KB by
+        // default, which Standard-IA would bill as 128 KB anyway.
+        id: "originals-to-standard-ia",
+        status: "Enabled",
+        filter: {},
+        transitions: [{ days: 30, storageClass: "STANDARD_IA" }]
+      }
+    ]
     : [
-        {
-          // Originals are not kept: none outlives the processing window (no transition either,
-          // Standard-IA bills 30 days at least).
-          id: "expire-unkept-originals",
-          status: "Enabled",
-          filter: {},
-          expiration: { days: ORIGINAL_EXPIRY_DAYS.unkept }
-        }
-      ]),
+      {
+        // Originals are not kept: none outlives the processing window (no transition either,
+        // Standard-IA bills 30 days at least).
+        id: "expire-unkept-originals",
+        status: "Enabled",
+        filter: {},
+        expiration: { days: ORIGINAL_EXPIRY_DAYS.unkept }
+      }
+    ]),
   abortIncompleteUploads
 ]
 
@@ -93,7 +93,8 @@ export const rawLifecycleRules = (keepOriginals: boolean) => [
  * the names (and the buckets) stay the same from one deploy to the next.
  */
 const bucketPrefix = (): $util.Input<string> =>
-  BUCKET_PREFIX ?? aws.getCallerIdentityOutput().accountId.apply((accountId) => accountBucketPrefix($app.name, accountId))
+  BUCKET_PREFIX ??
+    aws.getCallerIdentityOutput().accountId.apply((accountId) => accountBucketPrefix($app.name, accountId))
 
 export function storage() {
   const names = $resolve([bucketPrefix()]).apply(([prefix]) => bucketNames($app.stage, prefix))

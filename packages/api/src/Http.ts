@@ -77,7 +77,7 @@ export const makeHttpServer = <E = never, R = never>(
 > => {
   const routes: Layer.Layer<never, E, R> = options.routes ?? Layer.empty
   return Layer.unwrapEffect(
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const config = yield* serverConfig
       const { apiKeys } = yield* Settings
       const cors = resolveCorsPolicy(config.corsOrigins, options.corsDefault ?? "off", apiKeys.length > 0)

@@ -16,7 +16,7 @@ const digest = (value: string): Buffer => createHash("sha256").update(value, "ut
  */
 export const AuthorizationLive = Layer.effect(
   Authorization,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { apiKeys } = yield* Settings
     if (apiKeys.length === 0) {
       yield* Effect.logWarning("no API keys configured: the API is open")
@@ -45,4 +45,3 @@ export const AuthorizationLive = Layer.effect(
     }
   })
 )
-

@@ -138,13 +138,27 @@ class LimitedBodyRequest extends Inspectable.Class implements HttpServerRequest.
     super()
   }
 
-  get source() { return this.original.source }
-  get url() { return this.original.url }
-  get originalUrl() { return this.original.originalUrl }
-  get method() { return this.original.method }
-  get cookies() { return this.original.cookies }
-  get headers() { return this.original.headers }
-  get remoteAddress() { return this.original.remoteAddress }
+  get source() {
+    return this.original.source
+  }
+  get url() {
+    return this.original.url
+  }
+  get originalUrl() {
+    return this.original.originalUrl
+  }
+  get method() {
+    return this.original.method
+  }
+  get cookies() {
+    return this.original.cookies
+  }
+  get headers() {
+    return this.original.headers
+  }
+  get remoteAddress() {
+    return this.original.remoteAddress
+  }
   /** Multipart bodies (never what a JSON endpoint wants) are held to the limit as well. */
   get multipart() {
     return this.declaredOverLimit()
@@ -160,8 +174,12 @@ class LimitedBodyRequest extends Inspectable.Class implements HttpServerRequest.
         Option.some(FileSystem.Size(this.limit))
       )
   }
-  get upgrade() { return this.original.upgrade }
-  get stream() { return this.original.stream }
+  get upgrade() {
+    return this.original.upgrade
+  }
+  get stream() {
+    return this.original.stream
+  }
 
   modify(options: Parameters<HttpServerRequest.HttpServerRequest["modify"]>[0]): HttpServerRequest.HttpServerRequest {
     return new LimitedBodyRequest(this.original.modify(options), this.limit)
@@ -195,7 +213,9 @@ class LimitedBodyRequest extends Inspectable.Class implements HttpServerRequest.
 
   get bytes(): Effect.Effect<Uint8Array, HttpServerError.RequestError> {
     return Effect.suspend(() =>
-      this.read ?? Effect.flatten(Effect.tap(Effect.exit(this.readBody()), (exit) => { this.read = exit }))
+      this.read ?? Effect.flatten(Effect.tap(Effect.exit(this.readBody()), (exit) => {
+        this.read = exit
+      }))
     )
   }
 

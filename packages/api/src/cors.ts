@@ -55,9 +55,7 @@ export const parseCorsOrigins = (raw: string): Either.Either<CorsPolicy, string>
 /** `IMGPIPE_CORS_ORIGINS`, `None` when unset. */
 export const corsOriginsConfig: Config.Config<Option.Option<CorsPolicy>> = Config.option(
   Config.string("IMGPIPE_CORS_ORIGINS").pipe(
-    Config.mapOrFail((raw) =>
-      Either.mapLeft(parseCorsOrigins(raw), (message) => ConfigError.InvalidData([], message))
-    )
+    Config.mapOrFail((raw) => Either.mapLeft(parseCorsOrigins(raw), (message) => ConfigError.InvalidData([], message)))
   )
 )
 
@@ -67,8 +65,10 @@ export const resolveCorsPolicy = (
   corsDefault: CorsDefault,
   apiKeysConfigured: boolean
 ): CorsPolicy =>
-  Option.getOrElse(configured, () =>
-    corsDefault === "*" && !apiKeysConfigured ? CorsPolicy.AnyOrigin() : CorsPolicy.Off())
+  Option.getOrElse(
+    configured,
+    () => corsDefault === "*" && !apiKeysConfigured ? CorsPolicy.AnyOrigin() : CorsPolicy.Off()
+  )
 
 /** A one-line description for the start-up log; `configured` says whether it came from the variable. */
 export const describeCorsPolicy = (policy: CorsPolicy, configured: boolean): string => {

@@ -16,15 +16,7 @@ import {
 import { DatabaseError, QueueError, StorageError } from "@imgpipe/core"
 import { Cause, Effect, Option, Schema } from "effect"
 import { tooLargeMessageOf } from "./bodyLimit.js"
-import {
-  apiErrorClasses,
-  BadRequest,
-  ErrorBody,
-  InternalError,
-  NotFound,
-  TooLarge,
-  Unavailable
-} from "./errors.js"
+import { apiErrorClasses, BadRequest, ErrorBody, InternalError, NotFound, TooLarge, Unavailable } from "./errors.js"
 import { redactSignatures } from "./requestLog.js"
 
 type InfrastructureError = DatabaseError | StorageError | QueueError
@@ -78,7 +70,7 @@ const pathOf = (url: string) => url.split("?")[0] ?? url
 // `HttpApp.Default` types its failures as `never`, though the router really fails with decode
 // errors, `RouteNotFound` and the declared errors: inspect them at run time, re-raise only as is.
 const mapUnexpected = (cause: Cause.Cause<never>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure)) {
       const error: unknown = failure.value
@@ -147,4 +139,3 @@ export const ErrorMappingLive = HttpApiBuilder.middleware((app: HttpApp.Default)
     })
   )
 )
-

@@ -5,8 +5,8 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { dbPoolSizeConfig, portConfig, SettingsLive } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
-import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { pgLayer } from "@imgpipe/core/sql/client"
+import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { Effect, Layer } from "effect"
 import type { Server } from "node:http"
 import { makeHttpServer } from "./Http.js"
@@ -18,7 +18,9 @@ export const poolSizeConfig = dbPoolSizeConfig(10)
 export const ApiServices = Layer.mergeAll(ImageRepositorySql, S3StorageLive, SettingsLive)
 
 /** PostgreSQL at `DATABASE_URL` (required here: ECS has no embedded database). */
-export const ApiDatabaseLive = Layer.unwrapEffect(Effect.map(poolSizeConfig, (maxConnections) => pgLayer({ maxConnections })))
+export const ApiDatabaseLive = Layer.unwrapEffect(
+  Effect.map(poolSizeConfig, (maxConnections) => pgLayer({ maxConnections }))
+)
 
 export const ApiServicesLive = ApiServices.pipe(Layer.provide(ApiDatabaseLive))
 

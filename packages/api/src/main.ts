@@ -11,9 +11,9 @@
  * own terms rather than being killed mid-write.
  */
 import { NodeRuntime } from "@effect/platform-node"
+import { LogLevelLive, shutdownGraceConfig } from "@imgpipe/core"
 import { Duration, Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import { LogLevelLive, shutdownGraceConfig } from "@imgpipe/core"
 import { makeApiLive } from "./layers.js"
 
 const server = createServer()

@@ -17,7 +17,7 @@ export const redactSignatures = (text: string): string => text.replace(secretPar
 
 /** Server middleware: logs each request once, at INFO, after its answer. */
 export const requestLog = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const started = yield* Clock.currentTimeMillis
     const exit = yield* Effect.exit(app)

@@ -35,42 +35,50 @@ const upload = (baseUrl: string, headers: Record<string, string> = {}) =>
 
 /** The server still answers: liveness, and a real upload request through the database. */
 const stillServing = (baseUrl: string, headers: Record<string, string> = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     expect((yield* Effect.promise(() => fetch(`${baseUrl}/health`))).status).toBe(200)
     expect((yield* upload(baseUrl, headers)).status).toBe(201)
   })
 
 layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
   it.layer(makeEcsServer(), { timeout: 60_000 })("JSON body limit (ECS API, no API keys)", (it) => {
-    it.effect("a 600 MB chunked body to POST /upload gets 413 too_large quickly; RSS stays flat", () =>
-      Effect.gen(function*() {
-        const { baseUrl } = yield* EcsServer
-        const before = rssMiB()
-        const answer = yield* Effect.promise(() => streamBody(`${baseUrl}/upload`, chunks(HUGE)))
-        expectTooLarge(answer)
-        expect(answer.elapsedMs).toBeLessThan(5_000)
-        // Refused after the first 16 KiB: what was sent beyond that sat in socket buffers.
-        expect(answer.bytesSent).toBeLessThan(64 * MiB)
-        expect(rssMiB() - before).toBeLessThan(48)
-        yield* stillServing(baseUrl)
-      }), 60_000)
+    it.effect(
+      "a 600 MB chunked body to POST /upload gets 413 too_large quickly; RSS stays flat",
+      () =>
+        Effect.gen(function* () {
+          const { baseUrl } = yield* EcsServer
+          const before = rssMiB()
+          const answer = yield* Effect.promise(() => streamBody(`${baseUrl}/upload`, chunks(HUGE)))
+          expectTooLarge(answer)
+          expect(answer.elapsedMs).toBeLessThan(5_000)
+          // Refused after the first 16 KiB: what was sent beyond that sat in socket buffers.
+          expect(answer.bytesSent).toBeLessThan(64 * MiB)
+          expect(rssMiB() - before).toBeLessThan(48)
+          yield* stillServing(baseUrl)
+        }),
+      60_000
+    )
 
-    it.effect("a declared Content-Length of 600 MB gets 413 too_large without the body being read", () =>
-      Effect.gen(function*() {
-        const { baseUrl } = yield* EcsServer
-        const before = rssMiB()
-        const answer = yield* Effect.promise(() =>
-          streamBody(`${baseUrl}/upload`, chunks(HUGE), { declaredLength: HUGE })
-        )
-        expectTooLarge(answer)
-        expect(answer.elapsedMs).toBeLessThan(5_000)
-        expect(answer.bytesSent).toBeLessThan(64 * MiB)
-        expect(rssMiB() - before).toBeLessThan(48)
-        yield* stillServing(baseUrl)
-      }), 60_000)
+    it.effect(
+      "a declared Content-Length of 600 MB gets 413 too_large without the body being read",
+      () =>
+        Effect.gen(function* () {
+          const { baseUrl } = yield* EcsServer
+          const before = rssMiB()
+          const answer = yield* Effect.promise(() =>
+            streamBody(`${baseUrl}/upload`, chunks(HUGE), { declaredLength: HUGE })
+          )
+          expectTooLarge(answer)
+          expect(answer.elapsedMs).toBeLessThan(5_000)
+          expect(answer.bytesSent).toBeLessThan(64 * MiB)
+          expect(rssMiB() - before).toBeLessThan(48)
+          yield* stillServing(baseUrl)
+        }),
+      60_000
+    )
 
     it.effect("a 600 MB multipart body (not JSON at all) is held to the same limit", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { baseUrl } = yield* EcsServer
         const headers = { "content-type": "multipart/form-data; boundary=xyz" }
         const before = rssMiB()
@@ -79,7 +87,7 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
         )
         expectTooLarge(declared)
         // Chunked, the platform's own multipart limit stops it (it may reset the connection).
-        const body = (function*() {
+        const body = (function* () {
           yield Buffer.from("--xyz\r\ncontent-disposition: form-data; name=\"f\"; filename=\"f\"\r\n\r\n")
           yield* chunks(HUGE)
         })()
@@ -92,7 +100,7 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
       }), 60_000)
 
     it.effect("bodies just over the limit are refused, bodies under it accepted (declared and chunked)", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { baseUrl } = yield* EcsServer
         const padded = (size: number) => {
           const json = JSON.stringify({ content_type: "image/jpeg", content_length: 245_760, pad: "" })
@@ -113,42 +121,49 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
       }))
   })
 
-  it.layer(makeEcsServer({ IMGPIPE_API_KEYS: KEY }), { timeout: 60_000 })("JSON body limit (ECS API, API keys configured)", (it) => {
-    it.effect("with a valid key a 600 MB body still gets 413 too_large", () =>
-      Effect.gen(function*() {
-        const { baseUrl } = yield* EcsServer
-        const auth = { authorization: `Bearer ${KEY}` }
-        expectTooLarge(yield* Effect.promise(() => streamBody(`${baseUrl}/upload`, chunks(HUGE), { headers: auth })))
-        expectTooLarge(
-          yield* Effect.promise(() =>
-            streamBody(`${baseUrl}/upload`, chunks(HUGE), { headers: auth, declaredLength: HUGE })
+  it.layer(makeEcsServer({ IMGPIPE_API_KEYS: KEY }), { timeout: 60_000 })(
+    "JSON body limit (ECS API, API keys configured)",
+    (it) => {
+      it.effect("with a valid key a 600 MB body still gets 413 too_large", () =>
+        Effect.gen(function* () {
+          const { baseUrl } = yield* EcsServer
+          const auth = { authorization: `Bearer ${KEY}` }
+          expectTooLarge(yield* Effect.promise(() => streamBody(`${baseUrl}/upload`, chunks(HUGE), { headers: auth })))
+          expectTooLarge(
+            yield* Effect.promise(() =>
+              streamBody(`${baseUrl}/upload`, chunks(HUGE), { headers: auth, declaredLength: HUGE })
+            )
           )
-        )
-        yield* stillServing(baseUrl, auth)
-      }), 60_000)
+          yield* stillServing(baseUrl, auth)
+        }), 60_000)
 
-    it.effect("without a key a 600 MB body gets 401 at once and the connection is closed, not drained", () =>
-      Effect.gen(function*() {
-        const { baseUrl } = yield* EcsServer
-        for (const declaredLength of [undefined, HUGE]) {
-          const answer = yield* Effect.promise(() =>
-            streamBody(`${baseUrl}/upload`, chunks(HUGE), declaredLength === undefined ? {} : { declaredLength })
-          )
-          expect(answer.status).toBe(401)
-          expect(JSON.parse(answer.body)).toMatchObject({ error: "unauthorized" })
-          expect(answer.headers["connection"]).toBe("close")
-          expect(answer.elapsedMs).toBeLessThan(5_000)
-          expect(answer.bytesSent).toBeLessThan(64 * MiB)
-        }
-        yield* stillServing(baseUrl, { authorization: `Bearer ${KEY}` })
-      }), 60_000)
-  })
+      it.effect(
+        "without a key a 600 MB body gets 401 at once and the connection is closed, not drained",
+        () =>
+          Effect.gen(function* () {
+            const { baseUrl } = yield* EcsServer
+            for (const declaredLength of [undefined, HUGE]) {
+              const answer = yield* Effect.promise(() =>
+                streamBody(`${baseUrl}/upload`, chunks(HUGE), declaredLength === undefined ? {} : { declaredLength })
+              )
+              expect(answer.status).toBe(401)
+              expect(JSON.parse(answer.body)).toMatchObject({ error: "unauthorized" })
+              expect(answer.headers["connection"]).toBe("close")
+              expect(answer.elapsedMs).toBeLessThan(5_000)
+              expect(answer.bytesSent).toBeLessThan(64 * MiB)
+            }
+            yield* stillServing(baseUrl, { authorization: `Bearer ${KEY}` })
+          }),
+        60_000
+      )
+    }
+  )
 
   it.layer(makeEcsServer({ IMGPIPE_MAX_JSON_BODY_BYTES: "2048" }), { timeout: 60_000 })(
     "JSON body limit: IMGPIPE_MAX_JSON_BODY_BYTES",
     (it) => {
       it.effect("sets the limit", () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const { baseUrl } = yield* EcsServer
           const body = Buffer.from(
             JSON.stringify({ content_type: "image/jpeg", content_length: 1, pad: "x".repeat(3000) })
@@ -165,7 +180,7 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
 
 describe("JSON body limit: configuration", () => {
   it.effect("a wrong IMGPIPE_MAX_JSON_BODY_BYTES is refused with a clear message", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       for (const value of ["lots", "12", "999999999"]) {
         const failure = yield* Effect.flip(
           Effect.withConfigProvider(

@@ -6,6 +6,7 @@
  * (TEST_DATABASE_URL's server, or PGlite's socket server) and stop cleanly on SIGTERM.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { type PgliteServer, testServerUrl } from "@imgpipe/core/test/support/pglite-server"
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { builtinModules } from "node:module"
@@ -13,7 +14,6 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { promisify } from "node:util"
-import { type PgliteServer, testServerUrl } from "@imgpipe/core/test/support/pglite-server"
 
 const root = resolve(import.meta.dirname, "../../..")
 const dockerfile = readFileSync(join(root, "packages/api/Dockerfile"), "utf8")
@@ -40,7 +40,13 @@ const cmd = (): ReadonlyArray<string> => {
  * `require("x")`, `import("x")` and `from "x"` of packages (not Node built-ins, not relative) left
  * in the bundle. Each must be optional and guarded, since the image installs none.
  */
-const OPTIONAL = new Set(["pg-native", "utf-8-validate", "bufferutil", "@aws-sdk/signature-v4-crt", "@aws-sdk/signature-v4a"])
+const OPTIONAL = new Set([
+  "pg-native",
+  "utf-8-validate",
+  "bufferutil",
+  "@aws-sdk/signature-v4-crt",
+  "@aws-sdk/signature-v4a"
+])
 const PACKAGE_NAME = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w./-]+)?$/
 const externalImports = (code: string): ReadonlyArray<string> => {
   const builtins = new Set(builtinModules)
@@ -65,7 +71,10 @@ const freePort = () =>
     server.once("error", reject)
     server.listen(0, "127.0.0.1", () => {
       const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolvePort(address.port) : reject(new Error("no port"))))
+      server.close(() => (typeof address === "object" && address !== null
+        ? resolvePort(address.port)
+        : reject(new Error("no port")))
+      )
     })
   })
 
@@ -94,19 +103,26 @@ afterAll(async () => {
 })
 
 describe("the ECS image's bundle (packages/api/Dockerfile)", () => {
-  it("builds with the Dockerfile's esbuild command and imports no package the image lacks", { timeout: 60_000 }, async () => {
-    const command = esbuildCommand().replace(/--outfile=(\S+)/, (_, out: string) => `--outfile=${join(work, out)}`)
-    await promisify(execFile)("sh", ["-c", command], { cwd: root, maxBuffer: 16 * 1024 * 1024 })
-    const bundle = join(work, "dist/main.mjs")
-    expect(statSync(bundle).size).toBeGreaterThan(100_000)
-    const code = readFileSync(bundle, "utf8")
-    // Nothing of sharp or PGlite: they are external, so any import of them would show here.
-    expect(externalImports(code).filter((name) => !OPTIONAL.has(name))).toEqual([])
-    // The source map names the TypeScript files without carrying them.
-    const map = JSON.parse(readFileSync(`${bundle}.map`, "utf8")) as { sources: Array<string>; sourcesContent?: unknown }
-    expect(map.sources.some((source) => source.endsWith("packages/api/src/main.ts"))).toBe(true)
-    expect(map.sourcesContent).toBeUndefined()
-  })
+  it(
+    "builds with the Dockerfile's esbuild command and imports no package the image lacks",
+    { timeout: 60_000 },
+    async () => {
+      const command = esbuildCommand().replace(/--outfile=(\S+)/, (_, out: string) => `--outfile=${join(work, out)}`)
+      await promisify(execFile)("sh", ["-c", command], { cwd: root, maxBuffer: 16 * 1024 * 1024 })
+      const bundle = join(work, "dist/main.mjs")
+      expect(statSync(bundle).size).toBeGreaterThan(100_000)
+      const code = readFileSync(bundle, "utf8")
+      // Nothing of sharp or PGlite: they are external, so any import of them would show here.
+      expect(externalImports(code).filter((name) => !OPTIONAL.has(name))).toEqual([])
+      // The source map names the TypeScript files without carrying them.
+      const map = JSON.parse(readFileSync(`${bundle}.map`, "utf8")) as {
+        sources: Array<string>
+        sourcesContent?: unknown
+      }
+      expect(map.sources.some((source) => source.endsWith("packages/api/src/main.ts"))).toBe(true)
+      expect(map.sourcesContent).toBeUndefined()
+    }
+  )
 
   it("starts with no node_modules, answers /health and /ready, and stops on SIGTERM", { timeout: 60_000 }, async () => {
     for (let dir = work; dir !== dirname(dir); dir = dirname(dir)) {
@@ -137,7 +153,9 @@ describe("the ECS image's bundle (packages/api/Dockerfile)", () => {
     const base = `http://127.0.0.1:${port}`
     const deadline = Date.now() + 30_000
     while ((await status(`${base}/health`)) !== 200) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the bundle did not start:\n${output.join("")}`)
+      if (Date.now() > deadline || child.exitCode !== null) {
+        throw new Error(`the bundle did not start:\n${output.join("")}`)
+      }
       await new Promise((r) => setTimeout(r, 200))
     }
     expect(await status(`${base}/ready`)).toBe(200)

@@ -12,7 +12,13 @@ import { EcsServer, makeEcsServer, TestDatabase } from "./support/ecs.js"
 const APP = "https://app.example.com"
 const FOREIGN = "https://evil.example.net"
 
-const preflight = (baseUrl: string, path: string, origin: string, method = "POST", headers = "authorization,content-type") =>
+const preflight = (
+  baseUrl: string,
+  path: string,
+  origin: string,
+  method = "POST",
+  headers = "authorization,content-type"
+) =>
   Effect.promise(() =>
     fetch(`${baseUrl}${path}`, {
       method: "OPTIONS",
@@ -33,15 +39,19 @@ const allowedHeaders = (response: Response) =>
   (response.headers.get("access-control-allow-headers") ?? "").toLowerCase().split(/\s*,\s*/)
 
 layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
-  it.layer(makeEcsServer({ IMGPIPE_CORS_ORIGINS: `${APP}, http://localhost:5173/` }, { corsDefault: "off" }), { timeout: 60_000 })("CORS: the ECS entry with IMGPIPE_CORS_ORIGINS set to a list", (it) => {
+  it.layer(makeEcsServer({ IMGPIPE_CORS_ORIGINS: `${APP}, http://localhost:5173/` }, { corsDefault: "off" }), {
+    timeout: 60_000
+  })("CORS: the ECS entry with IMGPIPE_CORS_ORIGINS set to a list", (it) => {
     it.effect("a preflight from a listed origin is answered with the allowed headers and methods", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { baseUrl } = yield* EcsServer
         const answer = yield* preflight(baseUrl, "/upload", APP)
         expect(answer.status).toBe(204)
         expect(answer.headers.get("access-control-allow-origin")).toBe(APP)
         expect(answer.headers.get("vary")).toContain("Origin")
-        expect(allowedHeaders(answer)).toEqual(expect.arrayContaining(["authorization", "content-type", "if-none-match"]))
+        expect(allowedHeaders(answer)).toEqual(
+          expect.arrayContaining(["authorization", "content-type", "if-none-match"])
+        )
         expect(answer.headers.get("access-control-allow-methods")).toContain("POST")
         // The trailing slash of the configured origin is forgiven.
         const local = yield* preflight(baseUrl, "/upload", "http://localhost:5173")
@@ -49,7 +59,7 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
       }))
 
     it.effect("the actual request carries Access-Control-Allow-Origin and the exposed headers", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { baseUrl } = yield* EcsServer
         const answer = yield* uploadFrom(baseUrl, APP)
         expect(answer.status).toBe(201)
@@ -63,7 +73,7 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
       }))
 
     it.effect("a foreign origin gets no Access-Control-Allow-Origin, on the preflight or the request", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { baseUrl } = yield* EcsServer
         const answer = yield* preflight(baseUrl, "/upload", FOREIGN)
         expect(answer.headers.get("access-control-allow-origin")).toBeNull()
@@ -74,7 +84,7 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
 
   it.layer(makeEcsServer({}, { corsDefault: "off" }), { timeout: 60_000 })("CORS: the ECS entry by default", (it) => {
     it.effect("is off: no preflight answer, no CORS headers", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { baseUrl } = yield* EcsServer
         const answer = yield* preflight(baseUrl, "/upload", APP)
         expect(answer.status).toBe(404)
@@ -85,25 +95,31 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
       }))
   })
 
-  it.layer(makeEcsServer({}, { corsDefault: "*" }), { timeout: 60_000 })("CORS: corsDefault \"*\" (the embedded runner's default)", (it) => {
-    it.effect("any origin may call the open API", () =>
-      Effect.gen(function*() {
-        const { baseUrl } = yield* EcsServer
-        const answer = yield* preflight(baseUrl, "/upload", FOREIGN)
-        expect(answer.status).toBe(204)
-        expect(answer.headers.get("access-control-allow-origin")).toBe("*")
-        expect((yield* uploadFrom(baseUrl, FOREIGN)).headers.get("access-control-allow-origin")).toBe("*")
-      }))
-  })
+  it.layer(makeEcsServer({}, { corsDefault: "*" }), { timeout: 60_000 })(
+    "CORS: corsDefault \"*\" (the embedded runner's default)",
+    (it) => {
+      it.effect("any origin may call the open API", () =>
+        Effect.gen(function* () {
+          const { baseUrl } = yield* EcsServer
+          const answer = yield* preflight(baseUrl, "/upload", FOREIGN)
+          expect(answer.status).toBe(204)
+          expect(answer.headers.get("access-control-allow-origin")).toBe("*")
+          expect((yield* uploadFrom(baseUrl, FOREIGN)).headers.get("access-control-allow-origin")).toBe("*")
+        }))
+    }
+  )
 
-  it.layer(makeEcsServer({ IMGPIPE_API_KEYS: "cors-key-0123456789" }, { corsDefault: "*" }), { timeout: 60_000 })("CORS: corsDefault \"*\" (the embedded runner's default)", (it) => {
-    it.effect("is off once API keys are configured (list the app origins instead)", () =>
-      Effect.gen(function*() {
-        const { baseUrl } = yield* EcsServer
-        const answer = yield* preflight(baseUrl, "/upload", FOREIGN)
-        expect(answer.headers.get("access-control-allow-origin")).toBeNull()
-      }))
-  })
+  it.layer(makeEcsServer({ IMGPIPE_API_KEYS: "cors-key-0123456789" }, { corsDefault: "*" }), { timeout: 60_000 })(
+    "CORS: corsDefault \"*\" (the embedded runner's default)",
+    (it) => {
+      it.effect("is off once API keys are configured (list the app origins instead)", () =>
+        Effect.gen(function* () {
+          const { baseUrl } = yield* EcsServer
+          const answer = yield* preflight(baseUrl, "/upload", FOREIGN)
+          expect(answer.headers.get("access-control-allow-origin")).toBeNull()
+        }))
+    }
+  )
 })
 
 describe("IMGPIPE_CORS_ORIGINS parsing", () => {
@@ -121,7 +137,7 @@ describe("IMGPIPE_CORS_ORIGINS parsing", () => {
   })
 
   it.effect("a wrong value fails the configuration with that message", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const failure = yield* Effect.flip(
         Effect.withConfigProvider(
           corsOriginsConfig,

@@ -7,8 +7,8 @@ import { describe, expect, it as vit, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import { Agent, request } from "node:http"
-import { createInterface } from "node:readline"
 import { resolve } from "node:path"
+import { createInterface } from "node:readline"
 import { EcsServer, makeEcsServer, TestDatabase } from "./support/ecs.js"
 
 const get = (baseUrl: string, path: string, headers: Record<string, string> = {}) =>
@@ -17,7 +17,7 @@ const get = (baseUrl: string, path: string, headers: Record<string, string> = {}
 layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
   it.layer(makeEcsServer(), { timeout: 60_000 })("request log", (it) => {
     it.effect("one line per request: method, path, status, time", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { baseUrl, logs } = yield* EcsServer
         const upload = yield* Effect.promise(() =>
           fetch(`${baseUrl}/upload`, {
@@ -37,7 +37,7 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
       }))
 
     it.effect("signatures never reach the log, whatever route answers", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { baseUrl, logs } = yield* EcsServer
         const secrets = ["f00dfeedsig0123456789", "AMZSIGNATURE987", "AKIDSECRETCRED", "SESSIONTOKEN42"]
         // A signed storage URL that falls through to "no such route".
@@ -50,20 +50,25 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
         )
         const text = logs.join("\n")
         for (const secret of secrets) expect(text).not.toContain(secret)
-        expect(text).toMatch(/^GET \/storage\/raw\/some-key\?content_type=image%2Fjpeg&expires=1&sig=\[redacted\] 404 \d+ms$/m)
+        expect(text).toMatch(
+          /^GET \/storage\/raw\/some-key\?content_type=image%2Fjpeg&expires=1&sig=\[redacted\] 404 \d+ms$/m
+        )
         expect(text).toContain("X-Amz-Signature=[redacted]&x-amz-credential=[redacted]")
       }))
 
     it.effect("GET /openapi.json has working examples and a servers entry for \"Try it out\"", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { baseUrl } = yield* EcsServer
         const document = yield* get(baseUrl, "/openapi.json")
         const spec = (yield* Effect.promise(() => document.json())) as {
           servers: Array<{ url: string }>
-          paths: Record<string, Record<string, {
-            parameters?: Array<{ name: string; example?: unknown }>
-            requestBody?: { content: Record<string, { example?: unknown }> }
-          }>>
+          paths: Record<
+            string,
+            Record<string, {
+              parameters?: Array<{ name: string; example?: unknown }>
+              requestBody?: { content: Record<string, { example?: unknown }> }
+            }>
+          >
         }
         expect(spec.servers).toEqual([{ url: "/", description: expect.any(String) }])
         const uploadExample = spec.paths["/upload"]?.["post"]?.requestBody?.content["application/json"]?.example
@@ -98,7 +103,14 @@ layer(TestDatabase, { excludeTestServices: true, timeout: 120_000 })((it) => {
 const startChild = () => {
   const child = spawn(
     "bash",
-    ["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", process.execPath, "--import", "tsx", resolve(import.meta.dirname, "support/fd-child.ts")],
+    [
+      "-c",
+      "ulimit -n 256 && exec \"$0\" \"$@\"",
+      process.execPath,
+      "--import",
+      "tsx",
+      resolve(import.meta.dirname, "support/fd-child.ts")
+    ],
     { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env } }
   )
   const waiting: Array<(line: string) => void> = []
@@ -130,27 +142,31 @@ const keptAlive = (agent: Agent, url: string) =>
   })
 
 describe("GET /ready at the open-files limit", () => {
-  vit.effect("answers 503 not_ready while the process cannot open files, 200 again once it can", () =>
-    Effect.promise(async () => {
-      const { child, next, send } = startChild()
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-      try {
-        const baseUrl = (await next()).replace(/^listening /, "")
-        expect((await keptAlive(agent, `${baseUrl}/ready`)).status).toBe(200)
+  vit.effect(
+    "answers 503 not_ready while the process cannot open files, 200 again once it can",
+    () =>
+      Effect.promise(async () => {
+        const { child, next, send } = startChild()
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+        try {
+          const baseUrl = (await next()).replace(/^listening /, "")
+          expect((await keptAlive(agent, `${baseUrl}/ready`)).status).toBe(200)
 
-        expect(await send("exhaust")).toMatch(/^exhausted \d+ EMFILE$/)
-        const refused = await keptAlive(agent, `${baseUrl}/ready`)
-        expect(refused.status).toBe(503)
-        expect(JSON.parse(refused.body)).toEqual({
-          error: "not_ready",
-          message: expect.stringContaining("EMFILE")
-        })
+          expect(await send("exhaust")).toMatch(/^exhausted \d+ EMFILE$/)
+          const refused = await keptAlive(agent, `${baseUrl}/ready`)
+          expect(refused.status).toBe(503)
+          expect(JSON.parse(refused.body)).toEqual({
+            error: "not_ready",
+            message: expect.stringContaining("EMFILE")
+          })
 
-        expect(await send("release")).toBe("released")
-        expect((await keptAlive(agent, `${baseUrl}/ready`)).status).toBe(200)
-      } finally {
-        agent.destroy()
-        child.kill("SIGKILL")
-      }
-    }), 120_000)
+          expect(await send("release")).toBe("released")
+          expect((await keptAlive(agent, `${baseUrl}/ready`)).status).toBe(200)
+        } finally {
+          agent.destroy()
+          child.kill("SIGKILL")
+        }
+      }),
+    120_000
+  )
 })

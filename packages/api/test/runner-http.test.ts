@@ -5,9 +5,9 @@
  * default (no API keys) and covers the storage routes, preflight included.
  */
 import { expect, layer } from "@effect/vitest"
+import { makeTestApp, TestServer } from "@imgpipe/local/test/support/app"
 import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
-import { makeTestApp, TestServer } from "@imgpipe/local/test/support/app"
 import { chunks, MiB, streamBody } from "./support/stream.js"
 
 const APP = "http://localhost:5173"
@@ -30,63 +30,71 @@ const ticketFor = (baseUrl: string, length: number) =>
   })
 
 layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })((it) => {
-  it.effect("the JSON body limit refuses a 600 MB /upload body, not a 2 MiB storage PUT", () =>
-    Effect.gen(function*() {
-      const { baseUrl } = yield* TestServer
-      const refused = yield* Effect.promise(() => streamBody(`${baseUrl}/upload`, chunks(600 * MiB)))
-      expect(refused.status).toBe(413)
-      expect(JSON.parse(refused.body)).toMatchObject({ error: "too_large" })
+  it.effect(
+    "the JSON body limit refuses a 600 MB /upload body, not a 2 MiB storage PUT",
+    () =>
+      Effect.gen(function* () {
+        const { baseUrl } = yield* TestServer
+        const refused = yield* Effect.promise(() => streamBody(`${baseUrl}/upload`, chunks(600 * MiB)))
+        expect(refused.status).toBe(413)
+        expect(JSON.parse(refused.body)).toMatchObject({ error: "too_large" })
 
-      const bytes = randomBytes(2 * MiB)
-      const ticket = yield* ticketFor(baseUrl, bytes.length)
-      const stored = yield* Effect.promise(() =>
-        fetch(ticket.upload.url, { method: "PUT", headers: ticket.upload.headers, body: bytes })
-      )
-      expect(stored.status).toBe(200)
-    }), 60_000)
+        const bytes = randomBytes(2 * MiB)
+        const ticket = yield* ticketFor(baseUrl, bytes.length)
+        const stored = yield* Effect.promise(() =>
+          fetch(ticket.upload.url, { method: "PUT", headers: ticket.upload.headers, body: bytes })
+        )
+        expect(stored.status).toBe(200)
+      }),
+    60_000
+  )
 
-  it.effect("CORS is on by default and covers the storage routes: preflight, PUT and GET", () =>
-    Effect.gen(function*() {
-      const { baseUrl } = yield* TestServer
-      const bytes = randomBytes(4096)
-      const ticket = yield* ticketFor(baseUrl, bytes.length)
+  it.effect(
+    "CORS is on by default and covers the storage routes: preflight, PUT and GET",
+    () =>
+      Effect.gen(function* () {
+        const { baseUrl } = yield* TestServer
+        const bytes = randomBytes(4096)
+        const ticket = yield* ticketFor(baseUrl, bytes.length)
 
-      const preflight = yield* Effect.promise(() =>
-        fetch(ticket.upload.url, {
-          method: "OPTIONS",
-          headers: {
-            origin: APP,
-            "access-control-request-method": "PUT",
-            "access-control-request-headers": "content-type"
-          }
-        })
-      )
-      expect(preflight.status).toBe(204)
-      expect(preflight.headers.get("access-control-allow-origin")).toBe("*")
-      expect(preflight.headers.get("access-control-allow-methods")).toContain("PUT")
-      expect((preflight.headers.get("access-control-allow-headers") ?? "").toLowerCase()).toContain("content-type")
-
-      const put = yield* Effect.promise(() =>
-        fetch(ticket.upload.url, { method: "PUT", headers: { ...ticket.upload.headers, origin: APP }, body: bytes })
-      )
-      expect(put.status).toBe(200)
-      expect(put.headers.get("access-control-allow-origin")).toBe("*")
-      expect((put.headers.get("access-control-expose-headers") ?? "").toLowerCase()).toContain("etag")
-
-      // The original, served through get_image (once the upload notification has been handled).
-      const served = yield* Effect.promise(async () => {
-        for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
-          const answer = await fetch(`${baseUrl}/get_image?image_id=${ticket.image_id}&image_size=small`, {
-            headers: { accept: "application/json", origin: APP }
+        const preflight = yield* Effect.promise(() =>
+          fetch(ticket.upload.url, {
+            method: "OPTIONS",
+            headers: {
+              origin: APP,
+              "access-control-request-method": "PUT",
+              "access-control-request-headers": "content-type"
+            }
           })
-          if (answer.status === 200) return { answer, body: (await answer.json()) as { url: string } }
-          await new Promise((wait) => setTimeout(wait, 100))
-        }
-        throw new Error("get_image did not serve the original within 15 s")
-      })
-      expect(served.answer.headers.get("access-control-allow-origin")).toBe("*")
-      const download = yield* Effect.promise(() => fetch(served.body.url, { headers: { origin: APP } }))
-      expect(download.status).toBe(200)
-      expect(download.headers.get("access-control-allow-origin")).toBe("*")
-    }), 60_000)
+        )
+        expect(preflight.status).toBe(204)
+        expect(preflight.headers.get("access-control-allow-origin")).toBe("*")
+        expect(preflight.headers.get("access-control-allow-methods")).toContain("PUT")
+        expect((preflight.headers.get("access-control-allow-headers") ?? "").toLowerCase()).toContain("content-type")
+
+        const put = yield* Effect.promise(() =>
+          fetch(ticket.upload.url, { method: "PUT", headers: { ...ticket.upload.headers, origin: APP }, body: bytes })
+        )
+        expect(put.status).toBe(200)
+        expect(put.headers.get("access-control-allow-origin")).toBe("*")
+        expect((put.headers.get("access-control-expose-headers") ?? "").toLowerCase()).toContain("etag")
+
+        // The original, served through get_image (once the upload notification has been handled).
+        const served = yield* Effect.promise(async () => {
+          for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
+            const answer = await fetch(`${baseUrl}/get_image?image_id=${ticket.image_id}&image_size=small`, {
+              headers: { accept: "application/json", origin: APP }
+            })
+            if (answer.status === 200) return { answer, body: (await answer.json()) as { url: string } }
+            await new Promise((wait) => setTimeout(wait, 100))
+          }
+          throw new Error("get_image did not serve the original within 15 s")
+        })
+        expect(served.answer.headers.get("access-control-allow-origin")).toBe("*")
+        const download = yield* Effect.promise(() => fetch(served.body.url, { headers: { origin: APP } }))
+        expect(download.status).toBe(200)
+        expect(download.headers.get("access-control-allow-origin")).toBe("*")
+      }),
+    60_000
+  )
 })

@@ -89,7 +89,9 @@ export const runApiSection = async (options: ApiOptions): Promise<ApiSection> =>
   try {
     await admin.connect()
   } catch (error) {
-    throw new Error(`no PostgreSQL at ${ADMIN_URL.replace(/\/\/[^@]*@/, "//…@")} (${String(error)}); set BENCH_DATABASE_URL`)
+    throw new Error(
+      `no PostgreSQL at ${ADMIN_URL.replace(/\/\/[^@]*@/, "//…@")} (${String(error)}); set BENCH_DATABASE_URL`
+    )
   }
   const name = `imgpipe_bench_${Date.now().toString(36)}`
   await admin.query(`CREATE DATABASE ${name}`)
@@ -126,7 +128,10 @@ export const runApiSection = async (options: ApiOptions): Promise<ApiSection> =>
     }
     const pids: Partial<Record<Target, number>> = {}
     const ports: Record<Target, number> = { imgpipe: await freePort(), bare: await freePort() }
-    const entries: Record<Target, string> = { imgpipe: "packages/api/src/main.ts", bare: "packages/bench/src/bare-server.ts" }
+    const entries: Record<Target, string> = {
+      imgpipe: "packages/api/src/main.ts",
+      bare: "packages/bench/src/bare-server.ts"
+    }
     for (const target of ["imgpipe", "bare"] as const) {
       const [command, args] = tsxNode(entries[target])
       const [pinnedCommand, pinnedArgs] = pinned(serverCpu, command, args)
@@ -135,12 +140,22 @@ export const runApiSection = async (options: ApiOptions): Promise<ApiSection> =>
       if (server.process.pid !== undefined) pids[target] = server.process.pid
       await waitReady(`http://127.0.0.1:${ports[target]}/ready`, server)
     }
-    progress(`api: imgpipe API and bare handler up${twoCores ? " on core 0, load generator on core 1" : " (no taskset or one core: unpinned)"}`)
+    progress(
+      `api: imgpipe API and bare handler up${
+        twoCores ? " on core 0, load generator on core 1" : " (no taskset or one core: unpinned)"
+      }`
+    )
 
     const results: Array<ApiRun> = []
     for (const endpoint of ["upload", "get_image"] as const) {
       for (const target of ["imgpipe", "bare"] as const) {
-        const job: LoadJob = { url: `http://127.0.0.1:${ports[target]}`, endpoint, connections: options.connections, seconds: options.seconds, ids }
+        const job: LoadJob = {
+          url: `http://127.0.0.1:${ports[target]}`,
+          endpoint,
+          connections: options.connections,
+          seconds: options.seconds,
+          ids
+        }
         // A short untimed run first: JIT, connection pools and the database's caches warm up.
         await runLoad({ ...job, seconds: 2 }, loadCpu)
         const cpuBefore = cpuSeconds(pids[target])
@@ -150,15 +165,21 @@ export const runApiSection = async (options: ApiOptions): Promise<ApiSection> =>
           ? undefined
           : result.expected / (cpuAfter - cpuBefore)
         results.push({ target, endpoint, result, perCpuSecond })
-        progress(`api: ${target} ${endpoint}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, ` +
-          `${perCpuSecond?.toFixed(0) ?? "?"} per CPU-second` +
-          (result.unexpected + result.errors > 0 ? ` (${result.unexpected} unexpected statuses, ${result.errors} errors)` : ""))
+        progress(
+          `api: ${target} ${endpoint}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, ` +
+            `${perCpuSecond?.toFixed(0) ?? "?"} per CPU-second` +
+            (result.unexpected + result.errors > 0
+              ? ` (${result.unexpected} unexpected statuses, ${result.errors} errors)`
+              : "")
+        )
       }
     }
     return {
       results,
       pinning: twoCores ? "server on core 0, autocannon on core 1 (taskset); PostgreSQL unpinned" : "unpinned",
-      database: `PostgreSQL ${(await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? "?"} on this machine, pool of 10`,
+      database: `PostgreSQL ${
+        (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? "?"
+      } on this machine, pool of 10`,
       connections: options.connections,
       seconds: options.seconds
     }
@@ -168,4 +189,3 @@ export const runApiSection = async (options: ApiOptions): Promise<ApiSection> =>
     await admin.end()
   }
 }
-

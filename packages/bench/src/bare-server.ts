@@ -23,7 +23,11 @@ const env = (name: string, fallback?: string): string => {
 const rawBucket = env("IMGPIPE_RAW_BUCKET")
 const processedBucket = env("IMGPIPE_PROCESSED_BUCKET")
 const pool = new pg.Pool({ connectionString: env("DATABASE_URL"), max: Number(env("IMGPIPE_DB_POOL_SIZE", "10")) })
-const s3 = new S3Client({ region: env("AWS_REGION"), requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" })
+const s3 = new S3Client({
+  region: env("AWS_REGION"),
+  requestChecksumCalculation: "WHEN_REQUIRED",
+  responseChecksumValidation: "WHEN_REQUIRED"
+})
 
 const ACCEPTED = new Set(["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/tiff"])
 const MAX_BYTES = 26_214_400
@@ -67,7 +71,9 @@ const upload = async (req: IncomingMessage, res: ServerResponse) => {
   const contentType = String(parsed.content_type).split(";")[0]?.trim().toLowerCase() ?? ""
   const contentLength = Number(parsed.content_length)
   if (!ACCEPTED.has(contentType)) return json(res, 415, { error: "unsupported_type", message: contentType })
-  if (!Number.isSafeInteger(contentLength) || contentLength < 0) return json(res, 400, { error: "bad_request", message: "content_length" })
+  if (!Number.isSafeInteger(contentLength) || contentLength < 0) {
+    return json(res, 400, { error: "bad_request", message: "content_length" })
+  }
   if (contentLength > MAX_BYTES) return json(res, 413, { error: "too_large", message: "too large" })
   const id = uuidv7()
   const expiresAt = new Date(Date.now() + UPLOAD_TTL * 1000)
@@ -77,7 +83,11 @@ const upload = async (req: IncomingMessage, res: ServerResponse) => {
     { expiresIn: UPLOAD_TTL, signableHeaders: PINNED, unhoistableHeaders: PINNED }
   )
   await pool.query(INSERT, [id, contentType, contentLength, expiresAt])
-  json(res, 201, { image_id: id, upload: { method: "PUT", url, headers: { "content-type": contentType } }, expires_at: expiresAt.toISOString() })
+  json(res, 201, {
+    image_id: id,
+    upload: { method: "PUT", url, headers: { "content-type": contentType } },
+    expires_at: expiresAt.toISOString()
+  })
 }
 
 interface RenditionRow {
@@ -89,15 +99,21 @@ interface RenditionRow {
 const getImage = async (url: URL, res: ServerResponse) => {
   const id = url.searchParams.get("image_id") ?? ""
   const size = url.searchParams.get("image_size") ?? ""
-  if (!/^[0-9a-f-]{36}$/i.test(id) || !SIZES.includes(size)) return json(res, 400, { error: "bad_request", message: "bad parameters" })
+  if (!/^[0-9a-f-]{36}$/i.test(id) || !SIZES.includes(size)) {
+    return json(res, 400, { error: "bad_request", message: "bad parameters" })
+  }
   // The same two reads as ImageRepository.find: the image, then its renditions.
   const image = await pool.query("SELECT * FROM images WHERE id = $1", [id])
   if (image.rowCount === 0) return json(res, 404, { error: "not_found", message: "No image has this id." })
   const renditions = await pool.query<RenditionRow>("SELECT * FROM renditions WHERE image_id = $1", [id])
-  const ready = new Map(renditions.rows.filter((r) => r.status === "ready" && r.key !== null).map((r) => [r.size, r.key as string]))
+  const ready = new Map(
+    renditions.rows.filter((r) => r.status === "ready" && r.key !== null).map((r) => [r.size, r.key as string])
+  )
   const served = ready.has(size) ? size : SIZES.find((s) => ready.has(s))
   if (served === undefined) return json(res, 404, { error: "not_found", message: "nothing stored" })
-  const location = await getSignedUrl(s3, new GetObjectCommand({ Bucket: processedBucket, Key: ready.get(served) }), { expiresIn: DOWNLOAD_TTL })
+  const location = await getSignedUrl(s3, new GetObjectCommand({ Bucket: processedBucket, Key: ready.get(served) }), {
+    expiresIn: DOWNLOAD_TTL
+  })
   res.writeHead(302, {
     location,
     "x-image-size": served,

@@ -47,7 +47,10 @@ const OUT_DIR = join(repoRoot, "node_modules/.cache/imgpipe-bench/lambda")
 
 /** Wall and CPU ms of `import(file)` in a fresh `node`, measured inside that process. */
 const importTime = (file: string): { wall: number; cpu: number } => {
-  const script = `const c = process.cpuUsage(); const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); ` +
+  const script =
+    `const c = process.cpuUsage(); const t = performance.now(); await import(${
+      JSON.stringify(pathToFileURL(file).href)
+    }); ` +
     `const u = process.cpuUsage(c); process.stdout.write(JSON.stringify({ wall: performance.now() - t, cpu: (u.user + u.system) / 1000 })); process.exit(0)`
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
     cwd: OUT_DIR,
@@ -107,7 +110,11 @@ export const runLambdaSection = async (runs: number): Promise<LambdaSection> => 
         .map(([input, info]) => ({ input: input.replace(/^.*node_modules\//, ""), bytes: info.bytesInOutput }))
         .reduce((acc, item) => {
           // Group by package (or by workspace folder) so the list says which dependency weighs.
-          const key = item.input.startsWith("@") ? item.input.split("/").slice(0, 2).join("/") : item.input.startsWith("packages/") ? item.input.split("/").slice(0, 2).join("/") : item.input.split("/")[0] ?? item.input
+          const key = item.input.startsWith("@")
+            ? item.input.split("/").slice(0, 2).join("/")
+            : item.input.startsWith("packages/")
+            ? item.input.split("/").slice(0, 2).join("/")
+            : item.input.split("/")[0] ?? item.input
           acc.set(key, (acc.get(key) ?? 0) + item.bytes)
           return acc
         }, new Map<string, number>())
@@ -117,7 +124,11 @@ export const runLambdaSection = async (runs: number): Promise<LambdaSection> => 
       for (let i = 0; i < runs; i++) times.push(importTime(outfile))
       const importMs = median(times.map((t) => t.wall))
       const importCpuMs = median(times.map((t) => t.cpu))
-      progress(`lambda: ${name}: ${(bytes / 1024).toFixed(0)} KiB (${(gzipBytes / 1024).toFixed(0)} KiB gzip), import ${importMs.toFixed(0)} ms (${importCpuMs.toFixed(0)} ms CPU)`)
+      progress(
+        `lambda: ${name}: ${(bytes / 1024).toFixed(0)} KiB (${(gzipBytes / 1024).toFixed(0)} KiB gzip), import ${
+          importMs.toFixed(0)
+        } ms (${importCpuMs.toFixed(0)} ms CPU)`
+      )
       handlers.push({
         name,
         entry,
@@ -126,7 +137,8 @@ export const runLambdaSection = async (runs: number): Promise<LambdaSection> => 
         gzipBytes,
         importMs,
         importCpuMs,
-        heaviest: [...heaviest.entries()].map(([input, b]) => ({ input, bytes: b })).sort((a, b) => b.bytes - a.bytes).slice(0, 6)
+        heaviest: [...heaviest.entries()].map(([input, b]) => ({ input, bytes: b })).sort((a, b) => b.bytes - a.bytes)
+          .slice(0, 6)
       })
     } catch (error) {
       const message = error instanceof Error ? error.message.split("\n").slice(0, 3).join(" ") : String(error)

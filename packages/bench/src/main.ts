@@ -18,8 +18,8 @@ import { join } from "node:path"
 import sharp from "sharp"
 import { runApiSection } from "./api.js"
 import { runLambdaSection } from "./lambda.js"
-import { runPipelineSection } from "./pipeline.js"
 import { runMemorySection } from "./memory.js"
+import { runPipelineSection } from "./pipeline.js"
 import { markdown } from "./report/markdown.js"
 import type { Results } from "./report/results.js"
 import { stdoutTable } from "./report/summary.js"
@@ -43,7 +43,10 @@ const chosen = new Set<Section>(
 const load = (): string => loadavg().map((n) => n.toFixed(2)).join(" / ")
 
 /** A section that throws is reported as failed; the others still run. */
-const attempt = async <A>(name: Section, run: () => Promise<A>): Promise<A | { readonly error: string } | undefined> => {
+const attempt = async <A>(
+  name: Section,
+  run: () => Promise<A>
+): Promise<A | { readonly error: string } | undefined> => {
   if (!chosen.has(name)) return undefined
   progress(`${name}: starting`)
   try {
@@ -63,8 +66,16 @@ const main = async () => {
   const mix = readMix("photos")
   const rateEnv = process.env.BENCH_PIPELINE_RATE
   const resize = await attempt("resize", () => runResizeSection({ mix, budgetMs: 400 }))
-  const pipeline = await attempt("pipeline", () =>
-    runPipelineSection({ mix, burstImages: 40, rate: rateEnv === undefined || rateEnv === "" ? undefined : Number(rateEnv), steadySeconds: 30 }))
+  const pipeline = await attempt(
+    "pipeline",
+    () =>
+      runPipelineSection({
+        mix,
+        burstImages: 40,
+        rate: rateEnv === undefined || rateEnv === "" ? undefined : Number(rateEnv),
+        steadySeconds: 30
+      })
+  )
   const api = await attempt("api", () => runApiSection({ seconds: 8, connections: 16 }))
   const lambda = await attempt("lambda", () => runLambdaSection(5))
   const memory = await attempt("memory", () => runMemorySection({ boxes: [320, 2048] }))

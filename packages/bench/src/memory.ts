@@ -9,12 +9,12 @@
  * ProcessImage's allocator and libvips settings.
  */
 import { LAMBDA_BASELINE_MIB, MIB } from "@imgpipe/core/resizer/memoryBudget"
+import type { PeakRss } from "@imgpipe/core/test/support/peak-rss-child"
 import { execFile } from "node:child_process"
 import { statSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import sharp, { type Sharp } from "sharp"
-import type { PeakRss } from "@imgpipe/core/test/support/peak-rss-child"
 import { PROCESS_IMAGE } from "../../infra/settings.js"
 import { fixturesDir, fmt, progress, removeDir, repoRoot, tempDir } from "./util.js"
 
@@ -76,7 +76,13 @@ const makeInputs = async (dir: string): Promise<ReadonlyArray<Input>> => {
     { name: "50 MP PNG", path: png, megapixels: 49.99 },
     { name: "12 MP AVIF", path: join(fixturesDir, "photo-3024x4032-iphone-xs-p3.avif"), megapixels: 12.19 },
     await made("49 MP AVIF", "49mp.avif", 7000, 7000, (s) => s.avif({ quality: 45, effort: 0 })),
-    await made("49 MP AVIF, 10 bits", "49mp-10bit.avif", 7000, 7000, (s) => s.avif({ quality: 45, effort: 0, bitdepth: 10 }))
+    await made(
+      "49 MP AVIF, 10 bits",
+      "49mp-10bit.avif",
+      7000,
+      7000,
+      (s) => s.avif({ quality: 45, effort: 0, bitdepth: 10 })
+    )
   ]
 }
 
@@ -90,7 +96,11 @@ const measure = async (path: string, box: number, copies = 1, budgetMib?: number
     String(copies),
     ...(budgetMib === undefined ? [] : [String(budgetMib)])
   ]
-  const { stdout } = await promisify(execFile)(process.execPath, args, { timeout: 300_000, cwd: repoRoot, env: LAMBDA_ENV })
+  const { stdout } = await promisify(execFile)(process.execPath, args, {
+    timeout: 300_000,
+    cwd: repoRoot,
+    env: LAMBDA_ENV
+  })
   const result: unknown = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}")
   if (typeof result === "object" && result !== null && "error" in result) throw new Error(String(result.error))
   return result as PeakRss
@@ -124,7 +134,9 @@ export const runMemorySection = async (options: { readonly boxes: ReadonlyArray<
           estimateMib: mib(m.estimateBytes),
           ms: m.ms
         }
-        progress(`memory: ${input.name} into ${box}: peak +${fmt(row.peakMib, 0)} MiB, estimate ${fmt(row.estimateMib, 0)} MiB`)
+        progress(
+          `memory: ${input.name} into ${box}: peak +${fmt(row.peakMib, 0)} MiB, estimate ${fmt(row.estimateMib, 0)} MiB`
+        )
         rows.push(row)
       }
     }
@@ -162,7 +174,9 @@ export const runMemorySection = async (options: { readonly boxes: ReadonlyArray<
 // ---- report -----------------------------------------------------------------------------------
 
 const mdTable = (head: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>): string =>
-  [`| ${head.join(" | ")} |`, `|${head.map(() => " --- |").join("")}`, ...body.map((r) => `| ${r.join(" | ")} |`)].join("\n")
+  [`| ${head.join(" | ")} |`, `|${head.map(() => " --- |").join("")}`, ...body.map((r) => `| ${r.join(" | ")} |`)].join(
+    "\n"
+  )
 
 /** One line per class for the summary table. */
 export const memorySummary = (s: MemorySection): ReadonlyArray<{ readonly what: string; readonly result: string }> => [
@@ -172,7 +186,9 @@ export const memorySummary = (s: MemorySection): ReadonlyArray<{ readonly what: 
   })),
   {
     what: `worst accepted, ${s.concurrency} at once`,
-    result: `${s.worst.name}: peak +${fmt(s.worst.peakMib, 0)} MiB ≤ budget ${s.budgetMib} MiB: ${s.worst.peakMib <= s.budgetMib ? "yes" : "NO"}`
+    result: `${s.worst.name}: peak +${fmt(s.worst.peakMib, 0)} MiB ≤ budget ${s.budgetMib} MiB: ${
+      s.worst.peakMib <= s.budgetMib ? "yes" : "NO"
+    }`
   },
   { what: `the same with no budget`, result: `peak +${fmt(s.worst.unbudgetedPeakMib, 0)} MiB` }
 ]
@@ -197,8 +213,12 @@ export const memoryMarkdown = (s: MemorySection): string =>
     "",
     `ProcessImage: ${s.lambdaMemoryMb} MB, decode budget ${s.budgetMib} MiB (memory − ${LAMBDA_BASELINE_MIB} MiB baseline), ` +
     `${s.concurrency} messages at once. Worst accepted input, ${s.worst.name}, ${s.concurrency}× at once through the budget: ` +
-    `peak +${fmt(s.worst.peakMib, 0)} MiB above baseline (${fmt(s.worst.totalRssMib, 0)} MiB RSS in all, tsx included) ` +
+    `peak +${fmt(s.worst.peakMib, 0)} MiB above baseline (${
+      fmt(s.worst.totalRssMib, 0)
+    } MiB RSS in all, tsx included) ` +
     `against the ${s.budgetMib} MiB budget, in ${fmt(s.worst.ms / 1000, 1)} s (the second waited for the first); ` +
     `with no budget the two decode side by side and peak at +${fmt(s.worst.unbudgetedPeakMib, 0)} MiB.`,
-    s.refused.length === 0 ? "No class is over the budget." : `Over the budget (refused as \`too_large_to_decode\`): ${s.refused.join(", ")}.`
+    s.refused.length === 0
+      ? "No class is over the budget."
+      : `Over the budget (refused as \`too_large_to_decode\`): ${s.refused.join(", ")}.`
   ].join("\n")

@@ -16,7 +16,14 @@ import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import sharp from "sharp"
 import { imagemagickVersion, lastMagickCpuMs } from "./resize/imagemagick.js"
-import { type Measurement, type MethodId, METHODS, type PhotoResult, type ResizeSection, type Run } from "./resize/methods.js"
+import {
+  type Measurement,
+  type MethodId,
+  METHODS,
+  type PhotoResult,
+  type ResizeSection,
+  type Run
+} from "./resize/methods.js"
 import { makeRuns } from "./resize/runs.js"
 import { fixturesDir, median, type MixEntry, progress, removeDir, tempDir } from "./util.js"
 

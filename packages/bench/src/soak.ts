@@ -63,7 +63,11 @@ const main = async () => {
     const sampler = setInterval(() => {
       const s = sample()
       if (s.second % 30 === 0) {
-        progress(`soak: ${s.second} s: ${s.uploads} uploads, ${s.downloads} downloads, ${s.errors} errors; fds ${s.fds}, RSS ${fmt(s.rssMiB)} MiB`)
+        progress(
+          `soak: ${s.second} s: ${s.uploads} uploads, ${s.downloads} downloads, ${s.errors} errors; fds ${s.fds}, RSS ${
+            fmt(s.rssMiB)
+          } MiB`
+        )
       }
     }, 5000)
     const inFlight = new Set<Promise<void>>()

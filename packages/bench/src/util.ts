@@ -110,7 +110,11 @@ export const tryRun = (command: string, args: ReadonlyArray<string>): string | u
 }
 
 /** `taskset -c <cpu>` in front of a command when taskset exists and the machine has that core. */
-export const pinned = (cpu: number | undefined, command: string, args: ReadonlyArray<string>): [string, Array<string>] => {
+export const pinned = (
+  cpu: number | undefined,
+  command: string,
+  args: ReadonlyArray<string>
+): [string, Array<string>] => {
   const taskset = which("taskset")
   return cpu === undefined || taskset === undefined
     ? [command, [...args]]
@@ -132,7 +136,11 @@ export const startChild = (
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string | undefined>>
 ): Child => {
-  const child = spawn(command, [...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(command, [...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
   children.add(child)
   let output = ""
   const keep = (chunk: Buffer) => {
@@ -209,7 +217,9 @@ export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), pr
 export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, force: true })
 
 /** `node --import tsx <entry>`: how `bun run start` runs TypeScript entries. */
-export const tsxNode = (entry: string): [string, Array<string>] => [process.execPath, ["--import", "tsx", join(repoRoot, entry)]]
+export const tsxNode = (
+  entry: string
+): [string, Array<string>] => [process.execPath, ["--import", "tsx", join(repoRoot, entry)]]
 
 /**
  * The environment `bun run start` gives the embedded runner: the `NAME=value` words in front of
@@ -218,7 +228,9 @@ export const tsxNode = (entry: string): [string, Array<string>] => [process.exec
  */
 export const startScriptEnv = (): Record<string, string> => {
   const manifest: unknown = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"))
-  const scripts = typeof manifest === "object" && manifest !== null && "scripts" in manifest ? manifest.scripts : undefined
+  const scripts = typeof manifest === "object" && manifest !== null && "scripts" in manifest
+    ? manifest.scripts
+    : undefined
   const start = typeof scripts === "object" && scripts !== null && "start" in scripts ? scripts.start : undefined
   const env: Record<string, string> = {}
   for (const word of typeof start === "string" ? start.split(/\s+/) : []) {

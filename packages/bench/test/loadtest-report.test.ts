@@ -12,14 +12,21 @@ import { beforeAll, describe, expect, it } from "vitest"
 
 const lib = resolve(import.meta.dirname, "../../../loadtest/lib")
 
-interface MetricValues { readonly [stat: string]: number }
+interface MetricValues {
+  readonly [stat: string]: number
+}
 interface Metric {
   readonly type: "trend" | "rate" | "counter" | "gauge"
   readonly contains: "time" | "default" | "data"
   readonly values: MetricValues
   readonly thresholds?: Record<string, { readonly ok: boolean }>
 }
-interface Row { readonly metric: string; readonly source: string; readonly ok: boolean; readonly value: string }
+interface Row {
+  readonly metric: string
+  readonly source: string
+  readonly ok: boolean
+  readonly value: string
+}
 interface SummaryModule {
   summarize(data: unknown, meta: Record<string, unknown>): Record<string, string>
 }
@@ -43,16 +50,40 @@ const load = async <T>(file: string): Promise<T> => (await import(pathToFileURL(
 const trend = (p95: number, thresholds?: Record<string, { ok: boolean }>): Metric => ({
   type: "trend",
   contains: "time",
-  values: { avg: p95 / 2, min: 1, med: p95 / 2, max: p95 * 2, "p(90)": p95 * 0.9, "p(95)": p95, "p(99)": p95 * 1.5, count: 100 },
+  values: {
+    avg: p95 / 2,
+    min: 1,
+    med: p95 / 2,
+    max: p95 * 2,
+    "p(90)": p95 * 0.9,
+    "p(95)": p95,
+    "p(99)": p95 * 1.5,
+    count: 100
+  },
   ...(thresholds ? { thresholds } : {})
 })
 
 /** A run where 3 of the 6 thresholds failed, with a latency timeline of three 2-second buckets. */
 const failedRun = () => {
   const metrics: Record<string, Metric> = {
-    http_req_failed: { type: "rate", contains: "default", values: { rate: 0.02, passes: 20, fails: 980 }, thresholds: { "rate<0.001": { ok: false } } },
-    checks: { type: "rate", contains: "default", values: { rate: 0.9995, passes: 1999, fails: 1 }, thresholds: { "rate>0.999": { ok: true } } },
-    dropped_iterations: { type: "counter", contains: "default", values: { count: 0, rate: 0 }, thresholds: { "count<=1": { ok: true } } },
+    http_req_failed: {
+      type: "rate",
+      contains: "default",
+      values: { rate: 0.02, passes: 20, fails: 980 },
+      thresholds: { "rate<0.001": { ok: false } }
+    },
+    checks: {
+      type: "rate",
+      contains: "default",
+      values: { rate: 0.9995, passes: 1999, fails: 1 },
+      thresholds: { "rate>0.999": { ok: true } }
+    },
+    dropped_iterations: {
+      type: "counter",
+      contains: "default",
+      values: { count: 0, rate: 0 },
+      thresholds: { "count<=1": { ok: true } }
+    },
     "http_req_duration{endpoint:upload}": trend(517, { "p(95)<300": { ok: false } }),
     "http_req_duration{endpoint:put}": trend(90, { "p(95)<1000": { ok: true } }),
     "http_req_duration{endpoint:get_image}": trend(240, { "p(95)<200": { ok: false } }),
@@ -67,7 +98,12 @@ const failedRun = () => {
   }
   return {
     metrics,
-    root_group: { name: "", path: "", checks: [{ name: "upload: 201 with a ticket", passes: 999, fails: 1 }], groups: [] },
+    root_group: {
+      name: "",
+      path: "",
+      checks: [{ name: "upload: 201 with a ticket", passes: 999, fails: 1 }],
+      groups: []
+    },
     state: { testRunDurationMs: 6000, isStdOutTTY: false, isStdErrTTY: false }
   }
 }
@@ -94,7 +130,9 @@ describe("k6 report", () => {
       __ENV: { RESULTS_DIR: "/tmp/imgpipe-loadtest-report-test" },
       open: (path: string, mode?: string) => {
         const bytes = readFileSync(resolve(lib, path))
-        return mode === "b" ? bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) : bytes.toString("utf8")
+        return mode === "b"
+          ? bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)
+          : bytes.toString("utf8")
       }
     })
     summary = await load<SummaryModule>("summary.js")
@@ -137,7 +175,9 @@ describe("k6 report", () => {
     const chart = /<svg[^>]*aria-label="latency over time per endpoint"[\s\S]*?<\/svg>/.exec(html)?.[0]
     expect(chart).toBeDefined()
     // upload: three consecutive buckets, one line; put: buckets 0 and 2, a gap, so two pieces.
-    const p95Lines = [...chart!.matchAll(/<polyline points="([^"]+)" fill="none" stroke="([^"]+)" stroke-width="2"\/>/g)]
+    const p95Lines = [
+      ...chart!.matchAll(/<polyline points="([^"]+)" fill="none" stroke="([^"]+)" stroke-width="2"\/>/g)
+    ]
     expect(p95Lines.map((m) => m[1]!.split(" ").length)).toEqual([3, 1, 1])
     expect(chart).toContain("upload 2–4 s: p95 350 ms, p50 175 ms, 100 requests")
     expect(chart).toContain("upload p95 (budget 300 ms)")
@@ -156,7 +196,10 @@ describe("k6 report", () => {
     expect(timeline.timelineMetricName("get_image", 7)).toBe("timeline_get_image_007")
     const series = timeline.timelineSeries({ timeline_get_image_007: trend(10), timeline_get_image_001: trend(20) }, 5)
     expect(series).toEqual([
-      { endpoint: "get_image", points: [{ t: 5, p50: 10, p95: 20, count: 100 }, { t: 35, p50: 5, p95: 10, count: 100 }] }
+      {
+        endpoint: "get_image",
+        points: [{ t: 5, p50: 10, p95: 20, count: 100 }, { t: 35, p50: 5, p95: 10, count: 100 }]
+      }
     ])
     expect(timeline.timelineSvg([], {}, 1)).toBe("")
   })

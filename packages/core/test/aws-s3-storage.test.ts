@@ -23,11 +23,18 @@ const EmulatorLive = Layer.scoped(Emulator, startFauxqs({ buckets: [RAW, PROCESS
 const StorageLive = Layer.unwrapEffect(
   Effect.map(Emulator, (emulator) =>
     S3StorageLive.pipe(
-      Layer.provide(Layer.setConfigProvider(emulator.configProvider({ IMGPIPE_RAW_BUCKET: RAW, IMGPIPE_PROCESSED_BUCKET: PROCESSED })))
+      Layer.provide(
+        Layer.setConfigProvider(
+          emulator.configProvider({ IMGPIPE_RAW_BUCKET: RAW, IMGPIPE_PROCESSED_BUCKET: PROCESSED })
+        )
+      )
     ))
 )
 
-const RequestsLive = Layer.effect(Requests, Effect.map(S3ClientInstance.S3ClientInstance, (client) => logRequests([client])))
+const RequestsLive = Layer.effect(
+  Requests,
+  Effect.map(S3ClientInstance.S3ClientInstance, (client) => logRequests([client]))
+)
 
 const TestLayer = RequestsLive.pipe(Layer.provideMerge(StorageLive), Layer.provideMerge(EmulatorLive))
 
@@ -36,7 +43,12 @@ const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => 
 const putRaw = (key: string, body: Uint8Array, contentType = "image/jpeg") =>
   Effect.flatMap(ObjectStorage, (storage) =>
     Effect.gen(function* () {
-      const upload = yield* storage.presignUpload({ key, contentType, contentLength: body.byteLength, expiresInSeconds: 60 })
+      const upload = yield* storage.presignUpload({
+        key,
+        contentType,
+        contentLength: body.byteLength,
+        expiresInSeconds: 60
+      })
       const response = yield* Effect.promise(() => fetch(upload.url, { method: "PUT", headers: upload.headers, body }))
       return response.status
     }))
@@ -63,7 +75,8 @@ layer(TestLayer, { excludeTestServices: true })("S3 ObjectStorage (fauxqs)", (it
       expect(signed).toEqual(expect.arrayContaining(["content-length", "content-type", "host", "if-none-match"]))
       expect(names).not.toContain("if-none-match")
       expect(url.searchParams.get("X-Amz-Expires")).toBe("900")
-      expect(names.filter((name) => name.startsWith("x-amz-checksum") || name === "x-amz-sdk-checksum-algorithm")).toEqual([])
+      expect(names.filter((name) => name.startsWith("x-amz-checksum") || name === "x-amz-sdk-checksum-algorithm"))
+        .toEqual([])
       expect(signed.filter((name) => name.includes("checksum"))).toEqual([])
       expect(upload.headers).toEqual({ "content-type": "image/png", "if-none-match": "*" })
       expect(upload.expiresAt.getTime() - Date.now()).toBeGreaterThan(890_000)
@@ -78,7 +91,9 @@ layer(TestLayer, { excludeTestServices: true })("S3 ObjectStorage (fauxqs)", (it
       const body = bytes(5000, 3)
       expect(yield* putRaw(key, body)).toBe(200)
       const info = yield* storage.head("raw", key)
-      expect(Option.map(info, (i) => [i.bytes, Option.getOrNull(i.contentType)])).toEqual(Option.some([5000, "image/jpeg"]))
+      expect(Option.map(info, (i) => [i.bytes, Option.getOrNull(i.contentType)])).toEqual(
+        Option.some([5000, "image/jpeg"])
+      )
       expect(yield* storage.get({ bucket: "raw", key, maxBytes: 5000 })).toEqual(body)
     }))
 
@@ -86,7 +101,12 @@ layer(TestLayer, { excludeTestServices: true })("S3 ObjectStorage (fauxqs)", (it
     Effect.gen(function* () {
       const storage = yield* ObjectStorage
       const key = "0190a0b0-0000-7000-8000-00000000a003"
-      const upload = yield* storage.presignUpload({ key, contentType: "image/jpeg", contentLength: 10, expiresInSeconds: 60 })
+      const upload = yield* storage.presignUpload({
+        key,
+        contentType: "image/jpeg",
+        contentLength: 10,
+        expiresInSeconds: 60
+      })
       const response = yield* Effect.promise(() =>
         fetch(upload.url, { method: "PUT", headers: { "content-type": "text/plain" }, body: bytes(11) })
       )
@@ -106,7 +126,9 @@ layer(TestLayer, { excludeTestServices: true })("S3 ObjectStorage (fauxqs)", (it
       const key = "0190a0b0-0000-7000-8000-00000000a004"
       yield* putRaw(key, bytes(100))
       const declared = yield* Effect.either(storage.get({ bucket: "raw", key, maxBytes: 99 }))
-      expect(Either.getLeft(declared)).toEqual(Option.some(expect.objectContaining({ _tag: "ObjectTooLarge", limit: 99 })))
+      expect(Either.getLeft(declared)).toEqual(
+        Option.some(expect.objectContaining({ _tag: "ObjectTooLarge", limit: 99 }))
+      )
       expect(yield* storage.get({ bucket: "raw", key, maxBytes: 100 })).toEqual(bytes(100))
     }))
 
@@ -122,14 +144,18 @@ layer(TestLayer, { excludeTestServices: true })("S3 ObjectStorage (fauxqs)", (it
       expect(over.destroyed()).toBe(true)
       const within = body()
       const read = yield* Effect.promise(() => readAtMost(within.stream, 120))
-      expect(read._tag === "Bytes" ? read.bytes : undefined).toEqual(Uint8Array.from([...bytes(40), ...bytes(40, 3), ...bytes(40, 5)]))
+      expect(read._tag === "Bytes" ? read.bytes : undefined).toEqual(
+        Uint8Array.from([...bytes(40), ...bytes(40, 3), ...bytes(40, 5)])
+      )
     }))
 
   it.effect("a missing key is ObjectNotFound (get) or none (head); a missing bucket is a StorageError", () =>
     Effect.gen(function* () {
       const storage = yield* ObjectStorage
       const missing = yield* Effect.either(storage.get({ bucket: "processed", key: "no-such/small", maxBytes: 10 }))
-      expect(Either.getLeft(missing)).toEqual(Option.some(expect.objectContaining({ _tag: "ObjectNotFound", bucket: PROCESSED, key: "no-such/small" })))
+      expect(Either.getLeft(missing)).toEqual(
+        Option.some(expect.objectContaining({ _tag: "ObjectNotFound", bucket: PROCESSED, key: "no-such/small" }))
+      )
       expect(yield* storage.head("processed", "no-such/small")).toEqual(Option.none())
 
       const emulator = yield* Emulator
@@ -153,7 +179,13 @@ layer(TestLayer, { excludeTestServices: true })("S3 ObjectStorage (fauxqs)", (it
       const emulator = yield* Emulator
       const key = "0190a0b0-0000-7000-8000-00000000a006/small"
       requests.clear()
-      yield* storage.put({ bucket: "processed", key, body: bytes(64), contentType: "image/webp", cacheControl: "public, max-age=31536000, immutable" })
+      yield* storage.put({
+        bucket: "processed",
+        key,
+        body: bytes(64),
+        contentType: "image/webp",
+        cacheControl: "public, max-age=31536000, immutable"
+      })
       expect(requests.sent).toEqual([
         {
           command: "S3Client.PutObjectCommand",
@@ -174,7 +206,9 @@ layer(TestLayer, { excludeTestServices: true })("S3 ObjectStorage (fauxqs)", (it
       yield* storage.delete("processed", key)
       yield* storage.delete("processed", key)
       const listed = yield* Effect.promise(() =>
-        emulator.s3.send(new ListObjectsV2Command({ Bucket: PROCESSED, Prefix: "0190a0b0-0000-7000-8000-00000000a006" }))
+        emulator.s3.send(
+          new ListObjectsV2Command({ Bucket: PROCESSED, Prefix: "0190a0b0-0000-7000-8000-00000000a006" })
+        )
       )
       expect(listed.KeyCount ?? 0).toBe(0)
     }))
@@ -182,9 +216,13 @@ layer(TestLayer, { excludeTestServices: true })("S3 ObjectStorage (fauxqs)", (it
   it.effect("presigned lifetimes outside 1 s – 7 days are refused", () =>
     Effect.gen(function* () {
       const storage = yield* ObjectStorage
-      const tooLong = yield* Effect.either(storage.presignDownload({ bucket: "raw", key: "k", expiresInSeconds: 8 * 24 * 3600 }))
+      const tooLong = yield* Effect.either(
+        storage.presignDownload({ bucket: "raw", key: "k", expiresInSeconds: 8 * 24 * 3600 })
+      )
       expect(Either.getLeft(tooLong).pipe(Option.map((e) => e._tag))).toEqual(Option.some("StorageError"))
-      const zero = yield* Effect.either(storage.presignUpload({ key: "k", contentType: "image/jpeg", contentLength: 1, expiresInSeconds: 0 }))
+      const zero = yield* Effect.either(
+        storage.presignUpload({ key: "k", contentType: "image/jpeg", contentLength: 1, expiresInSeconds: 0 })
+      )
       expect(Either.isLeft(zero)).toBe(true)
     }))
 })

@@ -42,7 +42,10 @@ const QueueLive = Layer.unwrapEffect(
     ))
 )
 
-const TestLayer = Layer.effect(Requests, Effect.map(SQSClientInstance.SQSClientInstance, (client) => logRequests([client]))).pipe(
+const TestLayer = Layer.effect(
+  Requests,
+  Effect.map(SQSClientInstance.SQSClientInstance, (client) => logRequests([client]))
+).pipe(
   Layer.provideMerge(QueueLive),
   Layer.provideMerge(EmulatorLive)
 )
@@ -83,10 +86,16 @@ layer(TestLayer, { excludeTestServices: true })("SQS JobQueue (fauxqs)", (it) =>
       yield* queue.send([...smalls.slice(0, 12), medium, ...smalls.slice(12)])
       yield* queue.send([])
 
-      const batches = requests.sent.map((r) => [r.input["QueueUrl"], (r.input["Entries"] as ReadonlyArray<unknown>).length])
+      const batches = requests.sent.map((
+        r
+      ) => [r.input["QueueUrl"], (r.input["Entries"] as ReadonlyArray<unknown>).length])
       expect(requests.counts()).toEqual({ "SQSClient.SendMessageBatchCommand": 4 })
       const emulator = yield* Emulator
-      expect(batches.filter(([url]) => url === emulator.queueUrls[QUEUES.small]).map(([, n]) => n).sort()).toEqual([10, 10, 3])
+      expect(batches.filter(([url]) => url === emulator.queueUrls[QUEUES.small]).map(([, n]) => n).sort()).toEqual([
+        10,
+        10,
+        3
+      ])
       expect(batches.filter(([url]) => url === emulator.queueUrls[QUEUES.medium]).map(([, n]) => n)).toEqual([1])
 
       const small = yield* drain("small")
@@ -104,7 +113,9 @@ layer(TestLayer, { excludeTestServices: true })("SQS JobQueue (fauxqs)", (it) =>
       const error = Either.getLeft(result)
       expect(Option.map(error, (e) => e._tag)).toEqual(Option.some("QueueError"))
       expect(Option.map(error, (e) => e.message)).toEqual(
-        Option.some(expect.stringContaining(`SQS refused 1 of 2 messages (${oversized.image_id}: InvalidParameterValue`))
+        Option.some(
+          expect.stringContaining(`SQS refused 1 of 2 messages (${oversized.image_id}: InvalidParameterValue`)
+        )
       )
       expect(yield* drain("large")).toEqual([fine])
     }))

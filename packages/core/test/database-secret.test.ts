@@ -36,7 +36,11 @@ const secretsManager: Server = createServer((request, response) => {
     const body: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}")
     const secretId = body !== null && typeof body === "object" && "SecretId" in body ? body.SecretId : undefined
     const target = String(request.headers["x-amz-target"])
-    requests.push({ target, secretId, authorized: String(request.headers.authorization).startsWith("AWS4-HMAC-SHA256") })
+    requests.push({
+      target,
+      secretId,
+      authorized: String(request.headers.authorization).startsWith("AWS4-HMAC-SHA256")
+    })
     const reply = (status: number, payload: object) => {
       response.writeHead(status, { "content-type": "application/x-amz-json-1.1" })
       response.end(JSON.stringify(payload))
@@ -108,7 +112,9 @@ describe("pgLayer with IMGPIPE_DATABASE_SECRET_ARN", () => {
     Effect.gen(function* () {
       requests.length = 0
       const result = yield* connectAndQuery.pipe(
-        Effect.provide(pgLayer({ maxConnections: 1 }).pipe(Layer.provide(environment({ IMGPIPE_DATABASE_SECRET_ARN: ARN }))))
+        Effect.provide(
+          pgLayer({ maxConnections: 1 }).pipe(Layer.provide(environment({ IMGPIPE_DATABASE_SECRET_ARN: ARN })))
+        )
       )
       expect(result.password).toBe(PASSWORD)
       expect(result.answers).toEqual([42, 2])
@@ -139,7 +145,9 @@ describe("pgLayer with IMGPIPE_DATABASE_SECRET_ARN", () => {
       expect(error).toBeInstanceOf(DatabaseSecretError)
       if (!(error instanceof DatabaseSecretError)) return
       expect(error.secretArn).toBe(MISSING_ARN)
-      expect(error.message).toMatch(/^cannot read the database password from the secret arn:aws:secretsmanager:.*Missing-000000 \(IMGPIPE_DATABASE_SECRET_ARN\): ResourceNotFoundException/)
+      expect(error.message).toMatch(
+        /^cannot read the database password from the secret arn:aws:secretsmanager:.*Missing-000000 \(IMGPIPE_DATABASE_SECRET_ARN\): ResourceNotFoundException/
+      )
     }))
 
   it.effect("fails with DatabaseSecretError when the secret has no password, without quoting it", () =>
@@ -149,7 +157,7 @@ describe("pgLayer with IMGPIPE_DATABASE_SECRET_ARN", () => {
         Effect.flip
       )
       expect(error).toBeInstanceOf(DatabaseSecretError)
-      expect(error.message).toContain('holds no database password: its JSON has no "password" field')
+      expect(error.message).toContain("holds no database password: its JSON has no \"password\" field")
       expect(error.message).not.toContain("hunter2")
     }))
 })
@@ -167,7 +175,9 @@ describe("pgLayer when Secrets Manager does not answer", () => {
       yield* TestClock.adjust(SECRET_READ_TIMEOUT)
       const error = yield* Fiber.join(fiber)
       expect(error).toBeInstanceOf(DatabaseSecretError)
-      expect(error.message).toMatch(/no answer from Secrets Manager within 10s \(is there a route to it: a NAT or a VPC endpoint\?\)$/)
+      expect(error.message).toMatch(
+        /no answer from Secrets Manager within 10s \(is there a route to it: a NAT or a VPC endpoint\?\)$/
+      )
     }))
 })
 
@@ -177,10 +187,10 @@ describe("passwordOfSecret", () => {
       const result = passwordOfSecret(secret)
       return result._tag === "Right" ? { password: Redacted.value(result.right) } : { reason: result.left }
     }
-    expect(value('{"username":"u","password":"p"}')).toEqual({ password: "p" })
+    expect(value("{\"username\":\"u\",\"password\":\"p\"}")).toEqual({ password: "p" })
     expect(value(undefined)).toEqual({ reason: "it has no SecretString (a binary secret?)" })
     expect(value("p4ssw0rd")).toEqual({ reason: "its SecretString is not JSON" })
-    expect(value('{"password":""}')).toEqual({ reason: 'its "password" is not a non-empty string' })
-    expect(value('{"password":7}')).toEqual({ reason: 'its "password" is not a non-empty string' })
+    expect(value("{\"password\":\"\"}")).toEqual({ reason: "its \"password\" is not a non-empty string" })
+    expect(value("{\"password\":7}")).toEqual({ reason: "its \"password\" is not a non-empty string" })
   })
 })

@@ -24,7 +24,9 @@ describe("DiskStorage: the ObjectStorage service", () => {
       expect(yield* h.storage.get({ bucket: "raw", key: KEY, maxBytes: 100 })).toEqual(bytesOf(100))
       const missing = yield* Effect.flip(h.storage.get({ bucket: "raw", key: OTHER_KEY, maxBytes: 100 }))
       expect(missing).toMatchObject({ _tag: "ObjectNotFound", bucket: "raw", key: OTHER_KEY })
-      const missingRendition = yield* Effect.flip(h.storage.get({ bucket: "processed", key: `${KEY}/small`, maxBytes: 100 }))
+      const missingRendition = yield* Effect.flip(
+        h.storage.get({ bucket: "processed", key: `${KEY}/small`, maxBytes: 100 })
+      )
       expect(missingRendition._tag).toBe("ObjectNotFound")
       expect(Option.isNone(yield* h.storage.head("raw", OTHER_KEY))).toBe(true)
     }))
@@ -42,10 +44,22 @@ describe("DiskStorage: the ObjectStorage service", () => {
   it.scoped("keys that could leave the bucket folder are refused everywhere", () =>
     Effect.gen(function* () {
       const h = yield* storageHarness()
-      const badKeys = ["..", "../x", `${KEY}/../../signing-secret`, "/etc/passwd", "a/b/c", `${KEY}.meta.json`, "", "a\\b", "./a"]
+      const badKeys = [
+        "..",
+        "../x",
+        `${KEY}/../../signing-secret`,
+        "/etc/passwd",
+        "a/b/c",
+        `${KEY}.meta.json`,
+        "",
+        "a\\b",
+        "./a"
+      ]
       for (const key of badKeys) {
         const results: ReadonlyArray<Exit.Exit<unknown, unknown>> = [
-          yield* Effect.exit(h.storage.put({ bucket: "raw", key, body: bytesOf(1), contentType: JPEG, cacheControl: "x" })),
+          yield* Effect.exit(
+            h.storage.put({ bucket: "raw", key, body: bytesOf(1), contentType: JPEG, cacheControl: "x" })
+          ),
           yield* Effect.exit(h.storage.get({ bucket: "raw", key, maxBytes: 10 })),
           yield* Effect.exit(h.storage.head("processed", key)),
           yield* Effect.exit(h.storage.delete("raw", key)),
@@ -66,7 +80,11 @@ describe("DiskStorage: the ObjectStorage service", () => {
   it.scoped("presigning validates its input", () =>
     Effect.gen(function* () {
       const h = yield* storageHarness()
-      for (const input of [{ ttl: 0 }, { ttl: 8 * 24 * 3600 }, { ttl: 1.5 }, { length: -1 }, { contentType: "image/jpeg\nx: y" }]) {
+      for (
+        const input of [{ ttl: 0 }, { ttl: 8 * 24 * 3600 }, { ttl: 1.5 }, { length: -1 }, {
+          contentType: "image/jpeg\nx: y"
+        }]
+      ) {
         const error = yield* Effect.flip(presignUpload(h, input))
         expect(error._tag).toBe("StorageError")
       }
@@ -77,9 +95,10 @@ describe("DiskStorage: configuration and the signing secret", () => {
   const build = (env: Record<string, string>) =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(DiskStorageLive.pipe(Layer.provide(NodeFileSystem.layer)), scope).pipe(
-        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
-      )
+      const context = yield* Layer.buildWithScope(DiskStorageLive.pipe(Layer.provide(NodeFileSystem.layer)), scope)
+        .pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+        )
       yield* Scope.close(scope, Exit.void)
       return { storage: Context.get(context, ObjectStorage), disk: Context.get(context, DiskStorage) }
     })
@@ -121,7 +140,9 @@ describe("DiskStorage: configuration and the signing secret", () => {
         )
       expect(yield* urlWith({})).toBe("http://localhost:3000")
       expect(yield* urlWith({ PORT: "4123" })).toBe("http://localhost:4123")
-      expect(yield* urlWith({ PORT: "4123", IMGPIPE_PUBLIC_URL: "https://img.example.com" })).toBe("https://img.example.com")
+      expect(yield* urlWith({ PORT: "4123", IMGPIPE_PUBLIC_URL: "https://img.example.com" })).toBe(
+        "https://img.example.com"
+      )
       // An empty variable (common in compose files) means "not set".
       expect(yield* urlWith({ PORT: "4123", IMGPIPE_PUBLIC_URL: "" })).toBe("http://localhost:4123")
       const wrong = yield* Effect.flip(build({ IMGPIPE_DATA_DIR: dir, IMGPIPE_PUBLIC_URL: "ftp://x" }))
@@ -145,13 +166,25 @@ describe("DiskStorage: open", () => {
     Effect.gen(function* () {
       const h = yield* storageHarness()
       const key = `${KEY}/small`
-      yield* h.storage.put({ bucket: "processed", key, body: bytesOf(100), contentType: JPEG, cacheControl: RENDITION_CACHE_CONTROL })
+      yield* h.storage.put({
+        bucket: "processed",
+        key,
+        body: bytesOf(100),
+        contentType: JPEG,
+        cacheControl: RENDITION_CACHE_CONTROL
+      })
       const disk = yield* DiskStorage.pipe(Effect.provide(h.context))
       const opened = Option.getOrThrow(yield* disk.open("processed", key))
       expect(opened.bytes).toBe(100)
       const replaced = Option.getOrThrow(yield* disk.open("processed", key))
       // A reprocess renames a new file into place (here 101 bytes, so Content-Length would lie).
-      yield* h.storage.put({ bucket: "processed", key, body: bytesOf(101), contentType: JPEG, cacheControl: RENDITION_CACHE_CONTROL })
+      yield* h.storage.put({
+        bucket: "processed",
+        key,
+        body: bytesOf(101),
+        contentType: JPEG,
+        cacheControl: RENDITION_CACHE_CONTROL
+      })
       const failed = yield* Effect.flip(Stream.runCollect(replaced.stream))
       expect(failed).toBeInstanceOf(FileChanged)
       const fresh = Option.getOrThrow(yield* disk.open("processed", key))

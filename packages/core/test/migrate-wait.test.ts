@@ -66,13 +66,17 @@ describe("bun run migrate waits for the database", () => {
     Effect.gen(function* () {
       const database = yield* scratchDatabase
       const port = yield* freePort
-      const finished = yield* runMigrate({ DATABASE_URL: relayedUrl(port, database), IMGPIPE_MIGRATE_WAIT_SECONDS: "3" }).pipe(
+      const finished = yield* runMigrate({
+        DATABASE_URL: relayedUrl(port, database),
+        IMGPIPE_MIGRATE_WAIT_SECONDS: "3"
+      }).pipe(
         Effect.timeout(Duration.seconds(45))
       )
 
       expect(finished.output).not.toContain(PASSWORD)
       expect(finished.code, finished.output).toBe(1)
-      expect(lines(finished.output, "migrations: waiting for the database").length, finished.output).toBeGreaterThanOrEqual(2)
+      expect(lines(finished.output, "migrations: waiting for the database").length, finished.output)
+        .toBeGreaterThanOrEqual(2)
       // One error line, naming the target and the last error; no stack trace after it.
       const errors = lines(finished.output, " ERROR (")
       expect(errors, finished.output).toHaveLength(1)

@@ -1,5 +1,5 @@
-import { expect, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option } from "effect"
 import { newImageId } from "../src/domain/ids.js"
 import type { ProcessJob } from "../src/domain/image.js"
@@ -11,8 +11,7 @@ import { resetQueues, TestDatabase, testDatabaseKind } from "./support/database.
 
 const TestLayer = LocalQueueLive.pipe(Layer.provideMerge(TestDatabase))
 
-const job = (size: ImageSize) =>
-  Effect.map(newImageId, (id): ProcessJob => ({ image_id: id, raw_key: id, size }))
+const job = (size: ImageSize) => Effect.map(newImageId, (id): ProcessJob => ({ image_id: id, raw_key: id, size }))
 
 /** Short timeouts keep the suite fast; 3 receives as in the spec. */
 const opts = (overrides: Partial<ReceiveOptions> = {}): ReceiveOptions => ({
@@ -182,31 +181,32 @@ layer(TestLayer, { excludeTestServices: true })(`LocalQueue (PostgreSQL tables) 
   it.effect.skipIf(testDatabaseKind === "PGlite")(
     "a receiver skips rows another transaction has locked [PostgreSQL only: needs a second connection, PGlite has one; set TEST_DATABASE_URL]",
     () =>
-    Effect.gen(function* () {
-      yield* resetQueues
-      const queue = yield* LocalQueue
-      const sql = yield* SqlClient.SqlClient
-      yield* queue.send([yield* job("large"), yield* job("large")])
-      const ids = (yield* sql<{ id: string }>`SELECT id::text AS id FROM jobs ORDER BY id`).map((r) => r.id)
-      const locked = yield* Deferred.make<void>()
-      const release = yield* Deferred.make<void>()
-      // Another connection takes a row lock on the oldest job and holds it...
-      const holder = yield* sql
-        .withTransaction(
-          Effect.gen(function* () {
-            yield* sql`SELECT id FROM jobs WHERE id = ${ids[0]!}::bigint FOR UPDATE`
-            yield* Deferred.succeed(locked, undefined)
-            yield* Deferred.await(release)
-          })
-        )
-        .pipe(Effect.fork)
-      yield* Deferred.await(locked)
-      // ...and a receive meanwhile neither waits for it nor takes it.
-      const received = yield* queue.receive("large", opts()).pipe(Effect.timeout("5 seconds"))
-      yield* Deferred.succeed(release, undefined)
-      yield* Fiber.join(holder)
-      expect(received.map((r) => r.id)).toEqual([ids[1]])
-    }))
+      Effect.gen(function* () {
+        yield* resetQueues
+        const queue = yield* LocalQueue
+        const sql = yield* SqlClient.SqlClient
+        yield* queue.send([yield* job("large"), yield* job("large")])
+        const ids = (yield* sql<{ id: string }>`SELECT id::text AS id FROM jobs ORDER BY id`).map((r) => r.id)
+        const locked = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        // Another connection takes a row lock on the oldest job and holds it...
+        const holder = yield* sql
+          .withTransaction(
+            Effect.gen(function* () {
+              yield* sql`SELECT id FROM jobs WHERE id = ${ids[0]!}::bigint FOR UPDATE`
+              yield* Deferred.succeed(locked, undefined)
+              yield* Deferred.await(release)
+            })
+          )
+          .pipe(Effect.fork)
+        yield* Deferred.await(locked)
+        // ...and a receive meanwhile neither waits for it nor takes it.
+        const received = yield* queue.receive("large", opts()).pipe(Effect.timeout("5 seconds"))
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(holder)
+        expect(received.map((r) => r.id)).toEqual([ids[1]])
+      })
+  )
 
   it.effect("a job whose body cannot be decoded goes straight to the dead-letter table", () =>
     Effect.gen(function* () {

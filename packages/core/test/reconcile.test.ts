@@ -4,10 +4,10 @@
  * close, backlogged images (jobs still queued) are left alone, and two runs at once change each
  * row once. Clocks are moved back with SQL; the windows are the defaults (900 s, 86400 s).
  */
-import { describe, expect, it, layer } from "@effect/vitest"
 import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import { ReconcileSettingsLive, SettingsLive } from "../src/config.js"
 import type { ImageNotFound } from "../src/domain/errors.js"
@@ -44,7 +44,12 @@ const STALE = 901 // seconds: just past the default stall window
 const newImage = Effect.gen(function* () {
   const repo = yield* ImageRepository
   const id = yield* newImageId
-  yield* repo.create({ id, declaredContentType: "image/png", declaredBytes: 1000, uploadExpiresAt: new Date(Date.now() + 900_000) })
+  yield* repo.create({
+    id,
+    declaredContentType: "image/png",
+    declaredBytes: 1000,
+    uploadExpiresAt: new Date(Date.now() + 900_000)
+  })
   return id
 })
 
@@ -60,8 +65,16 @@ const stalledImage = (ready: ReadonlyArray<ImageSize> = []) =>
   })
 
 const recordSize = (id: ImageId, size: ImageSize) =>
-  Effect.flatMap(ImageRepository, (repo) =>
-    repo.recordRendition(id, size, { key: renditionKey(id, size), width: 10, height: 10, bytes: 100, contentType: "image/png" }, IMAGE_SIZES)
+  Effect.flatMap(
+    ImageRepository,
+    (repo) =>
+      repo.recordRendition(id, size, {
+        key: renditionKey(id, size),
+        width: 10,
+        height: 10,
+        bytes: 100,
+        contentType: "image/png"
+      }, IMAGE_SIZES)
   )
 
 /** Every queued job as [image, size], and the queue emptied (as workers that lost them would). */
@@ -187,7 +200,13 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
         const storage = yield* ObjectStorage
         const stored = yield* newImage
         const absent = yield* newImage
-        yield* storage.put({ bucket: "raw", key: rawKey(stored), body: new Uint8Array(1234), contentType: "image/png", cacheControl: "no-store" })
+        yield* storage.put({
+          bucket: "raw",
+          key: rawKey(stored),
+          body: new Uint8Array(1234),
+          contentType: "image/png",
+          cacheControl: "no-store"
+        })
         for (const id of [stored, absent]) yield* backdateUploadExpiry(id, 86_401)
 
         const [a, b] = yield* Effect.all([reconcile, reconcile], { concurrency: 2 })
@@ -206,9 +225,10 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
       for (const status of ImageStatus.literals) {
         const id = yield* newImage
         const error = status === "failed" ? "processing_failed" : null
-        yield* sql`UPDATE images SET status = ${status}, error_code = ${error}, error_message = ${error} WHERE id = ${id}`.pipe(
-          Effect.orDie
-        )
+        yield* sql`UPDATE images SET status = ${status}, error_code = ${error}, error_message = ${error} WHERE id = ${id}`
+          .pipe(
+            Effect.orDie
+          )
         expect((yield* view(id)).image.status).toBe(status)
       }
     }))

@@ -14,7 +14,7 @@ const TestLayer = ImageRepositorySql.pipe(Layer.provideMerge(TestDatabase))
 
 layer(TestLayer)(`rejection codes on ${testDatabaseKind}`, (it) => {
   it.effect("every RejectionCode is recorded on an image and on a rendition", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const repo = yield* ImageRepository
       for (const code of RejectionCode.literals) {
         const image = yield* repo.create({

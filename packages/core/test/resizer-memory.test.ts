@@ -8,12 +8,7 @@ import sharp from "sharp"
 import { SettingsLive } from "../src/config.js"
 import type { InputFormat } from "../src/domain/formats.js"
 import type { SizeBox } from "../src/domain/sizes.js"
-import {
-  decodeBudgetConfig,
-  DecodeMemoryBudget,
-  makeDecodeBudget,
-  MIB
-} from "../src/resizer/memoryBudget.js"
+import { decodeBudgetConfig, DecodeMemoryBudget, makeDecodeBudget, MIB } from "../src/resizer/memoryBudget.js"
 import { estimateResizeBytes } from "../src/resizer/memoryEstimate.js"
 import { estimateResizeMemory, SharpResizerLive, SharpResizerWithBudget } from "../src/resizer/SharpResizer.js"
 import { Resizer } from "../src/services/Resizer.js"
@@ -59,20 +54,32 @@ describe("the decode memory estimate", () => {
   it("grows with the pixels, the bands and the bytes per band, for every format and box", () => {
     for (const format of FORMATS) {
       for (const box of BOXES) {
-        for (const [bands, depth] of [[1, "uchar"], [3, "uchar"], [4, "uchar"], [3, "ushort"], [4, "ushort"]] as const) {
+        for (
+          const [bands, depth] of [[1, "uchar"], [3, "uchar"], [4, "uchar"], [3, "ushort"], [4, "ushort"]] as const
+        ) {
           let previous = 0
           // 4:3 images from 0.01 MP to 50 MP in small steps.
           for (let width = 100; width * width * 0.75 <= MAX_PIXELS; width = Math.ceil(width * 1.05)) {
             const height = Math.round(width * 0.75)
             const shape = { format, width, height, bands, depth, hasAlpha: bands === 4, inputBytes: 100_000 }
             const estimate = estimateResizeBytes(shape, box)
-            expect(estimate, `${format} ${bands}×${depth} ${width}×${height} into ${box.width}`).toBeGreaterThanOrEqual(previous)
+            expect(estimate, `${format} ${bands}×${depth} ${width}×${height} into ${box.width}`).toBeGreaterThanOrEqual(
+              previous
+            )
             previous = estimate
           }
         }
       }
     }
-    const shape = { format: "png" as const, width: 4000, height: 3000, bands: 3, depth: "uchar", hasAlpha: false, inputBytes: 1 }
+    const shape = {
+      format: "png" as const,
+      width: 4000,
+      height: 3000,
+      bands: 3,
+      depth: "uchar",
+      hasAlpha: false,
+      inputBytes: 1
+    }
     const estimate = (change: Partial<typeof shape>) => estimateResizeBytes({ ...shape, ...change }, BOXES[2]!)
     expect(estimate({ bands: 4 })).toBeGreaterThan(estimate({}))
     expect(estimate({ depth: "ushort" })).toBeGreaterThan(estimate({}))
@@ -80,7 +87,7 @@ describe("the decode memory estimate", () => {
   })
 
   it("an AVIF of many pixels costs far more than a JPEG of the same pixels (no shrink-on-load)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const shape = { width: 7000, height: 7000, bands: 3, depth: "uchar", hasAlpha: false, inputBytes: 1_500_000 }
       const avif = estimateResizeBytes({ ...shape, format: "avif" }, BOXES[0]!)
       const jpeg = estimateResizeBytes({ ...shape, format: "jpeg" }, BOXES[0]!)
@@ -105,7 +112,13 @@ describe("the decode memory estimate", () => {
   const measure = async (file: string, box: SizeBox): Promise<PeakRss> => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ["--import", "tsx", join(import.meta.dirname, "support/peak-rss-child.ts"), fixturePath(file), `${box.width}x${box.height}`],
+      [
+        "--import",
+        "tsx",
+        join(import.meta.dirname, "support/peak-rss-child.ts"),
+        fixturePath(file),
+        `${box.width}x${box.height}`
+      ],
       { timeout: 120_000 }
     )
     return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as PeakRss
@@ -152,14 +165,14 @@ describe("the decode memory budget", () => {
       .toBuffer()
 
   it.live("two decodes that fit only one at a time run one at a time, and both finish", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const bytes = fixture("alpha-2048x1536-rgba.png")
       const box = BOXES[2]!
       const estimateMib = Math.ceil((yield* estimateResizeMemory(bytes, box, MAX_PIXELS)) / MIB)
 
       /** Resizes twice at once on a budget of `mib`; the most holders and waiters seen at once. */
       const race = (mib: number) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const resizer = yield* Resizer
           const budget = yield* DecodeMemoryBudget
           let holders = 0
@@ -175,7 +188,11 @@ describe("the decode memory budget", () => {
             yield* Effect.sleep("2 millis")
           }
           const outputs = yield* Fiber.join(both)
-          expect(outputs.map((o) => [o.format, o.width, o.height])).toEqual([["webp", 2048, 1536], ["webp", 2048, 1536]])
+          expect(outputs.map((o) => [o.format, o.width, o.height])).toEqual([["webp", 2048, 1536], [
+            "webp",
+            2048,
+            1536
+          ]])
           expect(yield* budget.stats).toMatchObject({ inUseMib: 0, holders: 0, waiting: 0 })
           return { holders, waiting }
         }).pipe(Effect.provide(watchedResizer(mib)))
@@ -187,7 +204,7 @@ describe("the decode memory budget", () => {
     }), 60_000)
 
   it.effect("first come, first served: a small request does not pass a large one that waits", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const budget = yield* makeDecodeBudget(100)
       const order: Array<string> = []
       const hold = (name: string, mib: number, until: Deferred.Deferred<void>) =>
@@ -221,27 +238,33 @@ describe("the decode memory budget", () => {
       expect(order).toEqual(["a", "b", "c"])
     }))
 
-  it.effect("an image over the whole budget is refused, from the header, before any decode", () =>
-    Effect.gen(function*() {
-      const resizer = yield* Resizer
-      const budget = yield* DecodeMemoryBudget
-      const bytes = new Uint8Array(yield* Effect.promise(bigPng))
-      const error = yield* Effect.flip(resizer.resize(bytes, BOXES[0]!))
-      expect(error).toMatchObject({ _tag: "InvalidImage", code: "too_large_to_decode" })
-      expect(error.message).toMatch(/PNG image \(7000×7000\) would need about \d+ MiB to decode, more than the 64 MiB/)
-      // Only the first 2 KB (signature and IHDR, no pixel data): refused the same way, not as a
-      // corrupt image, so nothing was decoded; and the budget was never taken.
-      const headerOnly = yield* Effect.flip(resizer.resize(bytes.subarray(0, 2048), BOXES[0]!))
-      expect(headerOnly.code).toBe("too_large_to_decode")
-      expect(yield* budget.stats).toMatchObject({ capacityMib: 64, inUseMib: 0, holders: 0 })
-      // The header read alone (probe) still accepts it: only the decode is over budget.
-      expect((yield* resizer.probe(bytes)).width).toBe(7000)
-      // A small image still goes through on the same budget.
-      expect((yield* resizer.resize(fixture("photo-1024x772.webp"), BOXES[0]!)).width).toBe(320)
-    }).pipe(Effect.provide(watchedResizer(64))), 60_000)
+  it.effect(
+    "an image over the whole budget is refused, from the header, before any decode",
+    () =>
+      Effect.gen(function* () {
+        const resizer = yield* Resizer
+        const budget = yield* DecodeMemoryBudget
+        const bytes = new Uint8Array(yield* Effect.promise(bigPng))
+        const error = yield* Effect.flip(resizer.resize(bytes, BOXES[0]!))
+        expect(error).toMatchObject({ _tag: "InvalidImage", code: "too_large_to_decode" })
+        expect(error.message).toMatch(
+          /PNG image \(7000×7000\) would need about \d+ MiB to decode, more than the 64 MiB/
+        )
+        // Only the first 2 KB (signature and IHDR, no pixel data): refused the same way, not as a
+        // corrupt image, so nothing was decoded; and the budget was never taken.
+        const headerOnly = yield* Effect.flip(resizer.resize(bytes.subarray(0, 2048), BOXES[0]!))
+        expect(headerOnly.code).toBe("too_large_to_decode")
+        expect(yield* budget.stats).toMatchObject({ capacityMib: 64, inUseMib: 0, holders: 0 })
+        // The header read alone (probe) still accepts it: only the decode is over budget.
+        expect((yield* resizer.probe(bytes)).width).toBe(7000)
+        // A small image still goes through on the same budget.
+        expect((yield* resizer.resize(fixture("photo-1024x772.webp"), BOXES[0]!)).width).toBe(320)
+      }).pipe(Effect.provide(watchedResizer(64))),
+    60_000
+  )
 
   it.effect("IMGPIPE_DECODE_MEMORY_BUDGET_MB sizes the budget of SharpResizerLive", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const bytes = new Uint8Array(yield* Effect.promise(bigPng))
       const refused = yield* Effect.flip(
         Effect.flatMap(Resizer, (r) => r.resize(bytes, BOXES[0]!)).pipe(
@@ -256,12 +279,14 @@ describe("the decode memory budget", () => {
     }), 60_000)
 
   it.effect("the budget's setting: explicit, from the Lambda's memory, a default, and clear errors", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const read = (env: Record<string, string>) =>
         decodeBudgetConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
       expect(yield* read({})).toBe(1024)
       expect(yield* read({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "2048" })).toBe(1792)
-      expect(yield* read({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "2048", IMGPIPE_DECODE_MEMORY_BUDGET_MB: "1500" })).toBe(1500)
+      expect(yield* read({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "2048", IMGPIPE_DECODE_MEMORY_BUDGET_MB: "1500" })).toBe(
+        1500
+      )
       for (const bad of ["0", "-5", "lots", "1.5"]) {
         const error = yield* Effect.flip(read({ IMGPIPE_DECODE_MEMORY_BUDGET_MB: bad }))
         expect(String(error)).toContain("IMGPIPE_DECODE_MEMORY_BUDGET_MB")

@@ -6,7 +6,7 @@ import { Settings, SettingsLive } from "../src/config.js"
 import type { RejectionCode } from "../src/domain/errors.js"
 import type { SizeBox } from "../src/domain/sizes.js"
 import { configureSharp, SharpResizerLive } from "../src/resizer/SharpResizer.js"
-import { type ImageInfo, Resizer, type ResizedImage } from "../src/services/Resizer.js"
+import { type ImageInfo, type ResizedImage, Resizer } from "../src/services/Resizer.js"
 
 // Real sharp on real files. Fixtures come from this repository only (see fixtures/images/README.md).
 
@@ -28,7 +28,7 @@ const expectRejected = <A, R>(
   effect: Effect.Effect<A, { readonly _tag: "InvalidImage"; readonly code: RejectionCode }, R>,
   code: RejectionCode
 ) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const error = yield* Effect.flip(effect)
     expect(error._tag).toBe("InvalidImage")
     expect(error.code).toBe(code)
@@ -44,9 +44,7 @@ const meanAbsDiff = (a: Uint8Array, b: Uint8Array): number => {
 
 /** RGB pixels of an encoded image squeezed to a fixed size, for comparisons. */
 const thumbRgb = (data: Uint8Array | Buffer, width: number, height: number) =>
-  promise(() =>
-    sharp(data).resize(width, height, { fit: "fill" }).removeAlpha().toColourspace("srgb").raw().toBuffer()
-  )
+  promise(() => sharp(data).resize(width, height, { fit: "fill" }).removeAlpha().toColourspace("srgb").raw().toBuffer())
 
 // ---- the accepted fixtures ----------------------------------------------------------------------
 
@@ -94,7 +92,7 @@ const CONTENT_TYPES = { jpeg: "image/jpeg", webp: "image/webp" } as const
 
 /** Everything a rendition must satisfy, checked on the decoded output. */
 const checkRendition = (source: Accepted, box: SizeBox, out: ResizedImage) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     // Fits the box, never larger than the source, and as large as both allow on the limiting side.
     expect(out.width).toBeLessThanOrEqual(box.width)
     expect(out.height).toBeLessThanOrEqual(box.height)
@@ -115,7 +113,9 @@ const checkRendition = (source: Accepted, box: SizeBox, out: ResizedImage) =>
     expect(meta.format).toBe(source.output)
     expect(meta.width).toBe(out.width)
     expect(meta.height).toBe(out.height)
-    const decoded = yield* promise(() => sharp(out.data, { failOn: "warning" }).raw().toBuffer({ resolveWithObject: true }))
+    const decoded = yield* promise(() =>
+      sharp(out.data, { failOn: "warning" }).raw().toBuffer({ resolveWithObject: true })
+    )
     expect(decoded.info.width).toBe(out.width)
     expect(decoded.info.height).toBe(out.height)
 
@@ -142,7 +142,7 @@ const checkRendition = (source: Accepted, box: SizeBox, out: ResizedImage) =>
 layer(resizerLayer())("SharpResizer on the accepted fixtures", (it) => {
   for (const source of ACCEPTED) {
     it.effect(`${source.file}: probe reads the header`, () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const resizer = yield* Resizer
         const info = yield* resizer.probe(fixture(source.file))
         expect(info).toEqual({
@@ -156,7 +156,7 @@ layer(resizerLayer())("SharpResizer on the accepted fixtures", (it) => {
 
     for (const size of ["small", "medium", "large"] as const) {
       it.effect(`${source.file} → ${size}`, () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const resizer = yield* Resizer
           const settings = yield* Settings
           const box = settings.sizes[size]
@@ -168,7 +168,7 @@ layer(resizerLayer())("SharpResizer on the accepted fixtures", (it) => {
 
   // Guards the loop above: the boxes under test are the spec's defaults.
   it.effect("settings give 320/1024/2048", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { sizes } = yield* Settings
       expect([sizes.small, sizes.medium, sizes.large].map((b) => [b.width, b.height])).toEqual([
         [320, 320],
@@ -182,7 +182,7 @@ layer(resizerLayer())("SharpResizer on the accepted fixtures", (it) => {
 
 layer(resizerLayer())("SharpResizer", (it) => {
   it.effect("exif-orientation-6.jpg comes out the right way up", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       const bytes = fixture("exif-orientation-6.jpg")
       const out = yield* resizer.resize(bytes, { width: 320, height: 320 })
@@ -210,7 +210,7 @@ layer(resizerLayer())("SharpResizer", (it) => {
     }))
 
   it.effect("applies the box to the displayed (rotated) dimensions", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       // Displayed 1536×2048 (portrait): a wide, low box limits the height.
       const out = yield* resizer.resize(fixture("exif-orientation-6.jpg"), { width: 400, height: 200 })
@@ -218,7 +218,7 @@ layer(resizerLayer())("SharpResizer", (it) => {
     }))
 
   it.effect("CMYK becomes 3-channel sRGB", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       const bytes = fixture("cmyk-500x333-swop-icc.jpg")
       const input = yield* promise(() => sharp(bytes).metadata())
@@ -229,7 +229,7 @@ layer(resizerLayer())("SharpResizer", (it) => {
     }))
 
   it.effect("an ICC profile (Display P3) is converted to sRGB, not just dropped", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       const bytes = fixture("photo-3024x4032-iphone-xs-p3.avif")
       const out = yield* resizer.resize(bytes, { width: 320, height: 320 })
@@ -243,7 +243,7 @@ layer(resizerLayer())("SharpResizer", (it) => {
     }))
 
   it.effect("16-bit PNG becomes 8-bit", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       const bytes = fixture("rgb16-290x442.png")
       expect((yield* promise(() => sharp(bytes).metadata())).depth).toBe("ushort")
@@ -252,7 +252,7 @@ layer(resizerLayer())("SharpResizer", (it) => {
     }))
 
   it.effect("animated GIF: first frame only (one page high)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       const bytes = fixture("animated-370x285-10frames.gif")
       expect((yield* promise(() => sharp(bytes).metadata())).pages).toBe(10)
@@ -263,14 +263,15 @@ layer(resizerLayer())("SharpResizer", (it) => {
     }))
 
   it.effect("animated WebP: first frame only", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       // Three 40×30 frames: red, green, blue.
       const [w, h, frames] = [40, 30, 3]
       const raw = Buffer.alloc(w * h * frames * 3)
       for (let i = 0; i < w * h * frames; i++) raw[i * 3 + Math.floor(i / (w * h))] = 255
       const bytes = yield* promise(() =>
-        sharp(raw, { raw: { width: w, height: h * frames, channels: 3, pageHeight: h } }).webp({ quality: 90 }).toBuffer()
+        sharp(raw, { raw: { width: w, height: h * frames, channels: 3, pageHeight: h } }).webp({ quality: 90 })
+          .toBuffer()
       )
       expect((yield* promise(() => sharp(bytes).metadata())).pages).toBe(frames)
       expect(yield* resizer.probe(bytes)).toMatchObject({ format: "webp", width: 40, height: 30 })
@@ -283,7 +284,7 @@ layer(resizerLayer())("SharpResizer", (it) => {
     }))
 
   it.effect("GIF with a transparent colour → WebP with alpha", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       const raw = Buffer.alloc(32 * 32 * 4)
       for (let i = 0; i < 32 * 32; i++) if (i % 32 >= 16) raw.fill(200, i * 4, i * 4 + 4).writeUInt8(255, i * 4 + 3)
@@ -295,7 +296,7 @@ layer(resizerLayer())("SharpResizer", (it) => {
     }))
 
   it.effect("alpha is resized premultiplied: no dark fringe where transparent meets opaque", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       // Left part transparent black, right part opaque white; the edge falls inside an output pixel.
       const [w, h] = [64, 64]
@@ -325,7 +326,7 @@ layer(resizerLayer())("SharpResizer", (it) => {
     }))
 
   it.effect("probe is header only: truncated.jpg probes fine, resize refuses it as corrupt", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       const bytes = fixture("truncated.jpg")
       expect(yield* resizer.probe(bytes)).toEqual({
@@ -341,7 +342,7 @@ layer(resizerLayer())("SharpResizer", (it) => {
     }))
 
   it.effect("refuses empty, non-image, HEIC, SVG and PDF with the right codes", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       const box = { width: 320, height: 320 }
       const cases: ReadonlyArray<readonly [string, Uint8Array, RejectionCode]> = [
@@ -384,7 +385,7 @@ describe("SharpResizer pixel limit", () => {
       .toBuffer()
 
   it.effect("too_many_pixels from the header, before any decode", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       const bytes = new Uint8Array(yield* promise(hugePng))
       yield* expectRejected(resizer.probe(bytes), "too_many_pixels")
@@ -395,7 +396,7 @@ describe("SharpResizer pixel limit", () => {
     }).pipe(Effect.provide(resizerLayer())))
 
   it.effect("the limit comes from Settings (IMGPIPE_MAX_PIXELS)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const resizer = yield* Resizer
       const bird = fixture("photo-6028x3391-bird-20mp.jpg")
       yield* expectRejected(resizer.probe(bird), "too_many_pixels")
@@ -403,7 +404,7 @@ describe("SharpResizer pixel limit", () => {
     }).pipe(withMaxPixels(10_000_000)))
 
   it.effect("an animated GIF counts one frame, not all ten", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const bytes = fixture("animated-370x285-10frames.gif")
       const onePage = 370 * 285
       const fits = yield* Effect.flatMap(Resizer, (r) => r.resize(bytes, { width: 320, height: 320 })).pipe(
@@ -420,7 +421,7 @@ describe("SharpResizer pixel limit", () => {
 
 describe("configureSharp", () => {
   it.effect("sets libvips threads per image from IMGPIPE_SHARP_CONCURRENCY and turns the cache off", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const before = sharp.concurrency()
       yield* configureSharp.pipe(
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["IMGPIPE_SHARP_CONCURRENCY", "2"]])))

@@ -43,7 +43,9 @@ describe("signed storage URLs", () => {
     Effect.gen(function* () {
       const upload = yield* signUpload()
       expect(upload.url).toMatch(
-        new RegExp(`^https://img\\.example\\.com/storage/raw/${KEY}\\?content_type=image%2Fjpeg&content_length=1000&expires=900&sig=[0-9a-f]{64}$`)
+        new RegExp(
+          `^https://img\\.example\\.com/storage/raw/${KEY}\\?content_type=image%2Fjpeg&content_length=1000&expires=900&sig=[0-9a-f]{64}$`
+        )
       )
       expect(upload.headers).toEqual({ "content-type": "image/jpeg", "if-none-match": "*" })
       expect(upload.expiresAt.getTime()).toBe(900_000)
@@ -58,7 +60,9 @@ describe("signed storage URLs", () => {
   it.effect("a download URL verifies to its bucket and key", () =>
     Effect.gen(function* () {
       const download = yield* signer.signDownload({ bucket: "processed", key: `${KEY}/small`, expiresInSeconds: 60 })
-      expect(download.url).toMatch(new RegExp(`^https://img\\.example\\.com/storage/processed/${KEY}/small\\?expires=60&sig=[0-9a-f]{64}$`))
+      expect(download.url).toMatch(
+        new RegExp(`^https://img\\.example\\.com/storage/processed/${KEY}/small\\?expires=60&sig=[0-9a-f]{64}$`)
+      )
       expect(yield* signer.verifyDownload(parse(download.url))).toEqual({ bucket: "processed", key: `${KEY}/small` })
     }))
 
@@ -87,7 +91,10 @@ describe("signed storage URLs", () => {
         expect(refused).toMatchObject({ _tag: "SignedUrlRefused", code: "signature_mismatch" })
       }
       // Signed with another secret.
-      const other = makeUrlSigner({ secret: secretOf("another-secret-of-some-length"), publicUrl: "https://img.example.com" })
+      const other = makeUrlSigner({
+        secret: secretOf("another-secret-of-some-length"),
+        publicUrl: "https://img.example.com"
+      })
       const refused = yield* Effect.flip(other.verifyUpload(parse(upload.url)))
       expect(refused.code).toBe("signature_mismatch")
     }))
@@ -126,7 +133,12 @@ describe("signed storage URLs", () => {
         expect((yield* Effect.flip(signUpload({ ttl })))._tag).toBe("StorageError")
       }
       expect((yield* Effect.flip(signUpload({ contentLength: -1 })))._tag).toBe("StorageError")
-      const badType = signer.signUpload({ key: KEY, contentType: "image/jpeg\nx: y", contentLength: 1, expiresInSeconds: 60 })
+      const badType = signer.signUpload({
+        key: KEY,
+        contentType: "image/jpeg\nx: y",
+        contentLength: 1,
+        expiresInSeconds: 60
+      })
       expect((yield* Effect.flip(badType))._tag).toBe("StorageError")
       for (const key of ["..", "a/b/c", `${KEY}.meta.json`, ""]) {
         const download = signer.signDownload({ bucket: "raw", key, expiresInSeconds: 60 })

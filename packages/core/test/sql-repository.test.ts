@@ -1,5 +1,5 @@
-import { describe, expect, it, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Option } from "effect"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -238,7 +238,12 @@ layer(TestLayer)(`ImageRepositorySql on ${testDatabaseKind}`, (it) => {
       const repo = yield* ImageRepository
       const id = yield* newImageId
       const error = yield* Effect.flip(
-        repo.recordRendition(id, "small", { key: "k", width: 1, height: 1, bytes: 1, contentType: "image/jpeg" }, IMAGE_SIZES)
+        repo.recordRendition(
+          id,
+          "small",
+          { key: "k", width: 1, height: 1, bytes: 1, contentType: "image/jpeg" },
+          IMAGE_SIZES
+        )
       )
       expect(error._tag).toBe("DatabaseError")
       expect(error.operation).toBe("recordRendition")
@@ -404,20 +409,21 @@ describe("database layers", () => {
   it.live.runIf(testDatabaseKind === "PostgreSQL")(
     "DatabaseLive with DATABASE_URL: that PostgreSQL server [PostgreSQL only: needs a server; set TEST_DATABASE_URL]",
     () =>
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const [row] = yield* sql<{ version: string }>`SELECT version()`
-      expect(row?.version).toMatch(/^PostgreSQL/)
-      expect(row?.version).not.toContain("PGlite")
-    }).pipe(
-      Effect.provide(
-        DatabaseLive.pipe(
-          Layer.provide(
-            Layer.setConfigProvider(
-              ConfigProvider.fromMap(new Map([["DATABASE_URL", process.env["TEST_DATABASE_URL"] ?? ""]]))
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const [row] = yield* sql<{ version: string }>`SELECT version()`
+        expect(row?.version).toMatch(/^PostgreSQL/)
+        expect(row?.version).not.toContain("PGlite")
+      }).pipe(
+        Effect.provide(
+          DatabaseLive.pipe(
+            Layer.provide(
+              Layer.setConfigProvider(
+                ConfigProvider.fromMap(new Map([["DATABASE_URL", process.env["TEST_DATABASE_URL"] ?? ""]]))
+              )
             )
           )
         )
       )
-    ))
+  )
 })

@@ -77,7 +77,12 @@ const decodeJob = Schema.decodeUnknownEither(Schema.parseJson(ProcessJob))
 
 export type SqsRecordParse =
   | { readonly _tag: "Job"; readonly messageId: string; readonly job: ProcessJob; readonly receiveCount: number }
-  | { readonly _tag: "Malformed"; readonly messageId: string | undefined; readonly reason: string; readonly body?: string }
+  | {
+    readonly _tag: "Malformed"
+    readonly messageId: string | undefined
+    readonly reason: string
+    readonly body?: string
+  }
 
 /** Bodies are logged when malformed; a bounded excerpt is enough to find the sender. */
 const excerpt = (body: string): string => (body.length > 200 ? `${body.slice(0, 200)}…` : body)
@@ -95,7 +100,12 @@ export const parseSqsEvent = (event: unknown): ReadonlyArray<SqsRecordParse> => 
     const { attributes, body, messageId } = record.right
     const job = decodeJob(body)
     if (Either.isLeft(job)) {
-      return { _tag: "Malformed", messageId, reason: "body is not a job { image_id, raw_key, size }", body: excerpt(body) }
+      return {
+        _tag: "Malformed",
+        messageId,
+        reason: "body is not a job { image_id, raw_key, size }",
+        body: excerpt(body)
+      }
     }
     const count = Number.parseInt(attributes?.ApproximateReceiveCount ?? "", 10)
     return { _tag: "Job", messageId, job: job.right, receiveCount: Number.isInteger(count) && count > 0 ? count : 1 }
@@ -114,7 +124,12 @@ export type IngestMessageParse =
   | { readonly _tag: "Notification"; readonly messageId: string; readonly records: ReadonlyArray<S3RecordParse> }
   /** The `s3:TestEvent` S3 posts once when the notification is configured: nothing to do. */
   | { readonly _tag: "TestEvent"; readonly messageId: string }
-  | { readonly _tag: "Malformed"; readonly messageId: string | undefined; readonly reason: string; readonly body?: string }
+  | {
+    readonly _tag: "Malformed"
+    readonly messageId: string | undefined
+    readonly reason: string
+    readonly body?: string
+  }
 
 const EventSource = Schema.Struct({ eventSource: Schema.Literal("aws:sqs") })
 const isSqsRecord = Schema.is(EventSource)

@@ -7,7 +7,6 @@
  * `*Services` layers still need a database; tests give them theirs. `*Live` layers add PostgreSQL
  * at `DATABASE_URL`.
  */
-import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import {
   dbPoolSizeConfig,
   LogLevelLive,
@@ -20,6 +19,7 @@ import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { SqsQueueLive } from "@imgpipe/core/aws/SqsQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
 import { pgLayer } from "@imgpipe/core/sql/client"
+import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { Config, Context, Effect, Layer } from "effect"
 
 // ---- settings only the handlers read ----------------------------------------------------------

@@ -38,12 +38,13 @@ export const processImageHandler: EffectHandler<
             Effect.as([])
           )
         }
-        return processImage({ job: record.job, receiveCount: record.receiveCount, maxReceives: options.maxReceives }).pipe(
-          Effect.as([]),
-          // The use case has logged why; the queue redelivers just this record.
-          Effect.catchTag("TransientFailure", () => Effect.succeed([record.messageId])),
-          Effect.annotateLogs({ message_id: record.messageId })
-        )
+        return processImage({ job: record.job, receiveCount: record.receiveCount, maxReceives: options.maxReceives })
+          .pipe(
+            Effect.as([]),
+            // The use case has logged why; the queue redelivers just this record.
+            Effect.catchTag("TransientFailure", () => Effect.succeed([record.messageId])),
+            Effect.annotateLogs({ message_id: record.messageId })
+          )
       },
       { concurrency: options.concurrency }
     )

@@ -18,7 +18,14 @@
  * Keys that are not image ids, and records of other events, are skipped with a warning.
  */
 import { type EffectHandler, LambdaHandler, type S3Event, type SQSEvent } from "@effect-aws/lambda"
-import { type DatabaseError, type ObjectCreated, parseImageId, type QueueError, type StartOutcome, startProcessingMany } from "@imgpipe/core"
+import {
+  type DatabaseError,
+  type ObjectCreated,
+  parseImageId,
+  type QueueError,
+  type StartOutcome,
+  startProcessingMany
+} from "@imgpipe/core"
 import type { SQSBatchResponse } from "aws-lambda"
 import { Array as Arr, Effect, Option, Schema } from "effect"
 import { type IngestMessageParse, parseStartProcessingEvent, type S3RecordParse } from "./events.js"
@@ -49,8 +56,8 @@ const logSkipped = (records: ReadonlyArray<S3RecordParse>) =>
     (record) =>
       record._tag === "Skipped"
         ? Effect.logWarning("S3 record skipped").pipe(
-            Effect.annotateLogs({ reason: record.reason, ...(record.key !== undefined ? { key: record.key } : {}) })
-          )
+          Effect.annotateLogs({ reason: record.reason, ...(record.key !== undefined ? { key: record.key } : {}) })
+        )
         : Effect.void,
     { discard: true }
   )
@@ -73,7 +80,11 @@ const startAll = (records: ReadonlyArray<S3RecordParse>) =>
     const count = (tag: StartOutcome["_tag"]) => tags.filter((t) => t === tag).length
     const started = count("Started")
     const alreadyHandled = count("AlreadyHandled")
-    return { started, alreadyHandled, skipped: records.length - started - alreadyHandled } satisfies StartProcessingSummary
+    return {
+      started,
+      alreadyHandled,
+      skipped: records.length - started - alreadyHandled
+    } satisfies StartProcessingSummary
   })
 
 /** A direct S3 event: the summary, or a failed invocation for Lambda's asynchronous retry. */
@@ -131,7 +142,9 @@ const handleSqs = (messages: ReadonlyArray<IngestMessageParse>) =>
           const failed = messages.filter(hasUploads).map((message) => message.messageId)
           return Effect.logError("could not start processing; the batch's uploads will be delivered again").pipe(
             Effect.annotateLogs({ error: describe(error), messages: failed.length }),
-            Effect.as({ batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) } satisfies SQSBatchResponse)
+            Effect.as(
+              { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) } satisfies SQSBatchResponse
+            )
           )
         }
       })

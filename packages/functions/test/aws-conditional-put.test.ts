@@ -3,9 +3,9 @@
  * and the emulator refuses it once the object exists, as S3 does (fauxqs alone ignores the header).
  * Against the emulator of `start:aws-local`, with imgpipe's own S3 layer presigning.
  */
+import { describe, expect, it } from "@effect/vitest"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { ObjectStorage } from "@imgpipe/core/services/ObjectStorage"
-import { describe, expect, it } from "@effect/vitest"
 import { Chunk, ConfigProvider, Effect, Layer, Queue } from "effect"
 import { makeAwsEmulator, stageNames } from "../src/local/emulator.js"
 
@@ -24,7 +24,9 @@ const setup = Effect.gen(function* () {
   })
   const storage = yield* ObjectStorage.pipe(
     Effect.provide(
-      S3StorageLive.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(emulator.env))))))
+      S3StorageLive.pipe(
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(emulator.env)))))
+      )
     )
   )
   const ticket = (key: string, length: number) =>
@@ -36,7 +38,9 @@ const setup = Effect.gen(function* () {
     })
   const stored = (key: string) =>
     Effect.promise(async () => {
-      const response = await fetch((await Effect.runPromise(storage.presignDownload({ bucket: "raw", key, expiresInSeconds: 60 }))).url)
+      const response = await fetch(
+        (await Effect.runPromise(storage.presignDownload({ bucket: "raw", key, expiresInSeconds: 60 }))).url
+      )
       return new Uint8Array(await response.arrayBuffer())
     })
   return { emulator, ticket, send, stored }
@@ -66,7 +70,9 @@ describe("aws-local emulator: one upload per presigned URL", () => {
       const key = "0190a0b0-0000-7000-8000-0000000c0002"
       const upload = yield* ticket(key, 4096)
       const bodies = [1, 2, 3, 4].map((seed) => bytes(4096, seed))
-      const results = yield* Effect.all(bodies.map((body) => send(upload.url, upload.headers, body)), { concurrency: "unbounded" })
+      const results = yield* Effect.all(bodies.map((body) => send(upload.url, upload.headers, body)), {
+        concurrency: "unbounded"
+      })
       expect(results.map((r) => r.status).sort()).toEqual([200, 412, 412, 412])
       const winner = results.findIndex((r) => r.status === 200)
       expect(yield* stored(key)).toEqual(bodies[winner])

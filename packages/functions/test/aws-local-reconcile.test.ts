@@ -35,7 +35,9 @@ describe(`bun run start:aws-local reconciles (${testDatabaseKind})`, () => {
       return body.status === "expired" ? body : undefined
     })
     expect(status.status).toBe("expired")
-    const answer = await fetch(`${local.api}/get_image?image_id=${ticket.image_id}&image_size=small`, { redirect: "manual" })
+    const answer = await fetch(`${local.api}/get_image?image_id=${ticket.image_id}&image_size=small`, {
+      redirect: "manual"
+    })
     expect(answer.status).toBe(404)
     expect(local.output()).toMatch(/reconcile: done/)
   }, 60_000)

@@ -8,12 +8,19 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3"
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs"
 import { expect, layer } from "@effect/vitest"
-import { type ImageId, type ImageSize, type ImageView, newImageId, parseImageId, RENDITION_CACHE_CONTROL } from "@imgpipe/core"
+import {
+  type ImageId,
+  type ImageSize,
+  type ImageView,
+  newImageId,
+  parseImageId,
+  RENDITION_CACHE_CONTROL
+} from "@imgpipe/core"
+import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import type { S3Event } from "aws-lambda"
 import { Duration, Effect, Option, Schedule } from "effect"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
-import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import { lambdaContext, s3EventRecord } from "../src/local/event-sources.js"
 import { Aws, AwsLive } from "./support/aws.js"
 
@@ -145,7 +152,9 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
           ["exif-orientation-6.jpg", "image/jpeg", "image/jpeg"]
         ] as const
         requests.clear()
-        const ids = yield* Effect.forEach(cases, ([file, type]) => upload(fixture(file), type), { concurrency: "unbounded" })
+        const ids = yield* Effect.forEach(cases, ([file, type]) => upload(fixture(file), type), {
+          concurrency: "unbounded"
+        })
         const views = yield* Effect.forEach(ids, whenReady, { concurrency: "unbounded" })
 
         for (const [i, view] of views.entries()) {
@@ -158,7 +167,9 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
             expect(rendition.contentType).toBe(output)
             expect(Math.max(rendition.width ?? 0, rendition.height ?? 0)).toBeLessThanOrEqual(BOXES[rendition.size])
             const head = yield* Effect.promise(() =>
-              admin.s3.send(new HeadObjectCommand({ Bucket: emulator.buckets.processed, Key: `${view.image.id}/${rendition.size}` }))
+              admin.s3.send(
+                new HeadObjectCommand({ Bucket: emulator.buckets.processed, Key: `${view.image.id}/${rendition.size}` })
+              )
             )
             expect([head.ContentType, head.ContentLength]).toEqual([output, rendition.bytes])
           }
@@ -181,7 +192,9 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
         const bytes = fixture("photo-1280x1024-grass-progressive.jpg")
         const ticket = yield* requestUpload("image/jpeg", bytes.byteLength)
         const put = (headers: Record<string, string>, body: Uint8Array) =>
-          Effect.promise(() => fetch(ticket.url, { method: "PUT", headers, body }).then(async (r) => [r.status, await r.text()] as const))
+          Effect.promise(() =>
+            fetch(ticket.url, { method: "PUT", headers, body }).then(async (r) => [r.status, await r.text()] as const)
+          )
 
         const wrongType = yield* put({ "content-type": "image/png" }, bytes)
         expect(wrongType[0]).toBe(403)
@@ -190,7 +203,9 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
         expect(wrongLength[0]).toBe(403)
         const tampered = new URL(ticket.url)
         tampered.searchParams.set("X-Amz-Expires", "604800")
-        expect((yield* Effect.promise(() => fetch(tampered, { method: "PUT", headers: ticket.headers, body: bytes }))).status).toBe(403)
+        expect(
+          (yield* Effect.promise(() => fetch(tampered, { method: "PUT", headers: ticket.headers, body: bytes }))).status
+        ).toBe(403)
         expect((yield* find(ticket.id)).image.status).toBe("awaiting_upload")
 
         expect((yield* put(ticket.headers, bytes))[0]).toBe(200)
@@ -211,9 +226,13 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
           expect(redirect.headers.get("x-image-size")).toBe(size)
           const location = redirect.headers.get("location") ?? ""
           expect(new URL(location).searchParams.get("X-Amz-Signature")).not.toBeNull()
-          const downloaded = yield* Effect.promise(() => fetch(location).then(async (r) => [r.status, new Uint8Array(await r.arrayBuffer())] as const))
+          const downloaded = yield* Effect.promise(() =>
+            fetch(location).then(async (r) => [r.status, new Uint8Array(await r.arrayBuffer())] as const)
+          )
           const stored = yield* Effect.promise(() =>
-            admin.s3.send(new GetObjectCommand({ Bucket: emulator.buckets.processed, Key: `${id}/${size}` })).then((o) => o.Body!.transformToByteArray())
+            admin.s3.send(new GetObjectCommand({ Bucket: emulator.buckets.processed, Key: `${id}/${size}` })).then((
+              o
+            ) => o.Body!.transformToByteArray())
           )
           expect(downloaded[0]).toBe(200)
           expect(downloaded[1]).toEqual(stored)
@@ -222,7 +241,12 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
           fetch(`${apiUrl}/get_image?image_id=${id}&image_size=medium`, { headers: { accept: "application/json" } })
         )
         const body = yield* json(described)
-        expect(body).toMatchObject({ image_id: id, requested_size: "medium", served_size: "medium", content_type: "image/jpeg" })
+        expect(body).toMatchObject({
+          image_id: id,
+          requested_size: "medium",
+          served_size: "medium",
+          content_type: "image/jpeg"
+        })
         const forged = new URL(String(body["url"]))
         forged.pathname = `/${emulator.buckets.processed}/${id}/large`
         expect((yield* Effect.promise(() => fetch(forged))).status).toBe(403)
@@ -246,7 +270,10 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
 
         // …and once it is done.
         requests.clear()
-        const summaries = yield* Effect.forEach([1, 2], () => Effect.promise(() => startProcessing(event, context("StartProcessing"))))
+        const summaries = yield* Effect.forEach(
+          [1, 2],
+          () => Effect.promise(() => startProcessing(event, context("StartProcessing")))
+        )
         expect(summaries).toEqual([
           { started: 0, alreadyHandled: 1, skipped: 0 },
           { started: 0, alreadyHandled: 1, skipped: 0 }
@@ -266,7 +293,10 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
         for (const size of SIZES) {
           yield* Effect.promise(() =>
             admin.sqs.send(
-              new SendMessageCommand({ QueueUrl: emulator.queues[size].url, MessageBody: JSON.stringify({ image_id: id, raw_key: id, size }) })
+              new SendMessageCommand({
+                QueueUrl: emulator.queues[size].url,
+                MessageBody: JSON.stringify({ image_id: id, raw_key: id, size })
+              })
             )
           )
         }
@@ -283,7 +313,9 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
         const badKey = `bad-${yield* newImageId}`
         const bad = fixture("not-an-image-text.jpg")
         yield* Effect.promise(() =>
-          admin.s3.send(new PutObjectCommand({ Bucket: emulator.buckets.raw, Key: badKey, Body: bad, ContentType: "image/jpeg" }))
+          admin.s3.send(
+            new PutObjectCommand({ Bucket: emulator.buckets.raw, Key: badKey, Body: bad, ContentType: "image/jpeg" })
+          )
         )
         const rejected = yield* requestUpload("image/jpeg", bad.byteLength)
         // Never uploaded: reading its original fails, which is transient (it may yet arrive).
@@ -293,7 +325,12 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
           messageId,
           receiptHandle: `handle-${messageId}`,
           body,
-          attributes: { ApproximateReceiveCount: "1", SentTimestamp: "1545082649183", SenderId: "AIDAIENQZJOLO23YVJ4VO", ApproximateFirstReceiveTimestamp: "1545082649185" },
+          attributes: {
+            ApproximateReceiveCount: "1",
+            SentTimestamp: "1545082649183",
+            SenderId: "AIDAIENQZJOLO23YVJ4VO",
+            ApproximateFirstReceiveTimestamp: "1545082649185"
+          },
           messageAttributes: {},
           md5OfBody: "",
           eventSource: "aws:sqs",
@@ -317,7 +354,11 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
         expect([refused.image.status, refused.image.errorCode]).toEqual(["failed", "not_an_image"])
         // First delivery of three: nothing recorded yet, the queue will retry.
         const pending = yield* find(missing.id)
-        expect([pending.image.status, pending.image.errorCode, pending.renditions]).toEqual(["awaiting_upload", null, []])
+        expect([pending.image.status, pending.image.errorCode, pending.renditions]).toEqual([
+          "awaiting_upload",
+          null,
+          []
+        ])
       }))
 
     it.effect("a message failing transiently 3 times ends in the dead-letter queue and the image records processing_failed", () =>
@@ -330,9 +371,13 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
         expect(summary).toEqual({ started: 1, alreadyHandled: 0, skipped: 0 })
 
         const dlq = yield* Effect.promise(() =>
-          fetch(`${emulator.endpoint}/_fauxqs/queues/${emulator.deadLetterQueue.name}`).then((r) => r.json() as Promise<{ messages: { ready: Array<{ body: string }> } }>)
+          fetch(`${emulator.endpoint}/_fauxqs/queues/${emulator.deadLetterQueue.name}`).then((r) =>
+            r.json() as Promise<{ messages: { ready: Array<{ body: string }> } }>
+          )
         ).pipe(
-          Effect.map((state) => state.messages.ready.map((m) => JSON.parse(m.body) as { image_id: string; size: string })),
+          Effect.map((state) =>
+            state.messages.ready.map((m) => JSON.parse(m.body) as { image_id: string; size: string })
+          ),
           Effect.map((jobs) => jobs.filter((job) => job.image_id === ticket.id)),
           Effect.filterOrFail((jobs) => jobs.length === 3, () => "not yet dead-lettered"),
           Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo(Duration.seconds(40)))),
@@ -364,7 +409,12 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
         expect(summary).toEqual({ started: 0, alreadyHandled: 1, skipped: 2 })
         expect((yield* find(id)).image.status).toBe("ready")
         // S3's s3:TestEvent (sent when the notification is configured) has no records.
-        const test: unknown = { Service: "Amazon S3", Event: "s3:TestEvent", Time: "2026-01-01T00:00:00.000Z", Bucket: "raw-image-test" }
+        const test: unknown = {
+          Service: "Amazon S3",
+          Event: "s3:TestEvent",
+          Time: "2026-01-01T00:00:00.000Z",
+          Bucket: "raw-image-test"
+        }
         expect(yield* Effect.promise(() => startProcessing(test as S3Event, context("StartProcessing")))).toEqual({
           started: 0,
           alreadyHandled: 0,

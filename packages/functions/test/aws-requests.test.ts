@@ -8,14 +8,16 @@
 import { expect, layer } from "@effect/vitest"
 import type { ImageId, ImageSize } from "@imgpipe/core"
 import { parseImageId } from "@imgpipe/core"
+import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import { Effect, Option, Queue } from "effect"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
-import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import { notifyIngestQueue, pollIngestOnce, pollOnce } from "../src/local/event-sources.js"
 import { Aws, AwsLive } from "./support/aws.js"
 
-const image = new Uint8Array(readFileSync(resolve(import.meta.dirname, "../../core/test/fixtures/images/photo-246x345.tiff")))
+const image = new Uint8Array(
+  readFileSync(resolve(import.meta.dirname, "../../core/test/fixtures/images/photo-246x345.tiff"))
+)
 const SIZES: ReadonlyArray<ImageSize> = ["small", "medium", "large"]
 const mapping = { batchSize: 10, waitTimeSeconds: 0, timeoutMs: 30_000 }
 
@@ -31,7 +33,9 @@ const clientUpload = Effect.gen(function* () {
     }).then((r) => r.json() as Promise<{ image_id: string; upload: { url: string; headers: Record<string, string> } }>)
   )
   const uploadRequests = requests.counts()
-  const put = yield* Effect.promise(() => fetch(ticket.upload.url, { method: "PUT", headers: ticket.upload.headers, body: image }))
+  const put = yield* Effect.promise(() =>
+    fetch(ticket.upload.url, { method: "PUT", headers: ticket.upload.headers, body: image })
+  )
   expect(put.status).toBe(200)
   return { id: Option.getOrThrow(parseImageId(ticket.image_id)), uploadRequests }
 })
@@ -75,7 +79,9 @@ const getImages = (id: ImageId) =>
     const { apiUrl, requests } = yield* Aws
     requests.clear()
     for (const size of SIZES) {
-      const response = yield* Effect.promise(() => fetch(`${apiUrl}/get_image?image_id=${id}&image_size=${size}`, { redirect: "manual" }))
+      const response = yield* Effect.promise(() =>
+        fetch(`${apiUrl}/get_image?image_id=${id}&image_size=${size}`, { redirect: "manual" })
+      )
       expect(response.status).toBe(302)
     }
     const status = yield* Effect.promise(() => fetch(`${apiUrl}/images/${id}`))
@@ -91,13 +97,19 @@ const perImage = (keepOriginals: boolean) =>
     expect(yield* notify).toEqual({ "SQSClient.SendMessageCommand": 1 })
     const start = yield* pollIngest
     expect(start.outcome).toEqual({ received: 1, deleted: 1, retried: 0 })
-    expect(start.mappingRequests).toEqual({ "SQSClient.ReceiveMessageCommand": 1, "SQSClient.DeleteMessageBatchCommand": 1 })
+    expect(start.mappingRequests).toEqual({
+      "SQSClient.ReceiveMessageCommand": 1,
+      "SQSClient.DeleteMessageBatchCommand": 1
+    })
     expect(start.functionRequests).toEqual({ "SQSClient.SendMessageBatchCommand": 3 })
 
     for (const [i, size] of SIZES.entries()) {
       const step = yield* pollSize(size)
       expect(step.outcome).toEqual({ size, received: 1, deleted: 1, retried: 0 })
-      expect(step.mappingRequests).toEqual({ "SQSClient.ReceiveMessageCommand": 1, "SQSClient.DeleteMessageBatchCommand": 1 })
+      expect(step.mappingRequests).toEqual({
+        "SQSClient.ReceiveMessageCommand": 1,
+        "SQSClient.DeleteMessageBatchCommand": 1
+      })
       const last = i === SIZES.length - 1
       expect(step.functionRequests).toEqual({
         "S3Client.GetObjectCommand": 1,
@@ -124,19 +136,28 @@ layer(AwsLive({ eventSources: false }), { excludeTestServices: true, timeout: "6
         }
         const start = yield* pollIngest
         expect(start.outcome).toEqual({ received: 10, deleted: 10, retried: 0 })
-        expect(start.mappingRequests).toEqual({ "SQSClient.ReceiveMessageCommand": 1, "SQSClient.DeleteMessageBatchCommand": 1 })
+        expect(start.mappingRequests).toEqual({
+          "SQSClient.ReceiveMessageCommand": 1,
+          "SQSClient.DeleteMessageBatchCommand": 1
+        })
         expect(start.functionRequests).toEqual({ "SQSClient.SendMessageBatchCommand": 3 })
         for (const size of SIZES) {
           const step = yield* pollSize(size)
           expect(step.outcome).toEqual({ size, received: 10, deleted: 10, retried: 0 })
-          expect(step.mappingRequests).toEqual({ "SQSClient.ReceiveMessageCommand": 1, "SQSClient.DeleteMessageBatchCommand": 1 })
+          expect(step.mappingRequests).toEqual({
+            "SQSClient.ReceiveMessageCommand": 1,
+            "SQSClient.DeleteMessageBatchCommand": 1
+          })
           expect(step.functionRequests).toEqual({ "S3Client.GetObjectCommand": 10, "S3Client.PutObjectCommand": 10 })
         }
       }))
   }
 )
 
-layer(AwsLive({ eventSources: false, env: { IMGPIPE_KEEP_ORIGINALS: "false" } }), { excludeTestServices: true, timeout: "60 seconds" })(
+layer(AwsLive({ eventSources: false, env: { IMGPIPE_KEEP_ORIGINALS: "false" } }), {
+  excludeTestServices: true,
+  timeout: "60 seconds"
+})(
   `AWS requests per image, originals removed (fauxqs + ${testDatabaseKind})`,
   (it) => {
     it.effect("one DeleteObject more, with the last size", () => perImage(false))

@@ -12,15 +12,15 @@ import {
   GetObjectTaggingCommand,
   PutObjectCommand
 } from "@aws-sdk/client-s3"
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs"
 import { expect, layer } from "@effect/vitest"
 import { DISPOSITION_TAG, type ImageId, type ImageSize, ObjectStorage, parseImageId } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs"
+import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import type { SQSRecord } from "aws-lambda"
 import { ConfigProvider, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
-import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import { lambdaContext } from "../src/local/event-sources.js"
 import { parseTagging } from "../src/local/object-tagging.js"
 import { Aws, AwsLive } from "./support/aws.js"
@@ -35,8 +35,10 @@ const LATER_BUCKET = "processed-image-later"
 // ---- helpers ---------------------------------------------------------------------------------
 
 const tagsOf = (key: string) =>
-  Effect.flatMap(Aws, ({ admin, emulator }) =>
-    Effect.promise(() => admin.s3.send(new GetObjectTaggingCommand({ Bucket: emulator.buckets.raw, Key: key })))
+  Effect.flatMap(
+    Aws,
+    ({ admin, emulator }) =>
+      Effect.promise(() => admin.s3.send(new GetObjectTaggingCommand({ Bucket: emulator.buckets.raw, Key: key })))
   ).pipe(Effect.map((out) => (out.TagSet ?? []).map((tag) => [tag.Key, tag.Value])))
 
 const rawBytes = (key: string) =>
@@ -44,8 +46,7 @@ const rawBytes = (key: string) =>
     Effect.promise(async () => {
       const out = await admin.s3.send(new GetObjectCommand({ Bucket: emulator.buckets.raw, Key: key }))
       return new Uint8Array(await out.Body!.transformToByteArray())
-    })
-  )
+    }))
 
 /** `POST /upload`: the record (awaiting_upload) and its presigned PUT. */
 const requestUpload = (contentType: string, contentLength: number) =>
@@ -59,7 +60,10 @@ const requestUpload = (contentType: string, contentLength: number) =>
       })
     )
     expect(response.status).toBe(201)
-    const body = (yield* Effect.promise(() => response.json())) as { image_id: string; upload: { url: string; headers: Record<string, string> } }
+    const body = (yield* Effect.promise(() => response.json())) as {
+      image_id: string
+      upload: { url: string; headers: Record<string, string> }
+    }
     return { id: Option.getOrThrow(parseImageId(body.image_id)), ...body.upload }
   })
 
@@ -84,19 +88,23 @@ const waitForStatus = (id: ImageId, status: string) =>
 /** Until every size queue is empty: the pipeline's jobs are all processed and deleted. */
 const waitQueuesDrained = Effect.gen(function* () {
   const { admin, emulator } = yield* Aws
-  const depths = yield* Effect.forEach(["small", "medium", "large"] as const, (size) =>
-    Effect.promise(() =>
-      admin.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: emulator.queues[size].url,
-          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        })
+  const depths = yield* Effect.forEach(
+    ["small", "medium", "large"] as const,
+    (size) =>
+      Effect.promise(() =>
+        admin.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: emulator.queues[size].url,
+            AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+          })
+        )
+      ).pipe(
+        Effect.map((out) =>
+          Number(out.Attributes?.["ApproximateNumberOfMessages"] ?? 0) +
+          Number(out.Attributes?.["ApproximateNumberOfMessagesNotVisible"] ?? 0)
+        )
       )
-    ).pipe(
-      Effect.map((out) =>
-        Number(out.Attributes?.["ApproximateNumberOfMessages"] ?? 0) + Number(out.Attributes?.["ApproximateNumberOfMessagesNotVisible"] ?? 0)
-      )
-    ))
+  )
   if (depths.some((depth) => depth > 0)) return yield* Effect.fail("queues not drained")
 }).pipe(Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo(Duration.seconds(30)))), Effect.orDie)
 
@@ -151,9 +159,13 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
         yield* waitForStatus(id, "failed")
         // Let the pipeline's own jobs finish, then lose the tag as a failed PutObjectTagging would.
         yield* waitQueuesDrained
-        yield* Effect.promise(() => admin.s3.send(new DeleteObjectTaggingCommand({ Bucket: emulator.buckets.raw, Key: id })))
+        yield* Effect.promise(() =>
+          admin.s3.send(new DeleteObjectTaggingCommand({ Bucket: emulator.buckets.raw, Key: id }))
+        )
         expect(yield* tagsOf(id)).toEqual([])
-        const result = yield* Effect.promise(() => processImage({ Records: [job(id, "medium", 1)] }, context("ProcessImage")))
+        const result = yield* Effect.promise(() =>
+          processImage({ Records: [job(id, "medium", 1)] }, context("ProcessImage"))
+        )
         expect(result.batchItemFailures).toEqual([])
         expect(yield* tagsOf(id)).toEqual([[DISPOSITION_TAG, "refused"]])
       }))
@@ -182,15 +194,21 @@ layer(AwsLive({ eventSources: false, env: { IMGPIPE_PROCESSED_BUCKET: LATER_BUCK
       const photo = fixture("photo-246x345.tiff")
       const ticket = yield* requestUpload("image/tiff", photo.byteLength)
       yield* Effect.promise(() =>
-        admin.s3.send(new PutObjectCommand({ Bucket: emulator.buckets.raw, Key: ticket.id, Body: photo, ContentType: "image/tiff" }))
+        admin.s3.send(
+          new PutObjectCommand({ Bucket: emulator.buckets.raw, Key: ticket.id, Body: photo, ContentType: "image/tiff" })
+        )
       )
 
       // Writing the rendition fails (the bucket is missing): transient. Not the last delivery yet…
-      const first = yield* Effect.promise(() => processImage({ Records: [job(ticket.id, "small", 1)] }, context("ProcessImage")))
+      const first = yield* Effect.promise(() =>
+        processImage({ Records: [job(ticket.id, "small", 1)] }, context("ProcessImage"))
+      )
       expect(first.batchItemFailures).toHaveLength(1)
       expect(yield* tagsOf(ticket.id)).toEqual([])
       // …then the last one (maxReceiveCount 3): recorded, and the original tagged.
-      const last = yield* Effect.promise(() => processImage({ Records: [job(ticket.id, "small", 3)] }, context("ProcessImage")))
+      const last = yield* Effect.promise(() =>
+        processImage({ Records: [job(ticket.id, "small", 3)] }, context("ProcessImage"))
+      )
       expect(last.batchItemFailures).toHaveLength(1)
       const failed = yield* find(ticket.id)
       expect([failed.image.status, failed.image.errorCode]).toEqual(["failed", "processing_failed"])
@@ -199,7 +217,10 @@ layer(AwsLive({ eventSources: false, env: { IMGPIPE_PROCESSED_BUCKET: LATER_BUCK
       // The cause is fixed and the messages redriven: the image ends ready and keeps its original.
       yield* Effect.promise(() => admin.s3.send(new CreateBucketCommand({ Bucket: LATER_BUCKET })))
       const redriven = yield* Effect.promise(() =>
-        processImage({ Records: (["small", "medium", "large"] as const).map((size) => job(ticket.id, size, 1)) }, context("ProcessImage"))
+        processImage(
+          { Records: (["small", "medium", "large"] as const).map((size) => job(ticket.id, size, 1)) },
+          context("ProcessImage")
+        )
       )
       expect(redriven.batchItemFailures).toEqual([])
       expect((yield* find(ticket.id)).image.status).toBe("ready")
@@ -215,7 +236,9 @@ layer(AwsLive({ eventSources: false, env: { IMGPIPE_PROCESSED_BUCKET: LATER_BUCK
       )
       const key = "0190a0b0-0000-7000-8000-00000000b001"
       yield* Effect.promise(() =>
-        admin.s3.send(new PutObjectCommand({ Bucket: emulator.buckets.raw, Key: key, Body: "original", ContentType: "image/jpeg" }))
+        admin.s3.send(
+          new PutObjectCommand({ Bucket: emulator.buckets.raw, Key: key, Body: "original", ContentType: "image/jpeg" })
+        )
       )
       yield* Effect.gen(function* () {
         const storage = yield* ObjectStorage
@@ -235,7 +258,7 @@ layer(AwsLive({ eventSources: false, env: { IMGPIPE_PROCESSED_BUCKET: LATER_BUCK
   it("the emulator's tagging parser reads S3's Tagging document, entities included", () => {
     expect(
       parseTagging(
-        '<?xml version="1.0"?><Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet>' +
+        "<?xml version=\"1.0\"?><Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>" +
           "<Tag><Key>a&amp;b</Key><Value>x&lt;y</Value></Tag><Tag><Key>k</Key><Value></Value></Tag></TagSet></Tagging>"
       )
     ).toEqual([{ key: "a&b", value: "x<y" }, { key: "k", value: "" }])

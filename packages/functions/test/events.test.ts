@@ -25,10 +25,16 @@ const s3Record = (key: string, overrides: { eventName?: string; size?: number } 
   s3: {
     s3SchemaVersion: "1.0",
     configurationId: "828aa6fc-f7b5-4305-8584-487c791949c1",
-    bucket: { name: "raw-image-prod", ownerIdentity: { principalId: "A3I5XTEXAMAI3E" }, arn: "arn:aws:s3:::raw-image-prod" },
+    bucket: {
+      name: "raw-image-prod",
+      ownerIdentity: { principalId: "A3I5XTEXAMAI3E" },
+      arn: "arn:aws:s3:::raw-image-prod"
+    },
     object: {
       key,
-      ...(overrides.size === undefined && overrides.eventName?.startsWith("ObjectRemoved") ? {} : { size: overrides.size ?? 1305107 }),
+      ...(overrides.size === undefined && overrides.eventName?.startsWith("ObjectRemoved")
+        ? {}
+        : { size: overrides.size ?? 1305107 }),
       eTag: "b21b84d653bb07b05b1e6b33684dc11b",
       sequencer: "0C0F6F405D6ED209E1"
     }
@@ -81,7 +87,12 @@ describe("S3 ObjectCreated events", () => {
           { something: "else" }
         ]
       }).map((r) => (r._tag === "Skipped" ? r.reason : r._tag))
-    ).toEqual(["event ObjectRemoved:Delete", "key is not valid URL encoding", "record has no object size", "malformed S3 record"])
+    ).toEqual([
+      "event ObjectRemoved:Delete",
+      "key is not valid URL encoding",
+      "record has no object size",
+      "malformed S3 record"
+    ])
   })
 
   it("the s3:TestEvent S3 sends when notifications are configured has nothing to do; non-events are refused", () => {
@@ -122,7 +133,12 @@ describe("SQS events", () => {
     expect(parsed).toEqual([
       { _tag: "Job", messageId: "m1", job, receiveCount: 2 },
       { _tag: "Malformed", messageId: "m2", reason: "body is not a job { image_id, raw_key, size }", body: "test" },
-      { _tag: "Malformed", messageId: "m3", reason: "body is not a job { image_id, raw_key, size }", body: JSON.stringify({ ...job, size: "huge" }) },
+      {
+        _tag: "Malformed",
+        messageId: "m3",
+        reason: "body is not a job { image_id, raw_key, size }",
+        body: JSON.stringify({ ...job, size: "huge" })
+      },
       { _tag: "Job", messageId: "m4", job, receiveCount: 1 },
       { _tag: "Malformed", messageId: undefined, reason: "malformed SQS record" }
     ])
@@ -133,10 +149,18 @@ describe("SQS events", () => {
 describe("StartProcessing's two event shapes", () => {
   it("an SQS batch of the ingest queue: S3 notifications in the bodies, the test event, malformed bodies", () => {
     const notification = { Records: [s3Record(ID, { size: 77 }), s3Record(ID, { eventName: "ObjectRemoved:Delete" })] }
-    const testEvent = { Service: "Amazon S3", Event: "s3:TestEvent", Time: "2014-10-13T15:57:02.089Z", Bucket: "raw-image-prod" }
+    const testEvent = {
+      Service: "Amazon S3",
+      Event: "s3:TestEvent",
+      Time: "2014-10-13T15:57:02.089Z",
+      Bucket: "raw-image-prod"
+    }
     const parsed = parseStartProcessingEvent({
       Records: [
-        { ...sqsRecord("n1", JSON.stringify(notification)), eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:image-uploaded-prod" },
+        {
+          ...sqsRecord("n1", JSON.stringify(notification)),
+          eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:image-uploaded-prod"
+        },
         sqsRecord("t1", JSON.stringify(testEvent)),
         sqsRecord("j1", JSON.stringify({ image_id: ID, raw_key: ID, size: "small" })),
         sqsRecord("x1", "{ not json"),
@@ -172,7 +196,13 @@ describe("StartProcessing's two event shapes", () => {
       _tag: "S3",
       records: [{ _tag: "Created", bucket: "raw-image-prod", event: { key: ID, bytes: 5 } }]
     })
-    expect(parseStartProcessingEvent({ Event: "s3:TestEvent", Bucket: "raw-image-prod" })).toEqual({ _tag: "S3", records: [] })
-    expect(parseStartProcessingEvent("nope")).toEqual({ _tag: "S3", records: [{ _tag: "Skipped", reason: "not an S3 notification" }] })
+    expect(parseStartProcessingEvent({ Event: "s3:TestEvent", Bucket: "raw-image-prod" })).toEqual({
+      _tag: "S3",
+      records: []
+    })
+    expect(parseStartProcessingEvent("nope")).toEqual({
+      _tag: "S3",
+      records: [{ _tag: "Skipped", reason: "not an S3 notification" }]
+    })
   })
 })

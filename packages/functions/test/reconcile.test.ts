@@ -10,12 +10,12 @@ import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs
 import { expect, layer } from "@effect/vitest"
 import { type ImageId, ImageRepository, type ImageSize, newImageId, rawKey } from "@imgpipe/core"
 import type { Database } from "@imgpipe/core/sql/client"
+import { TestDatabase, testDatabaseKind } from "@imgpipe/core/test/support/database"
+import { backdateProgress, backdateUploadExpiry, resetAll, stallState } from "@imgpipe/core/test/support/reconcile"
 import type { SQSEvent } from "aws-lambda"
 import { ConfigProvider, Context, Effect, Layer, ManagedRuntime, Option, type Scope } from "effect"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
-import { TestDatabase, testDatabaseKind } from "@imgpipe/core/test/support/database"
-import { backdateProgress, backdateUploadExpiry, resetAll, stallState } from "@imgpipe/core/test/support/reconcile"
 import { ProcessImageServices, ReconcileServices } from "../src/layers.js"
 import { type AwsEmulator, makeAwsEmulator, stageNames } from "../src/local/emulator.js"
 import { invoke, type LambdaFunction, pollOnce } from "../src/local/event-sources.js"
@@ -82,8 +82,9 @@ const scheduled = (): ScheduledEvent => ({
 })
 
 /** One scheduled invocation, through the emulator's `invoke` (timeout as the function's). */
-const runReconcile = Effect.flatMap(Aws, (aws) =>
-  invoke(aws.reconcile, scheduled(), { functionName: "Reconcile", region: "us-east-1", timeoutMs: 60_000 })
+const runReconcile = Effect.flatMap(
+  Aws,
+  (aws) => invoke(aws.reconcile, scheduled(), { functionName: "Reconcile", region: "us-east-1", timeoutMs: 60_000 })
 ).pipe(Effect.orDie)
 
 const bytes = new Uint8Array(
@@ -94,9 +95,16 @@ const bytes = new Uint8Array(
 const stalledUpload = Effect.gen(function* () {
   const { emulator, repository } = yield* Aws
   const id = yield* newImageId
-  yield* repository.create({ id, declaredContentType: "image/jpeg", declaredBytes: bytes.byteLength, uploadExpiresAt: new Date(Date.now() + 900_000) })
+  yield* repository.create({
+    id,
+    declaredContentType: "image/jpeg",
+    declaredBytes: bytes.byteLength,
+    uploadExpiresAt: new Date(Date.now() + 900_000)
+  })
   yield* Effect.promise(() =>
-    emulator.s3.send(new PutObjectCommand({ Bucket: emulator.buckets.raw, Key: rawKey(id), Body: bytes, ContentType: "image/jpeg" }))
+    emulator.s3.send(
+      new PutObjectCommand({ Bucket: emulator.buckets.raw, Key: rawKey(id), Body: bytes, ContentType: "image/jpeg" })
+    )
   )
   yield* repository.markUploaded([{ id, bytes: bytes.byteLength }])
   yield* backdateProgress(id, 901)
@@ -110,14 +118,22 @@ const loseJobs = (size: ImageSize) =>
     const bodies: Array<unknown> = []
     for (;;) {
       const out = yield* Effect.promise(() =>
-        emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: emulator.queues[size].url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))
+        emulator.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: emulator.queues[size].url,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0
+          })
+        )
       )
       const messages = out.Messages ?? []
       if (messages.length === 0) return bodies
       for (const message of messages) {
         bodies.push(JSON.parse(message.Body ?? "null"))
         yield* Effect.promise(() =>
-          emulator.sqs.send(new DeleteMessageCommand({ QueueUrl: emulator.queues[size].url, ReceiptHandle: message.ReceiptHandle }))
+          emulator.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: emulator.queues[size].url, ReceiptHandle: message.ReceiptHandle })
+          )
         )
       }
     }
@@ -126,50 +142,62 @@ const loseJobs = (size: ImageSize) =>
 const view = (id: ImageId) =>
   Effect.flatMap(Aws, ({ repository }) => repository.find(id)).pipe(Effect.orDie, Effect.map(Option.getOrThrow))
 
-layer(TestLayer, { timeout: 120_000, excludeTestServices: true })(`Reconcile handler on fauxqs and ${testDatabaseKind}`, (it) => {
-  it.effect("a stalled image's jobs are sent to the SQS size queues once more, and ProcessImage makes it ready", () =>
-    Effect.gen(function* () {
-      yield* resetAll
-      const aws = yield* Aws
-      const id = yield* stalledUpload
+layer(TestLayer, { timeout: 120_000, excludeTestServices: true })(
+  `Reconcile handler on fauxqs and ${testDatabaseKind}`,
+  (it) => {
+    it.effect("a stalled image's jobs are sent to the SQS size queues once more, and ProcessImage makes it ready", () =>
+      Effect.gen(function* () {
+        yield* resetAll
+        const aws = yield* Aws
+        const id = yield* stalledUpload
 
-      expect(yield* runReconcile).toEqual({ expired: 0, arrived: 0, resent: 1, failed: 0, backlogged: 0 })
-      expect(yield* runReconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
-      for (const size of SIZES) {
-        const outcome = yield* pollOnce(aws.emulator, size, aws.processImage, { batchSize: 10, waitTimeSeconds: 0, timeoutMs: 60_000 }).pipe(
-          Effect.orDie
-        )
-        expect(outcome).toEqual({ size, received: 1, deleted: 1, retried: 0 })
-      }
-      const { image, renditions } = yield* view(id)
-      expect(image.status).toBe("ready")
-      expect(renditions.map((r) => r.status)).toEqual(["ready", "ready", "ready"])
-    }))
+        expect(yield* runReconcile).toEqual({ expired: 0, arrived: 0, resent: 1, failed: 0, backlogged: 0 })
+        expect(yield* runReconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
+        for (const size of SIZES) {
+          const outcome = yield* pollOnce(aws.emulator, size, aws.processImage, {
+            batchSize: 10,
+            waitTimeSeconds: 0,
+            timeoutMs: 60_000
+          }).pipe(
+            Effect.orDie
+          )
+          expect(outcome).toEqual({ size, received: 1, deleted: 1, retried: 0 })
+        }
+        const { image, renditions } = yield* view(id)
+        expect(image.status).toBe("ready")
+        expect(renditions.map((r) => r.status)).toEqual(["ready", "ready", "ready"])
+      }))
 
-  it.effect("jobs lost twice: the second stall ends failed / processing_failed", () =>
-    Effect.gen(function* () {
-      yield* resetAll
-      const id = yield* stalledUpload
-      expect((yield* runReconcile)).toMatchObject({ resent: 1 })
-      for (const size of SIZES) expect(yield* loseJobs(size)).toEqual([{ image_id: id, raw_key: id, size }])
-      yield* backdateProgress(id, 901)
+    it.effect("jobs lost twice: the second stall ends failed / processing_failed", () =>
+      Effect.gen(function* () {
+        yield* resetAll
+        const id = yield* stalledUpload
+        expect(yield* runReconcile).toMatchObject({ resent: 1 })
+        for (const size of SIZES) expect(yield* loseJobs(size)).toEqual([{ image_id: id, raw_key: id, size }])
+        yield* backdateProgress(id, 901)
 
-      expect(yield* runReconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 1, backlogged: 0 })
-      for (const size of SIZES) expect(yield* loseJobs(size)).toEqual([])
-      const { image } = yield* view(id)
-      expect([image.status, image.errorCode]).toEqual(["failed", "processing_failed"])
-      expect(image.errorMessage).toMatch(/stalled twice/)
-      expect(yield* stallState(id)).toEqual({ status: "failed", stall_resends: 1 })
-    }))
+        expect(yield* runReconcile).toEqual({ expired: 0, arrived: 0, resent: 0, failed: 1, backlogged: 0 })
+        for (const size of SIZES) expect(yield* loseJobs(size)).toEqual([])
+        const { image } = yield* view(id)
+        expect([image.status, image.errorCode]).toEqual(["failed", "processing_failed"])
+        expect(image.errorMessage).toMatch(/stalled twice/)
+        expect(yield* stallState(id)).toEqual({ status: "failed", stall_resends: 1 })
+      }))
 
-  it.effect("an upload that never arrived expires after its URL's expiry plus the grace", () =>
-    Effect.gen(function* () {
-      yield* resetAll
-      const { repository } = yield* Aws
-      const id = yield* newImageId
-      yield* repository.create({ id, declaredContentType: "image/png", declaredBytes: 10, uploadExpiresAt: new Date() }).pipe(Effect.orDie)
-      yield* backdateUploadExpiry(id, 86_401)
-      expect(yield* runReconcile).toEqual({ expired: 1, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
-      expect((yield* view(id)).image.status).toBe("expired")
-    }))
-})
+    it.effect("an upload that never arrived expires after its URL's expiry plus the grace", () =>
+      Effect.gen(function* () {
+        yield* resetAll
+        const { repository } = yield* Aws
+        const id = yield* newImageId
+        yield* repository.create({
+          id,
+          declaredContentType: "image/png",
+          declaredBytes: 10,
+          uploadExpiresAt: new Date()
+        }).pipe(Effect.orDie)
+        yield* backdateUploadExpiry(id, 86_401)
+        expect(yield* runReconcile).toEqual({ expired: 1, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
+        expect((yield* view(id)).image.status).toBe("expired")
+      }))
+  }
+)

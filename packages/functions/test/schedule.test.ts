@@ -4,8 +4,8 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
-import type { ScheduledEvent } from "../src/reconcile.js"
 import { runSchedule } from "../src/local/schedule.js"
+import type { ScheduledEvent } from "../src/reconcile.js"
 
 it.live("invokes every period with a scheduled event and keeps going after a failure", () =>
   Effect.gen(function* () {
@@ -18,7 +18,12 @@ it.live("invokes every period with a scheduled event and keeps going after a fai
     const started = Date.now()
     yield* Effect.scoped(
       Effect.gen(function* () {
-        yield* runSchedule(fn, { functionName: "Reconcile", region: "eu-west-1", every: Duration.millis(100), timeoutMs: 1000 })
+        yield* runSchedule(fn, {
+          functionName: "Reconcile",
+          region: "eu-west-1",
+          every: Duration.millis(100),
+          timeoutMs: 1000
+        })
         yield* Effect.sleep("50 millis")
         expect(events).toHaveLength(0)
         yield* Effect.sleep("400 millis")

@@ -5,9 +5,9 @@
  * batch responses, capped by the mapping inside the connection budget.
  */
 import { beforeAll, describe, expect, it } from "vitest"
-import { START_PROCESSING, connectionBudget, stageSizing } from "../settings.js"
-import { type Evaluation, WITH_DOMAINS, arr, at, evaluate, obj, queries, seconds, str } from "./support/evaluate.js"
-import { ACCOUNT, REGION, type Recorded } from "./support/sst-fakes.js"
+import { connectionBudget, stageSizing, START_PROCESSING } from "../settings.js"
+import { arr, at, evaluate, type Evaluation, obj, queries, seconds, str, WITH_DOMAINS } from "./support/evaluate.js"
+import { ACCOUNT, type Recorded, REGION } from "./support/sst-fakes.js"
 
 const FOURTEEN_DAYS = 14 * 24 * 3600
 
@@ -34,10 +34,14 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: the ingest queue", (st
       expect(at(queue.args, "transform", "queue", "messageRetentionSeconds"), queue.name).toBe(FOURTEEN_DAYS)
     }
     // Not the size queues' dead-letter queue: a dead upload is redriven to the ingest queue.
-    expect(at(dlq.instance, "arn", "value")).not.toBe(at(queueNamed(`process-image-dlq-${stage}`).instance, "arn", "value"))
+    expect(at(dlq.instance, "arn", "value")).not.toBe(
+      at(queueNamed(`process-image-dlq-${stage}`).instance, "arn", "value")
+    )
     expect(e.outputs.ingestQueueName).toBe(ingestName)
     expect(e.outputs.ingestQueueUrl).toBe(`https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${ingestName}`)
-    expect(e.outputs.ingestDeadLetterQueueUrl).toBe(`https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/image-uploaded-dlq-${stage}`)
+    expect(e.outputs.ingestDeadLetterQueueUrl).toBe(
+      `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/image-uploaded-dlq-${stage}`
+    )
   })
 
   it("receives the raw bucket's ObjectCreated:* notifications, and nothing else notifies", () => {
@@ -94,7 +98,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: the ingest queue", (st
     expect(cap, "AWS's minimum maximumConcurrency is 2").toBeGreaterThanOrEqual(2)
     // AWS: the queue's visibility timeout ≥ 6 × the function's timeout + the batch window.
     const visibility = seconds(queueNamed(ingestName).args.visibilityTimeout)
-    expect(visibility).toBeGreaterThanOrEqual(6 * seconds(fn.args.timeout) + seconds(at(subscription.args, "batch", "window")))
+    expect(visibility).toBeGreaterThanOrEqual(
+      6 * seconds(fn.args.timeout) + seconds(at(subscription.args, "batch", "window"))
+    )
   })
 
   it("gives StartProcessing the size queues and the database, and consumer rights on the ingest queue only", () => {
@@ -108,14 +114,17 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: the ingest queue", (st
     // StartProcessing never reads the ingest queue itself: the mapping hands it the messages.
     expect(Object.values(env)).not.toContain(e.outputs.ingestQueueUrl)
     const permissions = arr(fn.args.permissions).map(obj)
-    const onIngest = permissions.filter((p) => arr(p.resources).includes(`arn:aws:sqs:${REGION}:${ACCOUNT}:${ingestName}`))
+    const onIngest = permissions.filter((p) =>
+      arr(p.resources).includes(`arn:aws:sqs:${REGION}:${ACCOUNT}:${ingestName}`)
+    )
     expect(onIngest).toHaveLength(1)
     expect(arr(onIngest[0]?.actions).map(str).sort()).toEqual(
       ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"].sort()
     )
     const sends = permissions.filter((p) => arr(p.actions).includes("sqs:SendMessage"))
     expect(sends.flatMap((p) => arr(p.resources)).sort()).toEqual(
-      ["small", "medium", "large"].map((size) => `arn:aws:sqs:${REGION}:${ACCOUNT}:process-${size}-image-${stage}`).sort()
+      ["small", "medium", "large"].map((size) => `arn:aws:sqs:${REGION}:${ACCOUNT}:process-${size}-image-${stage}`)
+        .sort()
     )
   })
 
@@ -127,6 +136,8 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: the ingest queue", (st
     expect(fn.args.retries).toBeUndefined()
     expect(seconds(fn.args.timeout)).toBe(START_PROCESSING.timeoutSeconds)
     const budget = connectionBudget(stage)
-    expect(budget.demand, `${budget.demand} connections at most; ${budget.allowed} allowed`).toBeLessThanOrEqual(budget.allowed)
+    expect(budget.demand, `${budget.demand} connections at most; ${budget.allowed} allowed`).toBeLessThanOrEqual(
+      budget.allowed
+    )
   })
 })

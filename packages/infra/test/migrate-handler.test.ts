@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { migrations } from "@imgpipe/core/sql/migrate"
-import { Duration, Effect } from "effect"
 import {
   appliedMigrations,
   freePort,
@@ -14,6 +13,7 @@ import {
   relayedUrl,
   scratchDatabase
 } from "@imgpipe/core/test/support/migrate-harness"
+import { Duration, Effect } from "effect"
 import { handler } from "../src/migrate.js"
 
 /** Sets `env` for the scope (the handler reads its Config from `process.env` when it runs). */
@@ -51,18 +51,25 @@ describe("the Migrate Lambda waits for the database", () => {
       expect(proxy.connections()).toBeGreaterThanOrEqual(2)
     }), { timeout: 90_000 })
 
-  it.scopedLive("fails with the last error once IMGPIPE_MIGRATE_WAIT_SECONDS has passed", () =>
-    Effect.gen(function* () {
-      const database = yield* scratchDatabase
-      const port = yield* freePort
-      yield* withEnv({ DATABASE_URL: relayedUrl(port, database), IMGPIPE_MIGRATE_WAIT_SECONDS: "2" })
+  it.scopedLive(
+    "fails with the last error once IMGPIPE_MIGRATE_WAIT_SECONDS has passed",
+    () =>
+      Effect.gen(function* () {
+        const database = yield* scratchDatabase
+        const port = yield* freePort
+        yield* withEnv({ DATABASE_URL: relayedUrl(port, database), IMGPIPE_MIGRATE_WAIT_SECONDS: "2" })
 
-      const started = Date.now()
-      const error = yield* Effect.tryPromise({ try: handler, catch: (cause) => cause }).pipe(Effect.flip, Effect.timeout(Duration.seconds(30)))
-      const seconds = (Date.now() - started) / 1000
+        const started = Date.now()
+        const error = yield* Effect.tryPromise({ try: handler, catch: (cause) => cause }).pipe(
+          Effect.flip,
+          Effect.timeout(Duration.seconds(30))
+        )
+        const seconds = (Date.now() - started) / 1000
 
-      expect(String(error)).toContain("Failed to connect")
-      expect(seconds).toBeGreaterThanOrEqual(2)
-      expect(yield* appliedMigrations(database)).toEqual([])
-    }), { timeout: 60_000 })
+        expect(String(error)).toContain("Failed to connect")
+        expect(seconds).toBeGreaterThanOrEqual(2)
+        expect(yield* appliedMigrations(database)).toEqual([])
+      }),
+    { timeout: 60_000 }
+  )
 })

@@ -4,8 +4,8 @@
  * raising one number without the others fails here.
  */
 import { beforeAll, describe, expect, it } from "vitest"
-import { CONNECTIONS, connectionBudget, rdsMaxConnections } from "../settings.js"
-import { type Evaluation, WITH_DOMAINS, arr, at, evaluate, obj, queries, str } from "./support/evaluate.js"
+import { connectionBudget, CONNECTIONS, rdsMaxConnections } from "../settings.js"
+import { arr, at, evaluate, type Evaluation, obj, queries, str, WITH_DOMAINS } from "./support/evaluate.js"
 import type { Recorded } from "./support/sst-fakes.js"
 
 const SIZES = ["small", "medium", "large"] as const
@@ -23,7 +23,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     // Everything read back from the recorded resources, so raising one number alone fails here.
     const pool = (r: Recorded) => Number(obj(r.args.environment).IMGPIPE_DB_POOL_SIZE)
     const lambdaConnections = ofKind("Queue.subscribe").reduce((sum, subscription) => {
-      const cap = Number(at(subscription.args, "transform", "eventSourceMapping", "scalingConfig", "maximumConcurrency"))
+      const cap = Number(
+        at(subscription.args, "transform", "eventSourceMapping", "scalingConfig", "maximumConcurrency")
+      )
       expect(cap, `${subscription.name}: AWS's minimum is 2`).toBeGreaterThanOrEqual(2)
       return sum + cap * pool(functionByArn(subscription.args.subscriber))
     }, 0)
@@ -36,12 +38,13 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
       .filter((f) => obj(f.args.environment).DATABASE_URL !== undefined && f.name !== "Migrate" && !capped.has(f.name))
       .reduce((sum, f) => {
         const reserved = Number(at(f.args, "concurrency", "reserved"))
-        expect(reserved, `${f.name}: capped by neither a queue mapping nor a reserved concurrency`).toBeGreaterThanOrEqual(1)
+        expect(reserved, `${f.name}: capped by neither a queue mapping nor a reserved concurrency`)
+          .toBeGreaterThanOrEqual(1)
         return sum + reserved * pool(f)
       }, 0)
     const api = named("sst.aws.Service", "Api")
-    const demand =
-      lambdaConnections + reservedConnections + Number(at(api.args, "scaling", "max")) * pool(api) + CONNECTIONS.other
+    const demand = lambdaConnections + reservedConnections + Number(at(api.args, "scaling", "max")) * pool(api) +
+      CONNECTIONS.other
     const instance = str(ofKind("sst.aws.Postgres")[0]?.args.instance)
     const transforms = ofKind("$transform").filter((t) => t.name === "aws.rds.ProxyDefaultTargetGroup")
     expect(transforms).toHaveLength(1)
@@ -50,7 +53,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     const percent = Number(targetGroup.connectionPoolConfig?.maxConnectionsPercent)
     expect(percent).toBeLessThanOrEqual(100)
     const proxy = Math.floor((rdsMaxConnections(instance) * percent) / 100)
-    expect(demand, `${demand} connections at most; the proxy may open ${proxy}`).toBeLessThanOrEqual(proxy * CONNECTIONS.headroom)
+    expect(demand, `${demand} connections at most; the proxy may open ${proxy}`).toBeLessThanOrEqual(
+      proxy * CONNECTIONS.headroom
+    )
     // settings.ts's own sum (docs/deploy.md's table) counts what the resources do.
     expect(connectionBudget(stage).demand).toBe(demand)
   })
@@ -68,7 +73,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     const dimension = (key: string) => (a: Recorded) => at(a.args, "dimensions", key)
 
     const dlqDepth = on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
-    expect(dlqDepth.map(dimension("QueueName")).sort()).toEqual([e.outputs.deadLetterQueueName, `image-uploaded-dlq-${stage}`].sort())
+    expect(dlqDepth.map(dimension("QueueName")).sort()).toEqual(
+      [e.outputs.deadLetterQueueName, `image-uploaded-dlq-${stage}`].sort()
+    )
     for (const alarm of dlqDepth) {
       expect(alarm.args.threshold, alarm.name).toBe(0)
       expect(alarm.args.comparisonOperator, alarm.name).toBe("GreaterThanThreshold")
@@ -76,14 +83,14 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     expect(on("AWS/SQS", "ApproximateAgeOfOldestMessage").map(dimension("QueueName")).sort()).toEqual(
       [...SIZES.map((size) => `process-${size}-image-${stage}`), `image-uploaded-${stage}`].sort()
     )
-    const functions = ["StartProcessing", "ProcessImageSmall", "ProcessImageMedium", "ProcessImageLarge", "Reconcile"].map((name) =>
-      at(named("sst.aws.Function", name).instance, "name", "value")
-    )
+    const functions = ["StartProcessing", "ProcessImageSmall", "ProcessImageMedium", "ProcessImageLarge", "Reconcile"]
+      .map((name) => at(named("sst.aws.Function", name).instance, "name", "value"))
     expect(on("AWS/Lambda", "Errors").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
     expect(on("AWS/Lambda", "Throttles").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
     // Reconcile runs once per 5 minutes: any failed run, two periods in a row, must be able to fire.
     const reconcileErrors = on("AWS/Lambda", "Errors").find((a) => dimension("FunctionName")(a) === functions[4])
-    expect([reconcileErrors?.args.threshold, reconcileErrors?.args.evaluationPeriods, reconcileErrors?.args.period]).toEqual([0, 2, 300])
+    expect([reconcileErrors?.args.threshold, reconcileErrors?.args.evaluationPeriods, reconcileErrors?.args.period])
+      .toEqual([0, 2, 300])
     // StartProcessing is invoked by SQS now: no asynchronous events to drop, no alarm on them.
     expect(on("AWS/Lambda", "AsyncEventsDropped")).toHaveLength(0)
 
@@ -106,7 +113,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     expect(queries.map((q) => at(q, "metric", "metricName")).filter(Boolean).sort()).toEqual(
       ["HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "RequestCount"].sort()
     )
-    for (const q of queries.filter((q) => q.metric !== undefined)) expect(at(q, "metric", "dimensions", "LoadBalancer")).toBe(loadBalancer)
+    for (const q of queries.filter((q) => q.metric !== undefined)) {
+      expect(at(q, "metric", "dimensions", "LoadBalancer")).toBe(loadBalancer)
+    }
     expect(queries.filter((q) => q.returnData === true).map((q) => q.expression)).toHaveLength(1)
 
     // 2 DLQs + 4 queue ages (3 sizes, ingest) + 5 × (errors, throttles) + 4 database + 2 API.
@@ -118,7 +127,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     expect(dashboards).toHaveLength(1)
     expect(e.outputs.dashboardName).toBe(`imgpipe-${stage}`)
     const widgets = arr(at(JSON.parse(str(dashboards[0]?.args.dashboardBody)), "widgets")).map(obj)
-    const lines = widgets.flatMap((w) => arr(at(w, "properties", "metrics")).map((line) => arr(line).slice(0, 4).join(" ")))
+    const lines = widgets.flatMap((w) =>
+      arr(at(w, "properties", "metrics")).map((line) => arr(line).slice(0, 4).join(" "))
+    )
     const fn = (name: string) => String(at(named("sst.aws.Function", name).instance, "name", "value"))
     // Uploads: S3's notifications sent to the ingest queue (StartProcessing's invocations are batches).
     expect(lines).toContain(`AWS/SQS NumberOfMessagesSent QueueName image-uploaded-${stage}`)
@@ -127,8 +138,12 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     expect(lines).toContain(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName image-uploaded-dlq-${stage}`)
     for (const size of SIZES) {
       expect(lines).toContain(`AWS/SQS NumberOfMessagesSent QueueName process-${size}-image-${stage}`)
-      expect(lines).toContain(`AWS/Lambda Duration FunctionName ${fn(`ProcessImage${size[0]?.toUpperCase()}${size.slice(1)}`)}`)
+      expect(lines).toContain(
+        `AWS/Lambda Duration FunctionName ${fn(`ProcessImage${size[0]?.toUpperCase()}${size.slice(1)}`)}`
+      )
     }
-    expect(lines).toContain(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${String(e.outputs.deadLetterQueueName)}`)
+    expect(lines).toContain(
+      `AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${String(e.outputs.deadLetterQueueName)}`
+    )
   })
 })

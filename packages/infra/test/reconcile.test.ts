@@ -12,7 +12,7 @@ import { arr, at, obj, root, seconds, str } from "./support/evaluate.js"
 import { installSstFakes, type Recorder } from "./support/sst-fakes.js"
 
 interface Globals {
-  readonly sst: { readonly aws: Record<string, new (name: string, args?: unknown, opts?: unknown) => object> }
+  readonly sst: { readonly aws: Record<string, new(name: string, args?: unknown, opts?: unknown) => object> }
 }
 
 interface ReconcileModule {
@@ -106,7 +106,10 @@ describe.each(["test", "prod"])("reconciler(), stage %s", (stage) => {
       },
       { actions: ["s3:GetObject"], resources: [`arn:aws:s3:::raw-image-${stage}/*`] },
       { actions: ["s3:ListBucket"], resources: [`arn:aws:s3:::raw-image-${stage}`] },
-      { actions: ["secretsmanager:GetSecretValue"], resources: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-a1b2c3"] }
+      {
+        actions: ["secretsmanager:GetSecretValue"],
+        resources: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:db-a1b2c3"]
+      }
     ])
   })
 })

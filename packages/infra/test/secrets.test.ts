@@ -4,8 +4,8 @@
  * the secret SST's Postgres keeps it in, and may read exactly that secret.
  */
 import { beforeAll, describe, expect, it } from "vitest"
-import { type Evaluation, WITH_DOMAINS, arr, at, evaluate, obj, str } from "./support/evaluate.js"
-import { ACCOUNT, POSTGRES_SECRET_NAME, REGION, type Recorded } from "./support/sst-fakes.js"
+import { arr, at, evaluate, type Evaluation, obj, str, WITH_DOMAINS } from "./support/evaluate.js"
+import { ACCOUNT, POSTGRES_SECRET_NAME, type Recorded, REGION } from "./support/sst-fakes.js"
 
 const SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${POSTGRES_SECRET_NAME}`
 /** What the fake Postgres answers for `password` (sst-fakes.ts). */
@@ -23,15 +23,17 @@ const strings = (value: unknown): ReadonlyArray<string> =>
   typeof value === "string"
     ? [value]
     : Array.isArray(value)
-      ? value.flatMap(strings)
-      : value !== null && typeof value === "object"
-        ? Object.values(value).flatMap(strings)
-        : []
+    ? value.flatMap(strings)
+    : value !== null && typeof value === "object"
+    ? Object.values(value).flatMap(strings)
+    : []
 
-describe.each([
-  ["test", {}],
-  ["prod", { settings: WITH_DOMAINS }]
-] as const)("database credentials, stage %s", (stage, options) => {
+describe.each(
+  [
+    ["test", {}],
+    ["prod", { settings: WITH_DOMAINS }]
+  ] as const
+)("database credentials, stage %s", (stage, options) => {
   let e: Evaluation
   beforeAll(async () => {
     e = await evaluate(stage, options)

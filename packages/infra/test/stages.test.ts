@@ -3,11 +3,12 @@
  * bucket names (account default, committed prefix, S3's length rule), the ApiKeys fallback.
  */
 import { describe, expect, it } from "vitest"
-import { type Evaluation, WITH_DOMAINS, arr, at, evaluate, obj, str } from "./support/evaluate.js"
+import { arr, at, evaluate, type Evaluation, obj, str, WITH_DOMAINS } from "./support/evaluate.js"
 import { ACCOUNT } from "./support/sst-fakes.js"
 
 describe("sst.config.ts, choices per stage", () => {
-  const bucketsOf = (e: Evaluation) => e.recorder.ofKind("sst.aws.Bucket").map((b) => at(b.args, "transform", "bucket", "bucket"))
+  const bucketsOf = (e: Evaluation) =>
+    e.recorder.ofKind("sst.aws.Bucket").map((b) => at(b.args, "transform", "bucket", "bucket"))
 
   it("refuses to deploy prod without a domain, and says how to set one", async () => {
     await expect(evaluate("prod")).rejects.toThrow(/API_DOMAINS in packages\/infra\/settings\.ts/)
@@ -49,7 +50,10 @@ describe("sst.config.ts, choices per stage", () => {
   it("names the buckets with a committed prefix instead of the account's, when one is set", async () => {
     const e = await evaluate("test", { settings: { BUCKET_PREFIX: "acme-" } })
     expect(bucketsOf(e).sort()).toEqual(["acme-processed-image-test", "acme-raw-image-test"])
-    expect(bucketsOf(await evaluate("test")).sort()).toEqual([`imgpipe-${ACCOUNT}-processed-image-test`, `imgpipe-${ACCOUNT}-raw-image-test`])
+    expect(bucketsOf(await evaluate("test")).sort()).toEqual([
+      `imgpipe-${ACCOUNT}-processed-image-test`,
+      `imgpipe-${ACCOUNT}-raw-image-test`
+    ])
   })
 
   it("refuses a stage whose bucket names S3 would refuse, and says what to shorten", async () => {

@@ -6,7 +6,7 @@
  */
 import { DISPOSITION_TAG as CORE_DISPOSITION_TAG, type OriginalDisposition } from "@imgpipe/core/services/ObjectStorage"
 import { beforeAll, describe, expect, it } from "vitest"
-import { type Evaluation, type Json, arr, evaluate, obj } from "./support/evaluate.js"
+import { arr, evaluate, type Evaluation, type Json, obj } from "./support/evaluate.js"
 
 const rulesOf = (e: Evaluation): ReadonlyArray<Json> =>
   arr(e.recorder.named("aws.s3.BucketLifecycleConfiguration", "RawImagesLifecycle").args.rules).map(obj)
@@ -64,7 +64,9 @@ describe("raw bucket lifecycle, originals kept (the default)", () => {
   })
 
   it("expires nothing in the processed bucket (no image deletion exists to produce a rule's input)", () => {
-    const processed = arr(e.recorder.named("aws.s3.BucketLifecycleConfiguration", "ProcessedImagesLifecycle").args.rules).map(obj)
+    const processed = arr(
+      e.recorder.named("aws.s3.BucketLifecycleConfiguration", "ProcessedImagesLifecycle").args.rules
+    ).map(obj)
     expect(processed.filter((rule) => rule.expiration !== undefined)).toEqual([])
   })
 })

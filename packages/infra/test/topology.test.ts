@@ -4,11 +4,22 @@
  * are checked against the spec (../../shared/spec/SYSTEM.md) and the issue. Removing a resource or
  * miswiring one fails here; a misspelled option name fails `bun run check:infra`.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
-import { type Evaluation, WITH_DOMAINS, arr, at, evaluate, obj, queries, root, seconds, str } from "./support/evaluate.js"
-import { ACCOUNT, POSTGRES_SECRET_NAME, REGION, type Recorded } from "./support/sst-fakes.js"
+import {
+  arr,
+  at,
+  evaluate,
+  type Evaluation,
+  obj,
+  queries,
+  root,
+  seconds,
+  str,
+  WITH_DOMAINS
+} from "./support/evaluate.js"
+import { ACCOUNT, POSTGRES_SECRET_NAME, type Recorded, REGION } from "./support/sst-fakes.js"
 
 /** The spec's environment variables ("Entry points and configuration"). */
 const SPEC_VARIABLES = new Set([
@@ -112,7 +123,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     const rules = arr(raw.args.rules).map(obj)
     expect(rules.every((r) => r.status === "Enabled")).toBe(true)
     expect(rules.flatMap((r) => arr(r.transitions ?? []))).toContainEqual({ days: 30, storageClass: "STANDARD_IA" })
-    expect(rules.some((r) => typeof at(r, "abortIncompleteMultipartUpload", "daysAfterInitiation") === "number")).toBe(true)
+    expect(rules.some((r) => typeof at(r, "abortIncompleteMultipartUpload", "daysAfterInitiation") === "number")).toBe(
+      true
+    )
   })
 
   it("has three size queues redriving to one dead-letter queue after 5 receives (the ingest queues: ingest.test.ts)", () => {
@@ -132,13 +145,17 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     }
     for (const size of SIZES) {
       expect(e.outputs[`${size}QueueName`]).toBe(`process-${size}-image-${stage}`)
-      expect(e.outputs[`${size}QueueUrl`]).toBe(`https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/process-${size}-image-${stage}`)
+      expect(e.outputs[`${size}QueueUrl`]).toBe(
+        `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/process-${size}-image-${stage}`
+      )
     }
   })
 
   it("subscribes ProcessImage to each size queue with partial batch responses", () => {
     const subscriptions = ofKind("Queue.subscribe").filter((s) => s.name !== `image-uploaded-${stage}`)
-    expect(subscriptions.map((s) => s.name).sort()).toEqual(SIZES.map((size) => `process-${size}-image-${stage}`).sort())
+    expect(subscriptions.map((s) => s.name).sort()).toEqual(
+      SIZES.map((size) => `process-${size}-image-${stage}`).sort()
+    )
     for (const subscription of subscriptions) {
       const fn = functionByArn(subscription.args.subscriber)
       expect(fn.args.handler).toBe("packages/functions/src/process-image.handler")
@@ -209,12 +226,16 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     expect(invocation?.args.functionName).toBe(at(migrate.instance, "name", "value"))
     expect(e.outputs.migrateFunction).toBe(at(migrate.instance, "name", "value"))
     // What runs the new code waits for the migration.
-    for (const [kind, name] of [
-      ["sst.aws.Function", "StartProcessing"],
-      ...SIZES.map((size) => ["sst.aws.Function", `ProcessImage${size[0]?.toUpperCase()}${size.slice(1)}`]),
-      ["sst.aws.Service", "Api"]
-    ] as const) {
-      expect(arr(named(kind, name).opts.dependsOn), `${name} must depend on the migration`).toContain(invocation?.instance)
+    for (
+      const [kind, name] of [
+        ["sst.aws.Function", "StartProcessing"],
+        ...SIZES.map((size) => ["sst.aws.Function", `ProcessImage${size[0]?.toUpperCase()}${size.slice(1)}`]),
+        ["sst.aws.Service", "Api"]
+      ] as const
+    ) {
+      expect(arr(named(kind, name).opts.dependsOn), `${name} must depend on the migration`).toContain(
+        invocation?.instance
+      )
     }
   })
 
@@ -227,7 +248,11 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       IMGPIPE_DATABASE_SECRET_ARN: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${POSTGRES_SECRET_NAME}`
     }
     const queueUrl = (size: string) => `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/process-${size}-image-${stage}`
-    const limits = { IMGPIPE_MAX_UPLOAD_BYTES: "26214400", IMGPIPE_MAX_PIXELS: "50000000", IMGPIPE_KEEP_ORIGINALS: "true" }
+    const limits = {
+      IMGPIPE_MAX_UPLOAD_BYTES: "26214400",
+      IMGPIPE_MAX_PIXELS: "50000000",
+      IMGPIPE_KEEP_ORIGINALS: "true"
+    }
 
     expect(named("sst.aws.Function", "StartProcessing").args.environment).toEqual({
       ...database,
@@ -277,8 +302,12 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     expect(at(service.args, "transform", "service", "triggers", "secrets")).toBe("1")
 
     for (const runtime of [...ofKind("sst.aws.Function"), service]) {
-      for (const variable of [...Object.keys(obj(runtime.args.environment)), ...Object.keys(obj(runtime.args.ssm ?? {}))]) {
-        expect(SPEC_VARIABLES.has(variable) || HANDLER_VARIABLES.has(variable), `${runtime.name}: ${variable}`).toBe(true)
+      for (
+        const variable of [...Object.keys(obj(runtime.args.environment)), ...Object.keys(obj(runtime.args.ssm ?? {}))]
+      ) {
+        expect(SPEC_VARIABLES.has(variable) || HANDLER_VARIABLES.has(variable), `${runtime.name}: ${variable}`).toBe(
+          true
+        )
       }
     }
   })
@@ -293,13 +322,26 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     const beyondSecret = (r: Recorded) => actions(r).filter((a) => a !== "secretsmanager:GetSecretValue")
     // Send to the size queues; consume the ingest queue (ingest.test.ts checks the resources).
     expect(beyondSecret(named("sst.aws.Function", "StartProcessing")).sort()).toEqual(
-      ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"].sort()
+      [
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes"
+      ].sort()
     )
     for (const size of ["Small", "Medium", "Large"]) {
       const granted = actions(named("sst.aws.Function", `ProcessImage${size}`))
       expect(granted).not.toContain("sqs:SendMessage")
       expect(granted).toEqual(
-        expect.arrayContaining(["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObjectTagging", "sqs:ReceiveMessage", "sqs:DeleteMessage"])
+        expect.arrayContaining([
+          "s3:GetObject",
+          "s3:PutObject",
+          "s3:PutObjectTagging",
+          "s3:DeleteObjectTagging",
+          "sqs:ReceiveMessage",
+          "sqs:DeleteMessage"
+        ])
       )
     }
     const api = actions(named("sst.aws.Service", "Api"))
@@ -346,11 +388,14 @@ describe("sst.config.ts under sst dev", () => {
     const service = e.recorder.named("sst.aws.Service", "Api")
     expect(service.args.ssm).toBeUndefined()
     expect(service.args.transform).toBeUndefined()
-    expect(Object.keys(obj(service.args.environment))).toEqual(expect.arrayContaining(["DATABASE_URL", "IMGPIPE_API_KEYS"]))
+    expect(Object.keys(obj(service.args.environment))).toEqual(
+      expect.arrayContaining(["DATABASE_URL", "IMGPIPE_API_KEYS"])
+    )
     expect(e.recorder.ofKind("aws.ssm.Parameter")).toEqual([])
     // No load balancer under sst dev: no API alarms, and no API graph.
     const alarms = e.recorder.ofKind("aws.cloudwatch.MetricAlarm")
-    expect(alarms.filter((a) => a.args.namespace === "AWS/ApplicationELB" || a.args.metricQueries !== undefined)).toEqual([])
+    expect(alarms.filter((a) => a.args.namespace === "AWS/ApplicationELB" || a.args.metricQueries !== undefined))
+      .toEqual([])
     expect(alarms).toHaveLength(20)
   })
 })
@@ -380,7 +425,9 @@ describe("packages/api/Dockerfile", () => {
 
   it("gives the installs every workspace manifest (a frozen lockfile refuses a partial workspace)", () => {
     const copiesAllPackages = instructions.some((line) => /^COPY\s+packages\s+packages\/?$/i.test(line))
-    const workspaces = readdirSync(join(root, "packages")).filter((dir) => existsSync(join(root, "packages", dir, "package.json")))
+    const workspaces = readdirSync(join(root, "packages")).filter((dir) =>
+      existsSync(join(root, "packages", dir, "package.json"))
+    )
     for (const dir of workspaces) {
       expect(
         copiesAllPackages || dockerfile.includes(`COPY packages/${dir}/package.json packages/${dir}/`),

@@ -42,7 +42,10 @@ const noStore = { headers: { "cache-control": "no-store" } }
 const info = Effect.gen(function* () {
   const settings = yield* Settings
   const queue = yield* LocalQueue
-  const depths = yield* Effect.forEach(IMAGE_SIZES, (size) => Effect.map(queue.depth(size), (depth) => [size, depth] as const))
+  const depths = yield* Effect.forEach(
+    IMAGE_SIZES,
+    (size) => Effect.map(queue.depth(size), (depth) => [size, depth] as const)
+  )
   const bySize: Record<string, number> = {}
   let dead = 0
   for (const [size, depth] of depths) {
@@ -62,19 +65,24 @@ const info = Effect.gen(function* () {
   }
   return yield* HttpServerResponse.schemaJson(LocalInfo)(answer, noStore)
 }).pipe(
-  Effect.catchTag("QueueError", (error) =>
-    Effect.logWarning("GET /local/info: the queue backlog could not be read", error).pipe(
-      Effect.zipRight(
-        HttpServerResponse.json(
-          { error: "unavailable", message: `the queue backlog could not be read: ${error.message}` },
-          { status: 503, ...noStore }
+  Effect.catchTag(
+    "QueueError",
+    (error) =>
+      Effect.logWarning("GET /local/info: the queue backlog could not be read", error).pipe(
+        Effect.zipRight(
+          HttpServerResponse.json(
+            { error: "unavailable", message: `the queue backlog could not be read: ${error.message}` },
+            { status: 503, ...noStore }
+          )
         )
       )
-    )
   ),
   // What is left is an answer that does not match its own schema: a bug, not a condition.
   Effect.orDie
 )
 
 /** The route's handler with its services taken from the layer that mounts it. */
-export const makeLocalInfoRoute = Effect.map(Effect.context<Settings | LocalQueue>(), (context) => Effect.provide(info, context))
+export const makeLocalInfoRoute = Effect.map(
+  Effect.context<Settings | LocalQueue>(),
+  (context) => Effect.provide(info, context)
+)

@@ -14,19 +14,24 @@ import { DatabaseLive } from "@imgpipe/core/sql/embedded"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { Context, Effect, Layer } from "effect"
 import type { Server } from "node:http"
-import { UploadNotifications, UploadNotificationsLive } from "./notifications.js"
 import { makeLocalInfoRoute } from "./info.js"
+import { UploadNotifications, UploadNotificationsLive } from "./notifications.js"
 import { indexHtml } from "./page.js"
 import { ResizePriorityLive } from "./priority.js"
 import { ReconcilerLive } from "./reconcile.js"
 import { ResumeSweepLive } from "./resume.js"
 import { cutConnectionsAfterGrace } from "./shutdown.js"
-import { makeStorageRouter } from "./storage-routes.js"
 import { AnnounceLive, hostConfig } from "./startup.js"
+import { makeStorageRouter } from "./storage-routes.js"
 import { WorkersLive } from "./workers.js"
 
 /** The core services on their embedded implementations, over whatever database is given. */
-export const EmbeddedServicesLive = Layer.mergeAll(ImageRepositorySql, LocalQueueLive, DiskStorageLive, SharpResizerLive).pipe(
+export const EmbeddedServicesLive = Layer.mergeAll(
+  ImageRepositorySql,
+  LocalQueueLive,
+  DiskStorageLive,
+  SharpResizerLive
+).pipe(
   Layer.provideMerge(Layer.mergeAll(SettingsLive, ReconcileSettingsLive, SharpConfigLive))
 )
 
@@ -65,7 +70,9 @@ export { hostConfig }
  * The API and the extra routes on whichever `HttpServer` is provided (request log as
  * `IMGPIPE_LOG_LEVEL` says, see `makeHttpServer`).
  */
-export const ServerLive = makeHttpServer({ routes: ExtraRoutes, corsDefault: "*" }).pipe(Layer.provide(UploadNotificationsLive))
+export const ServerLive = makeHttpServer({ routes: ExtraRoutes, corsDefault: "*" }).pipe(
+  Layer.provide(UploadNotificationsLive)
+)
 
 /**
  * The server on `server`, bound to `HOST` (loopback by default) and `PORT`; it prints where it

@@ -19,7 +19,13 @@
  *   database closes.
  */
 import { SqlClient } from "@effect/sql"
-import { type ImageRepository, type JobQueue, type ObjectCreated, type Settings, startProcessingMany } from "@imgpipe/core"
+import {
+  type ImageRepository,
+  type JobQueue,
+  type ObjectCreated,
+  type Settings,
+  startProcessingMany
+} from "@imgpipe/core"
 import { Cause, Config, Context, Duration, Effect, Layer, Queue, Schedule } from "effect"
 
 export class UploadNotifications extends Context.Tag("imgpipe/local/UploadNotifications")<
@@ -94,7 +100,10 @@ export const UploadNotificationsLive = Layer.scoped(
           })
         ),
         Effect.retry(retryPolicy(options.retryMax)),
-        Effect.tap(() => (failures > 0 ? Effect.logInfo("started the uploads held up by the failure", { uploads: events.length }) : Effect.void)),
+        Effect.tap(() => (failures > 0
+          ? Effect.logInfo("started the uploads held up by the failure", { uploads: events.length })
+          : Effect.void)
+        ),
         Effect.asVoid,
         // Not a failure of the database (a defect): nothing was committed, the images stay
         // awaiting_upload and the periodic resume sweep starts them.
@@ -139,7 +148,9 @@ export const UploadNotificationsLive = Layer.scoped(
       // After a stop has begun, an upload that still completes is left `awaiting_upload` for the
       // next start's sweep (offering to a shut-down queue would interrupt its PUT's answer).
       notify: (event) =>
-        Effect.flatMap(Queue.isShutdown(queue), (down) => (down ? Effect.void : Queue.offer(queue, event))).pipe(Effect.asVoid),
+        Effect.flatMap(Queue.isShutdown(queue), (down) => (down ? Effect.void : Queue.offer(queue, event))).pipe(
+          Effect.asVoid
+        ),
       deliver
     }
   })

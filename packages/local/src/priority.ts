@@ -85,7 +85,10 @@ export interface WorkerGateOptions {
 export const workerGateConfig: Config.Config<WorkerGateOptions> = Config.all({
   yieldAbove: Config.number("IMGPIPE_WORKER_YIELD_ELU").pipe(
     Config.withDefault(0.6),
-    Config.validate({ message: "IMGPIPE_WORKER_YIELD_ELU must be between 0 and 1", validation: (n) => n >= 0 && n <= 1 })
+    Config.validate({
+      message: "IMGPIPE_WORKER_YIELD_ELU must be between 0 and 1",
+      validation: (n) => n >= 0 && n <= 1
+    })
   ),
   maxDefer: Config.integer("IMGPIPE_WORKER_MAX_DEFER_MS").pipe(Config.withDefault(2000), Config.map(Duration.millis))
 })
@@ -126,8 +129,9 @@ export const WorkerGateLive = Layer.scoped(
       until: (isQuiet) => isQuiet
     })
     return {
-      awaitTurn: Effect.flatMap(quiet, (isQuiet) =>
-        isQuiet ? Effect.void : waitForQuiet.pipe(Effect.timeoutOption(options.maxDefer), Effect.asVoid)
+      awaitTurn: Effect.flatMap(
+        quiet,
+        (isQuiet) => isQuiet ? Effect.void : waitForQuiet.pipe(Effect.timeoutOption(options.maxDefer), Effect.asVoid)
       )
     }
   })

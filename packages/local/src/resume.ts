@@ -35,10 +35,14 @@ export const ResumeSweepLive = Layer.scopedDiscard(
                 : `resume sweep: started ${n} stored upload(s) that were still awaiting processing`
             )
         ),
-        Effect.catchAll((error) => Effect.logWarning("resume sweep failed; it runs again in one period", { error: String(error) }))
+        Effect.catchAll((error) =>
+          Effect.logWarning("resume sweep failed; it runs again in one period", { error: String(error) })
+        )
       )
     // In the background: a start is never held up by the sweep (whose deliveries wait for the
     // database as long as it takes).
-    yield* Effect.forkScoped(once(true).pipe(Effect.zipRight(Effect.repeat(Effect.delay(once(false), every), Schedule.forever))))
+    yield* Effect.forkScoped(
+      once(true).pipe(Effect.zipRight(Effect.repeat(Effect.delay(once(false), every), Schedule.forever)))
+    )
   })
 )

@@ -15,7 +15,6 @@ import { shutdownGraceConfig } from "@imgpipe/core"
 import { Duration, Effect } from "effect"
 import type { Server } from "node:http"
 
-
 /** What a stop may take beyond the grace: jobs handed back, the buffer tried, the database closed. */
 export const HARD_STOP_SLACK = Duration.seconds(4)
 
@@ -65,6 +64,10 @@ export const cutConnectionsAfterGrace = (server: Server) =>
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         setTimeout(() => server.closeAllConnections(), Duration.toMillis(grace)).unref()
-      }).pipe(Effect.zipRight(Effect.logInfo(`stopping: in-flight requests get ${Duration.format(grace)} before they are cut`)))
+      }).pipe(
+        Effect.zipRight(
+          Effect.logInfo(`stopping: in-flight requests get ${Duration.format(grace)} before they are cut`)
+        )
+      )
     )
   })

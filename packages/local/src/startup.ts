@@ -8,7 +8,7 @@
  *   in full. Either way the exit code is 1.
  */
 import { HttpServer, HttpServerError } from "@effect/platform"
-import { DEFAULT_DATA_DIR, DEFAULT_PORT, dataDirConfig, IMAGE_SIZES, portConfig } from "@imgpipe/core"
+import { dataDirConfig, DEFAULT_DATA_DIR, DEFAULT_PORT, IMAGE_SIZES, portConfig } from "@imgpipe/core"
 import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { DataDirInUse } from "@imgpipe/core/sql/embedded"
 import { Cause, Config, ConfigError, Console, Effect, Layer, Option } from "effect"
@@ -30,7 +30,9 @@ export const AnnounceLive = Layer.effectDiscard(
     const base = `http://${urlHost(address.hostname)}:${address.port}`
     const lines = [`imgpipe is running on ${base}`, `  upload page: ${base}/`, `  API docs:    ${base}/docs`]
     if (address.hostname === "0.0.0.0") {
-      lines.push("  listening on every network interface (HOST=0.0.0.0): set IMGPIPE_API_KEYS to keep the API to yourself")
+      lines.push(
+        "  listening on every network interface (HOST=0.0.0.0): set IMGPIPE_API_KEYS to keep the API to yourself"
+      )
     }
     yield* Console.log(lines.join("\n"))
   })
@@ -45,13 +47,20 @@ const queuedJobs = Effect.gen(function* () {
 
 /** Prints the backlog a previous run left, when there is one (run before the workers start). */
 export const announceBacklog = queuedJobs.pipe(
-  Effect.flatMap((n) => (n > 0 ? Console.log(`${n} job${n === 1 ? "" : "s"} queued from a previous run; processing resumes`) : Effect.void)),
+  Effect.flatMap((
+    n
+  ) => (n > 0
+    ? Console.log(`${n} job${n === 1 ? "" : "s"} queued from a previous run; processing resumes`)
+    : Effect.void)
+  ),
   Effect.catchAll(() => Effect.void)
 )
 
 const errnoOf = (error: HttpServerError.ServeError): string | undefined => {
   const cause = error.cause
-  return typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" ? cause.code : undefined
+  return typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string"
+    ? cause.code
+    : undefined
 }
 
 /** The one line for a start failure the user can fix, if this is one. */
@@ -59,7 +68,9 @@ const describe = (error: unknown): Effect.Effect<Option.Option<string>> =>
   Effect.gen(function* () {
     if (error instanceof DataDirInUse) {
       const dir = yield* dataDirConfig.pipe(Effect.orElseSucceed(() => DEFAULT_DATA_DIR))
-      return Option.some(`the data directory ${dir} is in use by process ${error.pid}: stop it, or set IMGPIPE_DATA_DIR to another directory`)
+      return Option.some(
+        `the data directory ${dir} is in use by process ${error.pid}: stop it, or set IMGPIPE_DATA_DIR to another directory`
+      )
     }
     if (error instanceof HttpServerError.ServeError) {
       const port = yield* portConfig.pipe(Effect.orElseSucceed(() => DEFAULT_PORT))
@@ -71,7 +82,9 @@ const describe = (error: unknown): Effect.Effect<Option.Option<string>> =>
           return Option.some(`port ${port} needs privileges this process does not have: set PORT=<a port above 1023>`)
         case "EADDRNOTAVAIL":
         case "ENOTFOUND":
-          return Option.some(`HOST=${host} is not an address of this machine: set HOST=127.0.0.1 (or 0.0.0.0 for every interface)`)
+          return Option.some(
+            `HOST=${host} is not an address of this machine: set HOST=127.0.0.1 (or 0.0.0.0 for every interface)`
+          )
       }
     }
     if (ConfigError.isConfigError(error)) return Option.some(`a setting is wrong: ${String(error)}`)
@@ -87,5 +100,4 @@ export const reportFailure = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Eff
       const line = Option.isSome(first) ? yield* describe(first.value) : Option.none<string>()
       if (Option.isSome(line)) yield* Console.error(`imgpipe: ${line.value}`)
       else yield* Effect.logError("imgpipe stopped on an error", cause)
-    })
-  )
+    }))

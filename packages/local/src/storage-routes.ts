@@ -4,11 +4,11 @@
  * the server: the upload closes its own, and a download's file is owned by its body stream.
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, Stream } from "effect"
-import { Readable } from "node:stream"
 import { canonicalContentType, type StorageError } from "@imgpipe/core"
 import { DECIMAL, DiskStorage } from "@imgpipe/core/local/disk-service"
 import { type InsufficientStorage, type RefusalCode, refuse, type SignedUrlRefused } from "@imgpipe/core/local/refusals"
+import { Effect, Option, Stream } from "effect"
+import { Readable } from "node:stream"
 
 /** What `PUT /storage/raw/:key` reported to its callback: plays the S3 ObjectCreated event. */
 export interface RawObjectCreated {
@@ -67,7 +67,9 @@ const quoted = (etag: string) => `"${etag}"`
  * (piped to the file without a copy per chunk); any other server's body stream is adapted.
  */
 const nodeBody = (request: HttpServerRequest.HttpServerRequest): Readable =>
-  request.source instanceof Readable ? request.source : Readable.fromWeb(Stream.toReadableStream(request.stream) as never)
+  request.source instanceof Readable
+    ? request.source
+    : Readable.fromWeb(Stream.toReadableStream(request.stream) as never)
 
 /**
  * The storage half of the embedded server: what S3 does for presigned URLs.
@@ -118,10 +120,13 @@ export const makeStorageRouter = <R = never>(
       afterCommit: (stored) =>
         onRawObjectCreated({ key: signed.key, bytes: stored.bytes, contentType: signed.contentType }).pipe(
           Effect.catchAllCause((cause) =>
-            Effect.logWarning("upload stored but its notification failed; it stays awaiting_upload and the resume sweep starts it", {
-              key: signed.key,
-              cause
-            })
+            Effect.logWarning(
+              "upload stored but its notification failed; it stays awaiting_upload and the resume sweep starts it",
+              {
+                key: signed.key,
+                cause
+              }
+            )
           )
         )
     })

@@ -37,20 +37,25 @@ export const workerOptionsConfig: Config.Config<WorkerOptions> = Config.all({
 const handleJob = (job: ReceivedJob, options: WorkerOptions) =>
   Effect.gen(function* () {
     const queue = yield* LocalQueue
-    const outcome = yield* processImage({ job: job.body, receiveCount: job.receiveCount, maxReceives: options.maxReceives })
+    const outcome = yield* processImage({
+      job: job.body,
+      receiveCount: job.receiveCount,
+      maxReceives: options.maxReceives
+    })
     yield* queue.delete(job.id)
     return outcome
   }).pipe(
     Effect.catchTag("TransientFailure", (failure) =>
       Effect.flatMap(LocalQueue, (queue) =>
-        queue.changeVisibility(job.id, { delaySeconds: options.retryDelaySeconds, error: failure.message })
-      )
-    ),
+        queue.changeVisibility(job.id, { delaySeconds: options.retryDelaySeconds, error: failure.message }))),
     // Stopping mid-job: hand the job back at once rather than wait out its visibility timeout.
     Effect.onInterrupt(() =>
-      Effect.flatMap(LocalQueue, (queue) => queue.changeVisibility(job.id, { delaySeconds: 0 })).pipe(Effect.ignore)
+      Effect.flatMap(LocalQueue, (queue) =>
+        queue.changeVisibility(job.id, { delaySeconds: 0 })).pipe(Effect.ignore)
     ),
-    Effect.catchAllCause((cause) => Effect.logError("worker could not settle a job", cause))
+    Effect.catchAllCause((cause) =>
+      Effect.logError("worker could not settle a job", cause)
+    )
   )
 
 /** Polls one size queue for ever: receive up to `concurrency` jobs, run them, repeat. */
@@ -89,7 +94,10 @@ export const WorkersLive = Layer.scopedDiscard(
     yield* Effect.addFinalizer(() => Effect.logInfo("workers stopped"))
     yield* Effect.forEach(IMAGE_SIZES, (size) => Effect.forkScoped(drain(size, options)), { discard: true })
     yield* Effect.logInfo("workers started").pipe(
-      Effect.annotateLogs({ concurrency_per_queue: options.concurrency, visibility_timeout_s: options.visibilityTimeoutSeconds })
+      Effect.annotateLogs({
+        concurrency_per_queue: options.concurrency,
+        visibility_timeout_s: options.visibilityTimeoutSeconds
+      })
     )
   })
 ).pipe(Layer.provide(WorkerGateLive))

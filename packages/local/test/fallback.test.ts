@@ -6,8 +6,8 @@ import { expect, layer } from "@effect/vitest"
 import { processImage } from "@imgpipe/core"
 import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { Effect } from "effect"
-import { contentTypeOf, fixture, getImage, getStatus, requestUpload, uploadAndStart } from "./support/client.js"
 import { makeTestApp, TestServer } from "./support/app.js"
+import { contentTypeOf, fixture, getImage, getStatus, requestUpload, uploadAndStart } from "./support/client.js"
 
 type Size = "small" | "medium" | "large"
 
@@ -54,8 +54,16 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("get_image
 
       // Only large is ready: every other request falls back to it.
       yield* runJob("large")
-      expect(yield* ask(baseUrl, id, "small")).toMatchObject({ status: 302, servedSize: "large", cacheControl: "no-store" })
-      expect(yield* ask(baseUrl, id, "medium")).toMatchObject({ status: 302, servedSize: "large", cacheControl: "no-store" })
+      expect(yield* ask(baseUrl, id, "small")).toMatchObject({
+        status: 302,
+        servedSize: "large",
+        cacheControl: "no-store"
+      })
+      expect(yield* ask(baseUrl, id, "medium")).toMatchObject({
+        status: 302,
+        servedSize: "large",
+        cacheControl: "no-store"
+      })
       const exactLarge = yield* ask(baseUrl, id, "large")
       expect(exactLarge).toMatchObject({ status: 302, servedSize: "large" })
       expect(exactLarge.cacheControl).toMatch(/^public, max-age=\d+$/)
@@ -82,7 +90,10 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("get_image
       const name = "photo-1024x772.webp"
       const ticket = yield* Effect.promise(() => uploadAndStart(baseUrl, fixture(name), contentTypeOf(name)))
       yield* runJob("small")
-      expect(yield* ask(baseUrl, ticket.image_id, "large")).toMatchObject({ servedSize: "small", cacheControl: "no-store" })
+      expect(yield* ask(baseUrl, ticket.image_id, "large")).toMatchObject({
+        servedSize: "small",
+        cacheControl: "no-store"
+      })
       yield* runJob("medium")
       yield* runJob("large")
     }))
@@ -91,7 +102,9 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("get_image
     Effect.gen(function* () {
       const { baseUrl } = yield* TestServer
       const pending = yield* Effect.promise(async () =>
-        (await (await requestUpload(baseUrl, { content_type: "image/jpeg", content_length: 10 })).json()) as { image_id: string }
+        (await (await requestUpload(baseUrl, { content_type: "image/jpeg", content_length: 10 })).json()) as {
+          image_id: string
+        }
       )
       const notYet = yield* ask(baseUrl, pending.image_id, "small")
       expect(notYet.status).toBe(404)

@@ -16,7 +16,12 @@ import { makeTestDatabase, removeDir, startRunner } from "./support/runner.js"
 const fetchInfo = (baseUrl: string) =>
   Effect.promise(async () => {
     const res = await fetch(`${baseUrl}/local/info`)
-    return { status: res.status, type: res.headers.get("content-type"), cache: res.headers.get("cache-control"), body: (await res.json()) as LocalInfo }
+    return {
+      status: res.status,
+      type: res.headers.get("content-type"),
+      cache: res.headers.get("cache-control"),
+      body: (await res.json()) as LocalInfo
+    }
   })
 
 const env = { IMGPIPE_MAX_UPLOAD_BYTES: "5000000", IMGPIPE_MAX_PIXELS: "12000000", IMGPIPE_SIZE_MEDIUM: "800" }
@@ -31,7 +36,9 @@ layer(makeTestApp({ env }), { excludeTestServices: true, timeout: 120_000 })("GE
       expect(info.cache).toBe("no-store")
       expect(info.body.limits.max_upload_bytes).toBe(5_000_000)
       expect(info.body.limits.max_pixels).toBe(12_000_000)
-      expect(info.body.limits.accepted_types).toEqual(expect.arrayContaining(["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/tiff"]))
+      expect(info.body.limits.accepted_types).toEqual(
+        expect.arrayContaining(["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/tiff"])
+      )
       expect(info.body.limits.accepted_types).not.toContain("image/svg+xml")
       expect(info.body.limits.formats).toEqual(["jpeg", "png", "webp", "gif", "avif", "tiff"])
       expect(info.body.sizes).toEqual([
@@ -49,7 +56,11 @@ layer(makeTestApp({ env }), { excludeTestServices: true, timeout: 120_000 })("GE
       const bytes = fixture("photo-246x345.tiff")
       // Two uploads: one job per size each, and no worker to take them.
       for (let i = 0; i < 2; i++) yield* Effect.promise(() => uploadAndStart(baseUrl, bytes, "image/tiff"))
-      expect((yield* fetchInfo(baseUrl)).body.backlog).toEqual({ queued: 6, by_size: { small: 2, medium: 2, large: 2 }, dead: 0 })
+      expect((yield* fetchInfo(baseUrl)).body.backlog).toEqual({
+        queued: 6,
+        by_size: { small: 2, medium: 2, large: 2 },
+        dead: 0
+      })
 
       // A received job is still not done: it counts until deleted.
       const queue = yield* LocalQueue
@@ -59,22 +70,32 @@ layer(makeTestApp({ env }), { excludeTestServices: true, timeout: 120_000 })("GE
 
       // The next receive dead-letters it (receives used up) and claims the other small job.
       expect(yield* queue.receive("small", options)).toHaveLength(1)
-      expect((yield* fetchInfo(baseUrl)).body.backlog).toEqual({ queued: 5, by_size: { small: 1, medium: 2, large: 2 }, dead: 1 })
+      expect((yield* fetchInfo(baseUrl)).body.backlog).toEqual({
+        queued: 5,
+        by_size: { small: 1, medium: 2, large: 2 },
+        dead: 1
+      })
 
       // Done jobs leave the backlog.
       const [medium] = yield* queue.receive("medium", { ...options, maxReceives: 3 })
       yield* queue.delete(medium!.id)
-      expect((yield* fetchInfo(baseUrl)).body.backlog).toEqual({ queued: 4, by_size: { small: 1, medium: 1, large: 2 }, dead: 1 })
+      expect((yield* fetchInfo(baseUrl)).body.backlog).toEqual({
+        queued: 4,
+        by_size: { small: 1, medium: 1, large: 2 },
+        dead: 1
+      })
     }))
 })
 
 plain("the runner process answers /local/info with the limits from its environment", { timeout: 120_000 }, async () => {
   const database = await makeTestDatabase()
   const env = { IMGPIPE_MAX_UPLOAD_BYTES: "1234567", IMGPIPE_MAX_PIXELS: "7654321", IMGPIPE_API_KEYS: "k1" }
-  const runner = await startRunner(database ? { databaseUrl: database.url, env } : { env }).catch(async (error: unknown) => {
-    await database?.drop()
-    throw error
-  })
+  const runner = await startRunner(database ? { databaseUrl: database.url, env } : { env }).catch(
+    async (error: unknown) => {
+      await database?.drop()
+      throw error
+    }
+  )
   try {
     const res = await fetch(`${runner.baseUrl}/local/info`)
     expect(res.status).toBe(200)

@@ -8,13 +8,14 @@ import { expect, layer } from "@effect/vitest"
 import { ImageRepository, parseImageId, startProcessingMany } from "@imgpipe/core"
 import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { Effect, Option } from "effect"
-import { fixture, uploadBytes, waitUntilStarted } from "./support/client.js"
 import { makeTestApp, TestServer } from "./support/app.js"
+import { fixture, uploadBytes, waitUntilStarted } from "./support/client.js"
 
 const SIZES = ["small", "medium", "large"] as const
 
-const jobCounts = Effect.flatMap(LocalQueue, (queue) =>
-  Effect.forEach(SIZES, (size) => Effect.map(queue.depth(size), (depth) => depth.visible + depth.notVisible))
+const jobCounts = Effect.flatMap(
+  LocalQueue,
+  (queue) => Effect.forEach(SIZES, (size) => Effect.map(queue.depth(size), (depth) => depth.visible + depth.notVisible))
 )
 
 layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("upload notifications", (it) => {
@@ -27,7 +28,9 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("upload no
       const tickets = yield* Effect.promise(() =>
         Promise.all(Array.from({ length: 30 }, () => uploadBytes(baseUrl, bytes, "image/tiff")))
       )
-      const statuses = yield* Effect.promise(() => Promise.all(tickets.map((t) => waitUntilStarted(baseUrl, t.image_id))))
+      const statuses = yield* Effect.promise(() =>
+        Promise.all(tickets.map((t) => waitUntilStarted(baseUrl, t.image_id)))
+      )
       expect(statuses.every((s) => s.status === "processing")).toBe(true)
       expect(statuses.every((s) => s.original?.bytes === bytes.byteLength)).toBe(true)
 
@@ -48,7 +51,9 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("upload no
       const ticket = yield* Effect.promise(() => uploadBytes(baseUrl, bytes, "image/tiff"))
       yield* Effect.promise(() => waitUntilStarted(baseUrl, ticket.image_id))
       const before = yield* jobCounts
-      const outcomes = yield* startProcessingMany([{ key: ticket.image_id, bytes: bytes.byteLength }], { resendUnfinished: false })
+      const outcomes = yield* startProcessingMany([{ key: ticket.image_id, bytes: bytes.byteLength }], {
+        resendUnfinished: false
+      })
       expect(outcomes.map((o) => o._tag)).toEqual(["AlreadyHandled"])
       expect(yield* jobCounts).toEqual(before)
     }))

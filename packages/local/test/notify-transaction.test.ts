@@ -4,13 +4,16 @@
  * image must stay `awaiting_upload` — never `processing` with no job to finish it — and once the
  * insert works again the notifier's retry starts it, and it ends `ready` without a restart.
  */
-import { expect, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { makeTestApp, TestServer } from "./support/app.js"
 import { fixture, getStatus, uploadBytes, waitUntilSettled } from "./support/client.js"
 
-layer(makeTestApp({ workers: true, env: { IMGPIPE_IDLE_POLL_MS: "50" } }), { excludeTestServices: true, timeout: 120_000 })(
+layer(makeTestApp({ workers: true, env: { IMGPIPE_IDLE_POLL_MS: "50" } }), {
+  excludeTestServices: true,
+  timeout: 120_000
+})(
   "start of processing is atomic",
   (it) => {
     it.effect("a failing job insert leaves the upload awaiting_upload; it is started once the insert works", () =>
@@ -29,7 +32,9 @@ layer(makeTestApp({ workers: true, env: { IMGPIPE_IDLE_POLL_MS: "50" } }), { exc
         yield* Effect.sleep("2 seconds")
         const during = yield* Effect.promise(() => getStatus(baseUrl, ticket.image_id))
         expect(during.status).toBe("awaiting_upload")
-        const jobs = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM jobs WHERE body->>'image_id' = ${ticket.image_id}`
+        const jobs = yield* sql<
+          { n: number }
+        >`SELECT count(*)::int AS n FROM jobs WHERE body->>'image_id' = ${ticket.image_id}`
         expect(jobs[0]?.n).toBe(0)
 
         yield* sql.unsafe("DROP TRIGGER test_refuse_jobs ON jobs")

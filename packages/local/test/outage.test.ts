@@ -5,10 +5,17 @@
  * is cut for ~10 s while their PUTs happen (storage still answers 200), then restored: every image
  * must end `ready` without a restart.
  */
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
-import { afterAll, describe, expect, it } from "@effect/vitest"
-import { contentTypeOf, fixture, getStatus, requestUpload, type UploadTicket, waitUntilSettled } from "./support/client.js"
+import {
+  contentTypeOf,
+  fixture,
+  getStatus,
+  requestUpload,
+  type UploadTicket,
+  waitUntilSettled
+} from "./support/client.js"
 import { startTcpProxy } from "./support/proxy.js"
 import { makeTestDatabase, startRunner } from "./support/runner.js"
 
@@ -17,7 +24,12 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
 })
 
-const IMAGES = ["photo-246x345.tiff", "exif-orientation-6.jpg", "photo-1280x1024-grass-progressive.jpg", "alpha-2048x1536-rgba.png"]
+const IMAGES = [
+  "photo-246x345.tiff",
+  "exif-orientation-6.jpg",
+  "photo-1280x1024-grass-progressive.jpg",
+  "alpha-2048x1536-rgba.png"
+]
 
 /** The database behind the proxy: its address and a URL template (host:port replaced by the proxy's). */
 const backend = async (): Promise<{ host: string; port: number; url: URL; env: Record<string, string> }> => {
@@ -37,7 +49,12 @@ const backend = async (): Promise<{ host: string; port: number; url: URL; env: R
   const port = Number(server.getServerConn().split(":").pop())
   // One connection, as the embedded runner has over its own PGlite: the socket server runs one
   // statement at a time and does not keep the connections' implicit transactions apart.
-  return { host: "127.0.0.1", port, url: new URL("postgres://postgres@127.0.0.1/postgres"), env: { IMGPIPE_DB_POOL_SIZE: "1" } }
+  return {
+    host: "127.0.0.1",
+    port,
+    url: new URL("postgres://postgres@127.0.0.1/postgres"),
+    env: { IMGPIPE_DB_POOL_SIZE: "1" }
+  }
 }
 
 describe("database outage", () => {
@@ -55,7 +72,10 @@ describe("database outage", () => {
     const tickets = await Promise.all(
       IMAGES.map(async (name) => {
         const bytes = fixture(name)
-        const res = await requestUpload(runner.baseUrl, { content_type: contentTypeOf(name), content_length: bytes.byteLength })
+        const res = await requestUpload(runner.baseUrl, {
+          content_type: contentTypeOf(name),
+          content_length: bytes.byteLength
+        })
         expect(res.status).toBe(201)
         return { bytes, ticket: (await res.json()) as UploadTicket }
       })

@@ -4,8 +4,8 @@
  * renamed element would only show in a browser. This checks what can be checked without one: the
  * script as the browser receives it compiles, and every element it looks up exists in the page.
  */
-import { describe, expect, it } from "vitest"
 import { Script } from "node:vm"
+import { describe, expect, it } from "vitest"
 import { indexHtml } from "../src/page.js"
 
 const script = /<script>([\s\S]*?)<\/script>/.exec(indexHtml)?.[1] ?? ""
@@ -24,7 +24,7 @@ describe("upload page", () => {
   })
 
   it("reads the limits and backlog from /local/info and sends the PUT with upload progress", () => {
-    expect(script).toContain('fetch("/local/info"')
+    expect(script).toContain("fetch(\"/local/info\"")
     expect(script).toContain("xhr.upload.onprogress")
   })
 })

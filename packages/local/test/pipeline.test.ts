@@ -60,7 +60,13 @@ const displayedSize = async (bytes: Uint8Array) => {
 const download = async (imageId: string, size: Size) => {
   const answer = await getImage(runner.baseUrl, imageId, size, { headers: { accept: "application/json" } })
   expect(answer.status).toBe(200)
-  const body = (await answer.json()) as { served_size: string; url: string; content_type: string; width: number; height: number }
+  const body = (await answer.json()) as {
+    served_size: string
+    url: string
+    content_type: string
+    width: number
+    height: number
+  }
   expect(body.served_size).toBe(size)
   const object = await fetch(body.url)
   expect(object.status).toBe(200)
@@ -205,8 +211,16 @@ describe("embedded runner: request errors", () => {
       fetch(`${runner.baseUrl}/upload`, { method: "POST", headers: { "content-type": "application/json" }, body })
     await expectError(await post("{not json"), 400, "bad_request")
     await expectError(await post(JSON.stringify({ content_type: "image/jpeg" })), 400, "bad_request")
-    await expectError(await post(JSON.stringify({ content_type: "image/jpeg", content_length: -1 })), 400, "bad_request")
-    await expectError(await post(JSON.stringify({ content_type: "image/jpeg", content_length: "12" })), 400, "bad_request")
+    await expectError(
+      await post(JSON.stringify({ content_type: "image/jpeg", content_length: -1 })),
+      400,
+      "bad_request"
+    )
+    await expectError(
+      await post(JSON.stringify({ content_type: "image/jpeg", content_length: "12" })),
+      400,
+      "bad_request"
+    )
     await expectError(
       await requestUpload(runner.baseUrl, { content_type: "image/jpeg", content_length: 26_214_401 }),
       413,

@@ -7,8 +7,16 @@ import { expect, layer } from "@effect/vitest"
 import { processImage, startProcessing } from "@imgpipe/core"
 import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { Effect, Schedule } from "effect"
-import { fixture, getImage, getStatus, type ImageStatus, requestUpload, uploadAndStart, type UploadTicket } from "./support/client.js"
 import { makeTestApp, TestServer } from "./support/app.js"
+import {
+  fixture,
+  getImage,
+  getStatus,
+  type ImageStatus,
+  requestUpload,
+  uploadAndStart,
+  type UploadTicket
+} from "./support/client.js"
 
 const SIZES = ["small", "medium", "large"] as const
 
@@ -40,7 +48,9 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("a worker 
       expect(again?.id).toBe(taken?.id)
       expect(again?.receiveCount).toBe(2)
       for (const size of SIZES) {
-        const [job] = size === "small" ? [again!] : yield* queue.receive(size, { max: 1, visibilityTimeoutSeconds: 30, maxReceives: 3 })
+        const [job] = size === "small"
+          ? [again!]
+          : yield* queue.receive(size, { max: 1, visibilityTimeoutSeconds: 30, maxReceives: 3 })
         yield* processImage({ job: job!.body, receiveCount: job!.receiveCount, maxReceives: 3 })
         yield* queue.delete(job!.id)
       }
@@ -67,7 +77,10 @@ layer(
       // The notification arrives but the object cannot be read (here: it is not there): a
       // transient failure every time, as a storage outage would be.
       yield* startProcessing({ key: ticket.image_id, bytes: bytes.byteLength })
-      const failed = yield* waitFor(baseUrl, ticket.image_id, (s) => SIZES.every((size) => s.renditions[size].status === "failed"))
+      const failed = yield* waitFor(baseUrl, ticket.image_id, (s) =>
+        SIZES.every((size) =>
+          s.renditions[size].status === "failed"
+        ))
       expect(failed.status).toBe("failed")
       expect(failed.error?.code).toBe("processing_failed")
       expect(failed.error?.message).toMatch(/after 3 attempts/)
@@ -75,7 +88,11 @@ layer(
       // The last failed delivery records the failure first; the move to the dead-letter table
       // happens when the job next becomes visible (the worker's next poll), so wait for all three.
       const deadLettered = queue.listDeadLetters().pipe(
-        Effect.map((dead) => dead.filter((d) => d.body._tag === "Some" && d.body.value.image_id === ticket.image_id))
+        Effect.map((dead) =>
+          dead.filter((d) =>
+            d.body._tag === "Some" && d.body.value.image_id === ticket.image_id
+          )
+        )
       )
       const mine = yield* deadLettered.pipe(
         Effect.filterOrFail((jobs) => jobs.length >= 3),
@@ -85,7 +102,9 @@ layer(
       expect(mine.map((d) => d.size).sort()).toEqual(["large", "medium", "small"])
       expect(mine.every((d) => d.receiveCount === 3)).toBe(true)
       expect(mine.every((d) => (d.lastError ?? "").includes("missing"))).toBe(true)
-      for (const size of SIZES) expect((yield* queue.depth(size)).visible + (yield* queue.depth(size)).notVisible).toBe(0)
+      for (const size of SIZES) {
+        expect((yield* queue.depth(size)).visible + (yield* queue.depth(size)).notVisible).toBe(0)
+      }
 
       // Not a rejection (no 422): get_image still falls back to the original the record knows of.
       const fallback = yield* Effect.promise(() => getImage(baseUrl, ticket.image_id, "small"))
@@ -100,6 +119,7 @@ layer(
       for (const size of SIZES) expect(yield* queue.redrive(size)).toBeGreaterThanOrEqual(1)
       const ready = yield* waitFor(baseUrl, ticket.image_id, (s) => s.status === "ready")
       expect(ready.error).toBeUndefined()
-      expect((yield* Effect.promise(() => getImage(baseUrl, ticket.image_id, "medium"))).headers.get("x-image-size")).toBe("medium")
+      expect((yield* Effect.promise(() => getImage(baseUrl, ticket.image_id, "medium"))).headers.get("x-image-size"))
+        .toBe("medium")
     }))
 })

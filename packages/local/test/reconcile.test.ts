@@ -49,7 +49,7 @@ describe("bun run start: reconciliation", () => {
     const answer = await getImage(runner.baseUrl, image_id, "small")
     expect(answer.status).toBe(404)
     expect(((await answer.json()) as { message: string }).message).toMatch(/never arrived/)
-    expect(runner.output()).toMatch(/reconcile: done\n(  \w+: \d+\n)*  expired: 1\n/)
+    expect(runner.output()).toMatch(/reconcile: done\n( {2}\w+: \d+\n)* {2}expired: 1\n/)
   })
 })
 
@@ -67,8 +67,19 @@ layer(App, { excludeTestServices: true, timeout: 120_000 })("embedded reconciler
       const storage = yield* ObjectStorage
       const bytes = fixture("photo-1280x1024-grass-progressive.jpg")
       const id = yield* newImageId
-      yield* repo.create({ id, declaredContentType: "image/jpeg", declaredBytes: bytes.byteLength, uploadExpiresAt: new Date(Date.now() + 900_000) })
-      yield* storage.put({ bucket: "raw", key: rawKey(id), body: bytes, contentType: "image/jpeg", cacheControl: "private" })
+      yield* repo.create({
+        id,
+        declaredContentType: "image/jpeg",
+        declaredBytes: bytes.byteLength,
+        uploadExpiresAt: new Date(Date.now() + 900_000)
+      })
+      yield* storage.put({
+        bucket: "raw",
+        key: rawKey(id),
+        body: bytes,
+        contentType: "image/jpeg",
+        cacheControl: "private"
+      })
       // Started, but no job was ever sent (lost): only the reconciler can move it on.
       yield* repo.markUploaded([{ id, bytes: bytes.byteLength }])
       expect((yield* Effect.promise(() => getStatus(baseUrl, id))).status).toBe("processing")

@@ -4,10 +4,10 @@
  * (`/proc/self/fd`) before and after hundreds of requests on every path of the download route.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { RENDITION_CACHE_CONTROL } from "@imgpipe/core"
 import { Effect } from "effect"
 import { readdirSync } from "node:fs"
 import * as net from "node:net"
-import { RENDITION_CACHE_CONTROL } from "@imgpipe/core"
 import { bytesOf, harness, JPEG, KEY, md5, OTHER_KEY, pathAndQuery, realSleep, request } from "./support/storage.js"
 
 const openDescriptors = () => readdirSync("/proc/self/fd").length
@@ -55,47 +55,66 @@ describe.skipIf(!PLATFORM_HAS_PROC)("DiskStorage: file descriptors", () => {
     // What leaked: the runner provides a context captured at start-up, whose Scope never closes.
     { name: "mounted as the runner mounts it", mountedLikeTheRunner: true }
   ]
-  it.scoped.each(cases)("$name: GET, HEAD, 304, 404, refused signatures and aborted downloads give their descriptor back", ({ mountedLikeTheRunner }) =>
-    Effect.gen(function* () {
-      const h = yield* harness({ mountedLikeTheRunner })
-      const small = `${KEY}/small`
-      const body = bytesOf(70_000)
-      yield* h.storage.put({ bucket: "processed", key: small, body, contentType: JPEG, cacheControl: RENDITION_CACHE_CONTROL })
-      // Big enough that the answer cannot sit whole in the socket buffers when the client hangs up.
-      const large = `${KEY}/large`
-      yield* h.storage.put({ bucket: "processed", key: large, body: bytesOf(8 * 1024 * 1024), contentType: JPEG, cacheControl: RENDITION_CACHE_CONTROL })
-      const download = yield* h.storage.presignDownload({ bucket: "processed", key: small, expiresInSeconds: 3600 })
-      const big = yield* h.storage.presignDownload({ bucket: "processed", key: large, expiresInSeconds: 3600 })
-      const missing = yield* h.storage.presignDownload({ bucket: "processed", key: `${OTHER_KEY}/small`, expiresInSeconds: 3600 })
-      const forged = download.url.replace(/sig=./, (s) => (s.endsWith("0") ? "sig=1" : "sig=0"))
+  it.scoped.each(cases)(
+    "$name: GET, HEAD, 304, 404, refused signatures and aborted downloads give their descriptor back",
+    ({ mountedLikeTheRunner }) =>
+      Effect.gen(function* () {
+        const h = yield* harness({ mountedLikeTheRunner })
+        const small = `${KEY}/small`
+        const body = bytesOf(70_000)
+        yield* h.storage.put({
+          bucket: "processed",
+          key: small,
+          body,
+          contentType: JPEG,
+          cacheControl: RENDITION_CACHE_CONTROL
+        })
+        // Big enough that the answer cannot sit whole in the socket buffers when the client hangs up.
+        const large = `${KEY}/large`
+        yield* h.storage.put({
+          bucket: "processed",
+          key: large,
+          body: bytesOf(8 * 1024 * 1024),
+          contentType: JPEG,
+          cacheControl: RENDITION_CACHE_CONTROL
+        })
+        const download = yield* h.storage.presignDownload({ bucket: "processed", key: small, expiresInSeconds: 3600 })
+        const big = yield* h.storage.presignDownload({ bucket: "processed", key: large, expiresInSeconds: 3600 })
+        const missing = yield* h.storage.presignDownload({
+          bucket: "processed",
+          key: `${OTHER_KEY}/small`,
+          expiresInSeconds: 3600
+        })
+        const forged = download.url.replace(/sig=./, (s) => (s.endsWith("0") ? "sig=1" : "sig=0"))
 
-      // One request first: the keep-alive connection and the server's lazy state exist from here on.
-      expect((yield* request(download.url)).response.status).toBe(200)
-      const baseline = openDescriptors()
+        // One request first: the keep-alive connection and the server's lazy state exist from here on.
+        expect((yield* request(download.url)).response.status).toBe(200)
+        const baseline = openDescriptors()
 
-      for (let i = 0; i < 200; i++) {
-        const got = yield* request(download.url)
-        expect(got.response.status).toBe(200)
-        expect(got.body.length).toBe(body.length)
-      }
-      for (let i = 0; i < 200; i++) {
-        expect((yield* request(download.url, { method: "HEAD" })).response.status).toBe(200)
-      }
-      for (let i = 0; i < 200; i++) {
-        const cached = yield* request(download.url, { headers: { "if-none-match": `"${md5(body)}"` } })
-        expect(cached.response.status).toBe(304)
-      }
-      for (let i = 0; i < 50; i++) {
-        expect((yield* request(missing.url)).response.status).toBe(404)
-        expect((yield* request(forged)).response.status).toBe(403)
-      }
-      for (let i = 0; i < 20; i++) {
-        const received = yield* abortedDownload(h.port, big.url)
-        expect(received).toBeGreaterThan(64 * 1024)
-        expect(received).toBeLessThan(8 * 1024 * 1024)
-      }
+        for (let i = 0; i < 200; i++) {
+          const got = yield* request(download.url)
+          expect(got.response.status).toBe(200)
+          expect(got.body.length).toBe(body.length)
+        }
+        for (let i = 0; i < 200; i++) {
+          expect((yield* request(download.url, { method: "HEAD" })).response.status).toBe(200)
+        }
+        for (let i = 0; i < 200; i++) {
+          const cached = yield* request(download.url, { headers: { "if-none-match": `"${md5(body)}"` } })
+          expect(cached.response.status).toBe(304)
+        }
+        for (let i = 0; i < 50; i++) {
+          expect((yield* request(missing.url)).response.status).toBe(404)
+          expect((yield* request(forged)).response.status).toBe(403)
+        }
+        for (let i = 0; i < 20; i++) {
+          const received = yield* abortedDownload(h.port, big.url)
+          expect(received).toBeGreaterThan(64 * 1024)
+          expect(received).toBeLessThan(8 * 1024 * 1024)
+        }
 
-      const after = yield* settledDescriptors(baseline)
-      expect(after - baseline).toBeLessThanOrEqual(4)
-    }))
+        const after = yield* settledDescriptors(baseline)
+        expect(after - baseline).toBeLessThanOrEqual(4)
+      })
+  )
 })

@@ -66,41 +66,46 @@ const expectLoggedWithoutSignatures = (lines: ReadonlyArray<string>, urls: Reado
   for (const line of lines) expect(line).not.toMatch(/sig=/)
 }
 
-describe.skipIf(!canMount)("DiskStorage on a full disk (a real 2 MiB tmpfs; skipped where mount is not permitted)", () => {
-  const logs = captureLogs()
-  const readOnlyLogs = captureLogs()
-  it.scoped("an upload bigger than the free space answers 507 insufficient_storage as JSON, leaves nothing, and the space is usable again", () =>
-    Effect.gen(function* () {
-      const dataDir = yield* tinyFileSystem("2m")
-      const h = yield* harness({ dataDir })
-      const urls: Array<string> = []
-      // Up to the upload limit (25 MiB). Each request reuses fetch's keep-alive connection: before the
-      // fix the server destroyed it mid-body, and the next request failed with ECONNRESET.
-      for (const size of [3 * MIB, 25 * MIB, 8 * MIB]) {
-        const upload = yield* presignUpload(h, { length: size })
-        urls.push(upload.url)
-        // fetch reports a reset as a thrown "fetch failed": the answer must be readable JSON.
-        const result = yield* put(upload.url, bytesOf(size), upload.headers)
-        expectRefusal(result, 507, "insufficient_storage")
-        for (let i = 0; i < 40 && (yield* h.rawFiles()).length > 0; i++) yield* realSleep(50)
-        expect(yield* h.rawFiles()).toEqual([])
-      }
-      // The temporary file was removed: an upload that fits is stored.
-      const small = yield* presignUpload(h, { key: OTHER_KEY, length: MIB })
-      expect((yield* put(small.url, bytesOf(MIB), small.headers)).response.status).toBe(200)
-      expect(h.calls.map((call) => call.key)).toEqual([OTHER_KEY])
-      expectLoggedWithoutSignatures(logs.lines, urls)
-    }).pipe(Effect.provide(logs.layer)))
+describe.skipIf(!canMount)(
+  "DiskStorage on a full disk (a real 2 MiB tmpfs; skipped where mount is not permitted)",
+  () => {
+    const logs = captureLogs()
+    const readOnlyLogs = captureLogs()
+    it.scoped("an upload bigger than the free space answers 507 insufficient_storage as JSON, leaves nothing, and the space is usable again", () =>
+      Effect.gen(function* () {
+        const dataDir = yield* tinyFileSystem("2m")
+        const h = yield* harness({ dataDir })
+        const urls: Array<string> = []
+        // Up to the upload limit (25 MiB). Each request reuses fetch's keep-alive connection: before the
+        // fix the server destroyed it mid-body, and the next request failed with ECONNRESET.
+        for (const size of [3 * MIB, 25 * MIB, 8 * MIB]) {
+          const upload = yield* presignUpload(h, { length: size })
+          urls.push(upload.url)
+          // fetch reports a reset as a thrown "fetch failed": the answer must be readable JSON.
+          const result = yield* put(upload.url, bytesOf(size), upload.headers)
+          expectRefusal(result, 507, "insufficient_storage")
+          for (let i = 0; i < 40 && (yield* h.rawFiles()).length > 0; i++) yield* realSleep(50)
+          expect(yield* h.rawFiles()).toEqual([])
+        }
+        // The temporary file was removed: an upload that fits is stored.
+        const small = yield* presignUpload(h, { key: OTHER_KEY, length: MIB })
+        expect((yield* put(small.url, bytesOf(MIB), small.headers)).response.status).toBe(200)
+        expect(h.calls.map((call) => call.key)).toEqual([OTHER_KEY])
+        expectLoggedWithoutSignatures(logs.lines, urls)
+      }).pipe(Effect.provide(logs.layer)))
 
-  it.scoped("a file system that fails otherwise (read-only) answers 503 storage_unavailable as JSON", () =>
-    Effect.gen(function* () {
-      const dataDir = yield* tinyFileSystem("2m")
-      const h = yield* harness({ dataDir })
-      const upload = yield* presignUpload(h, { key: KEY, length: 100 * 1024 })
-      execFileSync("mount", ["-o", "remount,ro", dataDir], { stdio: "ignore" })
-      yield* Effect.addFinalizer(() => Effect.sync(() => execFileSync("mount", ["-o", "remount,rw", dataDir], { stdio: "ignore" })))
-      expectRefusal(yield* put(upload.url, bytesOf(100 * 1024), upload.headers), 503, "storage_unavailable")
-      expect(h.calls).toEqual([])
-      expectLoggedWithoutSignatures(readOnlyLogs.lines, [upload.url])
-    }).pipe(Effect.provide(readOnlyLogs.layer)))
-})
+    it.scoped("a file system that fails otherwise (read-only) answers 503 storage_unavailable as JSON", () =>
+      Effect.gen(function* () {
+        const dataDir = yield* tinyFileSystem("2m")
+        const h = yield* harness({ dataDir })
+        const upload = yield* presignUpload(h, { key: KEY, length: 100 * 1024 })
+        execFileSync("mount", ["-o", "remount,ro", dataDir], { stdio: "ignore" })
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => execFileSync("mount", ["-o", "remount,rw", dataDir], { stdio: "ignore" }))
+        )
+        expectRefusal(yield* put(upload.url, bytesOf(100 * 1024), upload.headers), 503, "storage_unavailable")
+        expect(h.calls).toEqual([])
+        expectLoggedWithoutSignatures(readOnlyLogs.lines, [upload.url])
+      }).pipe(Effect.provide(readOnlyLogs.layer)))
+  }
+)

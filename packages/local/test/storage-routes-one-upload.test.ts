@@ -75,7 +75,9 @@ describe("DiskStorage: one upload per URL", () => {
       const upload = yield* presignUpload(h, { length: 1000 })
       const cut = yield* rawHttp(
         h.port,
-        `PUT ${pathAndQuery(upload.url)} HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n`,
+        `PUT ${
+          pathAndQuery(upload.url)
+        } HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n`,
         bytesOf(600),
         { pauseBeforeEndMs: 200 }
       )

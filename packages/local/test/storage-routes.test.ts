@@ -41,7 +41,9 @@ describe("DiskStorage: presigned uploads", () => {
 
       expect(upload.method).toBe("PUT")
       expect(upload.url).toMatch(
-        new RegExp(`^${h.baseUrl}/storage/raw/${KEY}\\?content_type=image%2Fjpeg&content_length=1000&expires=900&sig=[0-9a-f]{64}$`)
+        new RegExp(
+          `^${h.baseUrl}/storage/raw/${KEY}\\?content_type=image%2Fjpeg&content_length=1000&expires=900&sig=[0-9a-f]{64}$`
+        )
       )
       expect(upload.headers).toEqual({ "content-type": JPEG, "if-none-match": "*" })
       expect(upload.expiresAt.getTime()).toBe(900_000)
@@ -83,7 +85,11 @@ describe("DiskStorage: presigned uploads", () => {
     Effect.gen(function* () {
       const h = yield* harness()
       const upload = yield* presignUpload(h)
-      expectRefusal(yield* put(upload.url, bytesOf(1000), { "content-type": "image/png" }), 403, "content_type_mismatch")
+      expectRefusal(
+        yield* put(upload.url, bytesOf(1000), { "content-type": "image/png" }),
+        403,
+        "content_type_mismatch"
+      )
       expectRefusal(yield* put(upload.url, bytesOf(1000), {}), 403, "content_type_mismatch")
       yield* expectNothingStored(h)
     }))
@@ -105,7 +111,9 @@ describe("DiskStorage: presigned uploads", () => {
       const body = bytesOf(25)
       const result = yield* rawHttp(
         h.port,
-        `PUT ${pathAndQuery(upload.url)} HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 25\r\nConnection: close\r\n\r\n`,
+        `PUT ${
+          pathAndQuery(upload.url)
+        } HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 25\r\nConnection: close\r\n\r\n`,
         body
       )
       expect(result.status).toBe(400)
@@ -119,7 +127,9 @@ describe("DiskStorage: presigned uploads", () => {
       const upload = yield* presignUpload(h, { length: 1000 })
       const result = yield* rawHttp(
         h.port,
-        `PUT ${pathAndQuery(upload.url)} HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n`,
+        `PUT ${
+          pathAndQuery(upload.url)
+        } HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n`,
         bytesOf(600),
         // Long enough for the server to be writing the temp file when the client hangs up.
         { pauseBeforeEndMs: 200 }
@@ -135,7 +145,9 @@ describe("DiskStorage: presigned uploads", () => {
       const upload = yield* presignUpload(h, { length: 5 })
       const result = yield* rawHttp(
         h.port,
-        `PUT ${pathAndQuery(upload.url)} HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+        `PUT ${
+          pathAndQuery(upload.url)
+        } HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
         new TextEncoder().encode("a\r\n0123456789\r\n0\r\n\r\n")
       )
       expect(result.status).toBe(411)
@@ -178,7 +190,10 @@ describe("DiskStorage: presigned uploads", () => {
         )
       )
       const longer = yield* send(150).pipe(Effect.provide(storage))
-      expect(longer).toEqual({ status: 400, json: { error: "content_length_mismatch", message: expect.stringContaining("longer") } })
+      expect(longer).toEqual({
+        status: 400,
+        json: { error: "content_length_mismatch", message: expect.stringContaining("longer") }
+      })
       const shorter = yield* send(50).pipe(Effect.provide(storage))
       expect(shorter).toEqual({ status: 400, json: { error: "content_length_mismatch", message: expect.any(String) } })
       yield* expectNothingStored(h)
@@ -242,9 +257,17 @@ describe("DiskStorage: signed downloads", () => {
       const h = yield* harness()
       const body = bytesOf(70_000) // more than one read chunk
       const key = `${KEY}/small`
-      yield* h.storage.put({ bucket: "processed", key, body, contentType: "image/webp", cacheControl: RENDITION_CACHE_CONTROL })
+      yield* h.storage.put({
+        bucket: "processed",
+        key,
+        body,
+        contentType: "image/webp",
+        cacheControl: RENDITION_CACHE_CONTROL
+      })
       const download = yield* h.storage.presignDownload({ bucket: "processed", key, expiresInSeconds: 3600 })
-      expect(download.url).toMatch(new RegExp(`^${h.baseUrl}/storage/processed/${KEY}/small\\?expires=3600&sig=[0-9a-f]{64}$`))
+      expect(download.url).toMatch(
+        new RegExp(`^${h.baseUrl}/storage/processed/${KEY}/small\\?expires=3600&sig=[0-9a-f]{64}$`)
+      )
 
       const got = yield* request(download.url)
       expect(got.response.status).toBe(200)
@@ -283,8 +306,20 @@ describe("DiskStorage: signed downloads", () => {
     Effect.gen(function* () {
       const h = yield* harness()
       const key = `${KEY}/small`
-      yield* h.storage.put({ bucket: "processed", key, body: bytesOf(5), contentType: JPEG, cacheControl: RENDITION_CACHE_CONTROL })
-      yield* h.storage.put({ bucket: "processed", key: `${KEY}/large`, body: bytesOf(5), contentType: JPEG, cacheControl: RENDITION_CACHE_CONTROL })
+      yield* h.storage.put({
+        bucket: "processed",
+        key,
+        body: bytesOf(5),
+        contentType: JPEG,
+        cacheControl: RENDITION_CACHE_CONTROL
+      })
+      yield* h.storage.put({
+        bucket: "processed",
+        key: `${KEY}/large`,
+        body: bytesOf(5),
+        contentType: JPEG,
+        cacheControl: RENDITION_CACHE_CONTROL
+      })
       const download = yield* h.storage.presignDownload({ bucket: "processed", key, expiresInSeconds: 60 })
       const url = new URL(download.url)
       const sig = url.searchParams.get("sig") ?? ""
@@ -296,7 +331,11 @@ describe("DiskStorage: signed downloads", () => {
       expectRefusal(yield* request(download.url.replace("/processed/", "/other/")), 403, "signature_mismatch")
       expectRefusal(yield* request(download.url.replace("expires=60", "expires=61")), 403, "signature_mismatch")
 
-      const missing = yield* h.storage.presignDownload({ bucket: "processed", key: `${OTHER_KEY}/small`, expiresInSeconds: 60 })
+      const missing = yield* h.storage.presignDownload({
+        bucket: "processed",
+        key: `${OTHER_KEY}/small`,
+        expiresInSeconds: 60
+      })
       expectRefusal(yield* request(missing.url), 404, "not_found")
       const folder = yield* h.storage.presignDownload({ bucket: "processed", key: KEY, expiresInSeconds: 60 })
       expectRefusal(yield* request(folder.url), 404, "not_found")
@@ -312,7 +351,11 @@ describe("DiskStorage: keys over HTTP", () => {
       const h = yield* harness()
       const download = yield* h.storage.presignDownload({ bucket: "raw", key: KEY, expiresInSeconds: 60 })
       const query = new URL(download.url).search
-      expectRefusal(yield* request(`${h.baseUrl}/storage/raw/..%2F..%2Fsigning-secret${query}`), 403, "signature_mismatch")
+      expectRefusal(
+        yield* request(`${h.baseUrl}/storage/raw/..%2F..%2Fsigning-secret${query}`),
+        403,
+        "signature_mismatch"
+      )
       const upload = yield* presignUpload(h, { length: 1 })
       const traversal = `${h.baseUrl}/storage/raw/..%2Fescaped${new URL(upload.url).search}`
       expectRefusal(yield* put(traversal, bytesOf(1), upload.headers), 403, "signature_mismatch")

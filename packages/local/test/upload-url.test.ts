@@ -8,8 +8,8 @@ import { LocalQueue } from "@imgpipe/core/local/LocalQueue"
 import { Effect } from "effect"
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
-import { fixture, getImage, getStatus, requestUpload, type UploadTicket } from "./support/client.js"
 import { makeTestApp, TestServer } from "./support/app.js"
+import { fixture, getImage, getStatus, requestUpload, type UploadTicket } from "./support/client.js"
 
 const bytes = fixture("photo-246x345.tiff")
 

@@ -18,7 +18,7 @@ export const SystemLive = HttpApiBuilder.group(Api, "system", (handlers) =>
     // Probes arrive every few seconds per target: keep them out of the request log.
     .handle("health", () => HttpMiddleware.withLoggerDisabled(Effect.succeed({ status: "ok" as const })))
     .handle("ready", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const repo = yield* ImageRepository
         // At the open-files limit every download fails while the database answers fine.
         yield* probeOpenFiles.pipe(
@@ -41,7 +41,6 @@ export const SystemLive = HttpApiBuilder.group(Api, "system", (handlers) =>
           )
         )
       }).pipe(HttpMiddleware.withLoggerDisabled)))
-
 
 /**
  * `GET /openapi.json` and `GET /docs` (listed in the document by `documentServerRoutes`). Swagger UI

@@ -6,12 +6,12 @@
  * so fake credentials and no S3 suffice.
  */
 import { NodeHttpServer } from "@effect/platform-node"
+import { TestDatabase } from "@imgpipe/core/test/support/database"
 import { freePort } from "@imgpipe/core/util/net"
 import { ConfigProvider, Context, Effect, Layer, Logger, LogLevel } from "effect"
 import { createServer, type Server } from "node:http"
 import { type HttpServerOptions, makeHttpServer } from "../../src/Http.js"
 import { ApiServices } from "../../src/layers.js"
-import { TestDatabase } from "@imgpipe/core/test/support/database"
 
 export class EcsServer extends Context.Tag("test/EcsServer")<
   EcsServer,
@@ -32,7 +32,7 @@ export const makeEcsServer = (
   options: HttpServerOptions<never, never> = {}
 ) =>
   Layer.unwrapScoped(
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const port = yield* Effect.promise(freePort)
       const server = createServer()
       const logs: Array<string> = []

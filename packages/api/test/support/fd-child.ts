@@ -29,7 +29,7 @@ const release = (): string => {
   return "released"
 }
 
-const main = Effect.gen(function*() {
+const main = Effect.gen(function* () {
   const { baseUrl } = yield* EcsServer
   process.stdout.write(`listening ${baseUrl}\n`)
   const lines = createInterface({ input: process.stdin })

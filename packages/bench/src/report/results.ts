@@ -46,7 +46,9 @@ export interface Targets {
 }
 
 export const resizeAggregates = (resize: ResizeSection) => {
-  const withMagick = resize.imagemagick === undefined ? COMPARED : [...COMPARED, "imagemagick" as const, "imagemagickNaive" as const]
+  const withMagick = resize.imagemagick === undefined
+    ? COMPARED
+    : [...COMPARED, "imagemagick" as const, "imagemagickNaive" as const]
   return aggregate(resize, [...withMagick, "fromLarge"])
 }
 

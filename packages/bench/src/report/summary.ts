@@ -1,6 +1,6 @@
 /** The one summary table: printed to stdout, and the Summary section of docs/benchmarks.md. */
 import { memorySummary } from "../memory.js"
-import { METHODS, type MethodAggregate, type MethodId } from "../resize/methods.js"
+import { type MethodAggregate, type MethodId, METHODS } from "../resize/methods.js"
 import { fmt, fmtBytes } from "../util.js"
 import { apiResult, isError, resizeAggregates, type Results, targetsOf } from "./results.js"
 
@@ -23,7 +23,14 @@ export const rows = (results: Results): Array<Row> => {
   if (results.resize === undefined) {
     // not run
   } else if (isError(results.resize)) {
-    out.push({ section: "resize", what: "failed", result: results.resize.error.slice(0, 80), versus: "", ratio: "", target: "" })
+    out.push({
+      section: "resize",
+      what: "failed",
+      result: results.resize.error.slice(0, 80),
+      versus: "",
+      ratio: "",
+      target: ""
+    })
   } else {
     const agg = resizeAggregates(results.resize)
     const imgpipe = agg.imgpipe
@@ -63,14 +70,25 @@ export const rows = (results: Results): Array<Row> => {
   if (results.pipeline === undefined) {
     // not run
   } else if (isError(results.pipeline)) {
-    out.push({ section: "pipeline", what: "failed", result: results.pipeline.error.slice(0, 80), versus: "", ratio: "", target: "" })
+    out.push({
+      section: "pipeline",
+      what: "failed",
+      result: results.pipeline.error.slice(0, 80),
+      versus: "",
+      ratio: "",
+      target: ""
+    })
   } else {
     const p = results.pipeline
     out.push({
       section: "pipeline",
       what: `capacity (burst of ${p.burst.images})`,
       result: `${fmt(p.burst.perSecond, 2)} images/s fully processed` +
-        (p.burst.cpuSecondsPerImage === undefined ? "" : ` · ${fmt(p.burst.cpuSecondsPerImage, 2)} CPU-s/image (≈ ${fmt(p.cores / p.burst.cpuSecondsPerImage, 1)}/s on ${p.cores} idle cores)`),
+        (p.burst.cpuSecondsPerImage === undefined
+          ? ""
+          : ` · ${fmt(p.burst.cpuSecondsPerImage, 2)} CPU-s/image (≈ ${
+            fmt(p.cores / p.burst.cpuSecondsPerImage, 1)
+          }/s on ${p.cores} idle cores)`),
       versus: "",
       ratio: "",
       target: ""
@@ -78,7 +96,9 @@ export const rows = (results: Results): Array<Row> => {
     out.push({
       section: "pipeline",
       what: `upload complete → ready at ${p.steady.offeredPerSecond}/s`,
-      result: `p50 ${fmt(p.steady.p50Ms, 0)} ms · p95 ${fmt(p.steady.p95Ms, 0)} ms · ${fmt(p.steady.readyPerSecond, 2)} ready/s`,
+      result: `p50 ${fmt(p.steady.p50Ms, 0)} ms · p95 ${fmt(p.steady.p95Ms, 0)} ms · ${
+        fmt(p.steady.readyPerSecond, 2)
+      } ready/s`,
       versus: "",
       ratio: "",
       target: ""
@@ -88,7 +108,14 @@ export const rows = (results: Results): Array<Row> => {
   if (results.api === undefined) {
     // not run
   } else if (isError(results.api)) {
-    out.push({ section: "api", what: "failed", result: results.api.error.slice(0, 80), versus: "", ratio: "", target: "" })
+    out.push({
+      section: "api",
+      what: "failed",
+      result: results.api.error.slice(0, 80),
+      versus: "",
+      ratio: "",
+      target: ""
+    })
   } else {
     for (const endpoint of ["upload", "get_image"] as const) {
       const ours = apiResult(results.api, "imgpipe", endpoint)
@@ -103,14 +130,25 @@ export const rows = (results: Results): Array<Row> => {
         out.push({
           section: "api (1 core)",
           what: `${path}, imgpipe`,
-          result: `${fmt(ours.result.requestsPerSecond, 0)} req/s · p99 ${ours.result.p99Ms} ms${perCpu(ours.perCpuSecond)}`,
+          result: `${fmt(ours.result.requestsPerSecond, 0)} req/s · p99 ${ours.result.p99Ms} ms${
+            perCpu(ours.perCpuSecond)
+          }`,
           versus: "this ÷ bare (per CPU-s)",
           ratio: `${fmt(share * 100, 0)} %`,
           target: endpoint === "upload" && targets.upload !== undefined ? `≥ 50 %: ${tick(targets.upload.met)}` : ""
         })
       }
       if (bare !== undefined) {
-        out.push({ section: "api (1 core)", what: `${path}, bare node:http`, result: `${fmt(bare.result.requestsPerSecond, 0)} req/s · p99 ${bare.result.p99Ms} ms${perCpu(bare.perCpuSecond)}`, versus: "", ratio: "", target: "" })
+        out.push({
+          section: "api (1 core)",
+          what: `${path}, bare node:http`,
+          result: `${fmt(bare.result.requestsPerSecond, 0)} req/s · p99 ${bare.result.p99Ms} ms${
+            perCpu(bare.perCpuSecond)
+          }`,
+          versus: "",
+          ratio: "",
+          target: ""
+        })
       }
     }
   }
@@ -118,7 +156,14 @@ export const rows = (results: Results): Array<Row> => {
   if (results.lambda === undefined) {
     // not run
   } else if (isError(results.lambda)) {
-    out.push({ section: "lambda", what: "failed", result: results.lambda.error.slice(0, 80), versus: "", ratio: "", target: "" })
+    out.push({
+      section: "lambda",
+      what: "failed",
+      result: results.lambda.error.slice(0, 80),
+      versus: "",
+      ratio: "",
+      target: ""
+    })
   } else {
     for (const h of results.lambda.handlers) {
       out.push({
@@ -128,7 +173,9 @@ export const rows = (results: Results): Array<Row> => {
           ? `${h.entry} missing`
           : h.error !== undefined
           ? `error: ${h.error.slice(0, 60)}`
-          : `${fmtBytes(h.bytes ?? Number.NaN)} (${fmtBytes(h.gzipBytes ?? Number.NaN)} gzip) · import ${fmt(h.importMs ?? Number.NaN, 0)} ms (${fmt(h.importCpuMs ?? Number.NaN, 0)} CPU)`,
+          : `${fmtBytes(h.bytes ?? Number.NaN)} (${fmtBytes(h.gzipBytes ?? Number.NaN)} gzip) · import ${
+            fmt(h.importMs ?? Number.NaN, 0)
+          } ms (${fmt(h.importCpuMs ?? Number.NaN, 0)} CPU)`,
         versus: h.missing || h.error !== undefined ? "" : "node start",
         ratio: h.missing || h.error !== undefined ? "" : `${fmt(results.lambda.nodeStartMs, 0)} ms`,
         target: ""
@@ -137,13 +184,24 @@ export const rows = (results: Results): Array<Row> => {
   }
 
   if (results.memory !== undefined) {
-    const summary = isError(results.memory) ? [{ what: "failed", result: results.memory.error.slice(0, 80) }] : memorySummary(results.memory)
-    for (const r of summary) out.push({ section: "memory", what: r.what, result: r.result, versus: "", ratio: "", target: "" })
+    const summary = isError(results.memory)
+      ? [{ what: "failed", result: results.memory.error.slice(0, 80) }]
+      : memorySummary(results.memory)
+    for (const r of summary) {
+      out.push({ section: "memory", what: r.what, result: r.result, versus: "", ratio: "", target: "" })
+    }
   }
   return out
 }
 
-const HEAD: Row = { section: "section", what: "measurement", result: "result", versus: "compared", ratio: "ratio", target: "target" }
+const HEAD: Row = {
+  section: "section",
+  what: "measurement",
+  result: "result",
+  versus: "compared",
+  ratio: "ratio",
+  target: "target"
+}
 export const KEYS = ["section", "what", "result", "versus", "ratio", "target"] as const
 
 export const stdoutTable = (results: Results): string => {

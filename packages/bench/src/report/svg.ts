@@ -38,7 +38,13 @@ export const svgChart = (results: Results): string => {
       label: m.label,
       value: agg[m.id]?.cpuMs ?? Number.NaN,
       text: `${fmt(agg[m.id]?.cpuMs ?? Number.NaN, 0)} ms`,
-      colour: m.id === "imgpipe" ? "#1f6feb" : m.proposal ? "#8957e5" : m.id.startsWith("imagemagick") ? "#bc4c00" : "#57606a"
+      colour: m.id === "imgpipe"
+        ? "#1f6feb"
+        : m.proposal
+        ? "#8957e5"
+        : m.id.startsWith("imagemagick")
+        ? "#bc4c00"
+        : "#57606a"
     }))
     const p = panel("Resize: CPU ms per image, three sizes (photo mix, one core; lower is better)", bars, y, width)
     panels.push(p)
@@ -47,9 +53,13 @@ export const svgChart = (results: Results): string => {
   if (results.api !== undefined && !isError(results.api)) {
     const api = results.api
     const bars = api.results.map((r): Bar => ({
-      label: `${r.endpoint === "upload" ? "POST /upload" : "GET /get_image"} — ${r.target === "imgpipe" ? "imgpipe API" : "bare node:http"}`,
+      label: `${r.endpoint === "upload" ? "POST /upload" : "GET /get_image"} — ${
+        r.target === "imgpipe" ? "imgpipe API" : "bare node:http"
+      }`,
       value: r.perCpuSecond ?? r.result.requestsPerSecond,
-      text: `${fmt(r.perCpuSecond ?? r.result.requestsPerSecond, 0)}/CPU-s · ${fmt(r.result.requestsPerSecond, 0)} req/s · p99 ${r.result.p99Ms} ms`,
+      text: `${fmt(r.perCpuSecond ?? r.result.requestsPerSecond, 0)}/CPU-s · ${
+        fmt(r.result.requestsPerSecond, 0)
+      } req/s · p99 ${r.result.p99Ms} ms`,
       colour: r.target === "imgpipe" ? "#1f6feb" : "#57606a"
     }))
     const p = panel("API: requests per CPU-second of one core (higher is better)", bars, y, width)
@@ -69,7 +79,9 @@ export const svgChart = (results: Results): string => {
   }
   const m = results.machine
   const footer = `${m.cpu}, ${m.cores} cores · Node ${m.node} · sharp ${m.sharp} / libvips ${m.vips} · ${m.date}`
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 20}" viewBox="0 0 ${width} ${y + 20}" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 20}" viewBox="0 0 ${width} ${
+    y + 20
+  }" font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif">
 <rect width="100%" height="100%" fill="#ffffff"/>
 ${panels.map((p) => p.svg).join("\n")}
 <text x="0" y="${y + 8}" font-size="11" fill="#57606a">${esc(footer)}</text>

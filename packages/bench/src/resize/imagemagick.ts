@@ -40,7 +40,12 @@ const execTimed = (magick: string, args: ReadonlyArray<string>, timeFile: string
  * `oneCommand`: one process, one decode, the three outputs written from clones, with the JPEG
  * decoder's shrink-on-load hint — ImageMagick at its best. `perSize`: three plain commands.
  */
-export const makeMagickRun = (magick: string, sizes: SizeBoxes, scratch: string, style: "oneCommand" | "perSize"): Run => {
+export const makeMagickRun = (
+  magick: string,
+  sizes: SizeBoxes,
+  scratch: string,
+  style: "oneCommand" | "perSize"
+): Run => {
   let counter = 0
   return async (bytes) => {
     const n = counter++
@@ -50,7 +55,9 @@ export const makeMagickRun = (magick: string, sizes: SizeBoxes, scratch: string,
     const metadata = await sharp(bytes).metadata()
     const alpha = metadata.hasAlpha
     const ext = alpha ? "webp" : "jpg"
-    const encode = alpha ? ["-quality", "80", "-define", "webp:alpha-quality=100"] : ["-quality", "80", "-interlace", "Plane"]
+    const encode = alpha
+      ? ["-quality", "80", "-define", "webp:alpha-quality=100"]
+      : ["-quality", "80", "-interlace", "Plane"]
     const box = (b: SizeBox) => `${b.width}x${b.height}>`
     const outputs = ORDER.map((size) => join(scratch, `out-${style}-${n}-${size}.${ext}`))
     const timeFile = join(scratch, `time-${style}-${n}`)
@@ -58,7 +65,20 @@ export const makeMagickRun = (magick: string, sizes: SizeBoxes, scratch: string,
     try {
       if (style === "perSize") {
         for (const [i, size] of ORDER.entries()) {
-          cpuMs += await execTimed(magick, ["-limit", "thread", "1", `${input}[0]`, "-auto-orient", "-strip", "-depth", "8", "-resize", box(sizes[size]), ...encode, outputs[i] as string], timeFile)
+          cpuMs += await execTimed(magick, [
+            "-limit",
+            "thread",
+            "1",
+            `${input}[0]`,
+            "-auto-orient",
+            "-strip",
+            "-depth",
+            "8",
+            "-resize",
+            box(sizes[size]),
+            ...encode,
+            outputs[i] as string
+          ], timeFile)
         }
       } else {
         const [largeOut, mediumOut, smallOut] = outputs as [string, string, string]
@@ -71,13 +91,37 @@ export const makeMagickRun = (magick: string, sizes: SizeBoxes, scratch: string,
           ? ["-define", `jpeg:size=${Math.round(metadata.width * scale)}x${Math.round(metadata.height * scale)}`]
           : []
         cpuMs = await execTimed(magick, [
-          "-limit", "thread", "1",
+          "-limit",
+          "thread",
+          "1",
           ...hint,
           `${input}[0]`,
-          "-auto-orient", "-strip", "-depth", "8",
-          "(", "+clone", "-resize", box(sizes.large), ...encode, "-write", largeOut, "+delete", ")",
-          "(", "+clone", "-resize", box(sizes.medium), ...encode, "-write", mediumOut, "+delete", ")",
-          "-resize", box(sizes.small), ...encode, smallOut
+          "-auto-orient",
+          "-strip",
+          "-depth",
+          "8",
+          "(",
+          "+clone",
+          "-resize",
+          box(sizes.large),
+          ...encode,
+          "-write",
+          largeOut,
+          "+delete",
+          ")",
+          "(",
+          "+clone",
+          "-resize",
+          box(sizes.medium),
+          ...encode,
+          "-write",
+          mediumOut,
+          "+delete",
+          ")",
+          "-resize",
+          box(sizes.small),
+          ...encode,
+          smallOut
         ], timeFile)
       }
       lastCpuMs = cpuMs
@@ -90,7 +134,11 @@ export const makeMagickRun = (magick: string, sizes: SizeBoxes, scratch: string,
   }
 }
 
-export const imagemagickVersion = (): { path: string | undefined; version: string | undefined; missing: string | undefined } => {
+export const imagemagickVersion = (): {
+  path: string | undefined
+  version: string | undefined
+  missing: string | undefined
+} => {
   // /usr/local/bin/convert may be a stand-in on some machines: prefer the real binary, and check
   // that whatever is found says it is ImageMagick.
   const candidates = ["/usr/bin/convert", "convert", "magick"]
@@ -98,7 +146,9 @@ export const imagemagickVersion = (): { path: string | undefined; version: strin
     const path = which(candidate)
     if (path === undefined) continue
     const version = tryRun(path, ["-version"])?.split("\n")[0]
-    if (version !== undefined && /ImageMagick/i.test(version)) return { path, version: version.replace(/^Version:\s*/, ""), missing: undefined }
+    if (version !== undefined && /ImageMagick/i.test(version)) {
+      return { path, version: version.replace(/^Version:\s*/, ""), missing: undefined }
+    }
   }
   return {
     path: undefined,

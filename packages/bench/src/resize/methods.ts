@@ -25,7 +25,8 @@ export const METHODS: ReadonlyArray<MethodInfo> = [
   {
     id: "naive",
     label: "naive sharp loop",
-    description: "`sharp(input).rotate().resize(box, inside, no enlargement)` per size, default encoder settings (JPEG q80 baseline / WebP q80)",
+    description:
+      "`sharp(input).rotate().resize(box, inside, no enlargement)` per size, default encoder settings (JPEG q80 baseline / WebP q80)",
     proposal: false
   },
   {
@@ -45,7 +46,8 @@ export const METHODS: ReadonlyArray<MethodInfo> = [
   {
     id: "imagemagickNaive",
     label: "ImageMagick, one convert per size",
-    description: "`convert input -auto-orient -strip -resize WxH> -quality 80 out` once per size (1 thread), as a shell script would",
+    description:
+      "`convert input -auto-orient -strip -resize WxH> -quality 80 out` once per size (1 thread), as a shell script would",
     proposal: false
   },
   {
@@ -100,7 +102,10 @@ export interface MethodAggregate {
 }
 
 /** Weighted means over the photos on which every method in `common` has a measurement. */
-export const aggregate = (section: ResizeSection, common: ReadonlyArray<MethodId>): Partial<Record<MethodId, MethodAggregate>> => {
+export const aggregate = (
+  section: ResizeSection,
+  common: ReadonlyArray<MethodId>
+): Partial<Record<MethodId, MethodAggregate>> => {
   const usable = section.photos.filter((p) => common.every((id) => p.byMethod[id] !== undefined))
   const totalWeight = usable.reduce((s, p) => s + p.weight, 0)
   const result: Partial<Record<MethodId, MethodAggregate>> = {}
@@ -109,7 +114,12 @@ export const aggregate = (section: ResizeSection, common: ReadonlyArray<MethodId
     if (!usable.every((p) => p.byMethod[method.id] !== undefined)) continue
     const mean = (pick: (m: Measurement) => number) =>
       usable.reduce((s, p) => s + p.weight * pick(p.byMethod[method.id] as Measurement), 0) / totalWeight
-    result[method.id] = { cpuMs: mean((m) => m.cpuMs), wallMs: mean((m) => m.wallMs), outputBytes: mean((m) => m.outputBytes), photos: usable.length }
+    result[method.id] = {
+      cpuMs: mean((m) => m.cpuMs),
+      wallMs: mean((m) => m.wallMs),
+      outputBytes: mean((m) => m.outputBytes),
+      photos: usable.length
+    }
   }
   return result
 }

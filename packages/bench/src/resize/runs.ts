@@ -4,8 +4,8 @@
  * from imagemagick.ts.
  */
 import type { SizeBox, SizeBoxes } from "@imgpipe/core"
-import { DEFAULT_DECODE_BUDGET_MIB, makeDecodeBudget } from "@imgpipe/core/resizer/memoryBudget"
 import { JPEG_OPTIONS, WEBP_OPTIONS } from "@imgpipe/core/resizer/encoders"
+import { DEFAULT_DECODE_BUDGET_MIB, makeDecodeBudget } from "@imgpipe/core/resizer/memoryBudget"
 import { makeSharpResizer } from "@imgpipe/core/resizer/SharpResizer"
 import { Effect } from "effect"
 import sharp from "sharp"
@@ -15,7 +15,12 @@ import { type MethodId, ORDER, type Run } from "./methods.js"
 // The one-decode baseline uses imgpipe's own encoder settings (imported above): the comparison
 // only means something when every contender produces the same outputs.
 
-export const makeRuns = (sizes: SizeBoxes, maxPixels: number, magick: string | undefined, scratch: string): Record<MethodId, Run | undefined> => {
+export const makeRuns = (
+  sizes: SizeBoxes,
+  maxPixels: number,
+  magick: string | undefined,
+  scratch: string
+): Record<MethodId, Run | undefined> => {
   const resizer = makeSharpResizer({ maxPixels, budget: Effect.runSync(makeDecodeBudget(DEFAULT_DECODE_BUDGET_MIB)) })
   const job = (bytes: Uint8Array, box: SizeBox) =>
     Effect.runPromise(Effect.zipRight(resizer.probe(bytes), resizer.resize(bytes, box)))
@@ -54,13 +59,22 @@ export const makeRuns = (sizes: SizeBoxes, maxPixels: number, magick: string | u
     const alpha = metadata.hasAlpha
     const decoded = sharp(bytes, { failOn: "error", sequentialRead: true, pages: 1, autoOrient: true })
       .resize({ width: sizes.large.width, height: sizes.large.height, fit: "inside", withoutEnlargement: true })
-    const shaped = alpha ? decoded.ensureAlpha() : grey ? decoded.removeAlpha().toColourspace("b-w") : decoded.removeAlpha().toColourspace("srgb")
+    const shaped = alpha
+      ? decoded.ensureAlpha()
+      : grey
+      ? decoded.removeAlpha().toColourspace("b-w")
+      : decoded.removeAlpha().toColourspace("srgb")
     const { data, info } = await shaped.raw().toBuffer({ resolveWithObject: true })
     const raw = { width: info.width, height: info.height, channels: info.channels }
     let out = 0
     for (const size of ORDER) {
       const box = sizes[size]
-      const pipeline = sharp(data, { raw }).resize({ width: box.width, height: box.height, fit: "inside", withoutEnlargement: true })
+      const pipeline = sharp(data, { raw }).resize({
+        width: box.width,
+        height: box.height,
+        fit: "inside",
+        withoutEnlargement: true
+      })
       const encoded = alpha ? pipeline.webp(WEBP_OPTIONS) : pipeline.jpeg(JPEG_OPTIONS)
       out += (await encoded.toBuffer()).byteLength
     }

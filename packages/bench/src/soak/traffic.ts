@@ -87,7 +87,9 @@ export const makeTraffic = (baseUrl: string): Traffic => {
     const size = SIZES[n % 3] as (typeof SIZES)[number]
     const kind = n % 10
     try {
-      const redirect = await fetch(`${baseUrl}/get_image?image_id=${image.id}&image_size=${size}`, { redirect: "manual" })
+      const redirect = await fetch(`${baseUrl}/get_image?image_id=${image.id}&image_size=${size}`, {
+        redirect: "manual"
+      })
       await redirect.arrayBuffer()
       // Refused images answer 422; not yet uploaded 404: both are fine answers, nothing to follow.
       if (redirect.status === 422 || redirect.status === 404) return void counts.downloads++

@@ -29,8 +29,8 @@ import { fileStream } from "./file-stream.js"
 import { makeObjectFiles, storageFailure, writeBytes, writeFailure } from "./object-files.js"
 import { receiveBody } from "./receive.js"
 import { type InsufficientStorage, objectExists, SignedUrlRefused } from "./refusals.js"
-import { resolveSigningSecret, signingSecretConfig } from "./signing-secret.js"
 import { makeUrlSigner } from "./signed-urls.js"
+import { resolveSigningSecret, signingSecretConfig } from "./signing-secret.js"
 import { sweepTemporaries } from "./sweep.js"
 
 // ---- configuration --------------------------------------------------------------------------
@@ -117,7 +117,9 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
       Effect.gen(function* () {
         // Refused before a byte is read; the commit's link() still decides a race.
         const target = yield* files.objectPath("upload", "raw", upload.key)
-        const exists = yield* fs.exists(target).pipe(Effect.mapError((error) => writeFailure("upload", upload.key, error)))
+        const exists = yield* fs.exists(target).pipe(
+          Effect.mapError((error) => writeFailure("upload", upload.key, error))
+        )
         if (exists) return yield* objectExists()
         return yield* files.writeObject({
           operation: "upload",
@@ -177,7 +179,8 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
           Effect.asVoid,
           // The service's callers (processing) retry any storage failure; a full disk is one.
           Effect.catchTags({
-            InsufficientStorage: ({ key, message, operation }) => Effect.fail(new StorageError({ operation, key, message })),
+            InsufficientStorage: ({ key, message, operation }) =>
+              Effect.fail(new StorageError({ operation, key, message })),
             // `replace` never refuses; kept for the type.
             SignedUrlRefused: (error) => Effect.fail(storageFailure("put", input.key, error))
           })
@@ -216,5 +219,8 @@ export const diskStorageLayer = (
  * embedded runner's storage routes. Needs a `FileSystem` (`NodeFileSystem.layer`, or
  * `NodeContext.layer`).
  */
-export const DiskStorageLive: Layer.Layer<ObjectStorage | DiskStorage, ConfigError | StorageError, FileSystem.FileSystem> =
-  Layer.unwrapEffect(Effect.map(diskStorageConfig, diskStorageLayer))
+export const DiskStorageLive: Layer.Layer<
+  ObjectStorage | DiskStorage,
+  ConfigError | StorageError,
+  FileSystem.FileSystem
+> = Layer.unwrapEffect(Effect.map(diskStorageConfig, diskStorageLayer))

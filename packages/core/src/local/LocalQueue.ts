@@ -59,7 +59,10 @@ export class LocalQueue extends Context.Tag("imgpipe/LocalQueue")<
      * Dead-letters the exhausted jobs of `size`, then claims up to `max` visible ones (skipping
      * those another receiver is claiming), oldest first.
      */
-    readonly receive: (size: ImageSize, options: ReceiveOptions) => Effect.Effect<ReadonlyArray<ReceivedJob>, QueueError>
+    readonly receive: (
+      size: ImageSize,
+      options: ReceiveOptions
+    ) => Effect.Effect<ReadonlyArray<ReceivedJob>, QueueError>
     /** Acknowledges a job: it is done. Deleting a job that is gone already succeeds. */
     readonly delete: (id: string) => Effect.Effect<void, QueueError>
     /**

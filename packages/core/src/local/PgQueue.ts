@@ -45,16 +45,13 @@ const encodeJob = Schema.encode(ProcessJob)
 /** Ids are `bigint` identities, handed out as decimal strings. */
 const JOB_ID = /^[1-9][0-9]{0,18}$/
 
-const queueError =
-  (operation: string) =>
-  (error: SqlError.SqlError | ParseResult.ParseError): QueueError =>
-    new QueueError({
-      operation,
-      message:
-        error._tag === "SqlError"
-          ? describeSqlError(error)
-          : `unexpected row: ${ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 500)}`
-    })
+const queueError = (operation: string) => (error: SqlError.SqlError | ParseResult.ParseError): QueueError =>
+  new QueueError({
+    operation,
+    message: error._tag === "SqlError"
+      ? describeSqlError(error)
+      : `unexpected row: ${ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 500)}`
+  })
 
 const seconds = (operation: string, value: number): Effect.Effect<number, QueueError> =>
   Number.isFinite(value) && value >= 0
@@ -74,8 +71,7 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       if (jobs.length === 0) return
       const rows = yield* Effect.forEach(jobs, (job) =>
-        Effect.map(encodeJob(job), (body) => ({ queue: job.size, body: JSON.stringify(body) }))
-      )
+        Effect.map(encodeJob(job), (body) => ({ queue: job.size, body: JSON.stringify(body) })))
       yield* sql`INSERT INTO jobs ${sql.insert(rows)}`
     }).pipe(Effect.mapError(queueError("send")), Effect.withSpan("LocalQueue.send"))
 
@@ -89,11 +85,11 @@ export const make = Effect.gen(function* () {
       : sql`
           SELECT DISTINCT body->>'image_id' AS image_id FROM jobs
           WHERE body->>'image_id' = ANY(${ids.map(String)}::text[])`.pipe(
-          Effect.flatMap(decodeImageIds),
-          Effect.map((rows): ReadonlySet<ImageId> => new Set(rows.map((row) => row.image_id))),
-          Effect.mapError(queueError("imagesWithLiveJobs")),
-          Effect.withSpan("LocalQueue.imagesWithLiveJobs")
-        )
+        Effect.flatMap(decodeImageIds),
+        Effect.map((rows): ReadonlySet<ImageId> => new Set(rows.map((row) => row.image_id))),
+        Effect.mapError(queueError("imagesWithLiveJobs")),
+        Effect.withSpan("LocalQueue.imagesWithLiveJobs")
+      )
 
   /** Straight to `dead_jobs`: a job whose body no worker could ever read. */
   const deadLetterNow = (ids: ReadonlyArray<string>, reason: string) =>
@@ -242,13 +238,26 @@ export const make = Effect.gen(function* () {
       Effect.mapError(queueError("depth"))
     )
 
-  return LocalQueue.of({ send, imagesWithLiveJobs, receive, delete: delete_, changeVisibility, listDeadLetters, redrive, depth })
+  return LocalQueue.of({
+    send,
+    imagesWithLiveJobs,
+    receive,
+    delete: delete_,
+    changeVisibility,
+    listDeadLetters,
+    redrive,
+    depth
+  })
 })
 
 /** The table queues, as the embedded runner's `LocalQueue` and as the use cases' `JobQueue`. */
 export const LocalQueueLive: Layer.Layer<LocalQueue | JobQueue, never, SqlClient.SqlClient> = Layer.effectContext(
-  Effect.map(make, (queue) => Context.make(LocalQueue, queue).pipe(Context.add(
+  Effect.map(make, (queue) =>
+    Context.make(LocalQueue, queue).pipe(Context.add(
       JobQueue,
-      JobQueue.of({ send: queue.send, imagesWithLiveJobs: (ids) => Effect.map(queue.imagesWithLiveJobs(ids), Option.some) })
+      JobQueue.of({
+        send: queue.send,
+        imagesWithLiveJobs: (ids) => Effect.map(queue.imagesWithLiveJobs(ids), Option.some)
+      })
     )))
 )

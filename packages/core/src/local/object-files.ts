@@ -216,7 +216,9 @@ export const makeObjectFiles = (fs: FileSystem.FileSystem, dataDir: string) =>
           const buffer = new Uint8Array(bytes)
           let offset = 0
           while (offset < bytes) {
-            const read = Number(yield* file.read(buffer.subarray(offset)).pipe(Effect.mapError(storageError("get", key))))
+            const read = Number(
+              yield* file.read(buffer.subarray(offset)).pipe(Effect.mapError(storageError("get", key)))
+            )
             if (read === 0) break
             offset += read
           }
@@ -235,8 +237,7 @@ export const makeObjectFiles = (fs: FileSystem.FileSystem, dataDir: string) =>
         Effect.catchTag("SystemError", (error) =>
           error.reason === "NotFound" || error.reason === "BadResource"
             ? Effect.void
-            : Effect.fail(storageError("delete", key)(error))
-        ),
+            : Effect.fail(storageError("delete", key)(error))),
         Effect.catchTag("BadArgument", (error) => Effect.fail(storageError("delete", key)(error)))
       )
 

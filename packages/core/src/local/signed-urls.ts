@@ -132,7 +132,11 @@ export const makeUrlSigner = (options: {
         const contentType = canonicalContentType(input.contentType)
         if (!isValidKey(input.key)) return yield* invalidKey("presignUpload", input.key)
         if (!isSafeContentType(contentType)) {
-          return yield* new StorageError({ operation: "presignUpload", key: input.key, message: "invalid content type" })
+          return yield* new StorageError({
+            operation: "presignUpload",
+            key: input.key,
+            message: "invalid content type"
+          })
         }
         if (!Number.isSafeInteger(input.contentLength) || input.contentLength < 0) {
           return yield* new StorageError({
@@ -166,7 +170,14 @@ export const makeUrlSigner = (options: {
       Effect.gen(function* () {
         if (!isValidKey(input.key)) return yield* invalidKey("presignDownload", input.key)
         const expires = yield* expiresAt("presignDownload", input.key, input.expiresInSeconds)
-        const sig = sign({ method: "GET", bucket: input.bucket, key: input.key, expires, contentType: "", contentLength: "" })
+        const sig = sign({
+          method: "GET",
+          bucket: input.bucket,
+          key: input.key,
+          expires,
+          contentType: "",
+          contentLength: ""
+        })
         const query = new URLSearchParams({ expires: String(expires), sig: sig.toString("hex") })
         return {
           url: `${publicUrl}/storage/${input.bucket}/${encodeKeyForPath(input.key)}?${query.toString()}`,

@@ -39,8 +39,12 @@ export const loadOrCreateSecret = (fs: FileSystem.FileSystem, dataDir: string) =
         return /^[0-9a-f]{64,}$/.test(hex)
           ? Effect.succeed(Redacted.make(Buffer.from(hex, "hex")))
           : Effect.fail(
-              new StorageError({ operation: "signing-secret", key: path, message: "the file is not a hex key; remove it to generate a new one" })
-            )
+            new StorageError({
+              operation: "signing-secret",
+              key: path,
+              message: "the file is not a hex key; remove it to generate a new one"
+            })
+          )
       })
     )
     const exists = yield* fs.exists(path).pipe(Effect.mapError(toStorageError))

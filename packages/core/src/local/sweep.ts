@@ -55,8 +55,9 @@ export const sweepTemporaries = (dataDir: string, startedAt: number): Effect.Eff
       removed > 0 ? Effect.logInfo("removed temporary files left by an earlier stop", { removed }) : Effect.void
     ),
     Effect.catchAll((error) =>
-      Effect.logWarning("sweeping temporary files failed; they stay until the next start", { error: String(error) }).pipe(
-        Effect.as(0)
-      )
+      Effect.logWarning("sweeping temporary files failed; they stay until the next start", { error: String(error) })
+        .pipe(
+          Effect.as(0)
+        )
     )
   )

@@ -1,11 +1,11 @@
 import { Config, type ConfigError, type Context, Effect, Layer, Option } from "effect"
 import sharp from "sharp"
+import { Settings } from "../config.js"
 import type { InvalidImage } from "../domain/errors.js"
 import type { SizeBox } from "../domain/sizes.js"
-import { Settings } from "../config.js"
-import { Resizer, type ResizedImage } from "../services/Resizer.js"
+import { type ResizedImage, Resizer } from "../services/Resizer.js"
 import { encodeRendition } from "./encoders.js"
-import { baseInputOptions, type Inspected, inspect } from "./inspect.js"
+import { baseInputOptions, inspect, type Inspected } from "./inspect.js"
 import { type DecodeBudgetService, DecodeMemoryBudget, DecodeMemoryBudgetLive, MIB } from "./memoryBudget.js"
 import { estimateResizeBytes } from "./memoryEstimate.js"
 import { fromSharpError, invalid } from "./sharpErrors.js"
@@ -67,7 +67,8 @@ export const estimateResizeMemory = (
   bytes: Uint8Array,
   box: SizeBox,
   maxPixels: number
-): Effect.Effect<number, InvalidImage> => Effect.map(inspect(bytes, maxPixels), (inspected) => estimateOf(bytes, inspected, box))
+): Effect.Effect<number, InvalidImage> =>
+  Effect.map(inspect(bytes, maxPixels), (inspected) => estimateOf(bytes, inspected, box))
 
 /**
  * The one decode, inside the memory budget: it waits until its estimate fits beside the decodes
@@ -91,11 +92,15 @@ const renderWithinBudget = (
         `decodes in less memory (JPEG, WebP, PNG)`
     ))
   }
-  return Effect.annotateCurrentSpan("estimate_mib", estimateMib).pipe(Effect.zipRight(budget.withReservation(estimateMib)(
-    // sharp runs the decode and encode on libuv's thread pool; the fiber only waits for the
-    // promise. Sync throws (bad options) are caught by `tryPromise` as well.
-    Effect.tryPromise({ try: () => render(bytes, box, inspected, maxPixels), catch: fromSharpError })
-  )))
+  return Effect.annotateCurrentSpan("estimate_mib", estimateMib).pipe(
+    Effect.zipRight(
+      budget.withReservation(estimateMib)(
+        // sharp runs the decode and encode on libuv's thread pool; the fiber only waits for the
+        // promise. Sync throws (bad options) are caught by `tryPromise` as well.
+        Effect.tryPromise({ try: () => render(bytes, box, inspected, maxPixels), catch: fromSharpError })
+      )
+    )
+  )
 }
 
 /** The Resizer for a given pixel limit and decode memory budget. */
@@ -123,7 +128,7 @@ export const makeSharpResizer = (options: {
 /** `Resizer` on sharp with a given budget (tests share one to watch it). */
 export const SharpResizerWithBudget: Layer.Layer<Resizer, never, Settings | DecodeMemoryBudget> = Layer.effect(
   Resizer,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const settings = yield* Settings
     const budget = yield* DecodeMemoryBudget
     return makeSharpResizer({ maxPixels: settings.maxPixels, budget })
@@ -160,7 +165,7 @@ export const sharpConcurrencyConfig: Config.Config<Option.Option<number>> = Conf
  * operation cache: every upload is a different image, so cached operations are never reused and
  * only hold memory (up to 50 MB by default).
  */
-export const configureSharp: Effect.Effect<void, ConfigError.ConfigError> = Effect.gen(function*() {
+export const configureSharp: Effect.Effect<void, ConfigError.ConfigError> = Effect.gen(function* () {
   const concurrency = yield* sharpConcurrencyConfig
   yield* Effect.sync(() => {
     sharp.cache(false)

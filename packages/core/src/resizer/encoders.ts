@@ -66,4 +66,3 @@ export const encodeRendition = (
     height: out.height
   }))
 }
-

@@ -53,7 +53,9 @@ const formatOf = (metadata: Metadata): Effect.Effect<InputFormat, InvalidImage> 
         ? Effect.succeed("avif")
         : Effect.fail(invalid(
           "unsupported_format",
-          `HEIF images with ${metadata.compression ?? "unknown"} compression (HEIC) are not supported; upload JPEG, PNG, WebP, GIF, AVIF or TIFF`
+          `HEIF images with ${
+            metadata.compression ?? "unknown"
+          } compression (HEIC) are not supported; upload JPEG, PNG, WebP, GIF, AVIF or TIFF`
         ))
     default:
       return Effect.fail(invalid("unsupported_format", `The ${metadata.format} format is not supported`))
@@ -61,7 +63,7 @@ const formatOf = (metadata: Metadata): Effect.Effect<InputFormat, InvalidImage> 
 }
 
 export const inspect = (bytes: Uint8Array, maxPixels: number): Effect.Effect<Inspected, InvalidImage> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (bytes.byteLength === 0) return yield* invalid("empty_file", "The file is empty")
     const sniffed = sniff(bytes)
     if (sniffed._tag === "Unsupported") {

@@ -40,7 +40,7 @@ export class DecodeMemoryBudget extends Context.Tag("imgpipe/DecodeMemoryBudget"
 
 /** A budget of `capacityMib` MiB. */
 export const makeDecodeBudget = (capacityMib: number): Effect.Effect<DecodeBudgetService> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const memory = yield* Effect.makeSemaphore(capacityMib)
     // Effect's semaphore lets a small request pass a large one that waits; queueing the requests
     // on a one-permit semaphore first keeps them in arrival order, so a large image cannot starve
@@ -108,10 +108,11 @@ export const decodeBudgetConfig: Config.Config<number> = Config.all({
   Config.map(({ explicit, lambda }) =>
     Option.getOrElse(
       explicit,
-      () => Option.match(lambda, {
-        onNone: () => DEFAULT_DECODE_BUDGET_MIB,
-        onSome: (memory) => Math.max(64, memory - LAMBDA_BASELINE_MIB)
-      })
+      () =>
+        Option.match(lambda, {
+          onNone: () => DEFAULT_DECODE_BUDGET_MIB,
+          onSome: (memory) => Math.max(64, memory - LAMBDA_BASELINE_MIB)
+        })
     )
   )
 )

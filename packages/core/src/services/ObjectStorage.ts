@@ -74,6 +74,9 @@ export class ObjectStorage extends Context.Tag("imgpipe/ObjectStorage")<
      * a redriven image that ended ready keeps its original again). Marking a missing object
      * succeeds: there is nothing left to expire. A store without lifecycle rules may do nothing.
      */
-    readonly markOriginal: (key: string, disposition: Option.Option<OriginalDisposition>) => Effect.Effect<void, StorageError>
+    readonly markOriginal: (
+      key: string,
+      disposition: Option.Option<OriginalDisposition>
+    ) => Effect.Effect<void, StorageError>
   }
 >() {}

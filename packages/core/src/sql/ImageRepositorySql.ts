@@ -29,8 +29,7 @@ export const make = Effect.gen(function* () {
   const sql = (yield* SqlClient.SqlClient).withoutTransforms()
 
   const run =
-    (operation: string) =>
-    <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError | DatabaseError, R>) =>
+    (operation: string) => <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError | DatabaseError, R>) =>
       effect.pipe(
         Effect.mapError((error) => (error._tag === "DatabaseError" ? error : toDatabaseError(operation)(error))),
         Effect.withSpan(`ImageRepository.${operation}`)
@@ -38,8 +37,7 @@ export const make = Effect.gen(function* () {
 
   /** A transaction whose every failure, COMMIT included, is a `DatabaseError`. */
   const transaction =
-    (operation: string) =>
-    <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError | DatabaseError, R>) =>
+    (operation: string) => <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError | DatabaseError, R>) =>
       run(operation)(sql.withTransaction(effect)).pipe(sqlDefectsAsFailures(operation))
 
   const findImage = SqlSchema.findOne({
@@ -58,7 +56,8 @@ export const make = Effect.gen(function* () {
   const findRenditions = SqlSchema.findAll({
     Request: ImageId,
     Result: RenditionFromRow,
-    execute: (id) => sql`
+    execute: (id) =>
+      sql`
       SELECT * FROM renditions
       WHERE image_id = ${id}
       ORDER BY CASE size WHEN 'small' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END`
@@ -74,7 +73,8 @@ export const make = Effect.gen(function* () {
     Result: ImageFromRow,
     // A repeated create (a retried request) finds the row it made the first time. The second
     // branch reads the statement's snapshot, i.e. the row as it was before this INSERT.
-    execute: (input) => sql`
+    execute: (input) =>
+      sql`
       WITH inserted AS (
         INSERT INTO images (id, declared_content_type, declared_bytes, upload_expires_at)
         VALUES (${input.id}, ${input.declaredContentType}, ${input.declaredBytes}, ${input.uploadExpiresAt})
@@ -128,7 +128,8 @@ export const make = Effect.gen(function* () {
       required: Schema.Array(Schema.String)
     }),
     Result: ImageFromRow,
-    execute: (r) => sql`
+    execute: (r) =>
+      sql`
       SELECT * FROM imgpipe_record_rendition(
         ${r.id}::uuid, ${r.size}::text, ${r.key}::text, ${r.width}::int, ${r.height}::int,
         ${r.bytes}::bigint, ${r.contentType}::text, ${r.required}::text[])`
@@ -137,15 +138,15 @@ export const make = Effect.gen(function* () {
   const listAwaiting = SqlSchema.findAll({
     Request: Schema.Int,
     Result: ImageFromRow,
-    execute: (limit) => sql`
+    execute: (limit) =>
+      sql`
       SELECT * FROM images
       WHERE status = 'awaiting_upload'
       ORDER BY created_at, id
       LIMIT ${limit}`
   })
 
-  const missing = (operation: string, id: ImageId) =>
-    new DatabaseError({ operation, message: `no image ${id}` })
+  const missing = (operation: string, id: ImageId) => new DatabaseError({ operation, message: `no image ${id}` })
 
   return ImageRepository.of({
     create: (input) =>
@@ -153,7 +154,9 @@ export const make = Effect.gen(function* () {
         // Only when a concurrent create of the same id committed between our snapshot and our
         // insert: by now the row is visible.
         Effect.flatMap((row) => (Option.isSome(row) ? Effect.succeed(row) : findImage(input.id))),
-        Effect.flatMap(Option.match({ onSome: Effect.succeed, onNone: () => Effect.fail(missing("create", input.id)) })),
+        Effect.flatMap(
+          Option.match({ onSome: Effect.succeed, onNone: () => Effect.fail(missing("create", input.id)) })
+        ),
         run("create")
       ),
 
@@ -199,7 +202,9 @@ export const make = Effect.gen(function* () {
         contentType: output.contentType,
         required: [...new Set(allSizes)]
       }).pipe(
-        Effect.flatMap(Option.match({ onNone: () => Effect.fail(missing("recordRendition", id)), onSome: Effect.succeed })),
+        Effect.flatMap(
+          Option.match({ onNone: () => Effect.fail(missing("recordRendition", id)), onSome: Effect.succeed })
+        ),
         run("recordRendition")
       ),
 
@@ -260,8 +265,8 @@ export const make = Effect.gen(function* () {
  * `ImageRepository` (and the reconciler's `ReconcileRepository`) over whichever `SqlClient` the
  * runtime provides.
  */
-export const ImageRepositorySql: Layer.Layer<ImageRepository | ReconcileRepository, never, SqlClient.SqlClient> =
-  Layer.effectContext(
+export const ImageRepositorySql: Layer.Layer<ImageRepository | ReconcileRepository, never, SqlClient.SqlClient> = Layer
+  .effectContext(
     Effect.all([make, makeReconcile]).pipe(
       Effect.map(([repository, reconcile]) =>
         Context.make(ImageRepository, repository).pipe(Context.add(ReconcileRepository, reconcile))

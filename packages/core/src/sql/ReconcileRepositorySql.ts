@@ -28,10 +28,8 @@ const decodeIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: ImageId 
 export const makeReconcile = Effect.gen(function* () {
   const sql = (yield* SqlClient.SqlClient).withoutTransforms()
 
-  const run =
-    (operation: string) =>
-    <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError, R>) =>
-      effect.pipe(Effect.mapError(toDatabaseError(operation)), Effect.withSpan(`ReconcileRepository.${operation}`))
+  const run = (operation: string) => <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError, R>) =>
+    effect.pipe(Effect.mapError(toDatabaseError(operation)), Effect.withSpan(`ReconcileRepository.${operation}`))
 
   const touch = (operation: string, ids: ReadonlyArray<ImageId>, resent: boolean) =>
     ids.length === 0
@@ -74,10 +72,10 @@ export const makeReconcile = Effect.gen(function* () {
         SET status = 'expired', updated_at = now()
         WHERE id = ANY(${ids}::uuid[]) AND status = 'awaiting_upload'
         RETURNING id`.pipe(
-        Effect.flatMap(decodeIds),
-        Effect.map((rows) => rows.map((row) => row.id)),
-        run("expireUploads")
-      ),
+          Effect.flatMap(decodeIds),
+          Effect.map((rows) => rows.map((row) => row.id)),
+          run("expireUploads")
+        ),
 
     // The index on `updated_at` (processing only) finds the candidates: the image row's clock is
     // never later than the last progress. A rendition recorded since then is progress too.
@@ -95,7 +93,9 @@ export const makeReconcile = Effect.gen(function* () {
         LIMIT ${limit}
         FOR UPDATE OF i SKIP LOCKED`.pipe(
         Effect.flatMap(decodeStalled),
-        Effect.map((rows) => rows.map((row) => ({ id: row.id, stallResends: row.stall_resends, readySizes: row.ready_sizes }))),
+        Effect.map((rows) =>
+          rows.map((row) => ({ id: row.id, stallResends: row.stall_resends, readySizes: row.ready_sizes }))
+        ),
         run("lockStalled")
       ),
 
@@ -105,7 +105,9 @@ export const makeReconcile = Effect.gen(function* () {
 
     failStalled: (images) => {
       if (images.length === 0) return Effect.void
-      const missing = images.flatMap((image) => image.missing.map((size) => ({ id: image.id, size, message: image.message })))
+      const missing = images.flatMap((image) =>
+        image.missing.map((size) => ({ id: image.id, size, message: image.message }))
+      )
       return Effect.gen(function* () {
         if (missing.length > 0) {
           yield* sql`

@@ -50,9 +50,9 @@ export const pgLayer = (
         url,
         ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
         ...(options.connectTimeout !== undefined ? { connectTimeout: options.connectTimeout } : {})
-      })
-    )
+      }))
   )
 
 /** PostgreSQL at `DATABASE_URL` with the default pool. */
-export const PgLive: Layer.Layer<Database, ConfigError.ConfigError | SqlError.SqlError | DatabaseSecretError> = pgLayer()
+export const PgLive: Layer.Layer<Database, ConfigError.ConfigError | SqlError.SqlError | DatabaseSecretError> =
+  pgLayer()

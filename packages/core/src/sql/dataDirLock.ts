@@ -54,7 +54,9 @@ interface Holder {
 const parseHolder = (text: string): Holder | undefined => {
   const [pid, start] = text.trim().split(/\s+/)
   const n = Number.parseInt(pid ?? "", 10)
-  return Number.isInteger(n) && n > 0 ? { pid: n, start: start === undefined || start === "" ? undefined : start } : undefined
+  return Number.isInteger(n) && n > 0
+    ? { pid: n, start: start === undefined || start === "" ? undefined : start }
+    : undefined
 }
 
 /** Whether the lock's owner is still running (same pid, same start time when both are known). */
@@ -105,7 +107,10 @@ const removeStale = (path: string, judged: string): boolean => {
 const lockError = (dataDir: string) => (cause: unknown) =>
   cause instanceof DataDirInUse
     ? cause
-    : new DatabaseError({ operation: "lock embedded database", message: cause instanceof Error ? cause.message : String(cause) })
+    : new DatabaseError({
+      operation: "lock embedded database",
+      message: cause instanceof Error ? cause.message : String(cause)
+    })
 
 /** Takes the lock of `dataDir` (an absolute path) for the scope; releases it when the scope closes. */
 export const lockDataDir = (dataDir: string) =>
@@ -119,7 +124,7 @@ export const lockDataDir = (dataDir: string) =>
         const lockPath = `${dataDir}.lock`
         const start = processStartTime("self")
         const mine = start === undefined ? String(process.pid) : `${process.pid} ${start}`
-        for (let attempt = 0; ; attempt++) {
+        for (let attempt = 0;; attempt++) {
           try {
             writeFileSync(lockPath, mine, { flag: "wx" })
             break

@@ -11,8 +11,8 @@ import { Worker } from "node:worker_threads"
 import { dbPoolSizeConfig } from "../config/runtime.js"
 import { DatabaseError } from "../domain/errors.js"
 import { type Database, databaseUrlConfig, dataDirConfig, pgLayer } from "./client.js"
-import { type DataDirInUse, lockDataDir } from "./dataDirLock.js"
 import type { DatabaseSecretError } from "./databaseSecret.js"
+import { type DataDirInUse, lockDataDir } from "./dataDirLock.js"
 
 export { DataDirInUse } from "./dataDirLock.js"
 
@@ -63,7 +63,9 @@ const startThread = (dataDir: string | undefined) =>
         Effect.gen(function* () {
           worker.postMessage({ type: "stop" })
           const clean = yield* Deferred.await(stopped).pipe(Effect.timeout(STOP_TIMEOUT), Effect.option)
-          if (Option.isNone(clean)) yield* Effect.logWarning("the embedded database did not close in time; stopping its thread")
+          if (Option.isNone(clean)) {
+            yield* Effect.logWarning("the embedded database did not close in time; stopping its thread")
+          }
           yield* Effect.promise(() => worker.terminate())
         })
     )
@@ -75,9 +77,10 @@ const startThread = (dataDir: string | undefined) =>
           break
         case "failed":
           runFork(
-            Deferred.fail(ready, new DatabaseError({ operation: "open embedded database", message: message.message })).pipe(
-              Effect.zipRight(Effect.logError("embedded database", { message: message.message }))
-            )
+            Deferred.fail(ready, new DatabaseError({ operation: "open embedded database", message: message.message }))
+              .pipe(
+                Effect.zipRight(Effect.logError("embedded database", { message: message.message }))
+              )
           )
           break
         case "stopped":
@@ -144,7 +147,12 @@ const poolSizeConfig = dbPoolSizeConfig(10)
  * PostgreSQL when `DATABASE_URL` is set, else the embedded PGlite in `${IMGPIPE_DATA_DIR}/db`.
  * Migrations are not run here: that is a separate step (`runMigrations`).
  */
-type DatabaseLiveError = ConfigError.ConfigError | SqlError.SqlError | DatabaseError | DatabaseSecretError | DataDirInUse
+type DatabaseLiveError =
+  | ConfigError.ConfigError
+  | SqlError.SqlError
+  | DatabaseError
+  | DatabaseSecretError
+  | DataDirInUse
 
 export const DatabaseLive: Layer.Layer<Database, DatabaseLiveError> = Layer.unwrapEffect(
   Effect.gen(function* () {

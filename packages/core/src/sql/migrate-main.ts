@@ -12,7 +12,14 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Option } from "effect"
 import { databaseUrlConfig, pgLayer } from "./client.js"
 import { DatabaseLive } from "./embedded.js"
-import { databaseTarget, isConnectionFailure, MIGRATE_CONNECT_TIMEOUT, migrateWaitConfig, migrateWhenReachable, runMigrations } from "./migrate.js"
+import {
+  databaseTarget,
+  isConnectionFailure,
+  MIGRATE_CONNECT_TIMEOUT,
+  migrateWaitConfig,
+  migrateWhenReachable,
+  runMigrations
+} from "./migrate.js"
 
 const migrate = Effect.gen(function* () {
   const url = yield* databaseUrlConfig

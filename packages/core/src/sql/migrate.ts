@@ -1,13 +1,13 @@
 import type { SqlClient, SqlError } from "@effect/sql"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import { Clock, Duration, Effect, type Layer, Redacted, Schedule } from "effect"
+import { secondsConfig } from "../config.js"
 import createImages from "./migrations/0001_create_images.js"
 import createJobs from "./migrations/0002_create_jobs.js"
 import indexExhaustedJobs from "./migrations/0003_index_exhausted_jobs.js"
 import recordRenditionFunction from "./migrations/0004_record_rendition_function.js"
 import tooLargeToDecode from "./migrations/0005_too_large_to_decode.js"
 import reconcile from "./migrations/0006_reconcile.js"
-import { secondsConfig } from "../config.js"
 
 /** Where the migrator records what it applied. */
 export const MIGRATIONS_TABLE = "imgpipe_migrations"
@@ -64,7 +64,16 @@ export const migrateWaitConfig = secondsConfig("IMGPIPE_MIGRATE_WAIT_SECONDS", {
 export const MIGRATE_CONNECT_TIMEOUT = Duration.seconds(10)
 
 /** Socket errors of a server that is not there yet (or not reachable yet). */
-const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"])
+const SOCKET_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE"
+])
 
 /**
  * SQLSTATEs of a server that cannot take connections yet: class 08 (connection exception) and
@@ -73,9 +82,13 @@ const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTU
 const isUnavailableState = (code: string) => code.startsWith("08") || /^57P0[123]$/.test(code)
 
 /** Messages of pg, sql-pg and RDS Proxy for a connection that did not come up in time. */
-const UNAVAILABLE_MESSAGE = /timeout expired|connection terminated|connection timed out|timed-out waiting to acquire database connection|the database system is (starting up|shutting down|in recovery mode)/i
+const UNAVAILABLE_MESSAGE =
+  /timeout expired|connection terminated|connection timed out|timed-out waiting to acquire database connection|the database system is (starting up|shutting down|in recovery mode)/i
 
-const field = (value: object, key: string): unknown => (key in value ? (value as Record<string, unknown>)[key] : undefined)
+const field = (
+  value: object,
+  key: string
+): unknown => (key in value ? (value as Record<string, unknown>)[key] : undefined)
 
 /**
  * Whether `error` (or anything in its cause chain) says the database is not reachable yet, as
@@ -136,7 +149,11 @@ export const connectSchedule = (maxWait: Duration.Duration) =>
 export const migrateWhenReachable = <E, R>(
   database: Layer.Layer<SqlClient.SqlClient, E, R>,
   options: { readonly target: string; readonly maxWait: Duration.Duration }
-): Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, E | PgMigrator.MigrationError | SqlError.SqlError, R> =>
+): Effect.Effect<
+  ReadonlyArray<readonly [id: number, name: string]>,
+  E | PgMigrator.MigrationError | SqlError.SqlError,
+  R
+> =>
   Effect.gen(function* () {
     yield* Effect.logInfo(`migrations: PostgreSQL at ${options.target}`)
     const started = yield* Clock.currentTimeMillis
@@ -149,18 +166,22 @@ export const migrateWhenReachable = <E, R>(
       Effect.tapError((error) =>
         isConnectionFailure(error)
           ? Effect.flatMap(waited, (elapsed) =>
-              Effect.logWarning(
-                `migrations: waiting for the database at ${options.target} (attempt ${attempt}, ${elapsed}): ${describeError(error)}`
-              ))
+            Effect.logWarning(
+              `migrations: waiting for the database at ${options.target} (attempt ${attempt}, ${elapsed}): ${
+                describeError(error)
+              }`
+            ))
           : Effect.void
       ),
       Effect.retry({ schedule: connectSchedule(options.maxWait), while: isConnectionFailure }),
       Effect.tapError((error) =>
         isConnectionFailure(error)
           ? Effect.flatMap(waited, (elapsed) =>
-              Effect.logError(
-                `migrations: gave up waiting for the database at ${options.target} after ${attempt} attempts and ${elapsed}: ${describeError(error)}`
-              ))
+            Effect.logError(
+              `migrations: gave up waiting for the database at ${options.target} after ${attempt} attempts and ${elapsed}: ${
+                describeError(error)
+              }`
+            ))
           : Effect.void
       )
     )

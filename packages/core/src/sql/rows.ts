@@ -82,10 +82,9 @@ export const describeSqlError = (error: SqlError): string => {
 export const toDatabaseError = (operation: string) => (error: SqlError | ParseResult.ParseError): DatabaseError =>
   new DatabaseError({
     operation,
-    message:
-      error._tag === "SqlError"
-        ? describeSqlError(error)
-        : `a row did not have the expected shape: ${ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 500)}`
+    message: error._tag === "SqlError"
+      ? describeSqlError(error)
+      : `a row did not have the expected shape: ${ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 500)}`
   })
 
 /**
@@ -93,8 +92,9 @@ export const toDatabaseError = (operation: string) => (error: SqlError | ParseRe
  * failure) into a defect; here it becomes the ordinary, retryable `DatabaseError` again.
  */
 export const sqlDefectsAsFailures =
-  (operation: string) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | DatabaseError, R> =>
-    Effect.catchSomeDefect(effect, (defect) =>
-      defect instanceof SqlError ? Option.some(Effect.fail(toDatabaseError(operation)(defect))) : Option.none()
+  (operation: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | DatabaseError, R> =>
+    Effect.catchSomeDefect(
+      effect,
+      (defect) =>
+        defect instanceof SqlError ? Option.some(Effect.fail(toDatabaseError(operation)(defect))) : Option.none()
     )

@@ -40,7 +40,10 @@ export const getImage = (input: { readonly imageId: ImageId; readonly size: Imag
     }
     const { image, renditions } = found.value
     if (image.status === "awaiting_upload") {
-      return yield* new ImageNotFound({ imageId: input.imageId, message: "Nothing has been uploaded for this image yet." })
+      return yield* new ImageNotFound({
+        imageId: input.imageId,
+        message: "Nothing has been uploaded for this image yet."
+      })
     }
     if (image.status === "expired") {
       return yield* new ImageNotFound({
@@ -61,7 +64,10 @@ export const getImage = (input: { readonly imageId: ImageId; readonly size: Imag
       () => servedOriginal(image)
     )
     if (Option.isNone(served)) {
-      return yield* new ImageNotFound({ imageId: input.imageId, message: "No rendition or original is stored for this image." })
+      return yield* new ImageNotFound({
+        imageId: input.imageId,
+        message: "No rendition or original is stored for this image."
+      })
     }
     const { bucket, key, ...object } = served.value
     const link = yield* storage.presignDownload({ bucket, key, expiresInSeconds: settings.downloadUrlTtlSeconds })

@@ -64,9 +64,11 @@ export const processImage = (input: ProcessInput) => {
     // A job that failed for good before (dead-lettered, now redriven or re-sent) marked the
     // original for expiry. When it succeeds now the mark goes, even if another size is still
     // missing: keeping an original too long costs little, expiring one a ready image needs loses it.
-    const failedBefore =
-      image.errorCode === "processing_failed" || renditions.some((r) => r.size === job.size && r.status === "failed")
-    return yield* makeRendition(job, failedBefore).pipe(Effect.catchTag("InvalidImage", (refusal) => reject(job, refusal)))
+    const failedBefore = image.errorCode === "processing_failed" ||
+      renditions.some((r) => r.size === job.size && r.status === "failed")
+    return yield* makeRendition(job, failedBefore).pipe(
+      Effect.catchTag("InvalidImage", (refusal) => reject(job, refusal))
+    )
   }).pipe(
     Effect.catchAll((failure) => giveUpOrRetry(input, describeTransient(failure))),
     // A bug or a library throwing must not take the worker down or lose the job: retry it like
@@ -92,8 +94,7 @@ const makeRendition = (job: ProcessJob, failedBefore: boolean) =>
 
     const bytes = yield* storage.get({ bucket: "raw", key: job.raw_key, maxBytes: settings.maxUploadBytes }).pipe(
       Effect.catchTag("ObjectTooLarge", (e) =>
-        new InvalidImage({ code: "file_too_large", message: `The upload is over the limit of ${e.limit} bytes.` })
-      )
+        new InvalidImage({ code: "file_too_large", message: `The upload is over the limit of ${e.limit} bytes.` }))
     )
     const info = yield* resizer.probe(bytes)
     yield* repo.recordOriginal(imageId, {
@@ -115,7 +116,13 @@ const makeRendition = (job: ProcessJob, failedBefore: boolean) =>
     const after = yield* repo.recordRendition(
       imageId,
       job.size,
-      { key, width: output.width, height: output.height, bytes: output.data.byteLength, contentType: output.contentType },
+      {
+        key,
+        width: output.width,
+        height: output.height,
+        bytes: output.data.byteLength,
+        contentType: output.contentType
+      },
       settings.sizeOrder
     )
     const imageReady = after.status === "ready"

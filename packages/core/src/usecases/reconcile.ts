@@ -56,9 +56,11 @@ export const reconcile = Effect.gen(function* () {
   const stalled = yield* repo.transaction(resendOrFailStalled({ stall: windows.stall, limit }))
 
   const counts: ReconcileCounts = { expired, arrived, ...stalled }
-  yield* (counts.expired + counts.arrived + counts.resent + counts.failed + counts.backlogged > 0 ? Effect.logInfo : Effect.logDebug)(
-    "reconcile: done"
-  ).pipe(Effect.annotateLogs({ ...counts }))
+  yield* (counts.expired + counts.arrived + counts.resent + counts.failed + counts.backlogged > 0
+    ? Effect.logInfo
+    : Effect.logDebug)(
+      "reconcile: done"
+    ).pipe(Effect.annotateLogs({ ...counts }))
   return counts
 }).pipe(Effect.withSpan("reconcile"))
 
@@ -90,7 +92,11 @@ const resendOrFailStalled = (input: { readonly stall: Duration.Duration; readonl
     yield* repo.markResent(resend.map((image) => image.id))
     yield* queue.send(jobs)
     yield* repo.failStalled(
-      fail.map((image) => ({ id: image.id, missing: missing(image), message: stalledMessage(input.stall, missing(image)) }))
+      fail.map((image) => ({
+        id: image.id,
+        missing: missing(image),
+        message: stalledMessage(input.stall, missing(image))
+      }))
     )
     if (resend.length + fail.length > 0) {
       yield* Effect.logWarning("reconcile: stalled images").pipe(
@@ -125,7 +131,9 @@ const expireOrStart = (input: { readonly graceSeconds: number; readonly limit: n
     const stored: Array<ObjectCreated> = checked.flatMap(({ id, info }) =>
       Option.isSome(info) ? [{ key: rawKey(id), bytes: info.value.bytes }] : []
     )
-    const outcomes = stored.length === 0 ? [] : yield* repo.transaction(startProcessingMany(stored, { resendUnfinished: false }))
+    const outcomes = stored.length === 0
+      ? []
+      : yield* repo.transaction(startProcessingMany(stored, { resendUnfinished: false }))
     const expired = yield* repo.expireUploads(checked.filter(({ info }) => Option.isNone(info)).map(({ id }) => id))
     if (stored.length > 0) {
       yield* Effect.logWarning("reconcile: uploads stored but never started (notification lost); started now").pipe(

@@ -47,8 +47,7 @@ export const requestUpload = (input: UploadRequest) =>
     if (ACCEPTED_CONTENT_TYPES[contentType] === undefined) {
       return yield* new UnsupportedMediaType({
         contentType,
-        message:
-          refusedTypes[contentType] ??
+        message: refusedTypes[contentType] ??
           `${contentType} is not accepted. Accepted types: ${Object.keys(ACCEPTED_CONTENT_TYPES).join(", ")}.`
       })
     }

@@ -57,11 +57,12 @@ export const startProcessingMany = (
             onNone: () => ignore(event, "object has no image record; skipped", "no such image"),
             onSome: (mark) => decide(event, mark, options.resendUnfinished !== false)
           })
-      })
-    )
+      }))
     const jobs = decisions.flatMap((decision) => decision.jobs)
     yield* queue.send(jobs)
-    yield* Effect.logDebug("processing started").pipe(Effect.annotateLogs({ images: decisions.length, jobs: jobs.length }))
+    yield* Effect.logDebug("processing started").pipe(
+      Effect.annotateLogs({ images: decisions.length, jobs: jobs.length })
+    )
     return decisions.map((decision) => decision.outcome)
   }).pipe(Effect.withSpan("startProcessing"))
 

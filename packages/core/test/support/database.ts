@@ -58,8 +58,7 @@ const unmigrated: Layer.Layer<Database, unknown> = Layer.unwrapEffect(
     Option.match(url, {
       onNone: (): Layer.Layer<Database, unknown> => PgliteLive(),
       onSome: (url) => Layer.scopedContext(isolatedPostgres(url)).pipe(Layer.provide(Reactivity.layer))
-    })
-  )
+    }))
 )
 
 /** `SqlClient` and `PgClient` on a fresh database with every migration applied. */
@@ -69,8 +68,9 @@ export const TestDatabase: Layer.Layer<Database> = Layer.effectDiscard(runMigrat
 )
 
 /** Which kind of database the tests run on, for test names and logs. */
-export const testDatabaseKind: string =
-  (process.env["TEST_DATABASE_URL"] ?? "").trim().length > 0 ? "PostgreSQL" : "PGlite"
+export const testDatabaseKind: string = (process.env["TEST_DATABASE_URL"] ?? "").trim().length > 0
+  ? "PostgreSQL"
+  : "PGlite"
 
 /** Empties the queue tables (queue tests share one database per file). */
 export const resetQueues: Effect.Effect<void, never, SqlClient.SqlClient> = Effect.gen(function* () {

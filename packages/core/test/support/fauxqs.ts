@@ -44,9 +44,12 @@ export const startFauxqs = (options: {
       Effect.sync(() => new S3Client({ ...clientConfig, forcePathStyle: true })),
       (c) => Effect.sync(() => c.destroy())
     )
-    const sqs = yield* Effect.acquireRelease(Effect.sync(() => new SQSClient(clientConfig)), (c) => Effect.sync(() => c.destroy()))
+    const sqs = yield* Effect.acquireRelease(Effect.sync(() => new SQSClient(clientConfig)), (c) =>
+      Effect.sync(() => c.destroy()))
     for (const bucket of options.buckets) {
-      yield* Effect.promise(() => s3.send(new CreateBucketCommand({ Bucket: bucket })))
+      yield* Effect.promise(() =>
+        s3.send(new CreateBucketCommand({ Bucket: bucket }))
+      )
     }
     const queueUrls: Record<string, string> = {}
     for (const queue of options.queues) {
@@ -101,10 +104,16 @@ export const logRequests = (clients: ReadonlyArray<S3Client | SQSClient>, log?: 
       sent.length = 0
     }
   }
-  const record = <Input extends object, Output extends object>(): DeserializeMiddleware<Input, Output> => (next, context) => (args) => {
-    sent.push({ command: `${context.clientName ?? "Client"}.${context.commandName ?? "Command"}`, input: Object.fromEntries(Object.entries(args.input)) })
-    return next(args)
-  }
+  const record =
+    <Input extends object, Output extends object>(): DeserializeMiddleware<Input, Output> =>
+    (next, context) =>
+    (args) => {
+      sent.push({
+        command: `${context.clientName ?? "Client"}.${context.commandName ?? "Command"}`,
+        input: Object.fromEntries(Object.entries(args.input))
+      })
+      return next(args)
+    }
   const options = { step: "deserialize", name: "imgpipeTestRequestLog", override: true } as const
   for (const client of clients) {
     if (client instanceof S3Client) client.middlewareStack.add(record(), options)

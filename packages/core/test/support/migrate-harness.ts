@@ -31,7 +31,10 @@ const urlFor = (host: string, port: number, database: string) => {
 const withClient = <A>(database: string, f: (sql: PgClient.PgClient) => Effect.Effect<A, unknown>) =>
   Effect.scoped(
     Effect.flatMap(
-      PgClient.make({ url: Redacted.make(urlFor(serverUrl.hostname, Number(serverUrl.port || "5432"), database)), maxConnections: 1 }),
+      PgClient.make({
+        url: Redacted.make(urlFor(serverUrl.hostname, Number(serverUrl.port || "5432"), database)),
+        maxConnections: 1
+      }),
       f
     )
   ).pipe(Effect.provide(Reactivity.layer), Effect.orDie)
@@ -44,7 +47,10 @@ export const scratchDatabase: Effect.Effect<string, never, Scope.Scope> = Effect
     return name
   }),
   (name) =>
-    withClient(serverUrl.pathname.slice(1) || "postgres", (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`)
+    withClient(
+      serverUrl.pathname.slice(1) || "postgres",
+      (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`
+    )
 )
 
 /** The names recorded in the migrations table of `database` (none if it does not exist). */
@@ -53,8 +59,7 @@ export const appliedMigrations = (database: string) =>
     sql<{ name: string }>`SELECT name FROM imgpipe_migrations ORDER BY migration_id`.pipe(
       Effect.map((rows) => rows.map((row) => row.name)),
       Effect.catchAll(() => Effect.succeed<Array<string>>([]))
-    )
-  )
+    ))
 
 /** A port on 127.0.0.1 that nothing listens on (until a relay does). */
 export const freePort: Effect.Effect<number> = Effect.async<number>((resume) => {
@@ -107,8 +112,7 @@ export const relay = (port: number): Effect.Effect<Relay, never, Scope.Scope> =>
             },
             connections: () => count
           }
-        }))
-      )
+        })))
     }),
     ({ server, sockets }) =>
       Effect.async<void>((resume) => {

@@ -38,7 +38,7 @@ const sizes = boxes.split(",").map((box) => {
   return { width, height }
 })
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   // As the runtimes start: cache off, IMGPIPE_SHARP_CONCURRENCY if set.
   yield* Effect.orDie(configureSharp)
   const resizer = makeSharpResizer({ maxPixels: MAX_PIXELS, budget: yield* makeDecodeBudget(Number(budgetText)) })
@@ -67,6 +67,8 @@ const program = Effect.gen(function*() {
 
 void Effect.runPromise(Effect.either(program)).then((result) => {
   process.stdout.write(
-    `${JSON.stringify(result._tag === "Right" ? result.right : { error: `${result.left.code}: ${result.left.message}` })}\n`
+    `${
+      JSON.stringify(result._tag === "Right" ? result.right : { error: `${result.left.code}: ${result.left.message}` })
+    }\n`
   )
 })

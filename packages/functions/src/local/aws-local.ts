@@ -22,6 +22,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
+import { portConfig, reconcileEveryConfig, visibilityTimeoutSecondsConfig } from "@imgpipe/core"
 import { databaseUrlConfig } from "@imgpipe/core/sql/client"
 import { runMigrations } from "@imgpipe/core/sql/migrate"
 import { Config, Duration, Effect, Option, Redacted, Schedule } from "effect"
@@ -31,14 +32,16 @@ import { servePglite } from "./database.js"
 import { EmulatorError, makeAwsEmulator, stageNames } from "./emulator.js"
 import { runIngestEventSource, runS3Notifications, runSqsEventSources } from "./event-sources.js"
 import { runSchedule } from "./schedule.js"
-import { portConfig, reconcileEveryConfig, visibilityTimeoutSecondsConfig } from "@imgpipe/core"
 
 const config = Config.all({
   apiPort: portConfig,
   awsPort: Config.integer("FAUXQS_PORT").pipe(Config.withDefault(4566)),
   stage: Config.string("IMGPIPE_STAGE").pipe(
     Config.withDefault("local"),
-    Config.validate({ message: "IMGPIPE_STAGE must be lower-case letters, digits or -", validation: (s) => /^[a-z0-9-]{1,20}$/.test(s) })
+    Config.validate({
+      message: "IMGPIPE_STAGE must be lower-case letters, digits or -",
+      validation: (s) => /^[a-z0-9-]{1,20}$/.test(s)
+    })
   ),
   region: Config.string("AWS_REGION").pipe(Config.withDefault("us-east-1")),
   visibilityTimeoutSeconds: visibilityTimeoutSecondsConfig(30),
@@ -96,10 +99,11 @@ const exited = (child: ChildProcess) =>
   })
 
 const waitUntilHealthy = (url: string) =>
-  Effect.tryPromise(() => fetch(url).then((r) => (r.ok ? undefined : Promise.reject(new Error(String(r.status)))))).pipe(
-    Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo(Duration.seconds(60)))),
-    Effect.mapError(() => new EmulatorError({ message: `the API did not answer ${url} within 60 s` }))
-  )
+  Effect.tryPromise(() => fetch(url).then((r) => (r.ok ? undefined : Promise.reject(new Error(String(r.status))))))
+    .pipe(
+      Effect.retry(Schedule.spaced("250 millis").pipe(Schedule.upTo(Duration.seconds(60)))),
+      Effect.mapError(() => new EmulatorError({ message: `the API did not answer ${url} within 60 s` }))
+    )
 
 const main = Effect.gen(function* () {
   const settings = yield* config
@@ -133,7 +137,12 @@ const main = Effect.gen(function* () {
   yield* runIngestEventSource(emulator, startProcessing.handler, mapping)
   yield* runSqsEventSources(emulator, processImage.handler, mapping)
   const reconcile = yield* Effect.promise(() => import("../reconcile.js"))
-  yield* runSchedule(reconcile.handler, { functionName: "Reconcile", region: settings.region, every: yield* reconcileEveryConfig, timeoutMs })
+  yield* runSchedule(reconcile.handler, {
+    functionName: "Reconcile",
+    region: settings.region,
+    every: yield* reconcileEveryConfig,
+    timeoutMs
+  })
 
   const child = yield* spawnApi({ ...env, PORT: String(settings.apiPort) })
   const api = `http://localhost:${settings.apiPort}`

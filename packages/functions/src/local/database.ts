@@ -121,31 +121,33 @@ const serveConnections = (db: PGlite, server: Server, sockets: Set<Socket>) => {
 }
 
 /** Starts the database; its URL is valid until the scope closes. Loopback only, no password. */
-export const servePglite: Effect.Effect<Redacted.Redacted<string>, EmulatorError, Scope.Scope> = Effect.gen(function* () {
-  const db = yield* Effect.acquireRelease(
-    Effect.tryPromise({ try: () => PGlite.create("memory://"), catch: fail("open PGlite") }),
-    (db) => Effect.promise(() => (db.closed ? Promise.resolve() : db.close()))
-  )
-  const sockets = new Set<Socket>()
-  const server = yield* Effect.acquireRelease(
-    Effect.tryPromise({
-      try: () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer()
-          serveConnections(db, server, sockets)
-          server.once("error", reject)
-          server.listen(0, "127.0.0.1", () => resolve(server))
-        }),
-      catch: fail("serve PGlite")
-    }),
-    (server) =>
-      Effect.async<void>((resume) => {
-        server.close(() => resume(Effect.void))
-        // Pools keep their connections open; the process is stopping, so cut them.
-        for (const socket of sockets) socket.destroy()
-      })
-  )
-  const address = server.address()
-  const port = typeof address === "object" && address !== null ? address.port : 0
-  return Redacted.make(`postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`)
-})
+export const servePglite: Effect.Effect<Redacted.Redacted<string>, EmulatorError, Scope.Scope> = Effect.gen(
+  function* () {
+    const db = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => PGlite.create("memory://"), catch: fail("open PGlite") }),
+      (db) => Effect.promise(() => (db.closed ? Promise.resolve() : db.close()))
+    )
+    const sockets = new Set<Socket>()
+    const server = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () =>
+          new Promise<Server>((resolve, reject) => {
+            const server = createServer()
+            serveConnections(db, server, sockets)
+            server.once("error", reject)
+            server.listen(0, "127.0.0.1", () => resolve(server))
+          }),
+        catch: fail("serve PGlite")
+      }),
+      (server) =>
+        Effect.async<void>((resume) => {
+          server.close(() => resume(Effect.void))
+          // Pools keep their connections open; the process is stopping, so cut them.
+          for (const socket of sockets) socket.destroy()
+        })
+    )
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    return Redacted.make(`postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`)
+  }
+)

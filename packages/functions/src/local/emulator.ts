@@ -95,7 +95,8 @@ const s3ErrorXml = (code: string, message: string): string =>
 const attempt = <A>(what: string, run: () => Promise<A>) =>
   Effect.tryPromise({
     try: run,
-    catch: (error) => new EmulatorError({ message: `${what}: ${error instanceof Error ? error.message : String(error)}` })
+    catch: (error) =>
+      new EmulatorError({ message: `${what}: ${error instanceof Error ? error.message : String(error)}` })
   })
 
 /** Starts fauxqs with imgpipe's buckets and queues; everything stops when the scope closes. */
@@ -164,7 +165,9 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
         query: request.query as Record<string, unknown> | undefined,
         body: async () => {
           const chunks: Array<Buffer> = []
-          for await (const chunk of request.raw) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)))
+          for await (const chunk of request.raw) {
+            chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)))
+          }
           return Buffer.concat(chunks).toString("utf8")
         }
       })
@@ -233,11 +236,15 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
         const out = yield* attempt(`create queue ${name}`, () =>
           sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes })))
         const url = out.QueueUrl
-        if (url === undefined) return yield* new EmulatorError({ message: `queue ${name} has no URL` })
+        if (url === undefined) {
+          return yield* new EmulatorError({ message: `queue ${name} has no URL` })
+        }
         const attrs = yield* attempt(`read queue ${name}`, () =>
           sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] })))
         const arn = attrs.Attributes?.["QueueArn"]
-        if (arn === undefined) return yield* new EmulatorError({ message: `queue ${name} has no ARN` })
+        if (arn === undefined) {
+          return yield* new EmulatorError({ message: `queue ${name} has no ARN` })
+        }
         return { name, url, arn } satisfies QueueInfo
       })
 
@@ -259,7 +266,9 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
 
     // The ingest queue keeps notifications 14 days (as in AWS) and has a dead-letter queue of its own:
     // what lands there is an upload whose processing never started, not a resize job.
-    const ingestDeadLetterQueue = yield* createQueue(options.ingestDeadLetterQueueName, { MessageRetentionPeriod: "1209600" })
+    const ingestDeadLetterQueue = yield* createQueue(options.ingestDeadLetterQueueName, {
+      MessageRetentionPeriod: "1209600"
+    })
     const ingestQueue = yield* createQueue(options.ingestQueueName, {
       VisibilityTimeout: String(options.visibilityTimeoutSeconds),
       MessageRetentionPeriod: "1209600",

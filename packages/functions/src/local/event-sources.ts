@@ -50,7 +50,9 @@ export const notifyIngestQueue = (emulator: AwsEmulator, object: CreatedObject) 
 export const runS3Notifications = (emulator: AwsEmulator): Effect.Effect<never, never, Scope.Scope> => {
   const retrying = <A>(send: Effect.Effect<A, string>) =>
     send.pipe(
-      Effect.tapError((error) => Effect.logWarning("S3 notification not delivered; retrying").pipe(Effect.annotateLogs({ error }))),
+      Effect.tapError((error) =>
+        Effect.logWarning("S3 notification not delivered; retrying").pipe(Effect.annotateLogs({ error }))
+      ),
       Effect.retry(Schedule.spaced("1 second")),
       // Retried for ever: no error comes out.
       Effect.orDie,
@@ -59,7 +61,9 @@ export const runS3Notifications = (emulator: AwsEmulator): Effect.Effect<never, 
   return retrying(sendToQueue(emulator, emulator.ingestQueue, s3TestEvent(emulator.buckets.raw))).pipe(
     Effect.zipRight(
       Queue.take(emulator.objectCreated).pipe(
-        Effect.flatMap((object) => (object.bucket === emulator.buckets.raw ? retrying(notifyIngestQueue(emulator, object)) : Effect.void)),
+        Effect.flatMap((
+          object
+        ) => (object.bucket === emulator.buckets.raw ? retrying(notifyIngestQueue(emulator, object)) : Effect.void)),
         Effect.forever
       )
     )
@@ -89,7 +93,8 @@ export interface BatchOutcome extends PollOutcome {
 }
 
 const isBatchResponse = (value: unknown): value is SQSBatchResponse =>
-  typeof value === "object" && value !== null && Array.isArray((value as { batchItemFailures?: unknown }).batchItemFailures)
+  typeof value === "object" && value !== null &&
+  Array.isArray((value as { batchItemFailures?: unknown }).batchItemFailures)
 
 /**
  * One poll of one queue by the mapping of `functionName`: receive, invoke, delete the successes.
@@ -110,7 +115,12 @@ export const pollQueue = (
             QueueUrl: queue.url,
             MaxNumberOfMessages: options.batchSize,
             WaitTimeSeconds: options.waitTimeSeconds,
-            MessageSystemAttributeNames: ["ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"]
+            MessageSystemAttributeNames: [
+              "ApproximateReceiveCount",
+              "SentTimestamp",
+              "SenderId",
+              "ApproximateFirstReceiveTimestamp"
+            ]
           }),
           { abortSignal: signal }
         ),
@@ -120,9 +130,10 @@ export const pollQueue = (
     if (messages.length === 0) return { received: 0, deleted: 0, retried: 0 }
 
     const event: SQSEvent = { Records: messages.map((m) => sqsEventRecord(m, queue.arn, emulator.region)) }
-    const result = yield* invoke(fn, event, { functionName, region: emulator.region, timeoutMs: options.timeoutMs }).pipe(
-      Effect.either
-    )
+    const result = yield* invoke(fn, event, { functionName, region: emulator.region, timeoutMs: options.timeoutMs })
+      .pipe(
+        Effect.either
+      )
     const ids = new Set(messages.map((m) => m.MessageId))
     let failedIds: ReadonlySet<string | undefined>
     if (result._tag === "Left") {
@@ -132,8 +143,12 @@ export const pollQueue = (
       failedIds = ids
     } else if (result.right === undefined || result.right === null) {
       failedIds = new Set() // no response: every record succeeded
-    } else if (!isBatchResponse(result.right) || result.right.batchItemFailures.some((f) => !ids.has(f.itemIdentifier))) {
-      yield* Effect.logWarning(`${functionName} returned an invalid batch response; the whole batch will be delivered again`)
+    } else if (
+      !isBatchResponse(result.right) || result.right.batchItemFailures.some((f) => !ids.has(f.itemIdentifier))
+    ) {
+      yield* Effect.logWarning(
+        `${functionName} returned an invalid batch response; the whole batch will be delivered again`
+      )
       failedIds = ids
     } else {
       failedIds = new Set(result.right.batchItemFailures.map((f) => f.itemIdentifier))
@@ -165,7 +180,10 @@ export const pollOnce = (
   fn: LambdaFunction<SQSEvent, unknown>,
   options: SqsSourceOptions
 ): Effect.Effect<BatchOutcome, string> =>
-  Effect.map(pollQueue(emulator, emulator.queues[size], `ProcessImage-${size}`, fn, options), (outcome) => ({ size, ...outcome }))
+  Effect.map(
+    pollQueue(emulator, emulator.queues[size], `ProcessImage-${size}`, fn, options),
+    (outcome) => ({ size, ...outcome })
+  )
 
 /** One poll of the ingest queue by StartProcessing's mapping. */
 export const pollIngestOnce = (

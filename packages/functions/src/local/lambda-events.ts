@@ -41,7 +41,11 @@ export const s3EventRecord = (object: CreatedObject, region: string): S3EventRec
     s3: {
       s3SchemaVersion: "1.0",
       configurationId: "imgpipe-start-processing",
-      bucket: { name: object.bucket, ownerIdentity: { principalId: "A3EMULATOR" }, arn: `arn:aws:s3:::${object.bucket}` },
+      bucket: {
+        name: object.bucket,
+        ownerIdentity: { principalId: "A3EMULATOR" },
+        arn: `arn:aws:s3:::${object.bucket}`
+      },
       object: {
         key: encodeS3EventKey(object.key),
         size: object.size,
@@ -106,7 +110,10 @@ export const invoke = <E, R>(fn: LambdaFunction<E, R>, event: E, options: Invoke
     try: () => fn(event, lambdaContext(options.functionName, options.region, options.timeoutMs)),
     catch: (error) => (error instanceof Error ? error.message : String(error))
   }).pipe(
-    Effect.timeoutFail({ duration: Duration.millis(options.timeoutMs), onTimeout: () => `timed out after ${options.timeoutMs} ms` })
+    Effect.timeoutFail({
+      duration: Duration.millis(options.timeoutMs),
+      onTimeout: () => `timed out after ${options.timeoutMs} ms`
+    })
   )
 
 /** The message S3 posts to a queue once, when the notification configuration is saved. */
@@ -118,4 +125,3 @@ export const s3TestEvent = (bucket: string, time: Date = new Date()) => ({
   RequestId: randomUUID().replace(/-/g, "").slice(0, 16).toUpperCase(),
   HostId: "fauxqs"
 })
-

@@ -36,13 +36,16 @@ export interface ObjectTagging {
 }
 
 const escapeXml = (text: string) =>
-  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;")
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(
+    /'/g,
+    "&apos;"
+  )
 
 const unescapeXml = (text: string) =>
   text
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
-    .replace(/&quot;/g, '"')
+    .replace(/&quot;/g, "\"")
     .replace(/&apos;/g, "'")
     .replace(/&amp;/g, "&")
 
@@ -67,7 +70,9 @@ export const makeObjectTagging = (exists: (bucket: string, key: string) => Promi
   return {
     handle: async ({ body, bucket, key, method, query }) => {
       // Object tagging only: a bucket's tagging (no key) stays fauxqs's business.
-      if (query === undefined || !("tagging" in query) || bucket === undefined || key === undefined || key.length === 0) {
+      if (
+        query === undefined || !("tagging" in query) || bucket === undefined || key === undefined || key.length === 0
+      ) {
         return { _tag: "NotTagging" }
       }
       if (method !== "PUT" && method !== "GET" && method !== "DELETE") return { _tag: "NotTagging" }
@@ -79,7 +84,11 @@ export const makeObjectTagging = (exists: (bucket: string, key: string) => Promi
         case "PUT": {
           const set = parseTagging(await body())
           if (set.length > 10) {
-            return { _tag: "Answer", status: 400, body: errorXml("BadRequest", "Object tags cannot be greater than 10") }
+            return {
+              _tag: "Answer",
+              status: 400,
+              body: errorXml("BadRequest", "Object tags cannot be greater than 10")
+            }
           }
           tags.set(id, set)
           return { _tag: "Answer", status: 200, body: "" }

@@ -20,7 +20,11 @@ export interface Keys {
 export type PresignCheck =
   | { readonly _tag: "NotPresigned" }
   | { readonly _tag: "Valid" }
-  | { readonly _tag: "Refused"; readonly code: "SignatureDoesNotMatch" | "AccessDenied" | "InvalidAccessKeyId"; readonly message: string }
+  | {
+    readonly _tag: "Refused"
+    readonly code: "SignatureDoesNotMatch" | "AccessDenied" | "InvalidAccessKeyId"
+    readonly message: string
+  }
 
 /** `20261128T005933Z` → Date. */
 const parseAmzDate = (value: string): Date | undefined => {
@@ -30,7 +34,10 @@ const parseAmzDate = (value: string): Date | undefined => {
   return new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!))
 }
 
-const refused = (code: "SignatureDoesNotMatch" | "AccessDenied" | "InvalidAccessKeyId", message: string): PresignCheck => ({
+const refused = (
+  code: "SignatureDoesNotMatch" | "AccessDenied" | "InvalidAccessKeyId",
+  message: string
+): PresignCheck => ({
   _tag: "Refused",
   code,
   message
@@ -61,7 +68,10 @@ export const checkPresigned = async (input: {
     accessKeyId === undefined || shortDate === undefined || region === undefined || service === undefined ||
     signedAt === undefined || !Number.isInteger(expiresIn) || expiresIn <= 0 || !signedHeaders.includes("host")
   ) {
-    return refused("AccessDenied", "Query-string authentication requires X-Amz-Credential, X-Amz-Date, X-Amz-Expires and X-Amz-SignedHeaders including host")
+    return refused(
+      "AccessDenied",
+      "Query-string authentication requires X-Amz-Credential, X-Amz-Date, X-Amz-Expires and X-Amz-SignedHeaders including host"
+    )
   }
   if (accessKeyId !== input.keys.accessKeyId) {
     return refused("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
@@ -76,7 +86,10 @@ export const checkPresigned = async (input: {
   for (const name of signedHeaders) {
     const value = input.headers[name]
     if (value === undefined) {
-      return refused("SignatureDoesNotMatch", `There were headers present in the request which were not signed: missing ${name}`)
+      return refused(
+        "SignatureDoesNotMatch",
+        `There were headers present in the request which were not signed: missing ${name}`
+      )
     }
     headers[name] = typeof value === "string" ? value : value.join(",")
   }

@@ -16,7 +16,10 @@ export interface ScheduleOptions {
 }
 
 /** The event EventBridge sends for a scheduled rule's tick. */
-export const scheduledEvent = (options: { readonly functionName: string; readonly region: string }, time: Date): ScheduledEvent => ({
+export const scheduledEvent = (
+  options: { readonly functionName: string; readonly region: string },
+  time: Date
+): ScheduledEvent => ({
   version: "0",
   id: crypto.randomUUID(),
   "detail-type": "Scheduled Event",
@@ -29,13 +32,20 @@ export const scheduledEvent = (options: { readonly functionName: string; readonl
 })
 
 /** Invokes `fn` every `options.every` until the scope closes; logs each result at debug, failures as warnings. */
-export const runSchedule = <R>(fn: LambdaFunction<ScheduledEvent, R>, options: ScheduleOptions): Effect.Effect<void, never, Scope.Scope> =>
+export const runSchedule = <R>(
+  fn: LambdaFunction<ScheduledEvent, R>,
+  options: ScheduleOptions
+): Effect.Effect<void, never, Scope.Scope> =>
   Effect.asVoid(
     Effect.forkScoped(
       Effect.suspend(() => invoke(fn, scheduledEvent(options, new Date()), options)).pipe(
-        Effect.tap((result) => Effect.logDebug("scheduled invocation done").pipe(Effect.annotateLogs({ result: JSON.stringify(result) }))),
+        Effect.tap((result) =>
+          Effect.logDebug("scheduled invocation done").pipe(Effect.annotateLogs({ result: JSON.stringify(result) }))
+        ),
         Effect.catchAll((error) =>
-          Effect.logWarning("scheduled invocation failed; the next tick runs as usual").pipe(Effect.annotateLogs({ error }))
+          Effect.logWarning("scheduled invocation failed; the next tick runs as usual").pipe(
+            Effect.annotateLogs({ error })
+          )
         ),
         Effect.delay(options.every),
         Effect.repeat(Schedule.forever),

@@ -3,10 +3,10 @@
  * Lambda handlers, the ECS API entry), on free ports, with a fresh database on the
  * TEST_DATABASE_URL server when one is given (PGlite otherwise). Waits for the API's /health.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { resolve } from "node:path"
 import { freePort } from "@imgpipe/core/util/net"
 import { makeTestDatabase } from "@imgpipe/local/test/support/runner"
+import { type ChildProcess, spawn } from "node:child_process"
+import { resolve } from "node:path"
 
 export const root = resolve(import.meta.dirname, "../../../..")
 

@@ -18,14 +18,19 @@ import { ImageRepository } from "@imgpipe/core"
 import { S3ClientInstance } from "@imgpipe/core/aws/S3Storage"
 import { SQSClientInstance } from "@imgpipe/core/aws/SqsQueue"
 import type { Database } from "@imgpipe/core/sql/client"
-import type { SQSBatchResponse, SQSEvent, S3Event } from "aws-lambda"
+import { TestDatabase } from "@imgpipe/core/test/support/database"
+import { logRequests, type RequestLog } from "@imgpipe/core/test/support/fauxqs"
+import type { S3Event, SQSBatchResponse, SQSEvent } from "aws-lambda"
 import { ConfigProvider, Context, Effect, Layer, ManagedRuntime, type Scope } from "effect"
 import { createServer } from "node:http"
-import { logRequests, type RequestLog } from "@imgpipe/core/test/support/fauxqs"
-import { TestDatabase } from "@imgpipe/core/test/support/database"
 import { ProcessImageServices, StartProcessingServices } from "../../src/layers.js"
 import { type AwsEmulator, makeAwsEmulator, stageNames } from "../../src/local/emulator.js"
-import { type LambdaFunction, runIngestEventSource, runS3Notifications, runSqsEventSources } from "../../src/local/event-sources.js"
+import {
+  type LambdaFunction,
+  runIngestEventSource,
+  runS3Notifications,
+  runSqsEventSources
+} from "../../src/local/event-sources.js"
 import { processImageHandler } from "../../src/process-image.js"
 import { startProcessingHandler, type StartProcessingSummary } from "../../src/start-processing.js"
 
@@ -106,20 +111,27 @@ const makeHarness = (options: HarnessOptions): Effect.Effect<AwsHarness, unknown
         Effect.sync(() => new S3Client({ ...clientConfig, forcePathStyle: true })),
         (c) => Effect.sync(() => c.destroy())
       ),
-      sqs: yield* Effect.acquireRelease(Effect.sync(() => new SQSClient(clientConfig)), (c) => Effect.sync(() => c.destroy()))
+      sqs: yield* Effect.acquireRelease(
+        Effect.sync(() => new SQSClient(clientConfig)),
+        (c) => Effect.sync(() => c.destroy())
+      )
     }
 
     // What `LambdaHandler.make` returns: the effect handler run on the function's runtime.
-    const startProcessing: LambdaFunction<SQSEvent | S3Event, SQSBatchResponse | StartProcessingSummary> = (event, context) =>
-      start.runPromise(startProcessingHandler(event, context))
+    const startProcessing: LambdaFunction<SQSEvent | S3Event, SQSBatchResponse | StartProcessingSummary> = (
+      event,
+      context
+    ) => start.runPromise(startProcessingHandler(event, context))
     const harness: AwsHarness = {
       emulator,
       startProcessing: (event, context) =>
         startProcessing(event, context).then((out) =>
-          "started" in out ? out : Promise.reject(new Error(`an S3 event answered ${JSON.stringify(out)}`))),
+          "started" in out ? out : Promise.reject(new Error(`an S3 event answered ${JSON.stringify(out)}`))
+        ),
       startProcessingSqs: (event, context) =>
         startProcessing(event, context).then((out) =>
-          "batchItemFailures" in out ? out : Promise.reject(new Error(`an SQS event answered ${JSON.stringify(out)}`))),
+          "batchItemFailures" in out ? out : Promise.reject(new Error(`an SQS event answered ${JSON.stringify(out)}`))
+        ),
       processImage: (event, context) => process.runPromise(processImageHandler(event, context)),
       apiUrl,
       requests,

@@ -5,7 +5,7 @@
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { expect, vi } from "vitest"
-import { type Recorded, type Recorder, installSstFakes, resolveDeep } from "./sst-fakes.js"
+import { installSstFakes, type Recorded, type Recorder, resolveDeep } from "./sst-fakes.js"
 
 export const root = resolve(import.meta.dirname, "../../../..")
 
@@ -26,7 +26,10 @@ export const str = (value: unknown): string => {
   return value as string
 }
 export const at = (value: unknown, ...path: ReadonlyArray<string>): unknown =>
-  path.reduce<unknown>((inner, key) => (inner !== null && typeof inner === "object" ? (inner as Json)[key] : undefined), value)
+  path.reduce<unknown>(
+    (inner, key) => (inner !== null && typeof inner === "object" ? (inner as Json)[key] : undefined),
+    value
+  )
 
 /** `"60 seconds"`, `"10 minutes"` → seconds (the SST duration strings this config uses). */
 export const seconds = (duration: unknown): number => {

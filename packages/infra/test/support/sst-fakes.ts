@@ -80,7 +80,9 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
   class Vpc extends Component {
     readonly id = new FakeOutput("vpc-0123")
     readonly nodes = {
-      privateRouteTables: new FakeOutput([{ id: new FakeOutput("rtb-private-a") }, { id: new FakeOutput("rtb-private-b") }]),
+      privateRouteTables: new FakeOutput([{ id: new FakeOutput("rtb-private-a") }, {
+        id: new FakeOutput("rtb-private-b")
+      }]),
       publicRouteTables: new FakeOutput([{ id: new FakeOutput("rtb-public") }])
     }
     constructor(name: string, args?: unknown, opts?: unknown) {
@@ -94,7 +96,9 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
     constructor(name: string, args?: unknown, opts?: unknown) {
       super("sst.aws.Bucket", name, args, opts)
       const physical = get(resolveDeep(args), "transform", "bucket", "bucket")
-      const bucketName = typeof physical === "string" ? physical : `${app.name}-${app.stage}-${name.toLowerCase()}-generated`
+      const bucketName = typeof physical === "string"
+        ? physical
+        : `${app.name}-${app.stage}-${name.toLowerCase()}-generated`
       this.name = new FakeOutput(bucketName)
       this.arn = new FakeOutput(`arn:aws:s3:::${bucketName}`)
     }
@@ -139,7 +143,9 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
     /** As SST's: the instance is tagged with the ARN of the secret RDS Proxy logs in with. */
     readonly nodes = {
       instance: {
-        tags: new FakeOutput({ "sst:lookup:password": `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${POSTGRES_SECRET_NAME}` })
+        tags: new FakeOutput({
+          "sst:lookup:password": `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${POSTGRES_SECRET_NAME}`
+        })
       }
     }
     constructor(name: string, args?: unknown, opts?: unknown) {
@@ -189,7 +195,9 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
       super("sst.Secret", name, { placeholder }, {})
       // As SST's: the value set with `sst secret set`, else the placeholder, else an error.
       const value = options.secrets?.[name] ?? resolveDeep(placeholder)
-      if (typeof value !== "string") throw new Error(`SecretMissingError: set a value for ${name} with \`sst secret set\``)
+      if (typeof value !== "string") {
+        throw new Error(`SecretMissingError: set a value for ${name} with \`sst secret set\``)
+      }
       this.value = new FakeOutput(value)
     }
   }
@@ -219,7 +227,9 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
     }
 
   const interpolate = (strings: TemplateStringsArray, ...values: ReadonlyArray<unknown>) =>
-    new FakeOutput(strings.reduce((out, text, i) => out + text + (i < values.length ? String(resolveDeep(values[i])) : ""), ""))
+    new FakeOutput(
+      strings.reduce((out, text, i) => out + text + (i < values.length ? String(resolveDeep(values[i])) : ""), "")
+    )
 
   Object.assign(globalThis, {
     $config: <T>(config: T): T => config,
@@ -242,7 +252,9 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
     $concat: (...values: ReadonlyArray<unknown>) => new FakeOutput(values.map((v) => String(resolveDeep(v))).join("")),
     $jsonStringify: (value: unknown) => new FakeOutput(JSON.stringify(resolveDeep(value))),
     $transform: (resource: unknown, cb: unknown) =>
-      record("$transform", {}, typeof resource === "function" && "kind" in resource ? String(resource.kind) : "?", { cb }, {}),
+      record("$transform", {}, typeof resource === "function" && "kind" in resource ? String(resource.kind) : "?", {
+        cb
+      }, {}),
     sst: {
       Secret,
       aws: { Vpc, Bucket, Queue, Postgres, Function: LambdaFunction, Cluster, Service, SnsTopic, Cron }

@@ -5,12 +5,12 @@
  * does it, which is how the fallback branches are reached one by one.
  */
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { TestDatabase } from "@imgpipe/core/test/support/database"
 import { ConfigProvider, Context, Effect, Layer, Logger, LogLevel } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { TestDatabase } from "@imgpipe/core/test/support/database"
 import { EmbeddedServicesLive, ServerLive } from "../../src/layers.js"
 import { WorkersLive } from "../../src/workers.js"
 import { freePort } from "./runner.js"

@@ -16,7 +16,8 @@ const typeByExtension: Record<string, string> = {
   ".tif": "image/tiff",
   ".heic": "image/heic"
 }
-export const contentTypeOf = (name: string): string => typeByExtension[extname(name).toLowerCase()] ?? "application/octet-stream"
+export const contentTypeOf = (name: string): string =>
+  typeByExtension[extname(name).toLowerCase()] ?? "application/octet-stream"
 
 export interface UploadTicket {
   readonly image_id: string
@@ -40,7 +41,11 @@ export const uploadBytes = async (baseUrl: string, bytes: Uint8Array, contentTyp
   const res = await requestUpload(baseUrl, { content_type: contentType, content_length: bytes.byteLength })
   if (res.status !== 201) throw new Error(`/upload answered ${res.status}: ${await res.text()}`)
   const ticket = (await res.json()) as UploadTicket
-  const put = await fetch(ticket.upload.url, { method: ticket.upload.method, headers: ticket.upload.headers, body: bytes })
+  const put = await fetch(ticket.upload.url, {
+    method: ticket.upload.method,
+    headers: ticket.upload.headers,
+    body: bytes
+  })
   if (!put.ok) throw new Error(`PUT answered ${put.status}: ${await put.text()}`)
   return ticket
 }
@@ -56,7 +61,13 @@ export interface RenditionStatus {
 export interface ImageStatus {
   readonly image_id: string
   readonly status: "awaiting_upload" | "processing" | "ready" | "failed"
-  readonly original: { content_type: string; bytes: number; width: number | null; height: number | null; format: string | null } | null
+  readonly original: {
+    content_type: string
+    bytes: number
+    width: number | null
+    height: number | null
+    format: string | null
+  } | null
   readonly renditions: Record<"small" | "medium" | "large", RenditionStatus>
   readonly error?: { code: string; message: string }
 }
@@ -83,7 +94,11 @@ export const waitUntilStarted = async (baseUrl: string, imageId: string, timeout
 }
 
 /** POST /upload, PUT the bytes, then wait until processing has started (see `waitUntilStarted`). */
-export const uploadAndStart = async (baseUrl: string, bytes: Uint8Array, contentType: string): Promise<UploadTicket> => {
+export const uploadAndStart = async (
+  baseUrl: string,
+  bytes: Uint8Array,
+  contentType: string
+): Promise<UploadTicket> => {
   const ticket = await uploadBytes(baseUrl, bytes, contentType)
   await waitUntilStarted(baseUrl, ticket.image_id)
   return ticket

@@ -3,12 +3,12 @@
  * `bun run start` does, on a free port and a temporary data folder. With TEST_DATABASE_URL set it
  * runs on a fresh database of that PostgreSQL server instead of PGlite.
  */
+import { freePort } from "@imgpipe/core/util/net"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import pg from "pg"
-import { freePort } from "@imgpipe/core/util/net"
 
 const root = resolve(import.meta.dirname, "../../../..")
 

@@ -23,5 +23,7 @@ export default Effect.gen(function* () {
       CONSTRAINT images_stall_resends_check CHECK (stall_resends >= 0)
   `)
   yield* sql.unsafe(`CREATE INDEX images_processing_progress_idx ON images (updated_at) WHERE status = 'processing'`)
-  yield* sql.unsafe(`CREATE INDEX images_upload_expiry_idx ON images (upload_expires_at) WHERE status = 'awaiting_upload'`)
+  yield* sql.unsafe(
+    `CREATE INDEX images_upload_expiry_idx ON images (upload_expires_at) WHERE status = 'awaiting_upload'`
+  )
 })
