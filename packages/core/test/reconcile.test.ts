@@ -7,7 +7,7 @@
 import { FileSystem } from "@effect/platform"
 import { NodeFileSystem } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { describe, expect, it, layer } from "@effect/vitest"
+import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import { ReconcileSettingsLive, SettingsLive } from "../src/config.js"
 import type { ImageNotFound } from "../src/domain/errors.js"

@@ -61,7 +61,7 @@ var info = null
 var started = 0
 
 function fmtBytes(n) {
-  var trim = function (text) { return text.replace(/\.0+$/, "") }
+  var trim = function (text) { return text.replace(/\\.0+$/, "") }
   if (n < 1024) return n + " B"
   if (n < 1048576) return trim((n / 1024).toFixed(1)) + " KiB"
   return trim((n / 1048576).toFixed(n < 10485760 ? 2 : 1)) + " MiB"

@@ -104,7 +104,7 @@ const removeStale = (path: string, judged: string): boolean => {
   return true
 }
 
-const lockError = (dataDir: string) => (cause: unknown) =>
+const lockError = (cause: unknown) =>
   cause instanceof DataDirInUse
     ? cause
     : new DatabaseError({
@@ -148,7 +148,7 @@ export const lockDataDir = (dataDir: string) =>
         openDataDirs.add(dataDir)
         return lockPath
       },
-      catch: lockError(dataDir)
+      catch: lockError
     }),
     (lockPath) =>
       Effect.sync(() => {
