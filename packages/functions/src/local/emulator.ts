@@ -4,10 +4,8 @@
  * dead-letter queue, the ingest queue (the raw bucket's notifications) with its own — plus what
  * fauxqs lacks:
  *
- * - presigned URLs are checked as S3 checks them (`presigned.ts`): a PUT with another content type
- *   or length than signed is refused with 403 `SignatureDoesNotMatch`;
- * - conditional writes (`conditional-put.ts`): a PUT with `If-None-Match: *` on an existing key is
- *   refused with 412 `PreconditionFailed`, so an upload URL is good for one upload, as on S3;
+ * - presigned URLs checked, conditional writes and object tagging, as S3 does them
+ *   (`s3-behaviour.ts`);
  * - every object stored (PUT, or copy) is reported on `objectCreated`, which the event-source
  *   emulator turns into S3 ObjectCreated notifications on the ingest queue. fauxqs has no bucket
  *   notifications, but its Fastify app (`buildApp`) lets a response hook see each completed write.
@@ -19,9 +17,8 @@ import { Data, Effect, Queue, type Scope } from "effect"
 import type { FastifyReply, FastifyRequest } from "fastify"
 import { buildApp } from "fauxqs"
 import { randomBytes } from "node:crypto"
-import { makeConditionalWrites } from "./conditional-put.js"
-import { makeObjectTagging } from "./object-tagging.js"
-import { checkPresigned, type Keys } from "./presigned.js"
+import type { Keys } from "./presigned.js"
+import { installS3Behaviour } from "./s3-behaviour.js"
 
 export class EmulatorError extends Data.TaggedError("EmulatorError")<{ readonly message: string }> {}
 
@@ -87,11 +84,6 @@ export interface AwsEmulator {
 const headerValue = (value: string | ReadonlyArray<string> | number | undefined): string | undefined =>
   value === undefined ? undefined : Array.isArray(value) ? value.join(",") : String(value)
 
-const s3ErrorXml = (code: string, message: string): string =>
-  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${
-    randomBytes(8).toString("hex").toUpperCase()
-  }</RequestId></Error>`
-
 const attempt = <A>(what: string, run: () => Promise<A>) =>
   Effect.tryPromise({
     try: run,
@@ -109,73 +101,7 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
 
     const app = buildApp({ logger: false, defaultRegion: options.region })
 
-    // Authentication happens before S3 reads a body; so does this check.
-    app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
-      if (!verify) return
-      const check = await checkPresigned({
-        method: request.method,
-        rawUrl: request.raw.url ?? "/",
-        headers: request.headers,
-        keys: options.keys,
-        now: new Date()
-      })
-      if (check._tag === "Refused") {
-        reply.code(403).header("content-type", "application/xml").header("connection", "close")
-        return reply.send(s3ErrorXml(check.code, check.message))
-      }
-    })
-
-    /** Whether the emulator holds the object: a HEAD through fauxqs's own routes. */
-    const objectExists = async (bucket: string, key: string) => {
-      const path = `/${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`
-      const head = await app.inject({ method: "HEAD", url: path })
-      return head.statusCode === 200
-    }
-
-    // S3's conditional write (If-None-Match: *), also before the body is read: one upload per URL.
-    const conditionalWrites = makeConditionalWrites(objectExists)
-    app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
-      if (reply.sent) return
-      const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
-      const check = await conditionalWrites.check({
-        method: request.method,
-        bucket: params?.bucket,
-        key: params?.["*"],
-        headers: request.headers,
-        query: request.query as Record<string, unknown> | undefined
-      })
-      if (check._tag === "Proceed") {
-        // The write is in the store before its response ends, so the key stays claimed until then.
-        reply.raw.once("close", check.release)
-      } else if (check._tag === "Refused") {
-        reply.code(412).header("content-type", "application/xml").header("connection", "close")
-        return reply.send(s3ErrorXml(check.code, check.message))
-      }
-    })
-
-    // Object tagging, which fauxqs lacks (it would store the tagging XML as the object).
-    const tagging = makeObjectTagging(objectExists)
-    app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
-      if (reply.sent) return
-      const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
-      const answer = await tagging.handle({
-        method: request.method,
-        bucket: params?.bucket,
-        key: params?.["*"],
-        query: request.query as Record<string, unknown> | undefined,
-        body: async () => {
-          const chunks: Array<Buffer> = []
-          for await (const chunk of request.raw) {
-            chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)))
-          }
-          return Buffer.concat(chunks).toString("utf8")
-        }
-      })
-      if (answer._tag === "Answer") {
-        reply.code(answer.status).header("content-type", "application/xml")
-        return reply.send(answer.body)
-      }
-    })
+    installS3Behaviour(app, { verifyPresignedUrls: verify, keys: options.keys })
 
     app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
       if (request.method !== "PUT" || reply.statusCode !== 200) return
