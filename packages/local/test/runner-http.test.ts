@@ -5,10 +5,10 @@
  * default (no API keys) and covers the storage routes, preflight included.
  */
 import { expect, layer } from "@effect/vitest"
-import { makeTestApp, TestServer } from "@imgpipe/local/test/support/app"
+import { chunks, MiB, streamBody } from "@imgpipe/api/test/support/stream"
 import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
-import { chunks, MiB, streamBody } from "./support/stream.js"
+import { makeTestApp, TestServer } from "./support/app.js"
 
 const APP = "http://localhost:5173"
 
