@@ -3,7 +3,6 @@
  * spec's body, sends are batched 10 per request, and entries SQS refuses inside a batch surface
  * as `QueueError`.
  */
-import { ReceiveMessageCommand } from "@aws-sdk/client-sqs"
 import { expect, layer } from "@effect/vitest"
 import { Context, Effect, Either, Layer, Option } from "effect"
 import { SQSClientInstance, SqsQueueLive } from "../src/aws/SqsQueue.js"
@@ -11,7 +10,7 @@ import { newImageId } from "../src/domain/ids.js"
 import type { ProcessJob } from "../src/domain/image.js"
 import type { ImageSize } from "../src/domain/sizes.js"
 import { JobQueue } from "../src/services/JobQueue.js"
-import { type Fauxqs, logRequests, type RequestLog, startFauxqs } from "./support/fauxqs.js"
+import { type Fauxqs, logRequests, receiveBodies, type RequestLog, startFauxqs } from "./support/fauxqs.js"
 
 class Emulator extends Context.Tag("test/Emulator")<Emulator, Fauxqs>() {}
 class Requests extends Context.Tag("test/Requests")<Requests, RequestLog>() {}
@@ -53,27 +52,8 @@ const TestLayer = Layer.effect(
 const job = (size: ImageSize, rawKey?: string) =>
   Effect.map(newImageId, (id): ProcessJob => ({ image_id: id, raw_key: rawKey ?? id, size }))
 
-/** Everything on a queue, without deleting (a long visibility timeout keeps each seen once). */
 const drain = (size: ImageSize) =>
-  Effect.gen(function* () {
-    const emulator = yield* Emulator
-    const bodies: Array<unknown> = []
-    for (;;) {
-      const out = yield* Effect.promise(() =>
-        emulator.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: emulator.queueUrls[QUEUES[size]],
-            MaxNumberOfMessages: 10,
-            VisibilityTimeout: 600,
-            WaitTimeSeconds: 0
-          })
-        )
-      )
-      const messages = out.Messages ?? []
-      if (messages.length === 0) return bodies
-      bodies.push(...messages.map((m) => JSON.parse(m.Body ?? "null")))
-    }
-  })
+  Effect.flatMap(Emulator, (emulator) => receiveBodies(emulator.sqs, emulator.queueUrls[QUEUES[size]] ?? ""))
 
 layer(TestLayer, { excludeTestServices: true })("SQS JobQueue (fauxqs)", (it) => {
   it.effect("each job goes to its size's queue as { image_id, raw_key, size }, 10 per SendMessageBatch", () =>

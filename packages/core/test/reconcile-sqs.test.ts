@@ -4,7 +4,6 @@
  * queued jobs, so the time window alone decides; a send SQS refuses rolls the claim back.
  */
 import { PutObjectCommand } from "@aws-sdk/client-s3"
-import { ReceiveMessageCommand } from "@aws-sdk/client-sqs"
 import { expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Option } from "effect"
 import { S3StorageLive } from "../src/aws/S3Storage.js"
@@ -17,7 +16,7 @@ import { JobQueue } from "../src/services/JobQueue.js"
 import { ImageRepositorySql } from "../src/sql/ImageRepositorySql.js"
 import { reconcile } from "../src/usecases/reconcile.js"
 import { TestDatabase, testDatabaseKind } from "./support/database.js"
-import { type Fauxqs, startFauxqs } from "./support/fauxqs.js"
+import { type Fauxqs, receiveBodies, startFauxqs } from "./support/fauxqs.js"
 import { backdateProgress, backdateUploadExpiry, resetAll, stallState } from "./support/reconcile.js"
 
 class Emulator extends Context.Tag("test/Emulator")<Emulator, Fauxqs>() {}
@@ -66,25 +65,7 @@ const TestLayer = Layer.mergeAll(ImageRepositorySql, queueLayer(false), StorageL
 )
 
 const receiveAll = (size: ImageSize) =>
-  Effect.gen(function* () {
-    const emulator = yield* Emulator
-    const bodies: Array<unknown> = []
-    for (;;) {
-      const out = yield* Effect.promise(() =>
-        emulator.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: emulator.queueUrls[QUEUES[size]],
-            MaxNumberOfMessages: 10,
-            VisibilityTimeout: 600,
-            WaitTimeSeconds: 0
-          })
-        )
-      )
-      const messages = out.Messages ?? []
-      if (messages.length === 0) return bodies
-      bodies.push(...messages.map((m) => JSON.parse(m.Body ?? "null")))
-    }
-  })
+  Effect.flatMap(Emulator, (emulator) => receiveBodies(emulator.sqs, emulator.queueUrls[QUEUES[size]] ?? ""))
 
 const stalledImage = (ready: ReadonlyArray<ImageSize>) =>
   Effect.gen(function* () {

@@ -7,7 +7,7 @@
  * same middleware stack but stops before signing, so it is not counted), and records inputs.
  */
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3"
-import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs"
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs"
 import type { DeserializeMiddleware } from "@smithy/types"
 import { ConfigProvider, Effect, type Scope } from "effect"
 import type { FastifyInstance } from "fastify"
@@ -71,6 +71,30 @@ export const startFauxqs = (options: {
       queueUrls,
       env,
       configProvider: (extra) => ConfigProvider.fromMap(new Map(Object.entries({ ...env, ...extra })))
+    }
+  })
+
+/**
+ * Every message body on a queue, parsed, without deleting them (a long visibility timeout keeps each
+ * one seen once).
+ */
+export const receiveBodies = (sqs: SQSClient, queueUrl: string) =>
+  Effect.gen(function* () {
+    const bodies: Array<unknown> = []
+    for (;;) {
+      const out = yield* Effect.promise(() =>
+        sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 600,
+            WaitTimeSeconds: 0
+          })
+        )
+      )
+      const messages = out.Messages ?? []
+      if (messages.length === 0) return bodies
+      bodies.push(...messages.map((m) => JSON.parse(m.Body ?? "null")))
     }
   })
 
