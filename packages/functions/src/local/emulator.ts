@@ -18,7 +18,7 @@ import type { FastifyReply, FastifyRequest } from "fastify"
 import { buildApp } from "fauxqs"
 import { randomBytes } from "node:crypto"
 import type { Keys } from "./presigned.js"
-import { installS3Behaviour } from "./s3-behaviour.js"
+import { installS3Behaviour, s3Target } from "./s3-behaviour.js"
 
 export class EmulatorError extends Data.TaggedError("EmulatorError")<{ readonly message: string }> {}
 
@@ -105,13 +105,10 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
 
     app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
       if (request.method !== "PUT" || reply.statusCode !== 200) return
+      const { bucket, key, query } = s3Target(request)
       // A tagging PUT changes no object (object-tagging.ts answers it): no ObjectCreated.
-      if ((request.query as Record<string, unknown> | undefined)?.["tagging"] !== undefined) return
-      const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
-      const bucket = params?.bucket
-      const key = params?.["*"]
+      if (query?.["tagging"] !== undefined) return
       if (bucket === undefined || key === undefined || key.length === 0) return // a bucket, not an object
-      const query = request.query as Record<string, unknown> | undefined
       if (query?.["uploadId"] !== undefined) return // a multipart part, not an object yet
       const isCopy = request.headers["x-amz-copy-source"] !== undefined
       const eTag = (headerValue(reply.getHeader("etag")) ?? "").replace(/"/g, "")

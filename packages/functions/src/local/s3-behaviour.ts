@@ -19,6 +19,16 @@ const s3ErrorXml = (code: string, message: string): string =>
     randomBytes(8).toString("hex").toUpperCase()
   }</RequestId></Error>`
 
+/** The bucket, key and query of an S3 request on fauxqs's routes (`/:bucket/*`). */
+export const s3Target = (request: FastifyRequest) => {
+  const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
+  return {
+    bucket: params?.bucket,
+    key: params?.["*"],
+    query: request.query as Record<string, unknown> | undefined
+  }
+}
+
 export const installS3Behaviour = (
   app: Pick<FastifyInstance, "addHook" | "inject">,
   options: { readonly verifyPresignedUrls: boolean; readonly keys: Keys }
@@ -51,13 +61,10 @@ export const installS3Behaviour = (
   const conditionalWrites = makeConditionalWrites(objectExists)
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
     if (reply.sent) return
-    const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
     const check = await conditionalWrites.check({
       method: request.method,
-      bucket: params?.bucket,
-      key: params?.["*"],
-      headers: request.headers,
-      query: request.query as Record<string, unknown> | undefined
+      ...s3Target(request),
+      headers: request.headers
     })
     if (check._tag === "Proceed") {
       // The write is in the store before its response ends, so the key stays claimed until then.
@@ -72,12 +79,9 @@ export const installS3Behaviour = (
   const tagging = makeObjectTagging(objectExists)
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
     if (reply.sent) return
-    const params = request.params as { readonly bucket?: string; readonly "*"?: string } | undefined
     const answer = await tagging.handle({
       method: request.method,
-      bucket: params?.bucket,
-      key: params?.["*"],
-      query: request.query as Record<string, unknown> | undefined,
+      ...s3Target(request),
       body: async () => {
         const chunks: Array<Buffer> = []
         for await (const chunk of request.raw) {
