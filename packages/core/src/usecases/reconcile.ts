@@ -4,8 +4,8 @@ import type { ProcessJob } from "../domain/image.js"
 import { type ImageSize, rawKey } from "../domain/sizes.js"
 import { ReconcileRepository, type StalledImage } from "../services/ImageRepository.js"
 import { JobQueue } from "../services/JobQueue.js"
-import { ObjectStorage } from "../services/ObjectStorage.js"
-import { type ObjectCreated, startProcessingMany } from "./startProcessing.js"
+import { checkStoredUploads } from "./resumeUploads.js"
+import { startProcessingMany } from "./startProcessing.js"
 
 /** What one run changed. */
 export interface ReconcileCounts {
@@ -121,20 +121,12 @@ const HEAD_CONCURRENCY = 16
 const expireOrStart = (input: { readonly graceSeconds: number; readonly limit: number }) =>
   Effect.gen(function* () {
     const repo = yield* ReconcileRepository
-    const storage = yield* ObjectStorage
     const candidates = yield* repo.findExpirable(input)
-    const checked = yield* Effect.forEach(
-      candidates,
-      (id) => Effect.map(storage.head("raw", rawKey(id)), (info) => ({ id, info })),
-      { concurrency: HEAD_CONCURRENCY }
-    )
-    const stored: Array<ObjectCreated> = checked.flatMap(({ id, info }) =>
-      Option.isSome(info) ? [{ key: rawKey(id), bytes: info.value.bytes }] : []
-    )
+    const { missing, stored } = yield* checkStoredUploads(candidates, HEAD_CONCURRENCY)
     const outcomes = stored.length === 0
       ? []
       : yield* repo.transaction(startProcessingMany(stored, { resendUnfinished: false }))
-    const expired = yield* repo.expireUploads(checked.filter(({ info }) => Option.isNone(info)).map(({ id }) => id))
+    const expired = yield* repo.expireUploads(missing)
     if (stored.length > 0) {
       yield* Effect.logWarning("reconcile: uploads stored but never started (notification lost); started now").pipe(
         Effect.annotateLogs({ images: stored.map((event) => event.key) })

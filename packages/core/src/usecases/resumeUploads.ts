@@ -1,8 +1,29 @@
-import { Array as Arr, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
+import type { ImageId } from "../domain/ids.js"
 import { rawKey } from "../domain/sizes.js"
 import { ImageRepository } from "../services/ImageRepository.js"
 import { ObjectStorage } from "../services/ObjectStorage.js"
 import { type ObjectCreated, startProcessingMany } from "./startProcessing.js"
+
+/**
+ * Which of `ids` have their original stored (HEAD on the raw bucket, `concurrency` at a time): the
+ * stored ones as the notification their upload would have sent, and the ids with no object.
+ */
+export const checkStoredUploads = (ids: ReadonlyArray<ImageId>, concurrency = 1) =>
+  Effect.gen(function* () {
+    const storage = yield* ObjectStorage
+    const checked = yield* Effect.forEach(ids, (id) =>
+      Effect.map(storage.head("raw", rawKey(id)), (info) => ({ id, info })), {
+      concurrency
+    })
+    const stored = checked.flatMap(({ id, info }): Array<ObjectCreated> =>
+      Option.isSome(info) ? [{ key: rawKey(id), bytes: info.value.bytes }] : []
+    )
+    const missing = checked.filter(({ info }) =>
+      Option.isNone(info)
+    ).map(({ id }) => id)
+    return { stored, missing }
+  })
 
 /**
  * Uploads whose object is stored but whose image is still `awaiting_upload`: their notification was
@@ -11,13 +32,8 @@ import { type ObjectCreated, startProcessingMany } from "./startProcessing.js"
 export const findStoredUploads = (limit = 1000) =>
   Effect.gen(function* () {
     const repo = yield* ImageRepository
-    const storage = yield* ObjectStorage
     const waiting = yield* repo.listAwaitingUpload(limit)
-    const checked = yield* Effect.forEach(waiting, (image) => {
-      const key = rawKey(image.id)
-      return Effect.map(storage.head("raw", key), Option.map((info): ObjectCreated => ({ key, bytes: info.bytes })))
-    })
-    return Arr.getSomes(checked)
+    return (yield* checkStoredUploads(waiting.map((image) => image.id))).stored
   }).pipe(Effect.withSpan("findStoredUploads"))
 
 /**
