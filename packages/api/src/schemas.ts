@@ -3,7 +3,6 @@
  * and nullable integers as they appear on the wire.
  */
 import { ImageId, ImageSize } from "@imgpipe/core"
-import { Schema } from "effect"
 
 /** An id in the examples of the OpenAPI document ("Try it out" answers 404 for it, not 400). */
 export const EXAMPLE_IMAGE_ID = ImageId.make("0190f1a4-7a9b-7c3d-8e2f-3b5a1c9d2e10")
@@ -27,9 +26,5 @@ export const SizeParam = ImageSize.annotations({
   message: () => ({ message: "must be one of small, medium, large", override: true })
 })
 
-export const IsoDate = Schema.Date.annotations({
-  description: "An ISO 8601 timestamp (UTC).",
-  jsonSchema: { type: "string", format: "date-time" }
-})
-
-export const NullableInt = Schema.NullOr(Schema.Int)
+/** Dates and nullable integers on the wire: the same schemas as the status JSON in core. */
+export { IsoDate, NullableInt } from "@imgpipe/core"

@@ -3,10 +3,10 @@
  * key when keys are configured (the check itself is `authorization.ts`).
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
-import { FailureCode, ImageId, ImageStatus, RenditionStatus } from "@imgpipe/core"
+import { ImageId, ImageStatusJson } from "@imgpipe/core"
 import { Schema } from "effect"
 import { ErrorBody } from "../errors.js"
-import { ImageIdParam, IsoDate, NullableInt } from "../schemas.js"
+import { ImageIdParam, IsoDate } from "../schemas.js"
 
 export const UploadRequestBody = Schema.Struct({
   content_type: Schema.String.annotations({
@@ -43,33 +43,8 @@ export const UploadTicketBody = Schema.Struct({
   description: "The image record was created: PUT the bytes to upload.url with upload.headers."
 })
 
-const OriginalView = Schema.Struct({
-  content_type: Schema.String,
-  bytes: NullableInt.annotations({ description: "Size of the stored original, once it arrived." }),
-  width: NullableInt,
-  height: NullableInt,
-  format: Schema.NullOr(Schema.String).annotations({ description: "Real format found in the bytes, once probed." })
-}).annotations({ identifier: "OriginalView" })
-
-const RenditionView = Schema.Struct({
-  status: RenditionStatus,
-  width: NullableInt,
-  height: NullableInt,
-  bytes: NullableInt,
-  content_type: Schema.NullOr(Schema.String)
-}).annotations({ identifier: "RenditionView" })
-
-export const ImageStatusBody = Schema.Struct({
-  image_id: ImageId,
-  status: ImageStatus,
-  original: Schema.NullOr(OriginalView).annotations({ description: "null until the original has arrived." }),
-  renditions: Schema.Struct({ small: RenditionView, medium: RenditionView, large: RenditionView }),
-  error: Schema.optional(Schema.Struct({ code: FailureCode, message: Schema.String })).annotations({
-    description: "Why the image (or one of its sizes) failed, when it did."
-  }),
-  created_at: IsoDate,
-  updated_at: IsoDate
-}).annotations({ identifier: "ImageStatus" })
+/** The status JSON, shared with the events, the webhooks and the admin listing (`@imgpipe/core`). */
+export const ImageStatusBody = ImageStatusJson
 
 /** `Authorization: Bearer <key>`; enforced only when `IMGPIPE_API_KEYS` is non-empty. */
 export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("Authorization", {

@@ -2,14 +2,7 @@
  * Handlers of the `images` group: parse → core use case → map the result and the errors.
  */
 import { HttpApiBuilder } from "@effect/platform"
-import {
-  getStatus,
-  type ImageSize,
-  type ImageStatusView,
-  isRejected,
-  requestUpload,
-  type UploadTicket
-} from "@imgpipe/core"
+import { getStatus, type ImageStatusView, requestUpload, toStatusJson, type UploadTicket } from "@imgpipe/core"
 import { Effect, Option } from "effect"
 import { Api } from "../Api.js"
 import { unavailableOnInfrastructureError } from "../errorMapping.js"
@@ -23,39 +16,8 @@ const toUploadTicketBody = (ticket: UploadTicket): typeof UploadTicketBody.Type 
   expires_at: ticket.expiresAt
 })
 
-const toImageStatusBody = ({ image, renditions }: ImageStatusView): typeof ImageStatusBody.Type => {
-  // A rejected image never gets renditions: say "failed" rather than leave them "pending" forever.
-  // (`processing_failed` is not final: a later redelivery may still produce the size.)
-  const rejected = isRejected(image)
-  const rendition = (size: ImageSize): typeof ImageStatusBody.Type["renditions"][ImageSize] => {
-    const row = Option.getOrNull(
-      renditions.find((r) => r.size === size)?.rendition ?? Option.none()
-    )
-    return row === null
-      ? { status: rejected ? "failed" : "pending", width: null, height: null, bytes: null, content_type: null }
-      : { status: row.status, width: row.width, height: row.height, bytes: row.bytes, content_type: row.contentType }
-  }
-  const arrived = image.originalBytes !== null || image.originalContentType !== null
-  return {
-    image_id: image.id,
-    status: image.status,
-    original: arrived
-      ? {
-        content_type: image.originalContentType ?? image.declaredContentType,
-        bytes: image.originalBytes,
-        width: image.originalWidth,
-        height: image.originalHeight,
-        format: image.originalFormat
-      }
-      : null,
-    renditions: { small: rendition("small"), medium: rendition("medium"), large: rendition("large") },
-    ...(image.errorCode === null
-      ? {}
-      : { error: { code: image.errorCode, message: image.errorMessage ?? "The image could not be processed." } }),
-    created_at: image.createdAt,
-    updated_at: image.updatedAt
-  }
-}
+const toImageStatusBody = ({ image, renditions }: ImageStatusView): typeof ImageStatusBody.Type =>
+  toStatusJson({ image, renditions: renditions.flatMap(({ rendition }) => Option.toArray(rendition)) })
 
 export const ImagesLive = HttpApiBuilder.group(Api, "images", (handlers) =>
   handlers
