@@ -5,6 +5,7 @@
  * lives here.
  */
 import { HttpApi, OpenApi } from "@effect/platform"
+import { AdminGroup } from "./admin/Api.js"
 import { DeliveryGroup } from "./delivery/Api.js"
 import { ErrorBody } from "./errors.js"
 import { ImagesGroup } from "./images/Api.js"
@@ -15,6 +16,7 @@ export class Api extends HttpApi.make("imgpipe")
   .add(ImagesGroup)
   .add(DeliveryGroup)
   .add(SystemGroup)
+  .add(AdminGroup)
   // Any endpoint can meet a broken dependency or a bug.
   .addError(ErrorBody.InternalError)
   .addError(ErrorBody.Unavailable)

@@ -10,8 +10,9 @@
 import { type HttpApi, HttpApiBuilder, type HttpApp, type HttpRouter, HttpServer } from "@effect/platform"
 import { type ImageRepository, logLevelConfig, type ObjectStorage, Settings } from "@imgpipe/core"
 import { Config, type ConfigError, Effect, Layer, LogLevel, Option } from "effect"
+import { AdminLive } from "./admin/Http.js"
 import { Api } from "./Api.js"
-import { AuthorizationLive } from "./authorization.js"
+import { AdminAuthorizationKeys, AuthorizationLive } from "./authorization.js"
 import { BodyLimitLive } from "./bodyLimit.js"
 import { type CorsDefault, corsMiddleware, corsOriginsConfig, describeCorsPolicy, resolveCorsPolicy } from "./cors.js"
 import { DeliveryLive } from "./delivery/Http.js"
@@ -24,13 +25,17 @@ import { DocsLive, SystemLive } from "./system/Http.js"
  * The whole API on `HttpApiBuilder.Router`: endpoints, auth, error mapping, `GET /openapi.json`
  * and `GET /docs`. Needs only core service tags.
  */
-export const ApiLive: Layer.Layer<HttpApi.Api, never, Settings | ImageRepository | ObjectStorage> = Layer.mergeAll(
+export const ApiLive: Layer.Layer<
+  HttpApi.Api,
+  ConfigError.ConfigError,
+  Settings | ImageRepository | ObjectStorage
+> = Layer.mergeAll(
   DocsLive,
   ErrorMappingLive
 ).pipe(
   Layer.provideMerge(HttpApiBuilder.api(Api)),
-  Layer.provide([ImagesLive, DeliveryLive, SystemLive]),
-  Layer.provide(AuthorizationLive)
+  Layer.provide([ImagesLive, DeliveryLive, SystemLive, AdminLive]),
+  Layer.provide([AuthorizationLive, AdminAuthorizationKeys])
 )
 
 export interface HttpServerOptions<E, R> {

@@ -1,10 +1,13 @@
 /**
- * The bearer-key check declared as `Authorization` in `images/Api.ts`, over `Settings.apiKeys`.
+ * The bearer-key checks: `Authorization` (declared in `images/Api.ts`) over `Settings.apiKeys`, and
+ * `AdminAuthorization` (declared in `admin/Api.ts`) over `IMGPIPE_ADMIN_KEYS`, whose policy layers
+ * (`AdminAuthorizationKeys`, `AdminAuthorizationOpen`) each runtime's `layers.ts` picks from.
  */
-import { Settings } from "@imgpipe/core"
+import { adminKeysConfig, Settings } from "@imgpipe/core"
 import { Effect, Layer, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
-import { Unauthorized } from "./errors.js"
+import { AdminAuthorization } from "./admin/Api.js"
+import { AdminDisabled, Forbidden, Unauthorized } from "./errors.js"
 import { Authorization } from "./images/Api.js"
 
 const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest()
@@ -44,4 +47,72 @@ export const AuthorizationLive = Layer.effect(
       }
     }
   })
+)
+
+// ---- admin keys ----------------------------------------------------------------------------------
+
+/**
+ * The admin-key check, reusable wherever an admin key is asked for (the admin API, `GET /metrics`):
+ * an admin key passes; an upload key (`IMGPIPE_API_KEYS`) is known but not enough: 403 `forbidden`;
+ * no key or an unknown one: 401 `unauthorized`. Same constant-time comparison as the upload keys.
+ */
+export const makeAdminKeyCheck = (
+  adminKeys: ReadonlyArray<Redacted.Redacted<string>>,
+  uploadKeys: ReadonlyArray<Redacted.Redacted<string>>
+) => {
+  const admin = adminKeys.map((key) => digest(Redacted.value(key)))
+  const upload = uploadKeys.map((key) => digest(Redacted.value(key)))
+  const matches = (expected: ReadonlyArray<Buffer>, candidate: Buffer): boolean => {
+    let matched = false
+    for (const key of expected) matched = timingSafeEqual(key, candidate) || matched
+    return matched
+  }
+  return (token: Redacted.Redacted<string>): Effect.Effect<void, Unauthorized | Forbidden> => {
+    const value = Redacted.value(token)
+    if (value.length === 0) {
+      return Effect.fail(
+        new Unauthorized({ message: "An admin key is required: send Authorization: Bearer <admin key>." })
+      )
+    }
+    const candidate = digest(value)
+    if (matches(admin, candidate)) return Effect.void
+    if (matches(upload, candidate)) {
+      return Effect.fail(
+        new Forbidden({ message: "This is an upload key; the admin API needs a key from IMGPIPE_ADMIN_KEYS." })
+      )
+    }
+    return Effect.fail(new Unauthorized({ message: "The admin key is not valid." }))
+  }
+}
+
+/**
+ * The admin API behind `IMGPIPE_ADMIN_KEYS` (the ECS API's policy): with keys, each request needs
+ * one; without, the admin API is off and answers 403 `admin_disabled`.
+ */
+export const AdminAuthorizationKeys = Layer.effect(
+  AdminAuthorization,
+  Effect.gen(function* () {
+    const adminKeys = yield* adminKeysConfig
+    const { apiKeys } = yield* Settings
+    if (adminKeys.length === 0) {
+      yield* Effect.logInfo("no admin keys configured (IMGPIPE_ADMIN_KEYS): the admin API is off")
+      const disabled = new AdminDisabled({
+        message: "The admin API is off on this server: set IMGPIPE_ADMIN_KEYS to turn it on."
+      })
+      return { adminBearer: () => Effect.fail(disabled) }
+    }
+    yield* Effect.logInfo(`${adminKeys.length} admin key(s) configured: /admin/* requires Authorization: Bearer <key>`)
+    return { adminBearer: makeAdminKeyCheck(adminKeys, apiKeys) }
+  })
+)
+
+/**
+ * The admin API open to whoever reaches the server: only for the embedded runner listening on
+ * loopback without admin keys (its layers pick it; the start-up log says so).
+ */
+export const AdminAuthorizationOpen = Layer.effect(
+  AdminAuthorization,
+  Effect.logWarning("no admin keys configured and listening on loopback: the admin API (/admin/*) is open").pipe(
+    Effect.as({ adminBearer: () => Effect.void })
+  )
 )

@@ -12,6 +12,12 @@ import { badRequestDescription } from "./openapi.js"
 
 export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { message: Schema.String }) {}
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", { message: Schema.String }) {}
+/** A valid credential without the right: an upload key on the admin API. */
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { message: Schema.String }) {}
+/** The admin API is off: no `IMGPIPE_ADMIN_KEYS` on this server. */
+export class AdminDisabled extends Schema.TaggedError<AdminDisabled>()("AdminDisabled", { message: Schema.String }) {}
+/** The request cannot apply to the resource as it is now (e.g. reprocess without a stored original). */
+export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", { message: Schema.String }) {}
 export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { message: Schema.String }) {}
 export class TooLarge extends Schema.TaggedError<TooLarge>()("TooLarge", { message: Schema.String }) {}
 export class UnsupportedType extends Schema.TaggedError<UnsupportedType>()("UnsupportedType", {
@@ -34,6 +40,9 @@ export class InternalError extends Schema.TaggedError<InternalError>()("Internal
 export const apiErrorClasses = [
   BadRequest,
   Unauthorized,
+  Forbidden,
+  AdminDisabled,
+  Conflict,
   NotFound,
   TooLarge,
   UnsupportedType,
@@ -78,6 +87,25 @@ export const ErrorBody = {
     status: 401,
     identifier: "UnauthorizedError",
     description: "API keys are configured and the request has no `Authorization: Bearer <key>` with a valid key."
+  }),
+  Forbidden: wireError(Forbidden, {
+    code: "forbidden",
+    status: 403,
+    identifier: "ForbiddenError",
+    description:
+      "The key is valid for uploads (IMGPIPE_API_KEYS) but this endpoint needs an admin key (IMGPIPE_ADMIN_KEYS)."
+  }),
+  AdminDisabled: wireError(AdminDisabled, {
+    code: "admin_disabled",
+    status: 403,
+    identifier: "AdminDisabledError",
+    description: "The admin API is off on this server: IMGPIPE_ADMIN_KEYS is not set."
+  }),
+  Conflict: wireError(Conflict, {
+    code: "conflict",
+    status: 409,
+    identifier: "ConflictError",
+    description: "The image cannot be reprocessed as it is: its original is not stored, or its content was refused."
   }),
   NotFound: wireError(NotFound, {
     code: "not_found",
