@@ -3,10 +3,11 @@
  * `AdminAuthorization` (declared in `admin/Api.ts`) over `IMGPIPE_ADMIN_KEYS`, whose policy layers
  * (`AdminAuthorizationKeys`, `AdminAuthorizationOpen`) each runtime's `layers.ts` picks from.
  */
+import type { HttpServerRequest } from "@effect/platform"
 import { adminKeysConfig, Settings } from "@imgpipe/core"
-import { Effect, Layer, Redacted } from "effect"
+import { type ConfigError, Effect, Layer, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
-import { AdminAuthorization } from "./admin/Api.js"
+import { AdminAuthorization, MetricsAuthorization } from "./admin/Api.js"
 import { AdminDisabled, Forbidden, Unauthorized } from "./errors.js"
 import { Authorization } from "./images/Api.js"
 
@@ -115,4 +116,32 @@ export const AdminAuthorizationOpen = Layer.effect(
   Effect.logWarning("no admin keys configured and listening on loopback: the admin API (/admin/*) is open").pipe(
     Effect.as({ adminBearer: () => Effect.void })
   )
+)
+
+// ---- GET /metrics ---------------------------------------------------------------------------------
+
+/**
+ * The `/metrics` policy: open while no admin key is configured, else the admin-key check. For a raw
+ * route, read the token with `bearerTokenOf`.
+ */
+export const metricsKeyCheck: Effect.Effect<
+  (token: Redacted.Redacted<string>) => Effect.Effect<void, Unauthorized | Forbidden>,
+  ConfigError.ConfigError,
+  Settings
+> = Effect.gen(function* () {
+  const adminKeys = yield* adminKeysConfig
+  const { apiKeys } = yield* Settings
+  return adminKeys.length === 0 ? () => Effect.void : makeAdminKeyCheck(adminKeys, apiKeys)
+})
+
+/** The bearer token of a request (empty when there is none), as the security middleware reads it. */
+export const bearerTokenOf = (request: HttpServerRequest.HttpServerRequest): Redacted.Redacted<string> => {
+  const header = request.headers["authorization"] ?? ""
+  return Redacted.make(header.toLowerCase().startsWith("bearer ") ? header.slice("bearer ".length).trim() : "")
+}
+
+/** `MetricsAuthorization` (declared in `admin/Api.ts`) over `metricsKeyCheck`. */
+export const MetricsAuthorizationLive = Layer.effect(
+  MetricsAuthorization,
+  Effect.map(metricsKeyCheck, (check) => ({ adminBearer: check }))
 )

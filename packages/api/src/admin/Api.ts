@@ -166,3 +166,19 @@ export class AdminGroup extends HttpApiGroup.make("admin")
     OpenApi.annotations({ title: "admin", description: "Operate the service (needs an admin key)." })
   )
 {}
+
+/**
+ * For `GET /metrics` (system group): `Authorization: Bearer <admin key>` when `IMGPIPE_ADMIN_KEYS`
+ * is set, open when it is not (`MetricsAuthorizationLive` in `authorization.ts`).
+ */
+export class MetricsAuthorization extends HttpApiMiddleware.Tag<MetricsAuthorization>()("MetricsAuthorization", {
+  failure: Schema.Union(ErrorBody.Unauthorized, ErrorBody.Forbidden),
+  security: {
+    adminBearer: HttpApiSecurity.bearer.pipe(
+      HttpApiSecurity.annotate(
+        OpenApi.Description,
+        "An admin key from IMGPIPE_ADMIN_KEYS; required only when admin keys are configured."
+      )
+    )
+  }
+}) {}
