@@ -33,11 +33,13 @@ export default $config({
     const { api } = await import("./packages/infra/api")
     const { monitoring } = await import("./packages/infra/monitoring")
     const { reconciler } = await import("./packages/infra/reconcile")
+    const { webhookQueues, webhooks } = await import("./packages/infra/webhooks")
 
     const { vpc } = network()
     const { raw, processed } = storage()
     const { bySize, deadLetter, ingest, ingestDeadLetter } = queues()
     const db = database(vpc)
+    const webhookQueue = webhookQueues()
     const lambdas = functions({
       vpc,
       raw,
@@ -46,7 +48,8 @@ export default $config({
       ingest,
       databaseUrl: db.databaseUrl,
       databaseSecretArn: db.databaseSecretArn,
-      migration: db.migration
+      migration: db.migration,
+      webhooks: webhookQueue.queue
     })
     const healing = reconciler({
       vpc,
@@ -55,8 +58,19 @@ export default $config({
       queues: bySize,
       databaseUrl: db.databaseUrl,
       databaseSecretArn: db.databaseSecretArn,
-      migration: db.migration
+      migration: db.migration,
+      webhooks: webhookQueue.queue
     })
+    const delivery = webhooks(
+      {
+        vpc,
+        databaseUrl: db.databaseUrl,
+        databaseSecretArn: db.databaseSecretArn,
+        fallbackKeySeed: db.postgres.password,
+        migration: db.migration
+      },
+      webhookQueue
+    )
     const http = api({
       vpc,
       raw,
@@ -64,7 +78,8 @@ export default $config({
       databaseUrl: db.databaseUrl,
       databaseSecretArn: db.databaseSecretArn,
       fallbackKeySeed: db.postgres.password,
-      migration: db.migration
+      migration: db.migration,
+      webhookSecret: delivery.secret.value
     })
     const alarms = monitoring({
       queues: bySize,
@@ -74,6 +89,9 @@ export default $config({
       startProcessing: lambdas.startProcessing,
       processImage: lambdas.processImage,
       reconcile: healing.reconcile,
+      webhooks: webhookQueue.queue,
+      webhooksDeadLetter: webhookQueue.deadLetter,
+      deliverWebhook: delivery.deliverWebhook,
       postgres: db.postgres,
       service: http.service
     })
@@ -94,6 +112,11 @@ export default $config({
       ingestQueueName: ingest.nodes.queue.name,
       ingestQueueUrl: ingest.url,
       ingestDeadLetterQueueUrl: ingestDeadLetter.url,
+      webhookQueueName: webhookQueue.queue.nodes.queue.name,
+      webhookQueueUrl: webhookQueue.queue.url,
+      webhookDeadLetterQueueName: webhookQueue.deadLetter.nodes.queue.name,
+      webhookDeadLetterQueueUrl: webhookQueue.deadLetter.url,
+      deliverWebhookFunction: delivery.deliverWebhook.name,
       migrateFunction: db.migrate.name,
       reconcileFunction: healing.reconcile.name,
       databaseSecretArn: db.databaseSecretArn,

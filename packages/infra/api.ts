@@ -20,6 +20,8 @@ export interface ApiInput {
   readonly fallbackKeySeed: $util.Input<string>
   /** The migration step: the new image never starts against an old schema. */
   readonly migration: $util.Resource
+  /** `IMGPIPE_WEBHOOK_SECRET` (webhooks.ts): with it `POST /upload` accepts a `callback_url`. */
+  readonly webhookSecret?: $util.Input<string>
 }
 
 export const DOCKERFILE = "packages/api/Dockerfile"
@@ -58,7 +60,9 @@ export function api(input: ApiInput) {
     rawBucket: raw.name,
     processedBucket: processed.name,
     apiKeys: apiKeys.value,
-    dbPool: sizing.api.dbPool
+    dbPool: sizing.api.dbPool,
+    webhookSecret: input.webhookSecret,
+    stage: $app.stage
   })
 
   // The secret values go to ECS as SecureString parameters that the agent resolves at task start

@@ -1,7 +1,7 @@
 /**
  * One CloudWatch dashboard, `imgpipe-<stage>`, with the pipeline's flow from top to bottom:
  * uploads (the ingest queue), jobs per size, the queues' age and the dead letters, resize
- * duration, then the database and the API (docs/deploy.md#alarms-and-dashboard).
+ * duration, webhook deliveries, then the database and the API (docs/deploy.md#alarms-and-dashboard).
  */
 import { type Size, SIZES } from "./settings"
 
@@ -12,6 +12,10 @@ export interface DashboardInput {
   readonly ingestDeadLetter: sst.aws.Queue
   readonly startProcessing: sst.aws.Function
   readonly processImage: Readonly<Record<Size, sst.aws.Function>>
+  /** Webhook deliveries, the ones that gave up, and their deliverer (webhooks.ts). */
+  readonly webhooks: sst.aws.Queue
+  readonly webhooksDeadLetter: sst.aws.Queue
+  readonly deliverWebhook: sst.aws.Function
   readonly postgres: sst.aws.Postgres
   /** The load balancer's ARN suffix; absent under `sst dev`. */
   readonly loadBalancer: $util.Input<string> | undefined
@@ -63,6 +67,9 @@ export function pipelineDashboard(input: DashboardInput) {
       }],
       ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queueName(input.ingestDeadLetter), {
         label: "dead uploads"
+      }],
+      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queueName(input.webhooksDeadLetter), {
+        label: "dead webhooks"
       }]
     ], "Maximum"),
     graph(
@@ -83,6 +90,26 @@ export function pipelineDashboard(input: DashboardInput) {
       ) => ["AWS/Lambda", "ConcurrentExecutions", "FunctionName", input.processImage[size].name, { label: size }]),
       "Maximum"
     ),
+    // Each attempt is one receive: sent (dispatched) vs. deleted (delivered, or moved to the DLQ),
+    // and what waits out its backoff (not visible).
+    graph("Webhooks: dispatched, finished, waiting for a retry", [
+      ["AWS/SQS", "NumberOfMessagesSent", "QueueName", queueName(input.webhooks), { label: "dispatched" }],
+      ["AWS/SQS", "NumberOfMessagesDeleted", "QueueName", queueName(input.webhooks), { label: "finished" }],
+      ["AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", queueName(input.webhooks), {
+        label: "waiting (backoff or in flight)",
+        stat: "Maximum",
+        yAxis: "right"
+      }]
+    ], "Sum"),
+    graph("DeliverWebhook duration per batch, ms (p50, p99), and errors", [
+      ["AWS/Lambda", "Duration", "FunctionName", input.deliverWebhook.name, { label: "p50", stat: "p50" }],
+      ["AWS/Lambda", "Duration", "FunctionName", input.deliverWebhook.name, { label: "p99", stat: "p99" }],
+      ["AWS/Lambda", "Errors", "FunctionName", input.deliverWebhook.name, {
+        label: "errors",
+        stat: "Sum",
+        yAxis: "right"
+      }]
+    ], "p50"),
     graph("Database: connections (instance, proxy) and CPU %", [
       ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", input.postgres.id, { label: "instance connections" }],
       ["AWS/RDS", "DatabaseConnections", "ProxyName", input.postgres.proxyId, { label: "proxy connections" }],

@@ -11,7 +11,7 @@
  * `AWS_REGION` is set by Lambda and ECS themselves; `AWS_ENDPOINT_URL`, `IMGPIPE_PUBLIC_URL` and
  * `IMGPIPE_DATA_DIR` belong to emulators and the embedded mode and are left unset.
  */
-import { API_PORT, LIMITS, MAX_RECEIVES, type Size } from "./settings"
+import { API_PORT, LIMITS, MAX_RECEIVES, type Size, WEBHOOK_URLS } from "./settings"
 
 type Env = Record<string, $util.Input<string>>
 
@@ -80,7 +80,13 @@ export const processImageEnvironment = (r: Omit<RuntimeResources, "queueUrls">):
  * no password (the task reads that from Secrets Manager, like the functions).
  */
 export const apiEnvironment = (
-  r: Omit<RuntimeResources, "queueUrls"> & { readonly apiKeys: $util.Input<string>; readonly dbPool: number }
+  r: Omit<RuntimeResources, "queueUrls"> & {
+    readonly apiKeys: $util.Input<string>
+    readonly dbPool: number
+    /** `IMGPIPE_WEBHOOK_SECRET` (webhooks.ts): `POST /upload` refuses a `callback_url` while webhooks are off. */
+    readonly webhookSecret?: $util.Input<string>
+    readonly stage?: string
+  }
 ): { readonly plain: Env; readonly secrets: Env } => ({
   plain: {
     ...databaseEnvironment(r),
@@ -89,9 +95,24 @@ export const apiEnvironment = (
     PORT: String(API_PORT),
     // Connections per task, as counted in the connection budget (settings.ts CONNECTIONS).
     IMGPIPE_DB_POOL_SIZE: String(r.dbPool),
-    ...settingsEnv
+    ...settingsEnv,
+    // The stage-wide receiver (an upload without a callback_url gets webhooks there), when set.
+    ...(r.stage !== undefined && WEBHOOK_URLS[r.stage] !== undefined
+      ? { IMGPIPE_WEBHOOK_URL: WEBHOOK_URLS[r.stage] }
+      : {})
   },
   secrets: {
-    IMGPIPE_API_KEYS: r.apiKeys
+    IMGPIPE_API_KEYS: r.apiKeys,
+    ...(r.webhookSecret !== undefined ? { IMGPIPE_WEBHOOK_SECRET: r.webhookSecret } : {})
   }
 })
+
+/**
+ * What a function that dispatches webhooks adds (a terminal status: ProcessImage, StartProcessing,
+ * Reconcile): the webhook queue's URL, and the stage-wide receiver when the stage has one
+ * (settings.ts WEBHOOK_URLS). webhooks.ts explains the queue.
+ */
+export const webhookSenderEnvironment = (queueUrl: $util.Input<string>, stage: string): Env => {
+  const url = WEBHOOK_URLS[stage]
+  return { IMGPIPE_WEBHOOK_QUEUE_URL: queueUrl, ...(url === undefined ? {} : { IMGPIPE_WEBHOOK_URL: url }) }
+}

@@ -6,7 +6,12 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { databaseSecretPermission, processImageEnvironment, startProcessingEnvironment } from "./environment"
+import {
+  databaseSecretPermission,
+  processImageEnvironment,
+  startProcessingEnvironment,
+  webhookSenderEnvironment
+} from "./environment"
 import { ingestQueuePolicy } from "./queues"
 import {
   CONNECTIONS,
@@ -61,6 +66,8 @@ export interface FunctionsInput {
   readonly databaseSecretArn: $util.Input<string>
   /** The migration step: new handler code never runs against an old schema. */
   readonly migration: $util.Resource
+  /** `webhooks-<stage>` (webhooks.ts): a terminal status dispatches its webhook deliveries there. */
+  readonly webhooks: sst.aws.Queue
 }
 
 export function functions(input: FunctionsInput) {
@@ -69,6 +76,10 @@ export function functions(input: FunctionsInput) {
   // The pool each container opens, as counted in the connection budget (settings.ts CONNECTIONS).
   const pool = { IMGPIPE_DB_POOL_SIZE: String(CONNECTIONS.functionPool) }
   const objectsIn = (bucket: sst.aws.Bucket) => $interpolate`${bucket.arn}/*`
+  // Both functions can make a status terminal (a refused upload, a ready or failed image) and then
+  // dispatch its webhook deliveries.
+  const webhookEnv = webhookSenderEnvironment(input.webhooks.url, $app.stage)
+  const sendWebhooks = { actions: ["sqs:SendMessage"], resources: [input.webhooks.arn] }
 
   const common = {
     runtime: "nodejs22.x",
@@ -96,6 +107,7 @@ export function functions(input: FunctionsInput) {
           databaseSecretArn: input.databaseSecretArn,
           queueUrls: { small: queues.small.url, medium: queues.medium.url, large: queues.large.url }
         }),
+        ...webhookEnv,
         ...pool
       },
       description: "Uploads (the ingest queue's S3 notifications) → mark processing, one job per size",
@@ -107,6 +119,7 @@ export function functions(input: FunctionsInput) {
       // that cap would only throttle invocations, each of which counts a receive.
       permissions: [
         { actions: ["sqs:SendMessage"], resources: SIZES.map((size) => queues[size].arn) },
+        sendWebhooks,
         // What the ingest queue's event source mapping does on the function's behalf.
         { actions: SQS_CONSUMER_ACTIONS, resources: [input.ingest.arn] },
         databaseSecretPermission(input.databaseSecretArn)
@@ -168,6 +181,7 @@ export function functions(input: FunctionsInput) {
           IMGPIPE_SHARP_CONCURRENCY: String(PROCESS_IMAGE.sharpConcurrency),
           MALLOC_ARENA_MAX: String(PROCESS_IMAGE.mallocArenaMax),
           MALLOC_MMAP_THRESHOLD_: String(PROCESS_IMAGE.mallocMmapThresholdBytes),
+          ...webhookEnv,
           ...pool
         },
         description: `Resizes to ${size}: process-${size}-image → processed bucket`,
@@ -187,6 +201,7 @@ export function functions(input: FunctionsInput) {
           // original would look like a permissions failure.
           { actions: ["s3:ListBucket"], resources: [raw.arn] },
           { actions: ["s3:PutObject"], resources: [objectsIn(processed)] },
+          sendWebhooks,
           ...deleteOriginals
         ]
       },

@@ -15,7 +15,8 @@ import {
   type Size,
   SIZE_TITLE,
   SIZES,
-  stageSizing
+  stageSizing,
+  webhookDeadLetterQueueName
 } from "./settings"
 
 export interface MonitoringInput {
@@ -28,6 +29,10 @@ export interface MonitoringInput {
   readonly processImage: Readonly<Record<Size, sst.aws.Function>>
   /** The scheduled reconciler: while it fails, stalled images are no longer healed. */
   readonly reconcile: sst.aws.Function
+  /** Webhook deliveries (webhooks.ts), the ones that gave up after 24 h, and their deliverer. */
+  readonly webhooks: sst.aws.Queue
+  readonly webhooksDeadLetter: sst.aws.Queue
+  readonly deliverWebhook: sst.aws.Function
   readonly postgres: sst.aws.Postgres
   readonly service: sst.aws.Service
 }
@@ -158,6 +163,27 @@ export function monitoring(input: MonitoringInput) {
     }
   )
 
+  // The webhook DLQ holds exactly the deliveries that were retried for 24 h without a 2xx (the
+  // handler moves them there; webhooks.ts). No age alarm on the webhook queue itself: a delivery
+  // waiting out its backoff for a receiver that is down is old by design, for up to a day.
+  const webhookDeadLetterDepth = alarm(
+    "WebhooksDeadLetterNotEmpty",
+    {
+      name: `${webhookDeadLetterQueueName(stage)}-not-empty`,
+      description:
+        "A webhook delivery got no 2xx answer for 24 hours of retries and was dead-lettered (its image's status " +
+        "JSON shows webhook.last_error). Check the receiver, then redrive the webhook DLQ to the webhook queue " +
+        "(docs/deploy.md).",
+      threshold: 0
+    },
+    {
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: input.webhooksDeadLetter.nodes.queue.name },
+      statistic: "Maximum"
+    }
+  )
+
   // Errors and throttles, per function. ProcessImage answers per-message failures in the batch
   // response, so an invocation error is a crash (out of memory, timeout, bad deploy).
   // Errors: more than a few a period for the busy functions; Reconcile runs once per 5 minutes, so
@@ -166,6 +192,8 @@ export function monitoring(input: MonitoringInput) {
   const lambdas: ReadonlyArray<readonly [string, sst.aws.Function, { threshold: number; periods: number }]> = [
     ["StartProcessing", input.startProcessing, busy],
     ...SIZES.map((size) => [`ProcessImage${SIZE_TITLE[size]}`, input.processImage[size], busy] as const),
+    // A receiver's refusal is no error (it is retried); an invocation error is a crash.
+    ["DeliverWebhook", input.deliverWebhook, busy],
     ["Reconcile", input.reconcile, { threshold: 0, periods: 2 }]
   ]
   const lambdaAlarms = lambdas.flatMap(([title, fn, errors]) => [
@@ -328,6 +356,7 @@ export function monitoring(input: MonitoringInput) {
     oldestMessage,
     ingestOldestMessage,
     ingestDeadLetterDepth,
+    webhookDeadLetterDepth,
     lambdaAlarms,
     databaseAlarms,
     apiAlarms,

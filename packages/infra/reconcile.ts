@@ -8,10 +8,11 @@
  *   throttled and retried by EventBridge's asynchronous invocation, i.e. skipped in effect.
  * - Connections: 1 container × a pool of 1 (its statements run one after the other): the budget
  *   test counts it as reserved concurrency × `IMGPIPE_DB_POOL_SIZE`, beside the queue mappings.
- * - IAM: `sqs:SendMessage` on the three size queues (to re-send jobs), HEAD on the raw bucket's
+ * - IAM: `sqs:SendMessage` on the three size queues (to re-send jobs) and the webhook queue (the
+ *   webhooks of the images it makes terminal, and deliveries left undispatched), HEAD on the raw bucket's
  *   objects (an upload past its expiry may be stored after all), and reading the database password.
  */
-import { databaseSecretPermission, startProcessingEnvironment } from "./environment"
+import { databaseSecretPermission, startProcessingEnvironment, webhookSenderEnvironment } from "./environment"
 import { lockedVersion } from "./functions"
 import { CONNECTIONS, type Size, SIZES } from "./settings"
 
@@ -46,6 +47,8 @@ export interface ReconcilerInput {
   readonly databaseSecretArn: $util.Input<string>
   /** The migration step: the reconciler's queries need the `expired` status and `stall_resends`. */
   readonly migration: $util.Resource
+  /** `webhooks-<stage>` (webhooks.ts): expired and stalled images, and undispatched deliveries, are sent there. */
+  readonly webhooks: sst.aws.Queue
 }
 
 export function reconciler(input: ReconcilerInput) {
@@ -73,7 +76,8 @@ export function reconciler(input: ReconcilerInput) {
         IMGPIPE_PROCESSED_BUCKET: input.processed.name,
         IMGPIPE_STALL_SECONDS: String(RECONCILE.stallSeconds),
         IMGPIPE_EXPIRE_GRACE_SECONDS: String(RECONCILE.expireGraceSeconds),
-        IMGPIPE_DB_POOL_SIZE: String(RECONCILE.dbPool)
+        IMGPIPE_DB_POOL_SIZE: String(RECONCILE.dbPool),
+        ...webhookSenderEnvironment(input.webhooks.url, $app.stage)
       },
       description: "Every 5 minutes: expire uploads that never arrived, re-send or fail stalled processing",
       memory: RECONCILE.memory,
@@ -81,6 +85,7 @@ export function reconciler(input: ReconcilerInput) {
       concurrency: { reserved: RECONCILE.reservedConcurrency },
       permissions: [
         { actions: ["sqs:SendMessage"], resources: SIZES.map((size) => queues[size].arn) },
+        { actions: ["sqs:SendMessage"], resources: [input.webhooks.arn] },
         // HEAD an original (GetObject covers HEAD); ListBucket so a missing key is 404, not 403.
         { actions: ["s3:GetObject"], resources: [$interpolate`${input.raw.arn}/*`] },
         { actions: ["s3:ListBucket"], resources: [input.raw.arn] },

@@ -36,6 +36,9 @@ export const deadLetterQueueName = (stage: string) => `process-image-dlq-${stage
 /** The raw bucket's ObjectCreated notifications, consumed by StartProcessing, and their own DLQ. */
 export const ingestQueueName = (stage: string) => `image-uploaded-${stage}`
 export const ingestDeadLetterQueueName = (stage: string) => `image-uploaded-dlq-${stage}`
+/** Webhook deliveries (issue 12), consumed by DeliverWebhook, and the deliveries that gave up after 24 h. */
+export const webhookQueueName = (stage: string) => `webhooks-${stage}`
+export const webhookDeadLetterQueueName = (stage: string) => `webhooks-dlq-${stage}`
 
 /** StartProcessing on the ingest queue, partial batch responses: docs/deploy.md#startprocessing. */
 export const START_PROCESSING = {
@@ -46,6 +49,37 @@ export const START_PROCESSING = {
   /** SQS's SendMessageBatch limit: one full batch per size queue. */
   batchSize: 10,
   batchWindowSeconds: 1
+} as const
+
+/**
+ * DeliverWebhook on the webhooks queue, partial batch responses (webhooks.ts; the AWS notes of
+ * docs/webhooks.md). A delivery is one HTTPS POST and two small statements: I/O only.
+ */
+export const DELIVER_WEBHOOK = {
+  /** The least memory whose CPU share keeps TLS handshakes and the cold start quick. */
+  memory: "512 MB",
+  /** `IMGPIPE_WEBHOOK_TIMEOUT_SECONDS`: one request, connection to last byte (core's default). */
+  httpTimeoutSeconds: 10,
+  /**
+   * The records of a batch are delivered at once, so one slow receiver costs one HTTP timeout,
+   * plus a cold start in the VPC and the database's connect timeout: 3 × the HTTP timeout.
+   */
+  timeoutSeconds: 30,
+  /** Records of one invocation, delivered concurrently (SQS's maximum). */
+  batchSize: 10,
+  /** No batching window: a ready image's webhook leaves at once. */
+  batchWindowSeconds: 0,
+  /** `IMGPIPE_DB_POOL_SIZE`: the statements are short; the HTTP waits hold no connection. */
+  dbPool: 2,
+  /** `IMGPIPE_WEBHOOK_RETRY_BASE_SECONDS`, the spec's default, set explicitly so a stage shows it. */
+  retryBaseSeconds: 10,
+  /**
+   * The redrive policy's maxReceiveCount, a safety net only: each attempt (and each 900 s hop of a
+   * longer backoff) is a new message, and the handler moves a delivery that gave up after 24 h to
+   * the DLQ itself. A message reaches 5 receives only when its handling failed every time
+   * (database down, a crash): 5 × the visibility timeout (15 minutes), then the DLQ.
+   */
+  maxReceives: 5
 } as const
 
 /** Where Lambda gives one full vCPU: docs/deploy.md#processimage. */
@@ -76,6 +110,9 @@ export const QUEUE_VISIBILITY_SECONDS = 6 * PROCESS_IMAGE.timeoutSeconds + PROCE
 /** The same rule for the ingest queue and StartProcessing: 6 × 30 + 1 = 181 s. */
 export const INGEST_VISIBILITY_SECONDS = 6 * START_PROCESSING.timeoutSeconds + START_PROCESSING.batchWindowSeconds
 
+/** The same rule for the webhooks queue: 6 × 30 + 0 = 180 s. */
+export const WEBHOOK_VISIBILITY_SECONDS = 6 * DELIVER_WEBHOOK.timeoutSeconds + DELIVER_WEBHOOK.batchWindowSeconds
+
 /** SQS maxReceiveCount in AWS (the embedded runner keeps the spec's 3); docs/deploy.md#queues. */
 export const MAX_RECEIVES = 5
 
@@ -92,6 +129,13 @@ export const LIMITS = {
 
 /** A Route 53 domain per stage puts the API behind HTTPS; required for `prod`: docs/deploy.md#deploy-prod. */
 export const API_DOMAINS: Readonly<Record<string, string>> = {}
+
+/**
+ * The stage-wide webhook receiver (`IMGPIPE_WEBHOOK_URL`, https) per stage, e.g.
+ * `{ prod: "https://hooks.example.com/imgpipe" }`; a stage without one sends webhooks only to the
+ * uploads' own `callback_url`s.
+ */
+export const WEBHOOK_URLS: Readonly<Record<string, string>> = {}
 
 /** The API's container port (`PORT`); the load balancer listens on 80 and forwards here. */
 export const API_PORT = 3000
@@ -114,7 +158,8 @@ export const stageSizing = (stage: string) =>
       },
       api: { cpu: "1 vCPU", memory: "2 GB", min: 2, max: 20, spot: false, dbPool: 10 },
       // Containers at once: the evening peak with room; docs/deploy.md#connection-budget.
-      lambdas: { startProcessing: 50, processImage: { small: 100, medium: 100, large: 200 } },
+      // DeliverWebhook: 25 × 10 deliveries in flight, ~1,000/s at 250 ms a receiver (peak: ~350/s).
+      lambdas: { startProcessing: 50, processImage: { small: 100, medium: 100, large: 200 }, deliverWebhook: 25 },
       // A NAT gateway per AZ, not a single fck-nat instance.
       nat: "managed",
       bastion: false
@@ -133,7 +178,7 @@ export const stageSizing = (stage: string) =>
       // Fargate Spot is ~70 % cheaper, and an interrupted test task is harmless.
       api: { cpu: "0.5 vCPU", memory: "1 GB", min: 1, max: 4, spot: true, dbPool: 5 },
       // AWS's minimum maximumConcurrency is 2.
-      lambdas: { startProcessing: 5, processImage: { small: 2, medium: 2, large: 2 } },
+      lambdas: { startProcessing: 5, processImage: { small: 2, medium: 2, large: 2 }, deliverWebhook: 2 },
       // fck-nat (~$6 a month instead of ~$65), also the bastion for `sst dev`.
       nat: "ec2",
       bastion: true
@@ -175,7 +220,9 @@ export const connectionBudget = (stage: string) => {
   const { database, api, lambdas } = stageSizing(stage)
   const containers = lambdas.startProcessing + SIZES.reduce((sum, size) => sum + lambdas.processImage[size], 0)
   const reconcile = CONNECTIONS.reconcile.reservedConcurrency * CONNECTIONS.reconcile.pool
-  const demand = containers * CONNECTIONS.functionPool + reconcile + api.max * api.dbPool + CONNECTIONS.other
+  const webhooks = lambdas.deliverWebhook * DELIVER_WEBHOOK.dbPool
+  const demand = containers * CONNECTIONS.functionPool + reconcile + webhooks + api.max * api.dbPool +
+    CONNECTIONS.other
   const proxy = Math.floor((rdsMaxConnections(database.instance) * CONNECTIONS.proxyMaxConnectionsPercent) / 100)
   return { demand, proxy, allowed: Math.floor(proxy * CONNECTIONS.headroom) }
 }

@@ -5,6 +5,7 @@
  * acknowledged without taking its neighbours down.
  */
 import { type ObjectCreated, ProcessJob } from "@imgpipe/core"
+import { type WebhookEventId, WebhookJob } from "@imgpipe/core/domain/webhook"
 import { Either, Schema } from "effect"
 
 // ---- S3 ObjectCreated notifications ----------------------------------------------------------
@@ -168,4 +169,52 @@ export const parseStartProcessingEvent = (event: unknown): StartProcessingInput 
     return { _tag: "S3", records: parseS3Event(event) }
   }
   return { _tag: "Sqs", messages: envelope.right.Records.map(parseIngestMessage) }
+}
+
+// ---- the webhook queue: one delivery per message ----------------------------------------------
+
+const WebhookRecord = Schema.Struct({
+  messageId: Schema.String,
+  body: Schema.String,
+  messageAttributes: Schema.optional(
+    Schema.Record({ key: Schema.String, value: Schema.Struct({ stringValue: Schema.optional(Schema.String) }) })
+  )
+})
+const decodeWebhookRecord = Schema.decodeUnknownEither(WebhookRecord)
+const decodeWebhookJob = Schema.decodeUnknownEither(Schema.parseJson(WebhookJob))
+
+export type WebhookMessageParse =
+  | {
+    readonly _tag: "Delivery"
+    readonly messageId: string
+    readonly eventId: WebhookEventId
+    /** The sender's trace context (`traceparent` message attribute), when tracing was on. */
+    readonly traceparent: string | undefined
+  }
+  | {
+    readonly _tag: "Malformed"
+    readonly messageId: string | undefined
+    readonly reason: string
+    readonly body?: string
+  }
+
+/** Every record of a `webhooks-<stage>` batch: the delivery it names, or why it names none. */
+export const parseWebhookEvent = (event: unknown): ReadonlyArray<WebhookMessageParse> => {
+  const envelope = decodeSqsEvent(event)
+  if (Either.isLeft(envelope)) return [{ _tag: "Malformed", messageId: undefined, reason: "not an SQS event" }]
+  return envelope.right.Records.map((raw): WebhookMessageParse => {
+    const record = decodeWebhookRecord(raw)
+    if (Either.isLeft(record)) return { _tag: "Malformed", messageId: undefined, reason: "malformed SQS record" }
+    const { body, messageAttributes, messageId } = record.right
+    const job = decodeWebhookJob(body)
+    if (Either.isLeft(job)) {
+      return { _tag: "Malformed", messageId, reason: "body is not a webhook job { event_id }", body: excerpt(body) }
+    }
+    return {
+      _tag: "Delivery",
+      messageId,
+      eventId: job.right.event_id,
+      traceparent: messageAttributes?.["traceparent"]?.stringValue
+    }
+  })
 }

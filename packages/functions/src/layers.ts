@@ -17,9 +17,13 @@ import {
 } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { SqsQueueLive } from "@imgpipe/core/aws/SqsQueue"
+import { SqsWebhookDeadLetterFromClient, SqsWebhookQueueLive } from "@imgpipe/core/aws/SqsWebhookQueue"
+import { WebhookSettings, WebhookSettingsLive } from "@imgpipe/core/config/webhooks"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
 import { pgLayer } from "@imgpipe/core/sql/client"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
+import { WebhookDeliveriesSql } from "@imgpipe/core/sql/WebhookDeliveriesSql"
+import { NodeResolverLive, webhookHttpClientLayer } from "@imgpipe/core/util/ssrf"
 import { Config, Context, Effect, Layer } from "effect"
 
 // ---- settings only the handlers read ----------------------------------------------------------
@@ -85,3 +89,32 @@ export const StartProcessingLive = StartProcessingServices.pipe(Layer.provide(Fu
 export const ProcessImageLive = ProcessImageServices.pipe(Layer.provide(FunctionDatabaseLive))
 
 export const ReconcileLive = ReconcileServices.pipe(Layer.provide(FunctionDatabaseLive))
+
+// ---- webhooks (AWS: the webhooks-<stage> queue) ----------------------------------------------
+
+/**
+ * What dispatching webhooks after a terminal transition needs (processImage, reconcile): the
+ * delivery rows and the SQS webhook queue (`IMGPIPE_WEBHOOK_QUEUE_URL`).
+ */
+export const WebhookDispatchServices = Layer.mergeAll(WebhookDeliveriesSql, SqsWebhookQueueLive)
+
+/** The HTTP client webhooks are POSTed with: public destinations only, unless the settings allow private ones. */
+const WebhookHttpClientLive = Layer.unwrapEffect(
+  Effect.map(WebhookSettings, (settings) => webhookHttpClientLayer({ allowPrivate: settings.allowPrivate }))
+)
+
+/**
+ * What `deliverWebhook` needs (DeliverWebhook): the delivery rows, image records (the status JSON
+ * is built at delivery time), the webhook queue (the next attempt is sent back with its delay) and
+ * its DLQ (`IMGPIPE_WEBHOOK_DLQ_URL`), the settings, the SSRF guard's resolver and the HTTP client.
+ */
+export const DeliverWebhookServices = Layer.mergeAll(
+  WebhookDeliveriesSql,
+  ImageRepositorySql,
+  SqsWebhookDeadLetterFromClient,
+  WebhookHttpClientLive,
+  NodeResolverLive,
+  LogLevelLive
+).pipe(Layer.provideMerge(Layer.mergeAll(SqsWebhookQueueLive, WebhookSettingsLive)))
+
+export const DeliverWebhookLive = DeliverWebhookServices.pipe(Layer.provide(FunctionDatabaseLive))

@@ -74,16 +74,24 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
 
     const dlqDepth = on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     expect(dlqDepth.map(dimension("QueueName")).sort()).toEqual(
-      [e.outputs.deadLetterQueueName, `image-uploaded-dlq-${stage}`].sort()
+      [e.outputs.deadLetterQueueName, `image-uploaded-dlq-${stage}`, `webhooks-dlq-${stage}`].sort()
     )
     for (const alarm of dlqDepth) {
       expect(alarm.args.threshold, alarm.name).toBe(0)
       expect(alarm.args.comparisonOperator, alarm.name).toBe("GreaterThanThreshold")
     }
+    // Not the webhook queue: a delivery waiting out its backoff (up to 24 h) is old by design.
     expect(on("AWS/SQS", "ApproximateAgeOfOldestMessage").map(dimension("QueueName")).sort()).toEqual(
       [...SIZES.map((size) => `process-${size}-image-${stage}`), `image-uploaded-${stage}`].sort()
     )
-    const functions = ["StartProcessing", "ProcessImageSmall", "ProcessImageMedium", "ProcessImageLarge", "Reconcile"]
+    const functions = [
+      "StartProcessing",
+      "ProcessImageSmall",
+      "ProcessImageMedium",
+      "ProcessImageLarge",
+      "Reconcile",
+      "DeliverWebhook"
+    ]
       .map((name) => at(named("sst.aws.Function", name).instance, "name", "value"))
     expect(on("AWS/Lambda", "Errors").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
     expect(on("AWS/Lambda", "Throttles").map(dimension("FunctionName")).sort()).toEqual([...functions].sort())
@@ -118,8 +126,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     }
     expect(queries.filter((q) => q.returnData === true).map((q) => q.expression)).toHaveLength(1)
 
-    // 2 DLQs + 4 queue ages (3 sizes, ingest) + 5 × (errors, throttles) + 4 database + 2 API.
-    expect(alarms).toHaveLength(22)
+    // 3 DLQs (jobs, uploads, webhooks) + 4 queue ages (3 sizes, ingest) + 6 × (errors, throttles)
+    // + 4 database + 2 API.
+    expect(alarms).toHaveLength(25)
   })
 
   it("draws one dashboard of the pipeline's flow", () => {
@@ -145,5 +154,10 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: budget and monitoring"
     expect(lines).toContain(
       `AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${String(e.outputs.deadLetterQueueName)}`
     )
+    // Webhooks: dispatched and finished, the dead ones, and their deliverer's duration.
+    expect(lines).toContain(`AWS/SQS NumberOfMessagesSent QueueName webhooks-${stage}`)
+    expect(lines).toContain(`AWS/SQS NumberOfMessagesDeleted QueueName webhooks-${stage}`)
+    expect(lines).toContain(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName webhooks-dlq-${stage}`)
+    expect(lines).toContain(`AWS/Lambda Duration FunctionName ${fn("DeliverWebhook")}`)
   })
 })

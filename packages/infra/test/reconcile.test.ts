@@ -38,6 +38,7 @@ describe.each(["test", "prod"])("reconciler(), stage %s", (stage) => {
       medium: new Queue("MediumQueue", { transform: { queue: { name: `process-medium-image-${stage}` } } }),
       large: new Queue("LargeQueue", { transform: { queue: { name: `process-large-image-${stage}` } } })
     }
+    const webhooks = new Queue("Webhooks", { transform: { queue: { name: `webhooks-${stage}` } } })
     mod.reconciler({
       vpc: new Vpc("Vpc"),
       raw: new Bucket("RawImages", { transform: { bucket: { bucket: `raw-image-${stage}` } } }),
@@ -45,7 +46,8 @@ describe.each(["test", "prod"])("reconciler(), stage %s", (stage) => {
       queues,
       databaseUrl: "postgres://imgpipe_app@proxy:5432/imgpipe?sslmode=verify-full",
       databaseSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-a1b2c3",
-      migration
+      migration,
+      webhooks
     })
   })
   const fn = () => recorder.named("sst.aws.Function", "Reconcile")
@@ -90,12 +92,14 @@ describe.each(["test", "prod"])("reconciler(), stage %s", (stage) => {
       IMGPIPE_EXPIRE_GRACE_SECONDS: "86400",
       IMGPIPE_DB_POOL_SIZE: "1",
       IMGPIPE_RAW_BUCKET: `raw-image-${stage}`,
-      IMGPIPE_PROCESSED_BUCKET: `processed-image-${stage}`
+      IMGPIPE_PROCESSED_BUCKET: `processed-image-${stage}`,
+      // Expired and stalled images are terminal: their webhooks are dispatched.
+      IMGPIPE_WEBHOOK_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/123456789012/webhooks-${stage}`
     })
     expect(Object.keys(env).filter((key) => key.includes("PASSWORD"))).toEqual([])
   })
 
-  it("may send to the three size queues, HEAD raw originals and read the database password, nothing else", () => {
+  it("may send to the three size queues and the webhook queue, HEAD raw originals and read the database password, nothing else", () => {
     const permissions = arr(fn().args["permissions"]).map((p) => obj(p))
     expect(permissions).toEqual([
       {
@@ -104,6 +108,7 @@ describe.each(["test", "prod"])("reconciler(), stage %s", (stage) => {
           (size) => `arn:aws:sqs:us-east-1:123456789012:process-${size}-image-${stage}`
         )
       },
+      { actions: ["sqs:SendMessage"], resources: [`arn:aws:sqs:us-east-1:123456789012:webhooks-${stage}`] },
       { actions: ["s3:GetObject"], resources: [`arn:aws:s3:::raw-image-${stage}/*`] },
       { actions: ["s3:ListBucket"], resources: [`arn:aws:s3:::raw-image-${stage}`] },
       {

@@ -78,9 +78,9 @@ describe.each(
     for (const parameter of e.recorder.ofKind("aws.ssm.Parameter")) {
       expect(strings(parameter.args).filter((v) => v.includes(PASSWORD)), parameter.name).toEqual([])
     }
-    // The API's only SSM secret is its keys: the URL is no secret any more.
+    // The API's SSM secrets are its keys and the webhook secret: the URL is no secret any more.
     const api = e.recorder.named("sst.aws.Service", "Api")
-    expect(Object.keys(obj(api.args.ssm))).toEqual(["IMGPIPE_API_KEYS"])
+    expect(Object.keys(obj(api.args.ssm)).sort()).toEqual(["IMGPIPE_API_KEYS", "IMGPIPE_WEBHOOK_SECRET"])
   })
 })
 

@@ -40,7 +40,11 @@ const SPEC_VARIABLES = new Set([
   "IMGPIPE_DATA_DIR",
   "IMGPIPE_STALL_SECONDS",
   "IMGPIPE_EXPIRE_GRACE_SECONDS",
-  "IMGPIPE_RECONCILE_EVERY_SECONDS"
+  "IMGPIPE_RECONCILE_EVERY_SECONDS",
+  // "Integration" (webhooks): the stage-wide receiver, the signing secret, the backoff's base.
+  "IMGPIPE_WEBHOOK_URL",
+  "IMGPIPE_WEBHOOK_SECRET",
+  "IMGPIPE_WEBHOOK_RETRY_BASE_SECONDS"
 ])
 /** Handler settings outside the spec's table that the infra deliberately sets (environment.ts). */
 const HANDLER_VARIABLES = new Set([
@@ -54,7 +58,12 @@ const HANDLER_VARIABLES = new Set([
   "IMGPIPE_BATCH_CONCURRENCY",
   "IMGPIPE_SHARP_CONCURRENCY",
   "MALLOC_ARENA_MAX",
-  "MALLOC_MMAP_THRESHOLD_"
+  "MALLOC_MMAP_THRESHOLD_",
+  // The webhook queue (dispatchers and DeliverWebhook) and its DLQ (DeliverWebhook): webhooks.test.ts.
+  "IMGPIPE_WEBHOOK_QUEUE_URL",
+  "IMGPIPE_WEBHOOK_DLQ_URL",
+  // One request's time limit, which the DeliverWebhook timeout is sized from (settings.ts DELIVER_WEBHOOK).
+  "IMGPIPE_WEBHOOK_TIMEOUT_SECONDS"
 ])
 
 const SIZES = ["small", "medium", "large"] as const
@@ -128,9 +137,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     )
   })
 
-  it("has three size queues redriving to one dead-letter queue after 5 receives (the ingest queues: ingest.test.ts)", () => {
-    const ingest = (q: Recorded) => String(at(q.args, "transform", "queue", "name")).startsWith("image-uploaded-")
-    const queues = ofKind("sst.aws.Queue").filter((q) => !ingest(q))
+  it("has three size queues redriving to one dead-letter queue after 5 receives (the ingest and webhook queues: ingest.test.ts, webhooks.test.ts)", () => {
+    const other = (q: Recorded) => /^(image-uploaded|webhooks)-/.test(String(at(q.args, "transform", "queue", "name")))
+    const queues = ofKind("sst.aws.Queue").filter((q) => !other(q))
     expect(queues).toHaveLength(4)
     const dlq = queues.filter((q) => q.args.dlq === undefined)
     expect(dlq).toHaveLength(1)
@@ -152,7 +161,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
   })
 
   it("subscribes ProcessImage to each size queue with partial batch responses", () => {
-    const subscriptions = ofKind("Queue.subscribe").filter((s) => s.name !== `image-uploaded-${stage}`)
+    const subscriptions = ofKind("Queue.subscribe").filter((s) => /^process-/.test(s.name))
     expect(subscriptions.map((s) => s.name).sort()).toEqual(
       SIZES.map((size) => `process-${size}-image-${stage}`).sort()
     )
@@ -189,7 +198,15 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
   it("runs every function on nodejs22.x x86_64, with sharp installed for the image handlers", () => {
     const fns = ofKind("sst.aws.Function")
     expect(fns.map((f) => f.name).sort()).toEqual(
-      ["Migrate", "ProcessImageLarge", "ProcessImageMedium", "ProcessImageSmall", "Reconcile", "StartProcessing"].sort()
+      [
+        "DeliverWebhook",
+        "Migrate",
+        "ProcessImageLarge",
+        "ProcessImageMedium",
+        "ProcessImageSmall",
+        "Reconcile",
+        "StartProcessing"
+      ].sort()
     )
     for (const fn of fns) {
       expect(fn.args.runtime, fn.name).toBe("nodejs22.x")
@@ -229,6 +246,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     for (
       const [kind, name] of [
         ["sst.aws.Function", "StartProcessing"],
+        ["sst.aws.Function", "DeliverWebhook"],
         ...SIZES.map((size) => ["sst.aws.Function", `ProcessImage${size[0]?.toUpperCase()}${size.slice(1)}`]),
         ["sst.aws.Service", "Api"]
       ] as const
@@ -248,6 +266,8 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       IMGPIPE_DATABASE_SECRET_ARN: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${POSTGRES_SECRET_NAME}`
     }
     const queueUrl = (size: string) => `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/process-${size}-image-${stage}`
+    // What dispatches webhooks (a terminal status) gets the webhook queue (webhooks.test.ts).
+    const webhooks = { IMGPIPE_WEBHOOK_QUEUE_URL: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/webhooks-${stage}` }
     const limits = {
       IMGPIPE_MAX_UPLOAD_BYTES: "26214400",
       IMGPIPE_MAX_PIXELS: "50000000",
@@ -260,6 +280,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       IMGPIPE_QUEUE_MEDIUM_URL: queueUrl("medium"),
       IMGPIPE_QUEUE_LARGE_URL: queueUrl("large"),
       IMGPIPE_DB_POOL_SIZE: "2",
+      ...webhooks,
       ...limits
     })
     for (const size of ["Small", "Medium", "Large"]) {
@@ -275,6 +296,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
         IMGPIPE_SHARP_CONCURRENCY: "1",
         MALLOC_ARENA_MAX: "2",
         MALLOC_MMAP_THRESHOLD_: "131072",
+        ...webhooks,
         ...limits
       })
     }
@@ -290,16 +312,18 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     })
     // Secrets reach the task as SSM SecureString references, never in the task definition.
     const ssm = obj(service.args.ssm)
-    expect(Object.keys(ssm).sort()).toEqual(["IMGPIPE_API_KEYS"])
+    // The webhook secret too: with it `POST /upload` accepts a callback_url (webhooks.test.ts).
+    expect(Object.keys(ssm).sort()).toEqual(["IMGPIPE_API_KEYS", "IMGPIPE_WEBHOOK_SECRET"])
     const parameters = ofKind("aws.ssm.Parameter")
     for (const [variable, arn] of Object.entries(ssm)) {
       const parameter = parameters.find((p) => at(p.instance, "arn", "value") === arn)
       expect(parameter?.args.type, variable).toBe("SecureString")
     }
     expect(parameters.find((p) => p.args.value === "secret-value-of-ApiKeys")).toBeDefined()
+    expect(parameters.find((p) => p.args.value === "secret-value-of-WebhookSecret")).toBeDefined()
     // A new secret value rolls the tasks (ECS reads parameters only at task start).
     expect(at(service.args, "transform", "service", "forceNewDeployment")).toBe(true)
-    expect(at(service.args, "transform", "service", "triggers", "secrets")).toBe("1")
+    expect(at(service.args, "transform", "service", "triggers", "secrets")).toBe("1.1")
 
     for (const runtime of [...ofKind("sst.aws.Function"), service]) {
       for (
@@ -320,9 +344,10 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     }
     // Reading the database password is every database user's grant: secrets.test.ts checks it.
     const beyondSecret = (r: Recorded) => actions(r).filter((a) => a !== "secretsmanager:GetSecretValue")
-    // Send to the size queues; consume the ingest queue (ingest.test.ts checks the resources).
+    // Send to the size queues and the webhook queue; consume the ingest queue (ingest.test.ts checks the resources).
     expect(beyondSecret(named("sst.aws.Function", "StartProcessing")).sort()).toEqual(
       [
+        "sqs:SendMessage",
         "sqs:SendMessage",
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
@@ -331,8 +356,13 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       ].sort()
     )
     for (const size of ["Small", "Medium", "Large"]) {
-      const granted = actions(named("sst.aws.Function", `ProcessImage${size}`))
-      expect(granted).not.toContain("sqs:SendMessage")
+      const fn = named("sst.aws.Function", `ProcessImage${size}`)
+      const granted = actions(fn)
+      // Sends only webhooks (a ready or failed image), never jobs.
+      const sends = arr(fn.args.permissions).map(obj).filter((p) => arr(p.actions).includes("sqs:SendMessage"))
+      expect(sends).toEqual([
+        { actions: ["sqs:SendMessage"], resources: [`arn:aws:sqs:${REGION}:${ACCOUNT}:webhooks-${stage}`] }
+      ])
       expect(granted).toEqual(
         expect.arrayContaining([
           "s3:GetObject",
@@ -389,14 +419,14 @@ describe("sst.config.ts under sst dev", () => {
     expect(service.args.ssm).toBeUndefined()
     expect(service.args.transform).toBeUndefined()
     expect(Object.keys(obj(service.args.environment))).toEqual(
-      expect.arrayContaining(["DATABASE_URL", "IMGPIPE_API_KEYS"])
+      expect.arrayContaining(["DATABASE_URL", "IMGPIPE_API_KEYS", "IMGPIPE_WEBHOOK_SECRET"])
     )
     expect(e.recorder.ofKind("aws.ssm.Parameter")).toEqual([])
     // No load balancer under sst dev: no API alarms, and no API graph.
     const alarms = e.recorder.ofKind("aws.cloudwatch.MetricAlarm")
     expect(alarms.filter((a) => a.args.namespace === "AWS/ApplicationELB" || a.args.metricQueries !== undefined))
       .toEqual([])
-    expect(alarms).toHaveLength(20)
+    expect(alarms).toHaveLength(23)
   })
 })
 

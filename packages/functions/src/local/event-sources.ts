@@ -115,6 +115,8 @@ export const pollQueue = (
             QueueUrl: queue.url,
             MaxNumberOfMessages: options.batchSize,
             WaitTimeSeconds: options.waitTimeSeconds,
+            // Lambda's mapping hands every message attribute over (trace context among them).
+            MessageAttributeNames: ["All"],
             MessageSystemAttributeNames: [
               "ApproximateReceiveCount",
               "SentTimestamp",

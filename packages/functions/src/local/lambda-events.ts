@@ -68,7 +68,15 @@ export const sqsEventRecord = (message: Message, queueArn: string, region: strin
     SenderId: message.Attributes?.["SenderId"] ?? "000000000000",
     ApproximateFirstReceiveTimestamp: message.Attributes?.["ApproximateFirstReceiveTimestamp"] ?? String(Date.now())
   },
-  messageAttributes: {},
+  // As Lambda hands them over: the sender's attributes (e.g. `traceparent`), camel-cased.
+  messageAttributes: Object.fromEntries(
+    Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, {
+      dataType: value.DataType ?? "String",
+      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+      stringListValues: [],
+      binaryListValues: []
+    }])
+  ),
   md5OfBody: message.MD5OfBody ?? "",
   eventSource: "aws:sqs",
   eventSourceARN: queueArn,

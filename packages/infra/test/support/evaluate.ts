@@ -63,7 +63,7 @@ export interface Evaluation {
 
 export interface EvaluateOptions {
   readonly dev?: boolean
-  /** Values set with `sst secret set`; by default ApiKeys is set. */
+  /** Values set with `sst secret set`; by default ApiKeys and WebhookSecret are set. */
   readonly secrets?: Readonly<Record<string, string>>
   /** Committed settings (packages/infra/settings.ts) replaced for this evaluation. */
   readonly settings?: Readonly<Record<string, unknown>>
@@ -74,7 +74,10 @@ const SETTINGS = join(root, "packages/infra/settings.ts")
 export const WITH_DOMAINS = { API_DOMAINS: { prod: "api.example.com" } }
 
 export const evaluate = async (stage: string, options: EvaluateOptions = {}): Promise<Evaluation> => {
-  const secrets = options.secrets ?? { ApiKeys: "secret-value-of-ApiKeys" }
+  const secrets = options.secrets ?? {
+    ApiKeys: "secret-value-of-ApiKeys",
+    WebhookSecret: "secret-value-of-WebhookSecret"
+  }
   const recorder = installSstFakes({ stage, root, dev: options.dev ?? false, secrets })
   // Fresh modules, so that settings.ts is read again, replaced or not.
   vi.resetModules()
