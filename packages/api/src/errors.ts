@@ -28,6 +28,10 @@ export class Rejected extends Schema.TaggedError<Rejected>()("Rejected", {
   code: RejectionCode,
   message: Schema.String
 }) {}
+/** `POST /upload`'s `callback_url` was refused (not https, a private destination, webhooks off). */
+export class InvalidCallbackUrl extends Schema.TaggedError<InvalidCallbackUrl>()("InvalidCallbackUrl", {
+  message: Schema.String
+}) {}
 export class NotReady extends Schema.TaggedError<NotReady>()("NotReady", { message: Schema.String }) {}
 /** A backing service (database, storage) failed; worth retrying. */
 export class Unavailable extends Schema.TaggedError<Unavailable>()("Unavailable", { message: Schema.String }) {}
@@ -47,6 +51,7 @@ export const apiErrorClasses = [
   TooLarge,
   UnsupportedType,
   Rejected,
+  InvalidCallbackUrl,
   NotReady,
   Unavailable,
   InternalError
@@ -142,6 +147,14 @@ export const ErrorBody = {
       description: "The uploaded content was refused for good; `error` is the reason (e.g. not_an_image)."
     })
   ),
+  InvalidCallbackUrl: wireError(InvalidCallbackUrl, {
+    code: "invalid_callback_url",
+    status: 400,
+    identifier: "InvalidCallbackUrlError",
+    description: "callback_url was refused: not an https URL (http only when IMGPIPE_WEBHOOK_ALLOW_PRIVATE=true), " +
+      "its host resolves to a loopback, private, link-local or otherwise non-public address, or webhooks are off " +
+      "on this server (no IMGPIPE_WEBHOOK_SECRET). The message says which."
+  }),
   NotReady: wireError(NotReady, {
     code: "not_ready",
     status: 503,

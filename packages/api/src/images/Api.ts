@@ -19,7 +19,16 @@ export const UploadRequestBody = Schema.Struct({
       "The exact size of the upload in bytes. 0 is accepted: the empty object is then rejected as empty_file, like any other bad upload.",
     examples: [245_760],
     message: () => ({ message: "must be a whole number of bytes (0 or more)", override: true })
-  })
+  }),
+  callback_url: Schema.optional(
+    Schema.String.pipe(Schema.maxLength(2048)).annotations({
+      description: "Where to POST this image's signed webhook when it reaches a terminal status (image.ready, " +
+        "image.failed, image.expired); replaces the server's IMGPIPE_WEBHOOK_URL for this image. https only, and " +
+        "never a loopback, private or link-local destination (refused with 400 invalid_callback_url). See docs/webhooks.md.",
+      examples: ["https://app.example.com/hooks/imgpipe"],
+      message: () => ({ message: "must be an https URL of at most 2048 characters", override: true })
+    })
+  )
 }).annotations({
   identifier: "UploadRequest",
   description: "What the client is about to upload.",
@@ -65,6 +74,7 @@ export class ImagesGroup extends HttpApiGroup.make("images")
       .setPayload(UploadRequestBody)
       .addSuccess(UploadTicketBody, { status: 201 })
       .addError(ErrorBody.BadRequest)
+      .addError(ErrorBody.InvalidCallbackUrl)
       .addError(ErrorBody.TooLarge)
       .addError(ErrorBody.UnsupportedType)
       .annotateContext(

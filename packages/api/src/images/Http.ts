@@ -6,7 +6,7 @@ import { getStatus, type ImageStatusView, requestUpload, toStatusJson, type Uplo
 import { Effect, Option } from "effect"
 import { Api } from "../Api.js"
 import { unavailableOnInfrastructureError } from "../errorMapping.js"
-import { BadRequest, NotFound, TooLarge, UnsupportedType } from "../errors.js"
+import { BadRequest, InvalidCallbackUrl, NotFound, TooLarge, UnsupportedType } from "../errors.js"
 import { normalizeId } from "../schemas.js"
 import type { ImageStatusBody, UploadTicketBody } from "./Api.js"
 
@@ -16,19 +16,27 @@ const toUploadTicketBody = (ticket: UploadTicket): typeof UploadTicketBody.Type 
   expires_at: ticket.expiresAt
 })
 
-const toImageStatusBody = ({ image, renditions }: ImageStatusView): typeof ImageStatusBody.Type =>
-  toStatusJson({ image, renditions: renditions.flatMap(({ rendition }) => Option.toArray(rendition)) })
+const toImageStatusBody = ({ image, renditions, webhook }: ImageStatusView): typeof ImageStatusBody.Type =>
+  toStatusJson({
+    image,
+    renditions: renditions.flatMap(({ rendition }) => Option.toArray(rendition)),
+    webhook: webhook ?? null
+  })
 
 export const ImagesLive = HttpApiBuilder.group(Api, "images", (handlers) =>
   handlers
     .handle("upload", ({ payload }) =>
-      requestUpload({ contentType: payload.content_type, contentLength: payload.content_length }).pipe(
+      requestUpload({
+        contentType: payload.content_type,
+        contentLength: payload.content_length,
+        callbackUrl: payload.callback_url
+      }).pipe(
         Effect.map(toUploadTicketBody),
         Effect.catchTags({
-          InvalidRequest: (e) =>
-            Effect.fail(new BadRequest({ message: e.message })),
+          InvalidRequest: (e) => Effect.fail(new BadRequest({ message: e.message })),
           PayloadTooLarge: (e) => Effect.fail(new TooLarge({ message: e.message })),
-          UnsupportedMediaType: (e) => Effect.fail(new UnsupportedType({ message: e.message }))
+          UnsupportedMediaType: (e) => Effect.fail(new UnsupportedType({ message: e.message })),
+          InvalidCallbackUrl: (e) => Effect.fail(new InvalidCallbackUrl({ message: e.message }))
         }),
         unavailableOnInfrastructureError
       ))
@@ -36,8 +44,7 @@ export const ImagesLive = HttpApiBuilder.group(Api, "images", (handlers) =>
       getStatus(normalizeId(path.image_id)).pipe(
         Effect.map(toImageStatusBody),
         Effect.catchTags({
-          ImageNotFound: (e) =>
-            Effect.fail(new NotFound({ message: e.message }))
+          ImageNotFound: (e) => Effect.fail(new NotFound({ message: e.message }))
         }),
         unavailableOnInfrastructureError
       )))

@@ -2,6 +2,7 @@ import { Schema } from "effect"
 import { FailureCode } from "./errors.js"
 import { ImageId } from "./ids.js"
 import { ImageSize } from "./sizes.js"
+import type { WebhookSummary } from "./webhook.js"
 
 /** `expired`: the upload never arrived and the record was closed by the reconciler (terminal). */
 export const ImageStatus = Schema.Literal("awaiting_upload", "processing", "ready", "failed", "expired")
@@ -52,6 +53,8 @@ export class RenditionRecord extends Schema.Class<RenditionRecord>("RenditionRec
 export interface ImageView {
   readonly image: ImageRecord
   readonly renditions: ReadonlyArray<RenditionRecord>
+  /** The state of the image's latest webhook delivery; absent or null when it has none (yet). */
+  readonly webhook?: WebhookSummary | null
 }
 
 /** The message each size queue carries. */

@@ -33,6 +33,14 @@ const RenditionJson = Schema.Struct({
   content_type: Schema.NullOr(Schema.String)
 }).annotations({ identifier: "RenditionView" })
 
+const WebhookJson = Schema.Struct({
+  attempts: Schema.Int.annotations({ description: "Requests made so far." }),
+  delivered_at: Schema.NullOr(IsoDate).annotations({ description: "When the receiver answered 2xx; null until then." }),
+  last_error: Schema.NullOr(Schema.String).annotations({
+    description: "Why the last attempt failed (HTTP status, network error, refused destination); null once delivered."
+  })
+}).annotations({ identifier: "WebhookState" })
+
 export const ImageStatusJson = Schema.Struct({
   image_id: ImageId,
   status: ImageStatus,
@@ -41,13 +49,16 @@ export const ImageStatusJson = Schema.Struct({
   error: Schema.optional(Schema.Struct({ code: FailureCode, message: Schema.String })).annotations({
     description: "Why the image (or one of its sizes) failed, when it did."
   }),
+  webhook: Schema.optional(WebhookJson).annotations({
+    description: "The image's latest webhook delivery, once it has one (a callback URL and a terminal status)."
+  }),
   created_at: IsoDate,
   updated_at: IsoDate
 }).annotations({ identifier: "ImageStatus" })
 export type ImageStatusJson = typeof ImageStatusJson.Type
 
 /** The status JSON (decoded form: dates as `Date`) of an image and whatever renditions it has. */
-export const toStatusJson = ({ image, renditions }: ImageView): ImageStatusJson => {
+export const toStatusJson = ({ image, renditions, webhook }: ImageView): ImageStatusJson => {
   // A rejected image never gets renditions: say "failed" rather than leave them "pending" forever.
   // (`processing_failed` is not final: a later redelivery may still produce the size.)
   const rejected = isRejected(image)
@@ -74,6 +85,11 @@ export const toStatusJson = ({ image, renditions }: ImageView): ImageStatusJson 
     ...(image.errorCode === null
       ? {}
       : { error: { code: image.errorCode, message: image.errorMessage ?? "The image could not be processed." } }),
+    ...(webhook === undefined || webhook === null
+      ? {}
+      : {
+        webhook: { attempts: webhook.attempts, delivered_at: webhook.deliveredAt, last_error: webhook.lastError }
+      }),
     created_at: image.createdAt,
     updated_at: image.updatedAt
   }

@@ -49,3 +49,8 @@ export interface WebhookSummary {
   readonly deliveredAt: Date | null
   readonly lastError: string | null
 }
+
+/** `POST /upload`'s `callback_url` was refused (SSRF guard, not a URL, or webhooks are off): 400 `invalid_callback_url`. */
+export class InvalidCallbackUrl extends Schema.TaggedError<InvalidCallbackUrl>()("InvalidCallbackUrl", {
+  message: Schema.String
+}) {}

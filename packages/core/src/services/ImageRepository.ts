@@ -38,7 +38,10 @@ export class ImageRepository extends Context.Tag("imgpipe/ImageRepository")<
       readonly declaredContentType: string
       readonly declaredBytes: number
       readonly uploadExpiresAt: Date
+      /** Where its webhooks go (resolved at upload: the request's, else the stage-wide URL); none when absent. */
+      readonly callbackUrl?: string | null
     }) => Effect.Effect<ImageRecord, DatabaseError>
+    /** The image, its renditions and its latest webhook delivery's state. */
     readonly find: (id: ImageId) => Effect.Effect<Option.Option<ImageView>, DatabaseError>
     /**
      * Originals arrived (one statement for any number): each image `awaiting_upload` →

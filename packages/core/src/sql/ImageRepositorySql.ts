@@ -61,12 +61,29 @@ export const make = Effect.gen(function* () {
       ORDER BY CASE size WHEN 'small' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END`
   })
 
+  /** The image's latest webhook delivery (the outbox row of its last terminal status). */
+  const findWebhook = SqlSchema.findOne({
+    Request: ImageId,
+    Result: Schema.Struct({
+      attempts: Schema.Int,
+      deliveredAt: Schema.propertySignature(Schema.NullOr(Schema.DateFromSelf)).pipe(Schema.fromKey("delivered_at")),
+      lastError: Schema.propertySignature(Schema.NullOr(Schema.String)).pipe(Schema.fromKey("last_error"))
+    }),
+    execute: (id) =>
+      sql`
+      SELECT attempts, delivered_at, last_error FROM webhook_deliveries
+      WHERE image_id = ${id}
+      ORDER BY created_at DESC, event_id DESC
+      LIMIT 1`
+  })
+
   const insertImage = SqlSchema.findOne({
     Request: Schema.Struct({
       id: ImageId,
       declaredContentType: Schema.String,
       declaredBytes: Schema.Int,
-      uploadExpiresAt: Schema.DateFromSelf
+      uploadExpiresAt: Schema.DateFromSelf,
+      callbackUrl: Schema.NullOr(Schema.String)
     }),
     Result: ImageFromRow,
     // A repeated create (a retried request) finds the row it made the first time. The second
@@ -74,8 +91,9 @@ export const make = Effect.gen(function* () {
     execute: (input) =>
       sql`
       WITH inserted AS (
-        INSERT INTO images (id, declared_content_type, declared_bytes, upload_expires_at)
-        VALUES (${input.id}, ${input.declaredContentType}, ${input.declaredBytes}, ${input.uploadExpiresAt})
+        INSERT INTO images (id, declared_content_type, declared_bytes, upload_expires_at, callback_url)
+        VALUES (${input.id}, ${input.declaredContentType}, ${input.declaredBytes}, ${input.uploadExpiresAt},
+                ${input.callbackUrl})
         ON CONFLICT (id) DO NOTHING
         RETURNING *
       )
@@ -148,7 +166,7 @@ export const make = Effect.gen(function* () {
 
   return ImageRepository.of({
     create: (input) =>
-      insertImage(input).pipe(
+      insertImage({ ...input, callbackUrl: input.callbackUrl ?? null }).pipe(
         // Only when a concurrent create of the same id committed between our snapshot and our
         // insert: by now the row is visible.
         Effect.flatMap((row) => (Option.isSome(row) ? Effect.succeed(row) : findImage(input.id))),
@@ -163,7 +181,12 @@ export const make = Effect.gen(function* () {
         Effect.flatMap(
           Option.match({
             onNone: () => Effect.succeedNone,
-            onSome: (image) => Effect.map(findRenditions(id), (renditions) => Option.some({ image, renditions }))
+            onSome: (image) =>
+              Effect.all([findRenditions(id), findWebhook(id)]).pipe(
+                Effect.map(([renditions, webhook]) =>
+                  Option.some({ image, renditions, webhook: Option.getOrNull(webhook) })
+                )
+              )
           })
         ),
         run("find")

@@ -8,6 +8,7 @@ import indexExhaustedJobs from "./migrations/0003_index_exhausted_jobs.js"
 import recordRenditionFunction from "./migrations/0004_record_rendition_function.js"
 import tooLargeToDecode from "./migrations/0005_too_large_to_decode.js"
 import reconcile from "./migrations/0006_reconcile.js"
+import webhooks from "./migrations/0007_webhooks.js"
 
 /** Where the migrator records what it applied. */
 export const MIGRATIONS_TABLE = "imgpipe_migrations"
@@ -22,7 +23,8 @@ export const migrations = {
   "0003_index_exhausted_jobs": indexExhaustedJobs,
   "0004_record_rendition_function": recordRenditionFunction,
   "0005_too_large_to_decode": tooLargeToDecode,
-  "0006_reconcile": reconcile
+  "0006_reconcile": reconcile,
+  "0007_webhooks": webhooks
 } as const
 
 /**

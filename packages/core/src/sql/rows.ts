@@ -3,6 +3,7 @@ import { Effect, Option, ParseResult, Schema } from "effect"
 import { DatabaseError, FailureCode } from "../domain/errors.js"
 import { ImageRecord, ImageStatus, RenditionRecord, RenditionStatus } from "../domain/image.js"
 import { ImageSize } from "../domain/sizes.js"
+import { WebhookDelivery, WebhookEventType } from "../domain/webhook.js"
 
 /**
  * Row decoding shared by the SQL layers: rows arrive with their snake_case column names and
@@ -98,3 +99,23 @@ export const sqlDefectsAsFailures =
       (defect) =>
         defect instanceof SqlError ? Option.some(Effect.fail(toDatabaseError(operation)(defect))) : Option.none()
     )
+
+// ---- webhooks -----------------------------------------------------------------------------------
+
+/** A `webhook_deliveries` row, as `SELECT *` returns it. */
+export const WebhookDeliveryRow = Schema.Struct({
+  eventId: column("event_id", Schema.String),
+  imageId: column("image_id", Schema.String),
+  type: WebhookEventType,
+  url: Schema.String,
+  createdAt: column("created_at", Schema.DateFromSelf),
+  attempts: Schema.Int,
+  nextAttemptAt: column("next_attempt_at", Schema.DateFromSelf),
+  lastAttemptAt: column("last_attempt_at", Schema.NullOr(Schema.DateFromSelf)),
+  deliveredAt: column("delivered_at", Schema.NullOr(Schema.DateFromSelf)),
+  lastError: column("last_error", Schema.NullOr(Schema.String)),
+  givenUpAt: column("given_up_at", Schema.NullOr(Schema.DateFromSelf)),
+  dispatchedAt: column("dispatched_at", Schema.NullOr(Schema.DateFromSelf))
+})
+
+export const WebhookDeliveryFromRow = Schema.compose(WebhookDeliveryRow, WebhookDelivery)

@@ -196,21 +196,33 @@ const describeRequestError = (error: { readonly message: string; readonly cause?
 }
 
 /**
+ * The webhook services when the runtime provides them. `dispatchWebhooks` and `redispatchWebhooks`
+ * run inside processImage and the reconciler, whose runtimes (and unit tests) need not know about
+ * webhooks: without these services there is nothing to dispatch. Every runtime that can make a
+ * terminal transition provides them (functions/src/layers.ts, local/src/layers.ts).
+ */
+const webhookServices = Effect.all([Effect.serviceOption(WebhookQueue), Effect.serviceOption(WebhookDeliveries)]).pipe(
+  Effect.map(([queue, deliveries]) =>
+    Option.isSome(queue) && Option.isSome(deliveries) && !queue.value.polled
+      ? Option.some({ queue: queue.value, deliveries: deliveries.value })
+      : Option.none()
+  )
+)
+
+/**
  * AWS: hands the undispatched open deliveries of `imageIds` to the webhook queue and marks them
  * dispatched. Called right after a terminal transition committed (processImage, reconcile). A
- * no-op with the embedded table queue (its poller reads the rows). Never fails: a delivery left
- * undispatched (a crash or a queue failure between the commit and the send) is sent by the
- * reconciler (`redispatchWebhooks`) a minute later. Returns how many were sent.
+ * no-op with the embedded table queue (its poller reads the rows) and where the webhook services
+ * are not provided. Never fails: a delivery left undispatched (a crash or a queue failure between
+ * the commit and the send) is sent by the reconciler (`redispatchWebhooks`) a minute later.
+ * Returns how many were sent.
  */
-export const dispatchWebhooks = (
-  imageIds: ReadonlyArray<ImageId>
-): Effect.Effect<number, never, WebhookDeliveries | WebhookQueue> =>
+export const dispatchWebhooks = (imageIds: ReadonlyArray<ImageId>): Effect.Effect<number> =>
   Effect.gen(function* () {
-    const queue = yield* WebhookQueue
-    if (queue.polled || imageIds.length === 0) return 0
-    const deliveries = yield* WebhookDeliveries
-    const open = yield* deliveries.listUndispatched({ imageIds, limit: 100 })
-    return yield* sendAll(open)
+    const services = yield* webhookServices
+    if (Option.isNone(services) || imageIds.length === 0) return 0
+    const open = yield* services.value.deliveries.listUndispatched({ imageIds, limit: 100 })
+    return yield* sendAll(services.value, open)
   }).pipe(
     Effect.catchAll((error) =>
       Effect.logWarning("webhooks: dispatch failed; the reconciler sends them later").pipe(
@@ -223,17 +235,15 @@ export const dispatchWebhooks = (
 
 /**
  * AWS, from the reconciler: sends the open deliveries left undispatched for over a minute (a
- * crash between a transition's commit and its dispatch, or a failed send). A no-op when polled.
+ * crash between a transition's commit and its dispatch, or a failed send). A no-op when polled
+ * or when the webhook services are not provided.
  */
-export const redispatchWebhooks = (
-  limit: number
-): Effect.Effect<number, DatabaseError | QueueError, WebhookDeliveries | WebhookQueue> =>
+export const redispatchWebhooks = (limit: number): Effect.Effect<number, DatabaseError | QueueError> =>
   Effect.gen(function* () {
-    const queue = yield* WebhookQueue
-    if (queue.polled) return 0
-    const deliveries = yield* WebhookDeliveries
-    const stale = yield* deliveries.listUndispatched({ olderThanSeconds: 60, limit })
-    const sent = yield* sendAll(stale)
+    const services = yield* webhookServices
+    if (Option.isNone(services)) return 0
+    const stale = yield* services.value.deliveries.listUndispatched({ olderThanSeconds: 60, limit })
+    const sent = yield* sendAll(services.value, stale)
     if (sent > 0) {
       yield* Effect.logWarning("reconcile: webhooks left undispatched, sent now").pipe(
         Effect.annotateLogs({ count: sent })
@@ -242,19 +252,20 @@ export const redispatchWebhooks = (
     return sent
   }).pipe(Effect.withSpan("redispatchWebhooks"))
 
-const sendAll = (rows: ReadonlyArray<WebhookDelivery>) =>
+const sendAll = (
+  services: { readonly queue: WebhookQueue["Type"]; readonly deliveries: WebhookDeliveries["Type"] },
+  rows: ReadonlyArray<WebhookDelivery>
+) =>
   Effect.gen(function* () {
     if (rows.length === 0) return 0
-    const queue = yield* WebhookQueue
-    const deliveries = yield* WebhookDeliveries
     const now = yield* Clock.currentTimeMillis
-    yield* queue.send(rows.map((row) => ({
+    yield* services.queue.send(rows.map((row) => ({
       eventId: row.eventId,
       delaySeconds: Math.min(
         MAX_QUEUE_DELAY_SECONDS,
         Math.max(0, Math.ceil((row.nextAttemptAt.getTime() - now) / 1000))
       )
     })))
-    yield* deliveries.markDispatched(rows.map((row) => row.eventId))
+    yield* services.deliveries.markDispatched(rows.map((row) => row.eventId))
     return rows.length
   })

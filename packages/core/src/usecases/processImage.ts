@@ -16,6 +16,7 @@ import { rawKey, renditionKey } from "../domain/sizes.js"
 import { ImageRepository } from "../services/ImageRepository.js"
 import { ObjectStorage, type OriginalDisposition } from "../services/ObjectStorage.js"
 import { Resizer } from "../services/Resizer.js"
+import { dispatchWebhooks } from "./deliverWebhook.js"
 
 export interface ProcessInput {
   readonly job: ProcessJob
@@ -126,6 +127,10 @@ const makeRendition = (job: ProcessJob, failedBefore: boolean) =>
       settings.sizeOrder
     )
     const imageReady = after.status === "ready"
+    // Terminal: its webhook row (if any) was written with the status; hand it to the queue (AWS).
+    if (imageReady) {
+      yield* dispatchWebhooks([imageId])
+    }
     if (imageReady && !settings.keepOriginals && after.originalStored) {
       yield* removeOriginal(imageId)
     } else if (failedBefore) {
@@ -139,6 +144,7 @@ const reject = (job: ProcessJob, refusal: InvalidImage) =>
   Effect.gen(function* () {
     const repo = yield* ImageRepository
     yield* repo.markRejected(job.image_id, { code: refusal.code, message: refusal.message })
+    yield* dispatchWebhooks([job.image_id])
     yield* Effect.logInfo("image rejected").pipe(Effect.annotateLogs({ code: refusal.code, reason: refusal.message }))
     yield* markOriginal(job, Option.some("refused"))
     return ProcessOutcome.Rejected({ code: refusal.code })
@@ -187,7 +193,10 @@ const giveUpOrRetry = (input: ProcessInput, reason: string) =>
           code: "processing_failed",
           message: `Gave up on the ${job.size} size after ${input.receiveCount} attempts: ${reason}`
         })
-        .pipe(Effect.catchAll((e) => Effect.logError("could not record the final failure", e)))
+        .pipe(
+          Effect.zipRight(dispatchWebhooks([job.image_id])),
+          Effect.catchAll((e) => Effect.logError("could not record the final failure", e))
+        )
       // The original stays until a redrive could no longer come (the DLQ's retention), then expires.
       yield* markOriginal(job, Option.some("dead-lettered"))
       yield* Effect.logError("job failed for the last time; it goes to the dead-letter queue").pipe(

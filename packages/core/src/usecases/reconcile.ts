@@ -4,6 +4,7 @@ import type { ProcessJob } from "../domain/image.js"
 import { type ImageSize, rawKey } from "../domain/sizes.js"
 import { ReconcileRepository, type StalledImage } from "../services/ImageRepository.js"
 import { JobQueue } from "../services/JobQueue.js"
+import { dispatchWebhooks, redispatchWebhooks } from "./deliverWebhook.js"
 import { checkStoredUploads } from "./resumeUploads.js"
 import { startProcessingMany } from "./startProcessing.js"
 
@@ -53,9 +54,20 @@ export const reconcile = Effect.gen(function* () {
   const { arrived, expired } = yield* expireOrStart({ graceSeconds: Duration.toSeconds(windows.expireGrace), limit })
 
   const repo = yield* ReconcileRepository
-  const stalled = yield* repo.transaction(resendOrFailStalled({ stall: windows.stall, limit }))
+  const { failedIds, ...stalled } = yield* repo.transaction(resendOrFailStalled({ stall: windows.stall, limit }))
+  // Their webhook rows committed with the transitions: hand them to the queue (AWS), then any
+  // left undispatched by an earlier crash or failed send.
+  yield* dispatchWebhooks([...expired.ids, ...failedIds])
+  // (It logs what it sent; a failure waits for the next run.)
+  yield* redispatchWebhooks(limit).pipe(
+    Effect.catchAll((error) =>
+      Effect.logWarning("reconcile: webhook redispatch failed; next run").pipe(
+        Effect.annotateLogs({ error: error.message })
+      )
+    )
+  )
 
-  const counts: ReconcileCounts = { expired, arrived, ...stalled }
+  const counts: ReconcileCounts = { expired: expired.count, arrived, ...stalled }
   yield* (counts.expired + counts.arrived + counts.resent + counts.failed + counts.backlogged > 0
     ? Effect.logInfo
     : Effect.logDebug)(
@@ -75,7 +87,7 @@ const resendOrFailStalled = (input: { readonly stall: Duration.Duration; readonl
     const repo = yield* ReconcileRepository
     const queue = yield* JobQueue
     const images = yield* repo.lockStalled({ stallSeconds: Duration.toSeconds(input.stall), limit: input.limit })
-    if (images.length === 0) return { resent: 0, failed: 0, backlogged: 0 }
+    if (images.length === 0) return { resent: 0, failed: 0, backlogged: 0, failedIds: [] }
 
     const live = yield* queue.imagesWithLiveJobs(images.map((image) => image.id))
     const isLive = (image: StalledImage) => Option.isSome(live) && live.value.has(image.id)
@@ -106,7 +118,12 @@ const resendOrFailStalled = (input: { readonly stall: Duration.Duration; readonl
         })
       )
     }
-    return { resent: resend.length, failed: fail.length, backlogged: backlogged.length }
+    return {
+      resent: resend.length,
+      failed: fail.length,
+      backlogged: backlogged.length,
+      failedIds: fail.map((image) => image.id)
+    }
   })
 
 /** How many HEAD requests the expiry check has in flight at once. */
@@ -132,5 +149,8 @@ const expireOrStart = (input: { readonly graceSeconds: number; readonly limit: n
         Effect.annotateLogs({ images: stored.map((event) => event.key) })
       )
     }
-    return { expired: expired.length, arrived: outcomes.filter((outcome) => outcome._tag === "Started").length }
+    return {
+      expired: { count: expired.length, ids: expired },
+      arrived: outcomes.filter((outcome) => outcome._tag === "Started").length
+    }
   })

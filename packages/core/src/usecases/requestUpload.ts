@@ -1,16 +1,21 @@
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { Settings } from "../config.js"
+import { WebhookSettings } from "../config/webhooks.js"
 import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "../domain/errors.js"
 import { ACCEPTED_CONTENT_TYPES } from "../domain/formats.js"
 import { type ImageId, newImageId } from "../domain/ids.js"
 import { mediaType } from "../domain/rules.js"
 import { rawKey } from "../domain/sizes.js"
+import { InvalidCallbackUrl } from "../domain/webhook.js"
 import { ImageRepository } from "../services/ImageRepository.js"
 import { ObjectStorage, type PresignedUpload } from "../services/ObjectStorage.js"
+import { checkDestination, NodeResolverLive, Resolver } from "../util/ssrf.js"
 
 export interface UploadRequest {
   readonly contentType: string
   readonly contentLength: number
+  /** Where this image's webhooks go instead of the stage-wide `IMGPIPE_WEBHOOK_URL`. */
+  readonly callbackUrl?: string | undefined
 }
 
 export interface UploadTicket {
@@ -58,6 +63,8 @@ export const requestUpload = (input: UploadRequest) =>
       })
     }
 
+    const callbackUrl = yield* resolveCallbackUrl(input.callbackUrl)
+
     const imageId = yield* newImageId
     const upload = yield* storage.presignUpload({
       key: rawKey(imageId),
@@ -70,8 +77,37 @@ export const requestUpload = (input: UploadRequest) =>
       id: imageId,
       declaredContentType: contentType,
       declaredBytes: input.contentLength,
-      uploadExpiresAt: upload.expiresAt
+      uploadExpiresAt: upload.expiresAt,
+      callbackUrl
     })
     yield* Effect.annotateLogs(Effect.logDebug("upload requested"), { image_id: imageId, content_type: contentType })
     return { imageId, upload, expiresAt: upload.expiresAt } satisfies UploadTicket
   }).pipe(Effect.withSpan("requestUpload"))
+
+/**
+ * The image's webhook destination, fixed now so a delivery never depends on a later change of the
+ * settings: the request's `callback_url` (checked by the SSRF guard: https, public addresses only,
+ * unless private destinations are allowed), else the stage-wide `IMGPIPE_WEBHOOK_URL` (the
+ * operator's, checked again at each delivery like any other), else none. Webhooks are off without
+ * `IMGPIPE_WEBHOOK_SECRET` (or where the runtime provides no webhook settings): a `callback_url`
+ * is then refused rather than silently never called.
+ */
+const resolveCallbackUrl = (requested: string | undefined) =>
+  Effect.gen(function* () {
+    const webhooks = yield* Effect.serviceOption(WebhookSettings)
+    const enabled = Option.filter(webhooks, (settings) => Option.isSome(settings.secret))
+    if (requested === undefined) {
+      return Option.flatMap(enabled, (settings) => settings.defaultUrl).pipe(Option.getOrNull)
+    }
+    if (Option.isNone(enabled)) {
+      return yield* new InvalidCallbackUrl({
+        message: "Webhooks are off on this server (IMGPIPE_WEBHOOK_SECRET is not set): callback_url cannot be used."
+      })
+    }
+    const resolver = yield* Effect.serviceOption(Resolver)
+    const url = yield* checkDestination(requested, { allowPrivate: enabled.value.allowPrivate }).pipe(
+      Option.isSome(resolver) ? Effect.provideService(Resolver, resolver.value) : Effect.provide(NodeResolverLive),
+      Effect.mapError((refused) => new InvalidCallbackUrl({ message: refused.message }))
+    )
+    return url.toString()
+  })

@@ -8,11 +8,14 @@
  * HTTP agent (`WebhookHttpClientLive`) checks the address it actually connects to as well, so a
  * name that resolves differently the second time (DNS rebinding) is still refused.
  */
+import type { HttpClient } from "@effect/platform"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Context, Data, Effect, Layer } from "effect"
+import type { ConfigError } from "effect/ConfigError"
 import ipaddr from "ipaddr.js"
 import * as dns from "node:dns"
 import type { LookupFunction } from "node:net"
+import { WebhookSettings, WebhookSettingsLive } from "../config/webhooks.js"
 
 /** A host name could not be resolved. */
 export class ResolveError
@@ -141,3 +144,22 @@ export const webhookHttpClientLayer = (options: { readonly allowPrivate: boolean
       )
     )
   )
+
+/** What `deliverWebhook` needs besides the repositories and the queue, given the settings: the resolver and the HTTP client. */
+export const WebhookTransportLive: Layer.Layer<Resolver | HttpClient.HttpClient, never, WebhookSettings> = Layer
+  .unwrapEffect(
+    Effect.map(
+      WebhookSettings,
+      (settings) => Layer.merge(NodeResolverLive, webhookHttpClientLayer({ allowPrivate: settings.allowPrivate }))
+    )
+  )
+
+/**
+ * The webhook settings from the environment, the system resolver and the guarded HTTP client:
+ * everything `deliverWebhook` (and `requestUpload`'s callback check) needs except the
+ * repositories and the queue. Every runtime provides it (API, Lambda, embedded runner).
+ */
+export const WebhookDeliveryLive: Layer.Layer<
+  WebhookSettings | Resolver | HttpClient.HttpClient,
+  ConfigError
+> = WebhookTransportLive.pipe(Layer.provideMerge(WebhookSettingsLive))

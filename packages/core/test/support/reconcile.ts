@@ -22,7 +22,10 @@ export const backdateUploadExpiry = (id: ImageId, seconds: number) =>
   ).pipe(Effect.orDie)
 
 /** No images, renditions or jobs: each test starts from an empty slice for the reconciler. */
-export const resetAll = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`TRUNCATE images, renditions, jobs, dead_jobs`)
+export const resetAll = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql`TRUNCATE images, renditions, jobs, dead_jobs, webhook_deliveries`
+)
   .pipe(
     Effect.orDie
   )
