@@ -109,10 +109,10 @@ export const apiEnvironment = (
 
 /**
  * What a function that dispatches webhooks adds (a terminal status: ProcessImage, StartProcessing,
- * Reconcile): the webhook queue's URL, and the stage-wide receiver when the stage has one
- * (settings.ts WEBHOOK_URLS). webhooks.ts explains the queue.
+ * Reconcile): the webhook queue's URL. The receiver is already on the image (`POST /upload` stored
+ * its `callback_url`, or the stage-wide `IMGPIPE_WEBHOOK_URL`, which only the API reads); webhooks.ts
+ * explains the queue.
  */
-export const webhookSenderEnvironment = (queueUrl: $util.Input<string>, stage: string): Env => {
-  const url = WEBHOOK_URLS[stage]
-  return { IMGPIPE_WEBHOOK_QUEUE_URL: queueUrl, ...(url === undefined ? {} : { IMGPIPE_WEBHOOK_URL: url }) }
-}
+export const webhookSenderEnvironment = (queueUrl: $util.Input<string>): Env => ({
+  IMGPIPE_WEBHOOK_QUEUE_URL: queueUrl
+})

@@ -78,7 +78,7 @@ export function functions(input: FunctionsInput) {
   const objectsIn = (bucket: sst.aws.Bucket) => $interpolate`${bucket.arn}/*`
   // Both functions can make a status terminal (a refused upload, a ready or failed image) and then
   // dispatch its webhook deliveries.
-  const webhookEnv = webhookSenderEnvironment(input.webhooks.url, $app.stage)
+  const webhookEnv = webhookSenderEnvironment(input.webhooks.url)
   const sendWebhooks = { actions: ["sqs:SendMessage"], resources: [input.webhooks.arn] }
 
   const common = {

@@ -77,7 +77,7 @@ export function reconciler(input: ReconcilerInput) {
         IMGPIPE_STALL_SECONDS: String(RECONCILE.stallSeconds),
         IMGPIPE_EXPIRE_GRACE_SECONDS: String(RECONCILE.expireGraceSeconds),
         IMGPIPE_DB_POOL_SIZE: String(RECONCILE.dbPool),
-        ...webhookSenderEnvironment(input.webhooks.url, $app.stage)
+        ...webhookSenderEnvironment(input.webhooks.url)
       },
       description: "Every 5 minutes: expire uploads that never arrived, re-send or fail stalled processing",
       memory: RECONCILE.memory,

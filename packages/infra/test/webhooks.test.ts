@@ -124,3 +124,16 @@ describe("the WebhookSecret when nobody set it", () => {
     expect(secret).not.toBe(str(e.recorder.named("sst.Secret", "ApiKeys").args.placeholder))
   })
 })
+
+describe("a stage-wide receiver (settings.ts WEBHOOK_URLS)", () => {
+  it("reaches the API only, which stores it on each upload without a callback_url", async () => {
+    const receiver = "https://hooks.example.com/imgpipe"
+    const e = await evaluate("test", { settings: { WEBHOOK_URLS: { test: receiver } } })
+    expect(obj(e.recorder.named("sst.aws.Service", "Api").args.environment).IMGPIPE_WEBHOOK_URL).toBe(receiver)
+    for (const fn of e.recorder.ofKind("sst.aws.Function")) {
+      expect(obj(fn.args.environment).IMGPIPE_WEBHOOK_URL, fn.name).toBeUndefined()
+    }
+    const none = await evaluate("test")
+    expect(obj(none.recorder.named("sst.aws.Service", "Api").args.environment).IMGPIPE_WEBHOOK_URL).toBeUndefined()
+  })
+})

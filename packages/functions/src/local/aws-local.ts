@@ -10,7 +10,8 @@
  * - The Lambda handlers are the exported `handler`s of `start-processing.ts` and `process-image.ts`,
  *   configured by environment variables only and invoked by the event-source emulator
  *   (`event-sources.ts`) as SQS event source mappings invoke them: StartProcessing with batches of
- *   the ingest queue, ProcessImage with batches of each size queue. `reconcile.ts`'s handler runs
+ *   the ingest queue, ProcessImage with batches of each size queue, DeliverWebhook
+ *   (`deliver-webhook.ts`) with batches of `webhooks-<stage>`. `reconcile.ts`'s handler runs
  *   every `IMGPIPE_RECONCILE_EVERY_SECONDS` (300) with a scheduled event, as the `Reconcile` cron
  *   invokes it in AWS (`schedule.ts`).
  * - The API is the ECS entry (`packages/api/src/main.ts`) in a child process, with environment
@@ -30,7 +31,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { resolve } from "node:path"
 import { servePglite } from "./database.js"
 import { EmulatorError, makeAwsEmulator, stageNames } from "./emulator.js"
-import { runIngestEventSource, runS3Notifications, runSqsEventSources } from "./event-sources.js"
+import { runIngestEventSource, runS3Notifications, runSqsEventSources, runWebhookEventSource } from "./event-sources.js"
 import { runSchedule } from "./schedule.js"
 
 const config = Config.all({
@@ -136,6 +137,8 @@ const main = Effect.gen(function* () {
   yield* Effect.forkScoped(runS3Notifications(emulator).pipe(Effect.annotateLogs({ source: "s3-notifications" })))
   yield* runIngestEventSource(emulator, startProcessing.handler, mapping)
   yield* runSqsEventSources(emulator, processImage.handler, mapping)
+  const deliverWebhook = yield* Effect.promise(() => import("../deliver-webhook.js"))
+  yield* runWebhookEventSource(emulator, deliverWebhook.handler, mapping)
   const reconcile = yield* Effect.promise(() => import("../reconcile.js"))
   yield* runSchedule(reconcile.handler, {
     functionName: "Reconcile",
@@ -156,7 +159,9 @@ const main = Effect.gen(function* () {
       processed_bucket: emulator.buckets.processed,
       dead_letter_queue: emulator.deadLetterQueue.url,
       ingest_queue: emulator.ingestQueue.url,
-      ingest_dead_letter_queue: emulator.ingestDeadLetterQueue.url
+      ingest_dead_letter_queue: emulator.ingestDeadLetterQueue.url,
+      webhook_queue: emulator.webhookQueue.url,
+      webhook_dead_letter_queue: emulator.webhookDeadLetterQueue.url
     })
   )
   return yield* exited(child)

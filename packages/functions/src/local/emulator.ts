@@ -1,8 +1,8 @@
 /**
  * AWS on this machine: fauxqs (S3 + SQS in one in-process HTTP server) set up as imgpipe's stage
  * is in AWS — the raw and processed buckets, the three size queues with a redrive policy to one
- * dead-letter queue, the ingest queue (the raw bucket's notifications) with its own — plus what
- * fauxqs lacks:
+ * dead-letter queue, the ingest queue (the raw bucket's notifications) with its own, the webhook
+ * queue (`webhooks-<stage>`, consumed by DeliverWebhook) with its own — plus what fauxqs lacks:
  *
  * - presigned URLs checked, conditional writes and object tagging, as S3 does them
  *   (`s3-behaviour.ts`);
@@ -35,6 +35,9 @@ export interface EmulatorOptions {
   /** The raw bucket's notifications (`image-uploaded-<stage>`) and their own dead-letter queue. */
   readonly ingestQueueName: string
   readonly ingestDeadLetterQueueName: string
+  /** Webhook deliveries (`webhooks-<stage>`) and the ones that gave up (`webhooks-dlq-<stage>`). */
+  readonly webhookQueueName: string
+  readonly webhookDeadLetterQueueName: string
   /** Seconds a received message stays invisible before it is delivered again. */
   readonly visibilityTimeoutSeconds: number
   /** Receives before SQS moves a message to the dead-letter queue (the spec: 3). */
@@ -72,6 +75,9 @@ export interface AwsEmulator {
   /** Where S3 posts the raw bucket's ObjectCreated notifications, consumed by StartProcessing. */
   readonly ingestQueue: QueueInfo
   readonly ingestDeadLetterQueue: QueueInfo
+  /** Webhook deliveries, consumed by DeliverWebhook, and the deliveries it gave up. */
+  readonly webhookQueue: QueueInfo
+  readonly webhookDeadLetterQueue: QueueInfo
   /** Objects created in any bucket, in the order their writes completed. */
   readonly objectCreated: Queue.Dequeue<CreatedObject>
   /** The environment variables that point imgpipe's runtimes at this emulator. */
@@ -201,6 +207,20 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
       })
     })
 
+    // Webhook deliveries: one message per attempt (delayed by the backoff), a DLQ of their own
+    // that DeliverWebhook fills with the deliveries that gave up (the redrive policy is a safety net).
+    const webhookDeadLetterQueue = yield* createQueue(options.webhookDeadLetterQueueName, {
+      MessageRetentionPeriod: "1209600"
+    })
+    const webhookQueue = yield* createQueue(options.webhookQueueName, {
+      VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+      MessageRetentionPeriod: "1209600",
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: webhookDeadLetterQueue.arn,
+        maxReceiveCount: String(options.maxReceiveCount)
+      })
+    })
+
     return {
       endpoint,
       region: options.region,
@@ -210,6 +230,8 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
       deadLetterQueue,
       ingestQueue,
       ingestDeadLetterQueue,
+      webhookQueue,
+      webhookDeadLetterQueue,
       objectCreated: created,
       env: {
         AWS_REGION: options.region,
@@ -221,7 +243,9 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
         IMGPIPE_QUEUE_SMALL_URL: queues.small.url,
         IMGPIPE_QUEUE_MEDIUM_URL: queues.medium.url,
         IMGPIPE_QUEUE_LARGE_URL: queues.large.url,
-        IMGPIPE_MAX_RECEIVES: String(options.maxReceiveCount)
+        IMGPIPE_MAX_RECEIVES: String(options.maxReceiveCount),
+        IMGPIPE_WEBHOOK_QUEUE_URL: webhookQueue.url,
+        IMGPIPE_WEBHOOK_DLQ_URL: webhookDeadLetterQueue.url
       },
       s3,
       sqs
@@ -230,7 +254,7 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
 
 /**
  * The spec's resource names for a stage, e.g. `raw-image-local`, `process-small-image-local`,
- * `image-uploaded-local` (as packages/infra/settings.ts names them in AWS).
+ * `image-uploaded-local`, `webhooks-local` (as packages/infra/settings.ts names them in AWS).
  */
 export const stageNames = (stage: string) => ({
   rawBucket: `raw-image-${stage}`,
@@ -242,5 +266,7 @@ export const stageNames = (stage: string) => ({
   },
   deadLetterQueueName: `process-image-dlq-${stage}`,
   ingestQueueName: `image-uploaded-${stage}`,
-  ingestDeadLetterQueueName: `image-uploaded-dlq-${stage}`
+  ingestDeadLetterQueueName: `image-uploaded-dlq-${stage}`,
+  webhookQueueName: `webhooks-${stage}`,
+  webhookDeadLetterQueueName: `webhooks-dlq-${stage}`
 })

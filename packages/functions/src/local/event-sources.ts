@@ -6,8 +6,8 @@
  *   notification AWS sends (same JSON shape, key URL-encoded with `+` for spaces), posted as the
  *   body of one message to the ingest queue, as S3's queue notification does; the `s3:TestEvent`
  *   S3 posts when the notification is configured comes first.
- * - **SQS → StartProcessing, SQS → ProcessImage.** One poller per queue (the ingest queue and each
- *   size queue) does what Lambda's event source mapping does with `ReportBatchItemFailures`:
+ * - **SQS → StartProcessing, SQS → ProcessImage, SQS → DeliverWebhook.** One poller per queue (the
+ *   ingest queue, each size queue, the webhook queue) does what Lambda's event source mapping does with `ReportBatchItemFailures`:
  *   receive up to `batchSize` messages (long polling) with their system attributes, invoke the
  *   handler with an SQS event of the real shape, delete the messages it did not list in
  *   `batchItemFailures`, and leave the listed ones for SQS to deliver again after the visibility
@@ -223,3 +223,18 @@ export const runIngestEventSource = (
   options: SqsSourceOptions
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.asVoid(Effect.forkScoped(pollForever(pollIngestOnce(emulator, fn, options), emulator.ingestQueue)))
+
+/** One poll of the webhook queue by DeliverWebhook's mapping. */
+export const pollWebhooksOnce = (
+  emulator: AwsEmulator,
+  fn: LambdaFunction<SQSEvent, unknown>,
+  options: SqsSourceOptions
+): Effect.Effect<PollOutcome, string> => pollQueue(emulator, emulator.webhookQueue, "DeliverWebhook", fn, options)
+
+/** Polls the webhook queue until interrupted, feeding DeliverWebhook's `fn`. */
+export const runWebhookEventSource = (
+  emulator: AwsEmulator,
+  fn: LambdaFunction<SQSEvent, unknown>,
+  options: SqsSourceOptions
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.asVoid(Effect.forkScoped(pollForever(pollWebhooksOnce(emulator, fn, options), emulator.webhookQueue)))
