@@ -7,6 +7,7 @@ import { dbPoolSizeConfig, portConfig, SettingsLive } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { pgLayer } from "@imgpipe/core/sql/client"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
+import { WebhookDeliveryLive } from "@imgpipe/core/util/ssrf"
 import { Effect, Layer } from "effect"
 import type { Server } from "node:http"
 import { makeHttpServer } from "./Http.js"
@@ -15,7 +16,13 @@ import { makeHttpServer } from "./Http.js"
 export const poolSizeConfig = dbPoolSizeConfig(10)
 
 /** The core services the API uses; the database is given separately (tests give theirs). */
-export const ApiServices = Layer.mergeAll(ImageRepositorySql, S3StorageLive, SettingsLive)
+export const ApiServices = Layer.mergeAll(
+  ImageRepositorySql,
+  S3StorageLive,
+  SettingsLive,
+  // callback_url's check and the stage-wide IMGPIPE_WEBHOOK_URL (requestUpload).
+  WebhookDeliveryLive
+)
 
 /** PostgreSQL at `DATABASE_URL` (required here: ECS has no embedded database). */
 export const ApiDatabaseLive = Layer.unwrapEffect(

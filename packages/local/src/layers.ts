@@ -23,6 +23,7 @@ import { ResumeSweepLive } from "./resume.js"
 import { cutConnectionsAfterGrace } from "./shutdown.js"
 import { AnnounceLive, hostConfig } from "./startup.js"
 import { makeStorageRouter } from "./storage-routes.js"
+import { EmbeddedWebhooksLive, WebhookPollerLive } from "./webhooks.js"
 import { WorkersLive } from "./workers.js"
 
 /** The core services on their embedded implementations, over whatever database is given. */
@@ -30,7 +31,9 @@ export const EmbeddedServicesLive = Layer.mergeAll(
   ImageRepositorySql,
   LocalQueueLive,
   DiskStorageLive,
-  SharpResizerLive
+  SharpResizerLive,
+  // Webhooks: the delivery rows, the table as their queue, settings, resolver, HTTP client.
+  EmbeddedWebhooksLive
 ).pipe(
   Layer.provideMerge(Layer.mergeAll(SettingsLive, ReconcileSettingsLive, SharpConfigLive))
 )
@@ -93,5 +96,6 @@ export const makeAppLive = (server: Server) =>
     WorkersLive,
     ResizePriorityLive,
     ResumeSweepLive.pipe(Layer.provide(UploadNotificationsLive)),
-    ReconcilerLive
+    ReconcilerLive,
+    WebhookPollerLive
   )
