@@ -8,12 +8,14 @@ import { HttpApi, OpenApi } from "@effect/platform"
 import { AdminGroup } from "./admin/Api.js"
 import { DeliveryGroup } from "./delivery/Api.js"
 import { ErrorBody } from "./errors.js"
+import { EventsGroup } from "./events/Api.js"
 import { ImagesGroup } from "./images/Api.js"
 import { documentServerRoutes, withExampleValues, withoutFrameworkDecodeError } from "./openapi.js"
 import { SystemGroup } from "./system/Api.js"
 
 export class Api extends HttpApi.make("imgpipe")
   .add(ImagesGroup)
+  .add(EventsGroup)
   .add(DeliveryGroup)
   .add(SystemGroup)
   .add(AdminGroup)

@@ -8,7 +8,7 @@
  * `ImageRepository`, `ObjectStorage`) and each runtime's `layers.ts` provides them.
  */
 import { type HttpApi, HttpApiBuilder, type HttpApp, type HttpRouter, HttpServer } from "@effect/platform"
-import { type ImageRepository, logLevelConfig, type ObjectStorage, Settings } from "@imgpipe/core"
+import { type ChangeFeed, type ImageRepository, logLevelConfig, type ObjectStorage, Settings } from "@imgpipe/core"
 import { Config, type ConfigError, Effect, Layer, LogLevel, Option } from "effect"
 import { AdminLive } from "./admin/Http.js"
 import { Api } from "./Api.js"
@@ -17,6 +17,7 @@ import { BodyLimitLive } from "./bodyLimit.js"
 import { type CorsDefault, corsMiddleware, corsOriginsConfig, describeCorsPolicy, resolveCorsPolicy } from "./cors.js"
 import { DeliveryLive } from "./delivery/Http.js"
 import { ErrorMappingLive } from "./errorMapping.js"
+import { EventsLive } from "./events/Http.js"
 import { ImagesLive } from "./images/Http.js"
 import { requestLog } from "./requestLog.js"
 import { DocsLive, SystemLive } from "./system/Http.js"
@@ -28,13 +29,13 @@ import { DocsLive, SystemLive } from "./system/Http.js"
 export const ApiLive: Layer.Layer<
   HttpApi.Api,
   ConfigError.ConfigError,
-  Settings | ImageRepository | ObjectStorage
+  Settings | ImageRepository | ObjectStorage | ChangeFeed
 > = Layer.mergeAll(
   DocsLive,
   ErrorMappingLive
 ).pipe(
   Layer.provideMerge(HttpApiBuilder.api(Api)),
-  Layer.provide([ImagesLive, DeliveryLive, SystemLive, AdminLive]),
+  Layer.provide([ImagesLive, EventsLive, DeliveryLive, SystemLive, AdminLive]),
   Layer.provide([AuthorizationLive, AdminAuthorizationKeys])
 )
 
@@ -78,7 +79,13 @@ export const makeHttpServer = <E = never, R = never>(
 ): Layer.Layer<
   never,
   E | ConfigError.ConfigError,
-  HttpServer.HttpServer | HttpRouter.HttpRouter.DefaultServices | Settings | ImageRepository | ObjectStorage | R
+  | HttpServer.HttpServer
+  | HttpRouter.HttpRouter.DefaultServices
+  | Settings
+  | ImageRepository
+  | ObjectStorage
+  | ChangeFeed
+  | R
 > => {
   const routes: Layer.Layer<never, E, R> = options.routes ?? Layer.empty
   return Layer.unwrapEffect(

@@ -6,6 +6,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { dbPoolSizeConfig, portConfig, SettingsLive } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { pgLayer } from "@imgpipe/core/sql/client"
+import { ChangeFeedSql } from "@imgpipe/core/sql/ChangeFeedSql"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { WebhookDeliveryLive } from "@imgpipe/core/util/ssrf"
 import { Effect, Layer } from "effect"
@@ -19,6 +20,8 @@ export const poolSizeConfig = dbPoolSizeConfig(10)
 export const ApiServices = Layer.mergeAll(
   ImageRepositorySql,
   S3StorageLive,
+  // One change feed per task for the event streams (it reads what the Lambdas write).
+  ChangeFeedSql.pipe(Layer.provide(ImageRepositorySql)),
   SettingsLive,
   // callback_url's check and the stage-wide IMGPIPE_WEBHOOK_URL (requestUpload).
   WebhookDeliveryLive

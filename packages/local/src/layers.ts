@@ -11,6 +11,7 @@ import { DiskStorage, DiskStorageLive } from "@imgpipe/core/local/DiskStorage"
 import { LocalQueueLive } from "@imgpipe/core/local/PgQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
 import { DatabaseLive } from "@imgpipe/core/sql/embedded"
+import { ChangeFeedSql } from "@imgpipe/core/sql/ChangeFeedSql"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { Context, Effect, Layer } from "effect"
 import type { Server } from "node:http"
@@ -29,6 +30,8 @@ import { WorkersLive } from "./workers.js"
 /** The core services on their embedded implementations, over whatever database is given. */
 export const EmbeddedServicesLive = Layer.mergeAll(
   ImageRepositorySql,
+  // The event streams' one change feed (polls only while a stream is open).
+  ChangeFeedSql.pipe(Layer.provide(ImageRepositorySql)),
   LocalQueueLive,
   DiskStorageLive,
   SharpResizerLive,

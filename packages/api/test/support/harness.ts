@@ -8,7 +8,13 @@ import { HttpApiBuilder, HttpServer, HttpServerRespondable, HttpServerResponse }
 import { NodeHttpServer } from "@effect/platform-node"
 import { expect } from "@effect/vitest"
 import { type ImageId, ImageRepository, type ImageSize, ObjectStorage } from "@imgpipe/core"
-import { makeMemoryImages, makeMemoryStorage, makeTestService, testSettingsLayer } from "@imgpipe/core/testing"
+import {
+  makeMemoryImages,
+  makeMemoryStorage,
+  makeTestService,
+  memoryChangeFeedLayer,
+  testSettingsLayer
+} from "@imgpipe/core/testing"
 import { Context, Effect, Layer, Logger } from "effect"
 import { createServer } from "node:http"
 import { makeHttpServer } from "../../src/Http.js"
@@ -77,7 +83,8 @@ export const makeHarness = (apiKeys: ReadonlyArray<string>) => {
       Layer.mergeAll(
         testSettingsLayer(apiKeys.length === 0 ? {} : { IMGPIPE_API_KEYS: apiKeys.join(",") }),
         Layer.succeed(ImageRepository, repository.service),
-        Layer.succeed(ObjectStorage, storage.service)
+        Layer.succeed(ObjectStorage, storage.service),
+        memoryChangeFeedLayer().pipe(Layer.provide(Layer.succeed(ImageRepository, repository.service)))
       )
     ),
     Layer.provide(captureLogs)

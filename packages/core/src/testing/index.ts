@@ -15,6 +15,7 @@ import { makeMemoryStorage } from "./memoryStorage.js"
 
 export * from "./fakeResizer.js"
 export * from "./makeTestLayer.js"
+export * from "./memoryChangeFeed.js"
 export * from "./memoryImages.js"
 export * from "./memoryQueue.js"
 export * from "./memoryStorage.js"
