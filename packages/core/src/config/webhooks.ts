@@ -62,7 +62,9 @@ export const WebhookSettingsLive: Layer.Layer<WebhookSettings, import("effect/Co
   .effect(WebhookSettings, webhookSettingsConfig)
 
 /** For tests: webhooks on with `secret`, retries every `retryBase`, private destinations allowed unless said. */
-export const webhookSettingsForTest = (overrides: Partial<WebhookSettingsShape> & { readonly secret: string }) =>
+export const webhookSettingsForTest = (
+  overrides: Partial<Omit<WebhookSettingsShape, "secret">> & { readonly secret: string }
+) =>
   Layer.succeed(WebhookSettings, {
     defaultUrl: Option.none(),
     retryBase: Duration.seconds(10),
