@@ -108,8 +108,7 @@ export const apiEnvironment = (
 })
 
 /**
- * What a function that dispatches webhooks adds (a terminal status: ProcessImage, StartProcessing,
- * Reconcile): the webhook queue's URL. The receiver is already on the image (`POST /upload` stored
+ * What a function that dispatches webhooks adds (a terminal status: ProcessImage, Reconcile): the webhook queue's URL. The receiver is already on the image (`POST /upload` stored
  * its `callback_url`, or the stage-wide `IMGPIPE_WEBHOOK_URL`, which only the API reads); webhooks.ts
  * explains the queue.
  */

@@ -76,8 +76,8 @@ export function functions(input: FunctionsInput) {
   // The pool each container opens, as counted in the connection budget (settings.ts CONNECTIONS).
   const pool = { IMGPIPE_DB_POOL_SIZE: String(CONNECTIONS.functionPool) }
   const objectsIn = (bucket: sst.aws.Bucket) => $interpolate`${bucket.arn}/*`
-  // Both functions can make a status terminal (a refused upload, a ready or failed image) and then
-  // dispatch its webhook deliveries.
+  // ProcessImage makes an image terminal (ready, or failed for good) and then dispatches its
+  // webhook deliveries (webhooks.ts); StartProcessing never does.
   const webhookEnv = webhookSenderEnvironment(input.webhooks.url)
   const sendWebhooks = { actions: ["sqs:SendMessage"], resources: [input.webhooks.arn] }
 
@@ -107,7 +107,6 @@ export function functions(input: FunctionsInput) {
           databaseSecretArn: input.databaseSecretArn,
           queueUrls: { small: queues.small.url, medium: queues.medium.url, large: queues.large.url }
         }),
-        ...webhookEnv,
         ...pool
       },
       description: "Uploads (the ingest queue's S3 notifications) → mark processing, one job per size",
@@ -119,7 +118,6 @@ export function functions(input: FunctionsInput) {
       // that cap would only throttle invocations, each of which counts a receive.
       permissions: [
         { actions: ["sqs:SendMessage"], resources: SIZES.map((size) => queues[size].arn) },
-        sendWebhooks,
         // What the ingest queue's event source mapping does on the function's behalf.
         { actions: SQS_CONSUMER_ACTIONS, resources: [input.ingest.arn] },
         databaseSecretPermission(input.databaseSecretArn)

@@ -15,8 +15,8 @@
  * every time (database down, a crash) is left for the visibility timeout, then dead-lettered.
  *
  * Who sends to the queue: what makes a status terminal and dispatches its deliveries
- * (ProcessImage: ready/failed; StartProcessing: refused uploads; Reconcile: expired/stalled, and
- * the deliveries a crash left undispatched). They get `sqs:SendMessage` on the queue and its URL
+ * (ProcessImage: ready, or failed for good; Reconcile: expired or stalled twice, and the deliveries
+ * a crash or a failed send left undispatched). They get `sqs:SendMessage` on the queue and its URL
  * (functions.ts, reconcile.ts, through environment.ts `webhookSenderEnvironment`).
  */
 import { createHmac } from "node:crypto"

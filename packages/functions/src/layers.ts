@@ -59,25 +59,35 @@ export const FunctionDatabaseLive = Layer.unwrapEffect(
 
 // ---- per function -----------------------------------------------------------------------------
 
+/**
+ * What dispatching webhooks after a terminal transition needs (processImage, reconcile): the
+ * delivery rows and the SQS webhook queue (`IMGPIPE_WEBHOOK_QUEUE_URL`). Its SQS client is the
+ * same layer as the job queue's, so a function that has both builds one client.
+ */
+export const WebhookDispatchServices = Layer.mergeAll(WebhookDeliveriesSql, SqsWebhookQueueLive)
+
 /** What `startProcessing` needs: image records, the SQS queues, settings. */
 export const StartProcessingServices = Layer.mergeAll(ImageRepositorySql, SqsQueueLive, SettingsLive, LogLevelLive)
 
-/** What `processImage` needs: image records, S3, sharp, settings. */
+/** What `processImage` needs: image records, S3, sharp, settings, and the webhook dispatch (ready or failed). */
 export const ProcessImageServices = Layer.mergeAll(
   ImageRepositorySql,
   S3StorageLive,
   SharpResizerLive,
   ProcessImageSettingsLive,
+  WebhookDispatchServices,
   LogLevelLive
 ).pipe(Layer.provideMerge(Layer.mergeAll(SettingsLive, SharpConfigLive)))
 
 /**
  * What `reconcile` needs: image records, the SQS queues (to re-send), the raw bucket (to HEAD an
- * upload before expiring it), settings and the stall windows.
+ * upload before expiring it), settings and the stall windows, and the webhook dispatch (expired,
+ * stalled for good, and deliveries left undispatched).
  */
 export const ReconcileServices = Layer.mergeAll(
   ImageRepositorySql,
   SqsQueueLive,
+  WebhookDispatchServices,
   S3StorageLive,
   SettingsLive,
   ReconcileSettingsLive,
@@ -91,12 +101,6 @@ export const ProcessImageLive = ProcessImageServices.pipe(Layer.provide(Function
 export const ReconcileLive = ReconcileServices.pipe(Layer.provide(FunctionDatabaseLive))
 
 // ---- webhooks (AWS: the webhooks-<stage> queue) ----------------------------------------------
-
-/**
- * What dispatching webhooks after a terminal transition needs (processImage, reconcile): the
- * delivery rows and the SQS webhook queue (`IMGPIPE_WEBHOOK_QUEUE_URL`).
- */
-export const WebhookDispatchServices = Layer.mergeAll(WebhookDeliveriesSql, SqsWebhookQueueLive)
 
 /** The HTTP client webhooks are POSTed with: public destinations only, unless the settings allow private ones. */
 const WebhookHttpClientLive = Layer.unwrapEffect(

@@ -122,14 +122,10 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: the ingest queue", (st
       ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"].sort()
     )
     const sends = permissions.filter((p) => arr(p.actions).includes("sqs:SendMessage"))
-    // The size queues, and the webhook queue (a refused upload is terminal: its webhooks are dispatched).
+    // The size queues only (it never makes a status terminal, so it dispatches no webhooks).
     expect(sends.flatMap((p) => arr(p.resources)).sort()).toEqual(
-      [
-        ...["small", "medium", "large"].map((size) =>
-          `arn:aws:sqs:${REGION}:${ACCOUNT}:process-${size}-image-${stage}`
-        ),
-        `arn:aws:sqs:${REGION}:${ACCOUNT}:webhooks-${stage}`
-      ].sort()
+      ["small", "medium", "large"].map((size) => `arn:aws:sqs:${REGION}:${ACCOUNT}:process-${size}-image-${stage}`)
+        .sort()
     )
   })
 

@@ -280,7 +280,6 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       IMGPIPE_QUEUE_MEDIUM_URL: queueUrl("medium"),
       IMGPIPE_QUEUE_LARGE_URL: queueUrl("large"),
       IMGPIPE_DB_POOL_SIZE: "2",
-      ...webhooks,
       ...limits
     })
     for (const size of ["Small", "Medium", "Large"]) {
@@ -344,10 +343,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     }
     // Reading the database password is every database user's grant: secrets.test.ts checks it.
     const beyondSecret = (r: Recorded) => actions(r).filter((a) => a !== "secretsmanager:GetSecretValue")
-    // Send to the size queues and the webhook queue; consume the ingest queue (ingest.test.ts checks the resources).
+    // Send to the size queues; consume the ingest queue (ingest.test.ts checks the resources).
     expect(beyondSecret(named("sst.aws.Function", "StartProcessing")).sort()).toEqual(
       [
-        "sqs:SendMessage",
         "sqs:SendMessage",
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",

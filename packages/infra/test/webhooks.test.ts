@@ -85,9 +85,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: webhooks", (stage) => 
   })
 
   it("lets every function that makes a status terminal send to the webhook queue, with its URL", () => {
-    for (
-      const name of ["StartProcessing", "ProcessImageSmall", "ProcessImageMedium", "ProcessImageLarge", "Reconcile"]
-    ) {
+    for (const name of ["ProcessImageSmall", "ProcessImageMedium", "ProcessImageLarge", "Reconcile"]) {
       const sender = named("sst.aws.Function", name)
       expect(obj(sender.args.environment).IMGPIPE_WEBHOOK_QUEUE_URL, name).toBe(url(`webhooks-${stage}`))
       const sends = arr(sender.args.permissions).map(obj).filter((p) => arr(p.actions).includes("sqs:SendMessage"))
@@ -95,6 +93,10 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s: webhooks", (stage) => 
       // Nobody but DeliverWebhook may write to the webhook DLQ.
       expect(sends.flatMap((p) => arr(p.resources)), name).not.toContain(arn(`webhooks-dlq-${stage}`))
     }
+    // StartProcessing never makes a status terminal: no webhooks to send.
+    const start = named("sst.aws.Function", "StartProcessing")
+    expect(obj(start.args.environment).IMGPIPE_WEBHOOK_QUEUE_URL).toBeUndefined()
+    expect(arr(start.args.permissions).flatMap((p) => arr(obj(p).resources))).not.toContain(arn(`webhooks-${stage}`))
   })
 
   it("hands the webhook secret to the API as an SSM SecureString (a callback_url needs it)", () => {
