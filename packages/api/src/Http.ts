@@ -12,14 +12,14 @@ import { type ChangeFeed, type ImageRepository, logLevelConfig, type ObjectStora
 import { Config, type ConfigError, Effect, Layer, LogLevel, Option } from "effect"
 import { AdminLive } from "./admin/Http.js"
 import { Api } from "./Api.js"
-import { AdminAuthorizationKeys, AuthorizationLive } from "./authorization.js"
+import { AdminAuthorizationKeys, AuthorizationLive, MetricsAuthorizationLive } from "./authorization.js"
 import { BodyLimitLive } from "./bodyLimit.js"
 import { type CorsDefault, corsMiddleware, corsOriginsConfig, describeCorsPolicy, resolveCorsPolicy } from "./cors.js"
 import { DeliveryLive } from "./delivery/Http.js"
 import { ErrorMappingLive } from "./errorMapping.js"
 import { EventsLive } from "./events/Http.js"
 import { ImagesLive } from "./images/Http.js"
-import { requestLog } from "./requestLog.js"
+import { requestLog, type RoutePattern } from "./requestLog.js"
 import { DocsLive, SystemLive } from "./system/Http.js"
 
 /**
@@ -36,7 +36,7 @@ export const ApiLive: Layer.Layer<
 ).pipe(
   Layer.provideMerge(HttpApiBuilder.api(Api)),
   Layer.provide([ImagesLive, EventsLive, DeliveryLive, SystemLive, AdminLive]),
-  Layer.provide([AuthorizationLive, AdminAuthorizationKeys])
+  Layer.provide([AuthorizationLive, AdminAuthorizationKeys, MetricsAuthorizationLive])
 )
 
 export interface HttpServerOptions<E, R> {
@@ -53,6 +53,8 @@ export interface HttpServerOptions<E, R> {
    * each request's log context costs CPU even when nothing is printed.
    */
   readonly logRequests?: boolean | undefined
+  /** `routes`' patterns (`"PUT /storage/raw/:key"`), the route label of their requests in the metrics. */
+  readonly extraRoutes?: ReadonlyArray<RoutePattern> | undefined
   /**
    * CORS when `IMGPIPE_CORS_ORIGINS` is not set: `"*"` allows any origin while no API key is
    * configured (the embedded runner), `"off"` (the default) allows none (the ECS entry).
@@ -97,7 +99,8 @@ export const makeHttpServer = <E = never, R = never>(
       const logRequests = options.logRequests ?? LogLevel.lessThanEqual(config.logLevel, LogLevel.Info)
       const middleware = (app: HttpApp.Default) => {
         const served = corsMiddleware(cors)(app)
-        return logRequests ? requestLog(served) : served
+        // Always counted (GET /metrics); logged as `logRequests` says.
+        return requestLog({ log: logRequests, extraRoutes: options.extraRoutes })(served)
       }
       return HttpApiBuilder.serve(middleware).pipe(
         Layer.provide(routes),

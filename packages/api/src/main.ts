@@ -12,6 +12,8 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { LogLevelLive, shutdownGraceConfig } from "@imgpipe/core"
+import { makeLogFormatLayer } from "@imgpipe/core/observability/logging"
+import { makeTracingLayer } from "@imgpipe/core/observability/tracing"
 import { Duration, Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import { makeApiLive } from "./layers.js"
@@ -35,9 +37,9 @@ const main = Effect.gen(function* () {
   return yield* Effect.never
 }).pipe(
   Effect.scoped,
-  Effect.provide(LogLevelLive),
-  // No tracer is exported (CloudWatch gets logs and metrics), so spans would only be bookkeeping.
-  (effect) => Effect.withTracerEnabled(effect, false)
+  // JSON log lines (CloudWatch Logs Insights) unless IMGPIPE_LOG_FORMAT says otherwise; traces go to
+  // OTEL_EXPORTER_OTLP_ENDPOINT when set, else the tracer is off (spans would only be bookkeeping).
+  Effect.provide(Layer.mergeAll(LogLevelLive, makeLogFormatLayer("json"), makeTracingLayer("imgpipe-api")))
 )
 
 NodeRuntime.runMain(main)

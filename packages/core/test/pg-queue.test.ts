@@ -90,7 +90,14 @@ layer(TestLayer, { excludeTestServices: true })(`LocalQueue (PostgreSQL tables) 
 
       yield* Effect.sleep("1200 millis")
       const [second] = yield* queue.receive("large", opts({ visibilityTimeoutSeconds: 1 }))
-      expect(second).toEqual({ id: first!.id, size: "large", body: sent, receiveCount: 2 })
+      // The sender's trace context comes back with every delivery.
+      expect(second).toEqual({
+        id: first!.id,
+        size: "large",
+        body: sent,
+        receiveCount: 2,
+        traceparent: first!.traceparent
+      })
     }))
 
   it.effect("changeVisibility: 0 makes a job visible now (with its error kept), a delay hides it", () =>
@@ -145,7 +152,7 @@ layer(TestLayer, { excludeTestServices: true })(`LocalQueue (PostgreSQL tables) 
       yield* resetQueues
       const queue = yield* LocalQueue
       const sent = yield* job("small")
-      yield* queue.send([sent])
+      yield* queue.send([sent]).pipe(Effect.withSpan("sender"))
       for (let i = 0; i < 3; i++) yield* failOnce("small", "boom")
       expect(yield* queue.receive("small", opts())).toEqual([])
       const [dead] = yield* queue.listDeadLetters("small")
@@ -155,7 +162,29 @@ layer(TestLayer, { excludeTestServices: true })(`LocalQueue (PostgreSQL tables) 
       expect(yield* queue.redrive("small")).toBe(0)
       expect(yield* queue.listDeadLetters()).toEqual([])
       const [again] = yield* queue.receive("small", opts())
-      expect(again).toEqual({ id: dead!.id, size: "small", body: sent, receiveCount: 1 })
+      // The dead job kept its trace context through the dead-letter table.
+      expect(again).toMatchObject({ id: dead!.id, size: "small", body: sent, receiveCount: 1 })
+      expect(again?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+    }))
+
+  it.effect("a job carries the sender's span as traceparent; none with the tracer off", () =>
+    Effect.gen(function* () {
+      yield* resetQueues
+      const queue = yield* LocalQueue
+      const traced = yield* job("medium")
+      const span = yield* queue.send([traced]).pipe(
+        Effect.zipRight(Effect.currentSpan),
+        Effect.withSpan("startProcessing.send")
+      )
+      const untraced = yield* job("medium")
+      yield* queue.send([untraced]).pipe(Effect.withSpan("not exported"), Effect.withTracerEnabled(false))
+      const received = yield* queue.receive("medium", opts())
+      const byImage = new Map(received.map((r) => [r.body.image_id, r]))
+      // The queue's own send span is the parent: same trace as the sender's span.
+      expect(byImage.get(traced.image_id)?.traceparent).toMatch(
+        new RegExp(`^00-${span.traceId}-[0-9a-f]{16}-01$`)
+      )
+      expect(byImage.get(untraced.image_id)?.traceparent).toBeUndefined()
     }))
 
   it.effect("concurrent receivers never get the same job (FOR UPDATE SKIP LOCKED)", () =>

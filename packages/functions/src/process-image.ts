@@ -8,13 +8,29 @@
  * Everything else is acknowledged: renditions made, duplicates, refused content (recorded on the
  * image for good) and malformed bodies (logged: retrying the same bytes cannot help, and leaving
  * them would only cycle them into the dead-letter queue).
+ *
+ * Each record runs in a span under the trace of the StartProcessing run that sent it (its
+ * `traceparent` message attribute); its outcome and time go to `imgpipe_renditions_total` and
+ * `imgpipe_resize_duration_seconds`, flushed as EMF lines after the batch (`observed`).
  */
 import { type EffectHandler, LambdaHandler, type SQSEvent } from "@effect-aws/lambda"
-import { processImage } from "@imgpipe/core"
+import { processImage, type ProcessOutcome } from "@imgpipe/core"
+import { recordRendition, type RenditionOutcome, timed } from "@imgpipe/core/observability/metrics"
+import { TRACEPARENT, withTraceparent } from "@imgpipe/core/observability/traceContext"
 import type { SQSBatchResponse } from "aws-lambda"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { parseSqsEvent } from "./events.js"
 import { ProcessImageLive, ProcessImageSettings } from "./layers.js"
+import { functionObservabilityLayer, observed } from "./observability.js"
+
+const outcomeLabel = (outcome: ProcessOutcome): RenditionOutcome =>
+  outcome._tag === "Processed"
+    ? "processed"
+    : outcome._tag === "AlreadyDone"
+    ? "already_done"
+    : outcome._tag === "Rejected"
+    ? "rejected"
+    : "skipped"
 
 export const processImageHandler: EffectHandler<
   SQSEvent,
@@ -25,6 +41,10 @@ export const processImageHandler: EffectHandler<
   Effect.gen(function* () {
     const options = yield* ProcessImageSettings
     const records = parseSqsEvent(event)
+    // The sender's trace context, by message id (SQS message attributes; absent while tracing is off).
+    const traceparents = new Map(
+      (event.Records ?? []).map((record) => [record.messageId, record.messageAttributes?.[TRACEPARENT]?.stringValue])
+    )
     const failed = yield* Effect.forEach(
       records,
       (record): Effect.Effect<ReadonlyArray<string>, never, Effect.Effect.Context<ReturnType<typeof processImage>>> => {
@@ -38,17 +58,29 @@ export const processImageHandler: EffectHandler<
             Effect.as([])
           )
         }
-        return processImage({ job: record.job, receiveCount: record.receiveCount, maxReceives: options.maxReceives })
-          .pipe(
-            Effect.as([]),
-            // The use case has logged why; the queue redelivers just this record.
-            Effect.catchTag("TransientFailure", () => Effect.succeed([record.messageId])),
-            Effect.annotateLogs({ message_id: record.messageId })
-          )
+        const size = record.job.size
+        return timed(
+          processImage({ job: record.job, receiveCount: record.receiveCount, maxReceives: options.maxReceives })
+        ).pipe(
+          Effect.flatMap(([outcome, seconds]) => recordRendition({ size, outcome: outcomeLabel(outcome), seconds })),
+          Effect.as([]),
+          // The use case has logged why; the queue redelivers just this record.
+          Effect.catchTag("TransientFailure", () =>
+            recordRendition({ size, outcome: "retry", seconds: 0 }).pipe(Effect.as([record.messageId]))),
+          Effect.withSpan("ProcessImage.record", {
+            kind: "consumer",
+            attributes: { "imgpipe.image_id": record.job.image_id, "imgpipe.size": size }
+          }),
+          withTraceparent(traceparents.get(record.messageId)),
+          Effect.annotateLogs({ message_id: record.messageId })
+        )
       },
       { concurrency: options.concurrency }
     )
     return { batchItemFailures: failed.flat().map((itemIdentifier) => ({ itemIdentifier })) }
   }).pipe(Effect.withSpan("ProcessImage"))
 
-export const handler = LambdaHandler.make({ handler: processImageHandler, layer: ProcessImageLive })
+export const handler = LambdaHandler.make({
+  handler: observed("process-image", processImageHandler),
+  layer: Layer.merge(ProcessImageLive, functionObservabilityLayer("process-image"))
+})

@@ -12,8 +12,9 @@
  */
 import { type EffectHandler, type EventBridgeEvent, LambdaHandler } from "@effect-aws/lambda"
 import { type DatabaseError, type QueueError, reconcile, type ReconcileCounts, type StorageError } from "@imgpipe/core"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { ReconcileLive } from "./layers.js"
+import { functionObservabilityLayer, observed } from "./observability.js"
 
 /** What EventBridge Scheduler / a `rate(...)` rule sends; only its time is logged. */
 export type ScheduledEvent = EventBridgeEvent<"Scheduled Event", unknown>
@@ -34,4 +35,7 @@ export const reconcileHandler: EffectHandler<
     Effect.withSpan("Reconcile")
   )
 
-export const handler = LambdaHandler.make({ handler: reconcileHandler, layer: ReconcileLive })
+export const handler = LambdaHandler.make({
+  handler: observed("reconcile", reconcileHandler),
+  layer: Layer.merge(ReconcileLive, functionObservabilityLayer("reconcile"))
+})

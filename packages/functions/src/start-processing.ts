@@ -27,9 +27,10 @@ import {
   startProcessingMany
 } from "@imgpipe/core"
 import type { SQSBatchResponse } from "aws-lambda"
-import { Array as Arr, Effect, Option, Schema } from "effect"
+import { Array as Arr, Effect, Layer, Option, Schema } from "effect"
 import { type IngestMessageParse, parseStartProcessingEvent, type S3RecordParse } from "./events.js"
 import { StartProcessingLive } from "./layers.js"
+import { functionObservabilityLayer, observed } from "./observability.js"
 
 /** Some records could not be started; the invocation fails so that Lambda retries the event. */
 export class StartProcessingFailed extends Schema.TaggedError<StartProcessingFailed>()("StartProcessingFailed", {
@@ -162,4 +163,7 @@ export const startProcessingHandler: EffectHandler<
     return input._tag === "Sqs" ? handleSqs(input.messages) : handleS3(input.records)
   }).pipe(Effect.withSpan("StartProcessing"))
 
-export const handler = LambdaHandler.make({ handler: startProcessingHandler, layer: StartProcessingLive })
+export const handler = LambdaHandler.make({
+  handler: observed("start-processing", startProcessingHandler),
+  layer: Layer.merge(StartProcessingLive, functionObservabilityLayer("start-processing"))
+})

@@ -76,7 +76,12 @@ export { hostConfig }
  * The API and the extra routes on whichever `HttpServer` is provided (request log as
  * `IMGPIPE_LOG_LEVEL` says, see `makeHttpServer`).
  */
-export const ServerLive = makeHttpServer({ routes: ExtraRoutes, corsDefault: "*" }).pipe(
+export const ServerLive = makeHttpServer({
+  routes: ExtraRoutes,
+  corsDefault: "*",
+  // The metrics' route labels of the routes above.
+  extraRoutes: ["PUT /storage/raw/:key", "GET /storage/:bucket/*", "GET /", "GET /local/info", "GET /favicon.ico"]
+}).pipe(
   Layer.provide(UploadNotificationsLive)
 )
 

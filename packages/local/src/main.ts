@@ -8,6 +8,8 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { LogLevelLive, shutdownGraceConfig } from "@imgpipe/core"
+import { makeLogFormatLayer } from "@imgpipe/core/observability/logging"
+import { makeTracingLayer } from "@imgpipe/core/observability/tracing"
 import { runMigrations } from "@imgpipe/core/sql/migrate"
 import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
@@ -33,10 +35,9 @@ const main = Effect.gen(function* () {
 }).pipe(
   Effect.scoped,
   reportFailure,
-  Effect.provide(LogLevelLive),
-  // No tracer is exported from the embedded runner, so spans would only be bookkeeping: several per
-  // request and per query, a measurable share of the one JavaScript thread under load.
-  (effect) => Effect.withTracerEnabled(effect, false)
+  // Traces go to OTEL_EXPORTER_OTLP_ENDPOINT when set. Unset, the tracer is off: spans would only be
+  // bookkeeping, several per request and per query, a measurable share of the one JavaScript thread.
+  Effect.provide(Layer.mergeAll(LogLevelLive, makeLogFormatLayer("logfmt"), makeTracingLayer("imgpipe-local")))
 )
 
 // Errors are reported by `reportFailure` (one line for what the user can fix), not as a stack trace.

@@ -26,6 +26,7 @@ import {
   type Settings,
   startProcessingMany
 } from "@imgpipe/core"
+import { currentTraceparent } from "@imgpipe/core/observability/traceContext"
 import { Cause, Config, Context, Duration, Effect, Layer, Queue, Schedule } from "effect"
 
 export class UploadNotifications extends Context.Tag("imgpipe/local/UploadNotifications")<
@@ -147,8 +148,20 @@ export const UploadNotificationsLive = Layer.scoped(
     return {
       // After a stop has begun, an upload that still completes is left `awaiting_upload` for the
       // next start's sweep (offering to a shut-down queue would interrupt its PUT's answer).
+      // The upload request's trace context rides along (none while tracing is off), so the image's
+      // jobs continue its trace although the start runs later, in a batch.
       notify: (event) =>
-        Effect.flatMap(Queue.isShutdown(queue), (down) => (down ? Effect.void : Queue.offer(queue, event))).pipe(
+        Effect.flatMap(
+          Queue.isShutdown(queue),
+          (down) =>
+            down ?
+              Effect.void :
+              Effect.flatMap(
+                currentTraceparent,
+                (traceparent) =>
+                  Queue.offer(queue, traceparent._tag === "Some" ? { ...event, traceparent: traceparent.value } : event)
+              )
+        ).pipe(
           Effect.asVoid
         ),
       deliver

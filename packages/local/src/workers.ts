@@ -8,6 +8,8 @@ import {
   visibilityTimeoutSecondsConfig
 } from "@imgpipe/core"
 import { LocalQueue, type ReceivedJob } from "@imgpipe/core/local/LocalQueue"
+import { recordRendition, type RenditionOutcome, timed } from "@imgpipe/core/observability/metrics"
+import { withTraceparent } from "@imgpipe/core/observability/traceContext"
 import { Config, Duration, Effect, Layer, Schedule } from "effect"
 import { WorkerGate, WorkerGateLive } from "./priority.js"
 
@@ -33,18 +35,49 @@ export const workerOptionsConfig: Config.Config<WorkerOptions> = Config.all({
   idlePollMillis: Config.integer("IMGPIPE_IDLE_POLL_MS").pipe(Config.withDefault(200))
 })
 
-/** Runs one received job through the same use case the ProcessImage Lambda runs, then acks or retries. */
+/** The metrics' outcome label of a finished job. */
+export const renditionOutcome = (outcome: ProcessOutcome): RenditionOutcome => {
+  switch (outcome._tag) {
+    case "Processed":
+      return "processed"
+    case "AlreadyDone":
+      return "already_done"
+    case "Rejected":
+      return "rejected"
+    case "Skipped":
+      return "skipped"
+  }
+}
+
+/**
+ * Runs one received job through the same use case the ProcessImage Lambda runs, then acks or
+ * retries. The job's span continues the trace of the request that started the image (the job
+ * row's `traceparent`); the outcome and time go to `imgpipe_renditions_total` and
+ * `imgpipe_resize_duration_seconds`.
+ */
 const handleJob = (job: ReceivedJob, options: WorkerOptions) =>
   Effect.gen(function* () {
     const queue = yield* LocalQueue
-    const outcome = yield* processImage({
+    const [outcome, seconds] = yield* timed(processImage({
       job: job.body,
       receiveCount: job.receiveCount,
       maxReceives: options.maxReceives
-    })
+    })).pipe(
+      Effect.tapErrorTag("TransientFailure", () => recordRendition({ size: job.size, outcome: "retry", seconds: 0 }))
+    )
+    yield* recordRendition({ size: job.size, outcome: renditionOutcome(outcome), seconds })
     yield* queue.delete(job.id)
     return outcome
   }).pipe(
+    Effect.withSpan("ProcessImage", {
+      kind: "consumer",
+      attributes: {
+        "imgpipe.image_id": job.body.image_id,
+        "imgpipe.size": job.size,
+        "imgpipe.receive_count": job.receiveCount
+      }
+    }),
+    withTraceparent(job.traceparent),
     Effect.catchTag("TransientFailure", (failure) =>
       Effect.flatMap(LocalQueue, (queue) =>
         queue.changeVisibility(job.id, { delaySeconds: options.retryDelaySeconds, error: failure.message }))),
@@ -54,7 +87,9 @@ const handleJob = (job: ReceivedJob, options: WorkerOptions) =>
         queue.changeVisibility(job.id, { delaySeconds: 0 })).pipe(Effect.ignore)
     ),
     Effect.catchAllCause((cause) =>
-      Effect.logError("worker could not settle a job", cause)
+      recordRendition({ size: job.size, outcome: "failed", seconds: 0 }).pipe(
+        Effect.zipRight(Effect.logError("worker could not settle a job", cause))
+      )
     )
   )
 

@@ -13,6 +13,7 @@ import type { ConfigError } from "effect/ConfigError"
 import { QueueError } from "../domain/errors.js"
 import { ProcessJob } from "../domain/image.js"
 import { IMAGE_SIZES, type ImageSize } from "../domain/sizes.js"
+import { currentTraceparent, TRACEPARENT } from "../observability/traceContext.js"
 import { JobQueue } from "../services/JobQueue.js"
 import { type AwsClientConfig, awsClientConfig, clientOptions, describeAwsError } from "./config.js"
 
@@ -77,9 +78,14 @@ const encodeJob = Schema.encodeSync(Schema.parseJson(ProcessJob))
 export const makeSqsQueue = (sqs: SQSService.Type, config: SqsQueueConfig): JobQueue["Type"] => {
   const sendBatch = (size: ImageSize, jobs: ReadonlyArray<ProcessJob>) =>
     Effect.gen(function* () {
+      // The sender's trace context as a W3C `traceparent` attribute (none while tracing is off).
+      const traceparent = yield* currentTraceparent
       const entries = jobs.map((job, index) => ({
         Id: String(index),
-        MessageBody: encodeJob(job)
+        MessageBody: encodeJob(job),
+        ...(Option.isSome(traceparent)
+          ? { MessageAttributes: { [TRACEPARENT]: { DataType: "String", StringValue: traceparent.value } } }
+          : {})
       }))
       const out = yield* sqs.sendMessageBatch({ QueueUrl: config.queueUrls[size], Entries: entries }).pipe(
         Effect.mapError((error) =>

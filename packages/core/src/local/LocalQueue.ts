@@ -18,6 +18,8 @@ export interface ReceivedJob {
   readonly body: ProcessJob
   /** Deliveries so far, this one included (SQS's `ApproximateReceiveCount`). */
   readonly receiveCount: number
+  /** W3C trace context of the sender's span (`observability/traceContext.ts`), when tracing was on. */
+  readonly traceparent?: string | undefined
 }
 
 export interface ReceiveOptions {
@@ -51,7 +53,7 @@ export interface QueueDepth {
 export class LocalQueue extends Context.Tag("imgpipe/LocalQueue")<
   LocalQueue,
   {
-    /** Enqueues each job on the queue of its `size`. */
+    /** Enqueues each job on the queue of its `size`, with the current span's `traceparent` when tracing is on. */
     readonly send: (jobs: ReadonlyArray<ProcessJob>) => Effect.Effect<void, QueueError>
     /** `JobQueue.imagesWithLiveJobs`, answered exactly: the images of `ids` with a row in `jobs`. */
     readonly imagesWithLiveJobs: (ids: ReadonlyArray<ImageId>) => Effect.Effect<ReadonlySet<ImageId>, QueueError>

@@ -4,6 +4,7 @@ import { QueueError } from "../domain/errors.js"
 import { ImageId } from "../domain/ids.js"
 import { ProcessJob } from "../domain/image.js"
 import { ImageSize } from "../domain/sizes.js"
+import { currentTraceparent } from "../observability/traceContext.js"
 import { JobQueue } from "../services/JobQueue.js"
 import { describeSqlError, Int8 } from "../sql/rows.js"
 import { type DeadJob, LocalQueue, type QueueDepth, type ReceivedJob, type ReceiveOptions } from "./LocalQueue.js"
@@ -20,7 +21,8 @@ const ClaimedRow = Schema.Struct({
   id: Schema.String,
   queue: ImageSize,
   body: Schema.Unknown,
-  receive_count: Schema.Int
+  receive_count: Schema.Int,
+  traceparent: Schema.NullOr(Schema.String)
 })
 
 const DeadRow = Schema.Struct({
@@ -70,8 +72,9 @@ export const make = Effect.gen(function* () {
   const send = (jobs: ReadonlyArray<ProcessJob>) =>
     Effect.gen(function* () {
       if (jobs.length === 0) return
+      const traceparent = Option.getOrNull(yield* currentTraceparent)
       const rows = yield* Effect.forEach(jobs, (job) =>
-        Effect.map(encodeJob(job), (body) => ({ queue: job.size, body: JSON.stringify(body) })))
+        Effect.map(encodeJob(job), (body) => ({ queue: job.size, body: JSON.stringify(body), traceparent })))
       yield* sql`INSERT INTO jobs ${sql.insert(rows)}`
     }).pipe(Effect.mapError(queueError("send")), Effect.withSpan("LocalQueue.send"))
 
@@ -96,10 +99,10 @@ export const make = Effect.gen(function* () {
     sql`
       WITH moved AS (
         DELETE FROM jobs WHERE id = ANY(${ids}::bigint[])
-        RETURNING id, queue, body, receive_count, created_at
+        RETURNING id, queue, body, receive_count, created_at, traceparent
       )
-      INSERT INTO dead_jobs (id, queue, body, receive_count, last_error, created_at)
-      SELECT id, queue, body, receive_count, ${reason}::text, created_at FROM moved
+      INSERT INTO dead_jobs (id, queue, body, receive_count, last_error, created_at, traceparent)
+      SELECT id, queue, body, receive_count, ${reason}::text, created_at, traceparent FROM moved
       ON CONFLICT (id) DO NOTHING`
 
   const receive = (size: ImageSize, options: ReceiveOptions) =>
@@ -121,11 +124,11 @@ export const make = Effect.gen(function* () {
             WHERE queue = ${size} AND visible_at <= now() AND receive_count >= ${maxReceives}
             FOR UPDATE SKIP LOCKED
           )
-          RETURNING id, queue, body, receive_count, last_error, created_at
+          RETURNING id, queue, body, receive_count, last_error, created_at, traceparent
         ),
         dead AS (
-          INSERT INTO dead_jobs (id, queue, body, receive_count, last_error, created_at)
-          SELECT id, queue, body, receive_count, last_error, created_at FROM exhausted
+          INSERT INTO dead_jobs (id, queue, body, receive_count, last_error, created_at, traceparent)
+          SELECT id, queue, body, receive_count, last_error, created_at, traceparent FROM exhausted
           ON CONFLICT (id) DO NOTHING
         ),
         claimable AS (
@@ -140,14 +143,22 @@ export const make = Effect.gen(function* () {
             visible_at = now() + make_interval(secs => ${timeout})
         FROM claimable
         WHERE jobs.id = claimable.id
-        RETURNING jobs.id::text AS id, jobs.queue, jobs.body, jobs.receive_count`.pipe(Effect.flatMap(decodeClaimed))
+        RETURNING jobs.id::text AS id, jobs.queue, jobs.body, jobs.receive_count, jobs.traceparent`.pipe(
+        Effect.flatMap(decodeClaimed)
+      )
 
       const received: Array<ReceivedJob> = []
       const malformed: Array<string> = []
       for (const row of [...claimed].sort((a, b) => Number(a.id) - Number(b.id))) {
         const body = decodeJob(row.body)
         if (body._tag === "Right") {
-          received.push({ id: row.id, size: row.queue, body: body.right, receiveCount: row.receive_count })
+          received.push({
+            id: row.id,
+            size: row.queue,
+            body: body.right,
+            receiveCount: row.receive_count,
+            ...(row.traceparent !== null ? { traceparent: row.traceparent } : {})
+          })
         } else {
           malformed.push(row.id)
         }
@@ -215,11 +226,11 @@ export const make = Effect.gen(function* () {
     sql<{ readonly id: string }>`
       WITH moved AS (
         DELETE FROM dead_jobs WHERE queue = ${size}
-        RETURNING id, queue, body, last_error, created_at
+        RETURNING id, queue, body, last_error, created_at, traceparent
       )
-      INSERT INTO jobs (id, queue, body, receive_count, visible_at, last_error, created_at)
+      INSERT INTO jobs (id, queue, body, receive_count, visible_at, last_error, created_at, traceparent)
       OVERRIDING SYSTEM VALUE
-      SELECT id, queue, body, 0, now(), last_error, created_at FROM moved
+      SELECT id, queue, body, 0, now(), last_error, created_at, traceparent FROM moved
       RETURNING id::text AS id`.pipe(
       Effect.map((rows) => rows.length),
       Effect.mapError(queueError("redrive")),

@@ -9,6 +9,7 @@ import recordRenditionFunction from "./migrations/0004_record_rendition_function
 import tooLargeToDecode from "./migrations/0005_too_large_to_decode.js"
 import reconcile from "./migrations/0006_reconcile.js"
 import webhooks from "./migrations/0007_webhooks.js"
+import jobTraceContext from "./migrations/0009_job_trace_context.js"
 
 /** Where the migrator records what it applied. */
 export const MIGRATIONS_TABLE = "imgpipe_migrations"
@@ -24,7 +25,8 @@ export const migrations = {
   "0004_record_rendition_function": recordRenditionFunction,
   "0005_too_large_to_decode": tooLargeToDecode,
   "0006_reconcile": reconcile,
-  "0007_webhooks": webhooks
+  "0007_webhooks": webhooks,
+  "0009_job_trace_context": jobTraceContext
 } as const
 
 /**

@@ -3,6 +3,8 @@ import { Settings } from "../config.js"
 import { type ImageId, parseImageId } from "../domain/ids.js"
 import type { ProcessJob } from "../domain/image.js"
 import type { ImageSize } from "../domain/sizes.js"
+import { recordUploads } from "../observability/metrics.js"
+import { withTraceparent } from "../observability/traceContext.js"
 import { ImageRepository, type UploadMark } from "../services/ImageRepository.js"
 import { JobQueue } from "../services/JobQueue.js"
 
@@ -10,6 +12,11 @@ import { JobQueue } from "../services/JobQueue.js"
 export interface ObjectCreated {
   readonly key: string
   readonly bytes: number
+  /**
+   * W3C trace context of the upload that stored the object, when known (the embedded storage's
+   * PUT request; S3 events carry none). With it, the image's jobs continue that trace.
+   */
+  readonly traceparent?: string | undefined
 }
 
 export type StartOutcome = Data.TaggedEnum<{
@@ -59,11 +66,32 @@ export const startProcessingMany = (
           })
       }))
     const jobs = decisions.flatMap((decision) => decision.jobs)
-    yield* queue.send(jobs)
+    if (events.some((event) => event.traceparent !== undefined)) {
+      // Traced uploads: each image's jobs are sent from a span in its upload's trace, so the job
+      // messages carry that trace on to the workers (a send per image, only while tracing is on).
+      yield* Effect.forEach(
+        decisions,
+        (decision, index) =>
+          decision.jobs.length === 0 ? Effect.void : queue.send(decision.jobs).pipe(
+            Effect.withSpan("startProcessing.send", {
+              kind: "producer",
+              attributes: { "imgpipe.image_id": decision.jobs[0]?.image_id, "imgpipe.jobs": decision.jobs.length }
+            }),
+            withTraceparent(events[index]?.traceparent)
+          ),
+        { discard: true }
+      )
+    } else {
+      yield* queue.send(jobs)
+    }
     yield* Effect.logDebug("processing started").pipe(
       Effect.annotateLogs({ images: decisions.length, jobs: jobs.length })
     )
-    return decisions.map((decision) => decision.outcome)
+    const outcomes = decisions.map((decision) => decision.outcome)
+    yield* recordUploads("started", outcomes.filter(StartOutcome.$is("Started")).length)
+    yield* recordUploads("already_handled", outcomes.filter(StartOutcome.$is("AlreadyHandled")).length)
+    yield* recordUploads("ignored", outcomes.filter(StartOutcome.$is("Ignored")).length)
+    return outcomes
   }).pipe(Effect.withSpan("startProcessing"))
 
 /** What one notification comes to: its outcome and the jobs it sends. */
