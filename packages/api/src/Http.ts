@@ -10,9 +10,9 @@
 import { type HttpApi, HttpApiBuilder, type HttpApp, type HttpRouter, HttpServer } from "@effect/platform"
 import { type ChangeFeed, type ImageRepository, logLevelConfig, type ObjectStorage, Settings } from "@imgpipe/core"
 import { Config, type ConfigError, Effect, Layer, LogLevel, Option } from "effect"
-import { AdminLive } from "./admin/Http.js"
+import { AdminLive, type AdminServices } from "./admin/Http.js"
 import { Api } from "./Api.js"
-import { AdminAuthorizationKeys, AuthorizationLive, MetricsAuthorizationLive } from "./authorization.js"
+import { AuthorizationLive, MetricsAuthorizationLive } from "./authorization.js"
 import { BodyLimitLive } from "./bodyLimit.js"
 import { type CorsDefault, corsMiddleware, corsOriginsConfig, describeCorsPolicy, resolveCorsPolicy } from "./cors.js"
 import { DeliveryLive } from "./delivery/Http.js"
@@ -29,14 +29,14 @@ import { DocsLive, SystemLive } from "./system/Http.js"
 export const ApiLive: Layer.Layer<
   HttpApi.Api,
   ConfigError.ConfigError,
-  Settings | ImageRepository | ObjectStorage | ChangeFeed
+  Settings | ImageRepository | ObjectStorage | ChangeFeed | AdminServices
 > = Layer.mergeAll(
   DocsLive,
   ErrorMappingLive
 ).pipe(
   Layer.provideMerge(HttpApiBuilder.api(Api)),
   Layer.provide([ImagesLive, EventsLive, DeliveryLive, SystemLive, AdminLive]),
-  Layer.provide([AuthorizationLive, AdminAuthorizationKeys, MetricsAuthorizationLive])
+  Layer.provide([AuthorizationLive, MetricsAuthorizationLive])
 )
 
 export interface HttpServerOptions<E, R> {
@@ -87,6 +87,7 @@ export const makeHttpServer = <E = never, R = never>(
   | ImageRepository
   | ObjectStorage
   | ChangeFeed
+  | AdminServices
   | R
 > => {
   const routes: Layer.Layer<never, E, R> = options.routes ?? Layer.empty

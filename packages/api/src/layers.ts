@@ -1,30 +1,47 @@
 /**
  * The ECS API's one choice of implementations: PostgreSQL at `DATABASE_URL` (RDS Proxy) and S3.
- * The API only creates records and signs URLs, so it needs neither the queues nor sharp.
+ * The API creates records and signs URLs; only the admin API touches the queues (SQS: reprocessing
+ * sends jobs, the statistics, the redrive); it never needs sharp.
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { dbPoolSizeConfig, portConfig, SettingsLive } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
-import { pgLayer } from "@imgpipe/core/sql/client"
+import { SqsClientLive, SqsQueueFromClient } from "@imgpipe/core/aws/SqsQueue"
+import { SqsQueueAdminFromClient } from "@imgpipe/core/aws/SqsQueueAdmin"
+import { AdminRepositorySql } from "@imgpipe/core/sql/AdminRepositorySql"
 import { ChangeFeedSql } from "@imgpipe/core/sql/ChangeFeedSql"
+import { pgLayer } from "@imgpipe/core/sql/client"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { WebhookDeliveryLive } from "@imgpipe/core/util/ssrf"
 import { Effect, Layer } from "effect"
 import type { Server } from "node:http"
+import { AdminAuthorizationKeys } from "./authorization.js"
 import { makeHttpServer } from "./Http.js"
 
 /** Pool size per task: requests that touch the database wait for one of these connections. */
 export const poolSizeConfig = dbPoolSizeConfig(10)
 
+/**
+ * The admin API on ECS: the admin records on the same database, one SQS client for reprocessing's
+ * sends and the queue statistics, and admin keys from `IMGPIPE_ADMIN_KEYS` (off without them).
+ */
+export const AdminServicesLive = Layer.mergeAll(
+  AdminRepositorySql,
+  SqsQueueFromClient,
+  SqsQueueAdminFromClient,
+  AdminAuthorizationKeys
+).pipe(Layer.provide(Layer.merge(SqsClientLive, SettingsLive)))
+
 /** The core services the API uses; the database is given separately (tests give theirs). */
 export const ApiServices = Layer.mergeAll(
+  AdminServicesLive,
   ImageRepositorySql,
   S3StorageLive,
-  // One change feed per task for the event streams (it reads what the Lambdas write).
-  ChangeFeedSql.pipe(Layer.provide(ImageRepositorySql)),
   SettingsLive,
   // callback_url's check and the stage-wide IMGPIPE_WEBHOOK_URL (requestUpload).
-  WebhookDeliveryLive
+  WebhookDeliveryLive,
+  // One change feed per task for the event streams (it reads what the Lambdas write).
+  ChangeFeedSql.pipe(Layer.provide(ImageRepositorySql))
 )
 
 /** PostgreSQL at `DATABASE_URL` (required here: ECS has no embedded database). */

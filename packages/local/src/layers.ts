@@ -5,13 +5,16 @@
  */
 import { HttpApiBuilder, HttpMiddleware, HttpRouter, HttpServerResponse } from "@effect/platform"
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { AdminAuthorizationKeys, AdminAuthorizationOpen } from "@imgpipe/api/authorization"
 import { makeHttpServer } from "@imgpipe/api/Http"
-import { portConfig, ReconcileSettingsLive, SettingsLive } from "@imgpipe/core"
+import { adminKeysConfig, portConfig, ReconcileSettingsLive, SettingsLive } from "@imgpipe/core"
 import { DiskStorage, DiskStorageLive } from "@imgpipe/core/local/DiskStorage"
 import { LocalQueueLive } from "@imgpipe/core/local/PgQueue"
+import { PgQueueAdminLive } from "@imgpipe/core/local/PgQueueAdmin"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
-import { DatabaseLive } from "@imgpipe/core/sql/embedded"
+import { AdminRepositorySql } from "@imgpipe/core/sql/AdminRepositorySql"
 import { ChangeFeedSql } from "@imgpipe/core/sql/ChangeFeedSql"
+import { DatabaseLive } from "@imgpipe/core/sql/embedded"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { Context, Effect, Layer } from "effect"
 import type { Server } from "node:http"
@@ -33,6 +36,9 @@ export const EmbeddedServicesLive = Layer.mergeAll(
   // The event streams' one change feed (polls only while a stream is open).
   ChangeFeedSql.pipe(Layer.provide(ImageRepositorySql)),
   LocalQueueLive,
+  // The admin API's records and queue statistics (the same tables).
+  AdminRepositorySql,
+  PgQueueAdminLive.pipe(Layer.provide(LocalQueueLive)),
   DiskStorageLive,
   SharpResizerLive,
   // Webhooks: the delivery rows, the table as their queue, settings, resolver, HTTP client.
@@ -72,6 +78,21 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
 
 export { hostConfig }
 
+const isLoopback = (host: string): boolean => host === "localhost" || host === "::1" || /^127\./.test(host)
+
+/**
+ * The admin API's policy here: admin keys when `IMGPIPE_ADMIN_KEYS` is set; without them open
+ * while the server listens on loopback only (nobody else can reach it; the start-up log says so),
+ * and off on any other address.
+ */
+export const AdminAuthorizationLocal = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const adminKeys = yield* adminKeysConfig
+    const host = yield* hostConfig
+    return adminKeys.length === 0 && isLoopback(host) ? AdminAuthorizationOpen : AdminAuthorizationKeys
+  })
+)
+
 /**
  * The API and the extra routes on whichever `HttpServer` is provided (request log as
  * `IMGPIPE_LOG_LEVEL` says, see `makeHttpServer`).
@@ -82,7 +103,8 @@ export const ServerLive = makeHttpServer({
   // The metrics' route labels of the routes above.
   extraRoutes: ["PUT /storage/raw/:key", "GET /storage/:bucket/*", "GET /", "GET /local/info", "GET /favicon.ico"]
 }).pipe(
-  Layer.provide(UploadNotificationsLive)
+  Layer.provide(UploadNotificationsLive),
+  Layer.provide(AdminAuthorizationLocal)
 )
 
 /**

@@ -23,7 +23,11 @@ export const ecsEnv: Record<string, string> = {
   IMGPIPE_PROCESSED_BUCKET: "processed-image-test",
   AWS_REGION: "us-east-1",
   AWS_ACCESS_KEY_ID: "AKIDTEST",
-  AWS_SECRET_ACCESS_KEY: "test-secret"
+  AWS_SECRET_ACCESS_KEY: "test-secret",
+  // The admin API's queues (only its endpoints call SQS; nothing listens at these URLs here).
+  IMGPIPE_QUEUE_SMALL_URL: "http://127.0.0.1:9/000000000000/process-small-test",
+  IMGPIPE_QUEUE_MEDIUM_URL: "http://127.0.0.1:9/000000000000/process-medium-test",
+  IMGPIPE_QUEUE_LARGE_URL: "http://127.0.0.1:9/000000000000/process-large-test"
 }
 
 /** The ECS server with `env` on top of `ecsEnv`; log lines (INFO and up) are collected in `logs`. */

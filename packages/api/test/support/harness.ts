@@ -7,16 +7,20 @@
 import { HttpApiBuilder, HttpServer, HttpServerRespondable, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { expect } from "@effect/vitest"
-import { type ImageId, ImageRepository, type ImageSize, ObjectStorage } from "@imgpipe/core"
+import { type ImageId, ImageRepository, type ImageSize, JobQueue, ObjectStorage } from "@imgpipe/core"
+import { AdminRepository } from "@imgpipe/core/services/AdminRepository"
+import { QueueAdmin } from "@imgpipe/core/services/QueueAdmin"
 import {
   makeMemoryImages,
   makeMemoryStorage,
+  makeTestLayer,
   makeTestService,
   memoryChangeFeedLayer,
   testSettingsLayer
 } from "@imgpipe/core/testing"
 import { Context, Effect, Layer, Logger } from "effect"
 import { createServer } from "node:http"
+import { AdminAuthorizationKeys } from "../../src/authorization.js"
 import { makeHttpServer } from "../../src/Http.js"
 
 // ---- doubles -------------------------------------------------------------------------------------
@@ -79,6 +83,14 @@ export const makeHarness = (apiKeys: ReadonlyArray<string>) => {
   ).pipe(
     Layer.provideMerge(makeHttpServer({ routes: ExtraRoutes, logRequests: false })),
     Layer.provide(NodeHttpServer.layer(() => createServer(), { port: 0, host: "127.0.0.1" })),
+    // The admin group's services die if called: the admin API is tested over the real tables
+    // (packages/local/test/admin.test.ts); here only its policy (off without IMGPIPE_ADMIN_KEYS) runs.
+    Layer.provide(Layer.mergeAll(
+      AdminAuthorizationKeys,
+      makeTestLayer(AdminRepository)({}),
+      makeTestLayer(QueueAdmin)({}),
+      makeTestLayer(JobQueue)({})
+    )),
     Layer.provide(
       Layer.mergeAll(
         testSettingsLayer(apiKeys.length === 0 ? {} : { IMGPIPE_API_KEYS: apiKeys.join(",") }),

@@ -10,6 +10,7 @@ import tooLargeToDecode from "./migrations/0005_too_large_to_decode.js"
 import reconcile from "./migrations/0006_reconcile.js"
 import webhooks from "./migrations/0007_webhooks.js"
 import jobTraceContext from "./migrations/0009_job_trace_context.js"
+import adminListing from "./migrations/0010_admin_listing.js"
 
 /** Where the migrator records what it applied. */
 export const MIGRATIONS_TABLE = "imgpipe_migrations"
@@ -26,7 +27,8 @@ export const migrations = {
   "0005_too_large_to_decode": tooLargeToDecode,
   "0006_reconcile": reconcile,
   "0007_webhooks": webhooks,
-  "0009_job_trace_context": jobTraceContext
+  "0009_job_trace_context": jobTraceContext,
+  "0010_admin_listing": adminListing
 } as const
 
 /**

@@ -1,0 +1,79 @@
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Effect, Layer, ParseResult, Schema } from "effect"
+import { QueueError } from "../domain/errors.js"
+import { IMAGE_SIZES, ImageSize } from "../domain/sizes.js"
+import { QueueAdmin, type QueueStats } from "../services/QueueAdmin.js"
+import { describeSqlError, Int8 } from "../sql/rows.js"
+import { LocalQueue } from "./LocalQueue.js"
+
+/**
+ * `QueueAdmin` over the embedded runner's job tables (`jobs`, `dead_jobs`, see `PgQueue.ts`): the
+ * three size queues and one dead-letter queue (every size's dead jobs, as the one SQS dead-letter
+ * queue of the AWS stage). Times are the database's `now()`.
+ */
+
+const StatsRow = Schema.Struct({
+  queue: Schema.Union(ImageSize, Schema.Literal("dead_letter")),
+  visible: Int8,
+  not_visible: Int8,
+  oldest_age_seconds: Schema.NullOr(Schema.Union(Schema.Number, Schema.NumberFromString))
+})
+const decodeStats = Schema.decodeUnknown(Schema.Array(StatsRow))
+
+const queueError = (operation: string) => (error: SqlError.SqlError | ParseResult.ParseError): QueueError =>
+  new QueueError({
+    operation,
+    message: error._tag === "SqlError"
+      ? describeSqlError(error)
+      : `unexpected row: ${ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 500)}`
+  })
+
+export const make = Effect.gen(function* () {
+  const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+  const local = yield* LocalQueue
+
+  // Dead jobs keep their `created_at`: the age is the message's, as SQS keeps a dead-lettered
+  // message's first enqueue time.
+  const stats = sql`
+    SELECT queue,
+           count(*) FILTER (WHERE visible_at <= now()) AS visible,
+           count(*) FILTER (WHERE visible_at > now()) AS not_visible,
+           EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_age_seconds
+    FROM jobs GROUP BY queue
+    UNION ALL
+    SELECT 'dead_letter', count(*), 0, EXTRACT(EPOCH FROM now() - min(created_at))::float8
+    FROM dead_jobs`.pipe(
+    Effect.flatMap(decodeStats),
+    Effect.map((rows): ReadonlyArray<QueueStats> => {
+      const byQueue = new Map(rows.map((row) => [row.queue, row] as const))
+      return [...IMAGE_SIZES, "dead_letter" as const].map((name): QueueStats => {
+        const row = byQueue.get(name)
+        return {
+          name,
+          deadLetter: name === "dead_letter",
+          depth: row?.visible ?? 0,
+          inFlight: row?.not_visible ?? 0,
+          oldestAgeSeconds: row?.oldest_age_seconds === null || row === undefined
+            ? null
+            : Math.max(0, Math.round(row.oldest_age_seconds * 10) / 10)
+        }
+      })
+    }),
+    Effect.mapError(queueError("stats")),
+    Effect.withSpan("QueueAdmin.stats")
+  )
+
+  // Each size's dead jobs back to its queue, receive count reset (`LocalQueue.redrive`).
+  const redrive = Effect.forEach(IMAGE_SIZES, (size) => local.redrive(size)).pipe(
+    Effect.map((moved) => [{ queue: "dead_letter", messages: moved.reduce((a, b) => a + b, 0), taskHandle: null }]),
+    Effect.withSpan("QueueAdmin.redrive")
+  )
+
+  return QueueAdmin.of({ stats, redrive })
+})
+
+/** Over the table queues (`LocalQueueLive` provides `LocalQueue`). */
+export const PgQueueAdminLive: Layer.Layer<QueueAdmin, never, SqlClient.SqlClient | LocalQueue> = Layer.effect(
+  QueueAdmin,
+  make
+)
