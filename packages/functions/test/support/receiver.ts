@@ -20,7 +20,8 @@ export interface Receiver {
   readonly answer: (...statuses: ReadonlyArray<number>) => void
 }
 
-export const makeReceiver: Effect.Effect<Receiver, never, Scope.Scope> = Effect.gen(function* () {
+/** The receiver as a promise (for tests written with async functions); `close` stops it. */
+export const startReceiver = async (): Promise<Receiver & { readonly close: () => Promise<void> }> => {
   const received: Array<ReceivedWebhook> = []
   let statuses: ReadonlyArray<number> = [200]
   const server = createServer((request, response) => {
@@ -33,25 +34,30 @@ export const makeReceiver: Effect.Effect<Receiver, never, Scope.Scope> = Effect.
       response.writeHead(status, { "content-type": "text/plain" }).end(status < 300 ? "ok" : "not now")
     })
   })
-  const port = yield* Effect.acquireRelease(
-    Effect.async<number>((resume) => {
-      server.once("listening", () => resume(Effect.succeed((server.address() as AddressInfo).port)))
-      server.listen(0, "127.0.0.1")
-    }),
-    () =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  )
+  await new Promise<void>((listening) => {
+    server.once("listening", () => listening())
+    server.listen(0, "127.0.0.1")
+  })
+  const port = (server.address() as AddressInfo).port
   return {
     url: `http://127.0.0.1:${port}/hooks`,
     received,
     answer: (...next) => {
       statuses = next.length > 0 ? next : [200]
-    }
+    },
+    close: () =>
+      new Promise<void>((closed) => {
+        server.closeAllConnections()
+        server.close(() => closed())
+      })
   }
-})
+}
+
+/** The receiver for an Effect test, closed when the scope closes. */
+export const makeReceiver: Effect.Effect<Receiver, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.promise(startReceiver),
+  (receiver) => Effect.promise(receiver.close)
+)
 
 /**
  * Verifies `Imgpipe-Signature: t=<unix>,v1=<hex>` as docs/webhooks.md tells a receiver to:
