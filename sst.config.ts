@@ -75,6 +75,8 @@ export default $config({
       vpc,
       raw,
       processed,
+      queues: bySize,
+      deadLetter,
       databaseUrl: db.databaseUrl,
       databaseSecretArn: db.databaseSecretArn,
       fallbackKeySeed: db.postgres.password,

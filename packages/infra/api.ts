@@ -4,12 +4,15 @@
  */
 import { createHmac } from "node:crypto"
 import { apiEnvironment, databaseSecretPermission } from "./environment"
-import { API_DOMAINS, API_PORT, API_SCALING, isProd, stageSizing } from "./settings"
+import { API_DOMAINS, API_PORT, API_SCALING, isProd, type Size, SIZES, stageSizing } from "./settings"
 
 export interface ApiInput {
   readonly vpc: sst.aws.Vpc
   readonly raw: sst.aws.Bucket
   readonly processed: sst.aws.Bucket
+  /** The size queues (the admin API's reprocessing sends to them) and their dead-letter queue (redrive). */
+  readonly queues: Readonly<Record<Size, sst.aws.Queue>>
+  readonly deadLetter: sst.aws.Queue
   /** `DATABASE_URL` without a password, and the secret the task reads the password from. */
   readonly databaseUrl: $util.Input<string>
   readonly databaseSecretArn: $util.Input<string>
@@ -54,12 +57,25 @@ export function api(input: ApiInput) {
     )
   const apiKeys = new sst.Secret("ApiKeys", fallbackKey)
 
+  // `IMGPIPE_ADMIN_KEYS`: `sst secret set AdminKeys "k1,k2" --stage <stage>`. Until it is set, on
+  // every stage prod included, a key nobody knows (derived like the ApiKeys fallback): the admin API
+  // and `/metrics` stay closed (401) rather than open, and SSM refuses an empty parameter anyway.
+  const adminKeys = new sst.Secret(
+    "AdminKeys",
+    $resolve([input.fallbackKeySeed]).apply(([seed]) =>
+      createHmac("sha256", seed).update("AdminKeys fallback").digest("hex")
+    )
+  )
+  const queueArns = SIZES.map((size) => input.queues[size].arn)
+
   const env = apiEnvironment({
     databaseUrl: input.databaseUrl,
     databaseSecretArn: input.databaseSecretArn,
     rawBucket: raw.name,
     processedBucket: processed.name,
     apiKeys: apiKeys.value,
+    adminKeys: adminKeys.value,
+    queueUrls: { small: input.queues.small.url, medium: input.queues.medium.url, large: input.queues.large.url },
     dbPool: sizing.api.dbPool,
     webhookSecret: input.webhookSecret,
     stage: $app.stage
@@ -117,7 +133,22 @@ export function api(input: ApiInput) {
         // HEAD on a missing key answers 404 (not 403) only with ListBucket.
         { actions: ["s3:ListBucket"], resources: [raw.arn, processed.arn] },
         // The database password, read once when a task starts (the URL in its environment has none).
-        databaseSecretPermission(input.databaseSecretArn)
+        databaseSecretPermission(input.databaseSecretArn),
+        // The admin API: reprocessing sends jobs; the statistics read each queue's counts and, through
+        // the size queues' redrive policy, find the dead-letter queue.
+        { actions: ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources: queueArns },
+        // The redrive: SQS's message move task from the dead-letter queue back to each message's
+        // source queue runs with the caller's rights (receive and delete there, send to the source).
+        {
+          actions: [
+            "sqs:GetQueueUrl",
+            "sqs:GetQueueAttributes",
+            "sqs:StartMessageMoveTask",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage"
+          ],
+          resources: [input.deadLetter.arn]
+        }
       ],
       loadBalancer: {
         domain,
@@ -161,5 +192,5 @@ export function api(input: ApiInput) {
     { dependsOn: [input.migration] }
   )
 
-  return { service, cluster, apiKeys }
+  return { service, cluster, apiKeys, adminKeys }
 }

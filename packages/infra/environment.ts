@@ -73,15 +73,18 @@ export const processImageEnvironment = (r: Omit<RuntimeResources, "queueUrls">):
 })
 
 /**
- * The ECS API: no queue URLs (it never sends jobs: the S3 notification starts processing).
+ * The ECS API: the size queues' URLs for the admin API only (reprocessing, statistics, redrive;
+ * uploads never send jobs: the S3 notification starts processing).
  * `secrets` are the values that must not sit in the task definition in clear text; api.ts hands
  * them to ECS as SSM SecureString references (and, under `sst dev`, as plain variables to the
  * local process, which has no ECS to resolve them). The database URL is not one of them: it has
  * no password (the task reads that from Secrets Manager, like the functions).
  */
 export const apiEnvironment = (
-  r: Omit<RuntimeResources, "queueUrls"> & {
+  r: RuntimeResources & {
     readonly apiKeys: $util.Input<string>
+    /** `IMGPIPE_ADMIN_KEYS`: the admin API's bearer keys (api.ts). */
+    readonly adminKeys: $util.Input<string>
     readonly dbPool: number
     /** `IMGPIPE_WEBHOOK_SECRET` (webhooks.ts): `POST /upload` refuses a `callback_url` while webhooks are off. */
     readonly webhookSecret?: $util.Input<string>
@@ -93,6 +96,10 @@ export const apiEnvironment = (
     IMGPIPE_RAW_BUCKET: r.rawBucket,
     IMGPIPE_PROCESSED_BUCKET: r.processedBucket,
     PORT: String(API_PORT),
+    // The admin API sends reprocessing jobs and reads the queues (their redrive policy names the DLQ).
+    IMGPIPE_QUEUE_SMALL_URL: r.queueUrls.small,
+    IMGPIPE_QUEUE_MEDIUM_URL: r.queueUrls.medium,
+    IMGPIPE_QUEUE_LARGE_URL: r.queueUrls.large,
     // Connections per task, as counted in the connection budget (settings.ts CONNECTIONS).
     IMGPIPE_DB_POOL_SIZE: String(r.dbPool),
     ...settingsEnv,
@@ -103,6 +110,7 @@ export const apiEnvironment = (
   },
   secrets: {
     IMGPIPE_API_KEYS: r.apiKeys,
+    IMGPIPE_ADMIN_KEYS: r.adminKeys,
     ...(r.webhookSecret !== undefined ? { IMGPIPE_WEBHOOK_SECRET: r.webhookSecret } : {})
   }
 })

@@ -80,7 +80,11 @@ describe.each(
     }
     // The API's SSM secrets are its keys and the webhook secret: the URL is no secret any more.
     const api = e.recorder.named("sst.aws.Service", "Api")
-    expect(Object.keys(obj(api.args.ssm)).sort()).toEqual(["IMGPIPE_API_KEYS", "IMGPIPE_WEBHOOK_SECRET"])
+    expect(Object.keys(obj(api.args.ssm)).sort()).toEqual([
+      "IMGPIPE_ADMIN_KEYS",
+      "IMGPIPE_API_KEYS",
+      "IMGPIPE_WEBHOOK_SECRET"
+    ])
   })
 })
 
@@ -100,5 +104,15 @@ describe("database credentials under sst dev", () => {
     // Anyone who sees the task's environment knows the URL: a key derived from it would be known too.
     expect(placeholder).not.toBe(createHmac("sha256", url).update("ApiKeys fallback").digest("hex"))
     expect(placeholder).toBe(createHmac("sha256", PASSWORD).update("ApiKeys fallback").digest("hex"))
+  })
+
+  it("gives every stage, prod included, an admin key nobody knows until AdminKeys is set (closed, not open)", async () => {
+    const { createHmac } = await import("node:crypto")
+    for (const stage of ["dev-someone", "prod"]) {
+      const e = await evaluate(stage, { settings: WITH_DOMAINS, secrets: { ApiKeys: "k", WebhookSecret: "w" } })
+      const placeholder = str(e.recorder.named("sst.Secret", "AdminKeys").args.placeholder)
+      expect(placeholder, stage).toBe(createHmac("sha256", PASSWORD).update("AdminKeys fallback").digest("hex"))
+      expect(placeholder, stage).not.toBe(e.recorder.named("sst.Secret", "ApiKeys").args.placeholder)
+    }
   })
 })

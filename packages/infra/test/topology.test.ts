@@ -32,6 +32,8 @@ const SPEC_VARIABLES = new Set([
   "AWS_REGION",
   "AWS_ENDPOINT_URL",
   "IMGPIPE_API_KEYS",
+  // "Operations": the admin API's keys.
+  "IMGPIPE_ADMIN_KEYS",
   "IMGPIPE_MAX_UPLOAD_BYTES",
   "IMGPIPE_MAX_PIXELS",
   "IMGPIPE_KEEP_ORIGINALS",
@@ -306,13 +308,17 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       IMGPIPE_RAW_BUCKET: e.outputs.rawBucket,
       IMGPIPE_PROCESSED_BUCKET: e.outputs.processedBucket,
       PORT: "3000",
+      // The admin API's reprocessing and statistics.
+      IMGPIPE_QUEUE_SMALL_URL: queueUrl("small"),
+      IMGPIPE_QUEUE_MEDIUM_URL: queueUrl("medium"),
+      IMGPIPE_QUEUE_LARGE_URL: queueUrl("large"),
       IMGPIPE_DB_POOL_SIZE: stage === "prod" ? "10" : "5",
       ...limits
     })
     // Secrets reach the task as SSM SecureString references, never in the task definition.
     const ssm = obj(service.args.ssm)
     // The webhook secret too: with it `POST /upload` accepts a callback_url (webhooks.test.ts).
-    expect(Object.keys(ssm).sort()).toEqual(["IMGPIPE_API_KEYS", "IMGPIPE_WEBHOOK_SECRET"])
+    expect(Object.keys(ssm).sort()).toEqual(["IMGPIPE_ADMIN_KEYS", "IMGPIPE_API_KEYS", "IMGPIPE_WEBHOOK_SECRET"])
     const parameters = ofKind("aws.ssm.Parameter")
     for (const [variable, arn] of Object.entries(ssm)) {
       const parameter = parameters.find((p) => at(p.instance, "arn", "value") === arn)
@@ -320,9 +326,10 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     }
     expect(parameters.find((p) => p.args.value === "secret-value-of-ApiKeys")).toBeDefined()
     expect(parameters.find((p) => p.args.value === "secret-value-of-WebhookSecret")).toBeDefined()
+    expect(parameters.find((p) => p.args.value === "secret-value-of-AdminKeys")).toBeDefined()
     // A new secret value rolls the tasks (ECS reads parameters only at task start).
     expect(at(service.args, "transform", "service", "forceNewDeployment")).toBe(true)
-    expect(at(service.args, "transform", "service", "triggers", "secrets")).toBe("1.1")
+    expect(at(service.args, "transform", "service", "triggers", "secrets")).toBe("1.1.1")
 
     for (const runtime of [...ofKind("sst.aws.Function"), service]) {
       for (
@@ -374,7 +381,25 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     }
     const api = actions(named("sst.aws.Service", "Api"))
     expect(api).toEqual(expect.arrayContaining(["s3:PutObject", "s3:GetObject"]))
-    expect(api.filter((a) => a.startsWith("sqs:"))).toEqual([])
+    // Only the admin API touches the queues: send (reprocess) and count the size queues; find,
+    // count and redrive the dead-letter queue. Never consumes a size queue.
+    const apiPermissions = arr(named("sst.aws.Service", "Api").args.permissions).map(obj)
+    const sqsOn = (resource: string) =>
+      apiPermissions.filter((p) => arr(p.resources).includes(resource)).flatMap((p) => arr(p.actions).map(str)).sort()
+    for (const size of ["small", "medium", "large"]) {
+      expect(sqsOn(`arn:aws:sqs:${REGION}:${ACCOUNT}:process-${size}-image-${stage}`)).toEqual(
+        ["sqs:GetQueueAttributes", "sqs:SendMessage"]
+      )
+    }
+    expect(sqsOn(`arn:aws:sqs:${REGION}:${ACCOUNT}:process-image-dlq-${stage}`)).toEqual(
+      [
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "sqs:StartMessageMoveTask"
+      ]
+    )
   })
 
   it("runs the Reconcile function every 5 minutes (reconcile.test.ts checks it in detail)", () => {
@@ -417,7 +442,7 @@ describe("sst.config.ts under sst dev", () => {
     expect(service.args.ssm).toBeUndefined()
     expect(service.args.transform).toBeUndefined()
     expect(Object.keys(obj(service.args.environment))).toEqual(
-      expect.arrayContaining(["DATABASE_URL", "IMGPIPE_API_KEYS", "IMGPIPE_WEBHOOK_SECRET"])
+      expect.arrayContaining(["DATABASE_URL", "IMGPIPE_API_KEYS", "IMGPIPE_ADMIN_KEYS", "IMGPIPE_WEBHOOK_SECRET"])
     )
     expect(e.recorder.ofKind("aws.ssm.Parameter")).toEqual([])
     // No load balancer under sst dev: no API alarms, and no API graph.

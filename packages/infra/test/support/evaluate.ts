@@ -76,7 +76,8 @@ export const WITH_DOMAINS = { API_DOMAINS: { prod: "api.example.com" } }
 export const evaluate = async (stage: string, options: EvaluateOptions = {}): Promise<Evaluation> => {
   const secrets = options.secrets ?? {
     ApiKeys: "secret-value-of-ApiKeys",
-    WebhookSecret: "secret-value-of-WebhookSecret"
+    WebhookSecret: "secret-value-of-WebhookSecret",
+    AdminKeys: "secret-value-of-AdminKeys"
   }
   const recorder = installSstFakes({ stage, root, dev: options.dev ?? false, secrets })
   // Fresh modules, so that settings.ts is read again, replaced or not.
