@@ -9,12 +9,28 @@
  */
 import { Duration, Effect, Metric, MetricBoundaries, MetricLabel } from "effect"
 
-/** `metric` with the given labels (data-first, so the metric's input type survives). */
+/**
+ * `metric` with the given labels. Tagged metrics are cached by name and labels: building one
+ * (a new key, its hash, the registry lookup) costs tens of microseconds, too much for every request.
+ * The cache is as small as the label sets, which these recorders keep few.
+ */
+const tagged = new Map<string, Metric.Metric<unknown, unknown, unknown>>()
 const withTags = <Type, In, Out>(
   metric: Metric.Metric<Type, In, Out>,
+  name: string,
   tags: Record<string, string>
-): Metric.Metric<Type, In, Out> =>
-  Metric.taggedWithLabels(metric, Object.entries(tags).map(([key, value]) => MetricLabel.make(key, value)))
+): Metric.Metric<Type, In, Out> => {
+  let key = name
+  for (const label in tags) key += `\u0000${label}\u0000${tags[label]}`
+  const cached = tagged.get(key)
+  if (cached !== undefined) return cached as Metric.Metric<Type, In, Out>
+  const made = Metric.taggedWithLabels(
+    metric,
+    Object.entries(tags).map(([label, value]) => MetricLabel.make(label, value))
+  )
+  tagged.set(key, made as Metric.Metric<unknown, unknown, unknown>)
+  return made
+}
 
 // ---- HTTP ---------------------------------------------------------------------------------------
 
@@ -43,8 +59,8 @@ export const recordHttpRequest = (request: {
 }): Effect.Effect<void> => {
   const tags = { route: request.route, method: request.method, status: String(request.status) }
   return Effect.zipRight(
-    Metric.increment(withTags(httpRequestsTotal, tags)),
-    Metric.update(withTags(httpRequestDuration, tags), request.seconds)
+    Metric.increment(withTags(httpRequestsTotal, "httpRequestsTotal", tags)),
+    Metric.update(withTags(httpRequestDuration, "httpRequestDuration", tags), request.seconds)
   )
 }
 
@@ -61,7 +77,7 @@ export const uploadsTotal = Metric.counter("imgpipe_uploads_total", {
 
 /** Counts `count` uploads with `outcome`. */
 export const recordUploads = (outcome: UploadOutcome, count = 1): Effect.Effect<void> =>
-  count <= 0 ? Effect.void : Metric.incrementBy(withTags(uploadsTotal, { outcome }), count)
+  count <= 0 ? Effect.void : Metric.incrementBy(withTags(uploadsTotal, "uploadsTotal", { outcome }), count)
 
 // ---- renditions ---------------------------------------------------------------------------------
 
@@ -98,9 +114,9 @@ export const recordRendition = (job: {
   readonly seconds: number
 }): Effect.Effect<void> =>
   Effect.zipRight(
-    Metric.increment(withTags(renditionsTotal, { size: job.size, outcome: job.outcome })),
+    Metric.increment(withTags(renditionsTotal, "renditionsTotal", { size: job.size, outcome: job.outcome })),
     job.outcome === "processed"
-      ? Metric.update(withTags(resizeDuration, { size: job.size }), job.seconds)
+      ? Metric.update(withTags(resizeDuration, "resizeDuration", { size: job.size }), job.seconds)
       : Effect.void
   )
 
@@ -144,11 +160,13 @@ export interface QueueReading {
 export const recordQueues = (readings: ReadonlyArray<QueueReading>): Effect.Effect<void> =>
   Effect.forEach(readings, (reading) => {
     const tags = { queue: reading.queue }
-    if (reading.deadLetter === true) return Metric.set(withTags(deadLetterDepth, tags), reading.depth)
+    if (reading.deadLetter === true) {
+      return Metric.set(withTags(deadLetterDepth, "deadLetterDepth", tags), reading.depth)
+    }
     return Effect.all([
-      Metric.set(withTags(queueDepth, tags), reading.depth),
-      Metric.set(withTags(queueInFlight, tags), reading.inFlight ?? 0),
-      Metric.set(withTags(queueOldestAge, tags), reading.oldestAgeSeconds ?? 0)
+      Metric.set(withTags(queueDepth, "queueDepth", tags), reading.depth),
+      Metric.set(withTags(queueInFlight, "queueInFlight", tags), reading.inFlight ?? 0),
+      Metric.set(withTags(queueOldestAge, "queueOldestAge", tags), reading.oldestAgeSeconds ?? 0)
     ], { discard: true })
   }, { discard: true })
 
@@ -168,4 +186,4 @@ export const webhookDeliveriesTotal = Metric.counter("imgpipe_webhook_deliveries
 
 /** Counts one webhook delivery attempt. */
 export const recordWebhookDelivery = (outcome: WebhookOutcome): Effect.Effect<void> =>
-  Metric.increment(withTags(webhookDeliveriesTotal, { outcome }))
+  Metric.increment(withTags(webhookDeliveriesTotal, "webhookDeliveriesTotal", { outcome }))
