@@ -21,7 +21,6 @@
  */
 import { createHmac } from "node:crypto"
 import { databaseEnvironment, databaseSecretPermission } from "./environment"
-import { lockedVersion } from "./functions"
 import {
   DELIVER_WEBHOOK,
   isProd,
@@ -94,9 +93,8 @@ export function webhooks(input: WebhooksInput, queues: ReturnType<typeof webhook
       architecture: "x86_64",
       // RDS Proxy is reachable only inside the VPC; the receivers are reached through its NAT.
       vpc: input.vpc,
-      // The handler shares packages/functions/src/layers.ts with ProcessImage, whose bundle
-      // reaches `import "sharp"`: installed for the function's platform, as in functions.ts.
-      nodejs: { install: { sharp: lockedVersion("sharp") } },
+      // No `nodejs.install` of sharp: its layers (packages/functions/src/webhook-layers.ts) stay
+      // clear of layers.ts, so the bundle never reaches `import "sharp"` (the bundle test checks).
       environment: {
         ...databaseEnvironment(input),
         IMGPIPE_WEBHOOK_QUEUE_URL: queue.url,

@@ -38,7 +38,9 @@ export interface LambdaSection {
 
 const ENTRIES = [
   { name: "StartProcessing", entry: "packages/functions/src/start-processing.ts" },
-  { name: "ProcessImage", entry: "packages/functions/src/process-image.ts" }
+  { name: "ProcessImage", entry: "packages/functions/src/process-image.ts" },
+  { name: "Reconcile", entry: "packages/functions/src/reconcile.ts" },
+  { name: "DeliverWebhook", entry: "packages/functions/src/deliver-webhook.ts" }
 ] as const
 
 // Inside the repository so the bundle resolves `sharp` from node_modules like a deployed function

@@ -22,7 +22,7 @@ import { deliverWebhook } from "@imgpipe/core/usecases/deliverWebhook"
 import type { SQSBatchResponse } from "aws-lambda"
 import { Effect } from "effect"
 import { parseWebhookEvent } from "./events.js"
-import { DeliverWebhookLive } from "./layers.js"
+import { DeliverWebhookLive } from "./webhook-layers.js"
 
 type DeliverContext = Effect.Effect.Context<ReturnType<typeof deliverWebhook>> | SqsWebhookDeadLetter
 

@@ -5,10 +5,10 @@
  * `LambdaHandler.make` and released when Lambda shuts the container down.
  *
  * `*Services` layers still need a database; tests give them theirs. `*Live` layers add PostgreSQL
- * at `DATABASE_URL`.
+ * at `DATABASE_URL`. DeliverWebhook's layers live in webhook-layers.ts (re-exported here), so that
+ * its bundle leaves out sharp and S3.
  */
 import {
-  dbPoolSizeConfig,
   LogLevelLive,
   maxReceivesConfig,
   positiveIntegerConfig,
@@ -17,14 +17,15 @@ import {
 } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { SqsQueueLive } from "@imgpipe/core/aws/SqsQueue"
-import { SqsWebhookDeadLetterFromClient, SqsWebhookQueueLive } from "@imgpipe/core/aws/SqsWebhookQueue"
-import { WebhookSettings, WebhookSettingsLive } from "@imgpipe/core/config/webhooks"
+import { SqsWebhookQueueLive } from "@imgpipe/core/aws/SqsWebhookQueue"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
-import { pgLayer } from "@imgpipe/core/sql/client"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { WebhookDeliveriesSql } from "@imgpipe/core/sql/WebhookDeliveriesSql"
-import { NodeResolverLive, webhookHttpClientLayer } from "@imgpipe/core/util/ssrf"
-import { Config, Context, Effect, Layer } from "effect"
+import { Config, Context, Layer } from "effect"
+import { FunctionDatabaseLive } from "./database.js"
+
+export { FunctionDatabaseLive } from "./database.js"
+export { DeliverWebhookLive, DeliverWebhookServices } from "./webhook-layers.js"
 
 // ---- settings only the handlers read ----------------------------------------------------------
 
@@ -46,16 +47,6 @@ export const processImageConfig: Config.Config<ProcessImageOptions> = Config.all
 })
 
 export const ProcessImageSettingsLive = Layer.effect(ProcessImageSettings, processImageConfig)
-
-// ---- the database -----------------------------------------------------------------------------
-
-/**
- * PostgreSQL at `DATABASE_URL` (RDS Proxy in AWS) with a small pool: every warm container keeps its
- * own, and the proxy multiplexes them onto the database. Two covers a batch processed two at a time.
- */
-export const FunctionDatabaseLive = Layer.unwrapEffect(
-  Effect.map(dbPoolSizeConfig(2), (maxConnections) => pgLayer({ maxConnections }))
-)
 
 // ---- per function -----------------------------------------------------------------------------
 
@@ -99,26 +90,3 @@ export const StartProcessingLive = StartProcessingServices.pipe(Layer.provide(Fu
 export const ProcessImageLive = ProcessImageServices.pipe(Layer.provide(FunctionDatabaseLive))
 
 export const ReconcileLive = ReconcileServices.pipe(Layer.provide(FunctionDatabaseLive))
-
-// ---- webhooks (AWS: the webhooks-<stage> queue) ----------------------------------------------
-
-/** The HTTP client webhooks are POSTed with: public destinations only, unless the settings allow private ones. */
-const WebhookHttpClientLive = Layer.unwrapEffect(
-  Effect.map(WebhookSettings, (settings) => webhookHttpClientLayer({ allowPrivate: settings.allowPrivate }))
-)
-
-/**
- * What `deliverWebhook` needs (DeliverWebhook): the delivery rows, image records (the status JSON
- * is built at delivery time), the webhook queue (the next attempt is sent back with its delay) and
- * its DLQ (`IMGPIPE_WEBHOOK_DLQ_URL`), the settings, the SSRF guard's resolver and the HTTP client.
- */
-export const DeliverWebhookServices = Layer.mergeAll(
-  WebhookDeliveriesSql,
-  ImageRepositorySql,
-  SqsWebhookDeadLetterFromClient,
-  WebhookHttpClientLive,
-  NodeResolverLive,
-  LogLevelLive
-).pipe(Layer.provideMerge(Layer.mergeAll(SqsWebhookQueueLive, WebhookSettingsLive)))
-
-export const DeliverWebhookLive = DeliverWebhookServices.pipe(Layer.provide(FunctionDatabaseLive))
