@@ -2,6 +2,7 @@
 import { memoryMarkdown } from "../memory.js"
 import { METHODS, type PhotoResult, type ResizeSection } from "../resize/methods.js"
 import { fmt, fmtBytes } from "../util.js"
+import { webhooksMarkdown } from "../webhooks.js"
 import { isError, type Results, targetsOf } from "./results.js"
 import { KEYS, rows } from "./summary.js"
 
@@ -276,5 +277,6 @@ export const markdown = (results: Results): string => {
     )
   })
   section(lines, "## 5. Decode memory", results.memory, (m) => lines.push(memoryMarkdown(m)))
+  section(lines, "## Webhook delivery", results.webhooks, (w) => lines.push(webhooksMarkdown(w)))
   return lines.join("\n")
 }

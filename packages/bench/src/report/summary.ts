@@ -2,6 +2,7 @@
 import { memorySummary } from "../memory.js"
 import { type MethodAggregate, type MethodId, METHODS } from "../resize/methods.js"
 import { fmt, fmtBytes } from "../util.js"
+import { webhooksSummary } from "../webhooks.js"
 import { apiResult, isError, resizeAggregates, type Results, targetsOf } from "./results.js"
 
 export interface Row {
@@ -189,6 +190,15 @@ export const rows = (results: Results): Array<Row> => {
       : memorySummary(results.memory)
     for (const r of summary) {
       out.push({ section: "memory", what: r.what, result: r.result, versus: "", ratio: "", target: "" })
+    }
+  }
+
+  if (results.webhooks !== undefined) {
+    const summary = isError(results.webhooks)
+      ? [{ what: "failed", result: results.webhooks.error.slice(0, 80) }]
+      : webhooksSummary(results.webhooks)
+    for (const r of summary) {
+      out.push({ section: "webhooks", what: r.what, result: r.result, versus: "", ratio: "", target: "" })
     }
   }
   return out
