@@ -37,7 +37,7 @@ const main = Effect.gen(function* () {
   reportFailure,
   // Traces go to OTEL_EXPORTER_OTLP_ENDPOINT when set. Unset, the tracer is off: spans would only be
   // bookkeeping, several per request and per query, a measurable share of the one JavaScript thread.
-  Effect.provide(Layer.mergeAll(LogLevelLive, makeLogFormatLayer("logfmt"), makeTracingLayer("imgpipe-local")))
+  Effect.provide(Layer.mergeAll(LogLevelLive, makeLogFormatLayer("pretty"), makeTracingLayer("imgpipe-local")))
 )
 
 // Errors are reported by `reportFailure` (one line for what the user can fix), not as a stack trace.

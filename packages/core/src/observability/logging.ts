@@ -1,10 +1,11 @@
 /**
  * Log format per runtime: `IMGPIPE_LOG_FORMAT` = `json` (one JSON object per line, what CloudWatch
  * Logs Insights queries field by field: the default in Lambda and on ECS), `logfmt` (`key=value`
- * pairs: the embedded runner's default) or `pretty` (coloured, multi-line, for a terminal).
+ * pairs) or `pretty` (`[time] LEVEL (fiber): message`, coloured on a terminal: the embedded
+ * runner's default).
  * Together with `IMGPIPE_LOG_LEVEL` (`LogLevelLive`).
  */
-import { Config, type ConfigError, Effect, Layer, Logger } from "effect"
+import { Config, type ConfigError, Effect, FiberRef, HashSet, Layer, Logger } from "effect"
 
 export const LOG_FORMATS = ["json", "logfmt", "pretty"] as const
 export type LogFormat = (typeof LOG_FORMATS)[number]
@@ -18,9 +19,26 @@ export const logFormatConfig = (fallback: LogFormat): Config.Config<LogFormat> =
     Config.withDefault(fallback)
   )
 
-/** The logger layer for `format`. */
+const loggerFor = (format: LogFormat): Logger.Logger<unknown, void> =>
+  format === "json"
+    ? Logger.withConsoleLog(Logger.jsonLogger)
+    : format === "logfmt"
+    ? Logger.withConsoleLog(Logger.logfmtLogger)
+    : Logger.prettyLoggerDefault
+
+/**
+ * The logger layer for `format`: it takes the place of Effect's default logger and of the pretty
+ * logger `NodeRuntime.runMain` installs, so each line is printed once, in one format.
+ */
 export const loggerLayer = (format: LogFormat): Layer.Layer<never> =>
-  format === "json" ? Logger.json : format === "logfmt" ? Logger.logFmt : Logger.pretty
+  Layer.scopedDiscard(
+    Effect.locallyScopedWith(FiberRef.currentLoggers, (loggers) =>
+      loggers.pipe(
+        HashSet.remove(Logger.defaultLogger as Logger.Logger<unknown, unknown>),
+        HashSet.remove(Logger.prettyLoggerDefault as Logger.Logger<unknown, unknown>),
+        HashSet.add(loggerFor(format) as Logger.Logger<unknown, unknown>)
+      ))
+  )
 
 /** Replaces the default logger with `IMGPIPE_LOG_FORMAT`'s (default `fallback`). */
 export const makeLogFormatLayer = (fallback: LogFormat): Layer.Layer<never, ConfigError.ConfigError> =>
