@@ -20,7 +20,7 @@ import { Context, Effect, Layer } from "effect"
 import type { Server } from "node:http"
 import { makeLocalInfoRoute } from "./info.js"
 import { UploadNotifications, UploadNotificationsLive } from "./notifications.js"
-import { indexHtml } from "./page.js"
+import { indexHtml, makeClientScriptRoute } from "./page.js"
 import { ResizePriorityLive } from "./priority.js"
 import { ReconcilerLive } from "./reconcile.js"
 import { ResumeSweepLive } from "./resume.js"
@@ -70,6 +70,7 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
     )
     yield* router.concat(storage)
     yield* router.get("/", HttpServerResponse.html(indexHtml))
+    yield* router.get("/client.js", yield* makeClientScriptRoute)
     yield* router.get("/local/info", yield* makeLocalInfoRoute)
     // Browsers ask for it on every page load; answer without a 404 in the log.
     yield* router.get("/favicon.ico", HttpServerResponse.empty({ status: 204 }))

@@ -1,14 +1,23 @@
 /**
  * The embedded runner's page at `/`: pick an image, watch its three sizes appear. Plain HTML and a
- * few lines of script calling the public API exactly as a client would (no build step, no CDN),
- * plus `GET /local/info` (./info.ts) for the server's limits and the queues' backlog.
+ * few lines of script over `@imgpipe/client` — the same client apps use, bundled for the browser
+ * and served at `/client.js` (built in memory on the first request: no build step, no CDN, nothing
+ * generated in the checkout) — plus `GET /local/info` (./info.ts) for the server's limits and the
+ * queues' backlog.
  *
  * What it shows: the limits; the backlog when there is one; one status line that always says the
- * same as the last log line; the PUT's byte progress (XMLHttpRequest, since fetch reports no upload
- * progress); the three sizes side by side at their true proportions to each other, each with its
- * dimensions and bytes and a link to the full size; errors in red with the server's code and
- * message. The script is a plain string (no template literals: this file is one).
+ * same as the last log line; the PUT's byte progress (the client's `onProgress`, XMLHttpRequest in a
+ * browser); the three sizes side by side at their true proportions to each other, each with its
+ * dimensions and bytes and a link to the full size, updated from the status events; errors in red
+ * with the server's code and message. The script is a plain string (no template literals: this
+ * file is one).
  */
+import { HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+import { build, type Plugin } from "esbuild"
+import { dirname } from "node:path"
+import { fileURLToPath } from "node:url"
+
 export const indexHtml = `<!doctype html>
 <html lang="en">
 <head>
@@ -53,6 +62,7 @@ export const indexHtml = `<!doctype html>
 <div id="status" role="status" aria-live="polite"></div>
 <div class="sizes" id="sizes" hidden></div>
 <div id="log"></div>
+<script src="/client.js"></script>
 <script>
 "use strict"
 var $ = function (id) { return document.getElementById(id) }
@@ -91,12 +101,6 @@ async function answer(res) {
   }
   return body
 }
-function headers(extra) {
-  var h = Object.assign({}, extra || {})
-  if ($("key").value) h.authorization = "Bearer " + $("key").value
-  return h
-}
-
 async function loadInfo() {
   try {
     info = await answer(await fetch("/local/info", { cache: "no-store" }))
@@ -112,30 +116,6 @@ async function loadInfo() {
   $("backlog").hidden = b.queued === 0
   $("backlog").textContent = fmtCount(b.queued) + (b.queued === 1 ? " job" : " jobs") + " queued: your image may take a while." +
     (b.dead > 0 ? " (" + fmtCount(b.dead) + " dead-lettered.)" : "")
-}
-
-/** The PUT to the signed URL with byte progress (fetch has no upload progress). */
-function put(ticket, file) {
-  return new Promise(function (resolve, reject) {
-    var xhr = new XMLHttpRequest()
-    xhr.open(ticket.upload.method, ticket.upload.url)
-    Object.entries(ticket.upload.headers).forEach(function (kv) {
-      if (kv[0].toLowerCase() !== "content-length") xhr.setRequestHeader(kv[0], kv[1]) // the browser sets it
-    })
-    xhr.upload.onprogress = function (e) {
-      var total = e.lengthComputable ? e.total : file.size
-      $("bar").value = total ? e.loaded / total : 0
-      $("bytes").textContent = fmtBytes(e.loaded) + " of " + fmtBytes(total) + " (" + Math.floor(100 * e.loaded / total) + " %)"
-    }
-    xhr.onload = function () {
-      if (xhr.status >= 200 && xhr.status < 300) return resolve()
-      var body = null
-      try { body = JSON.parse(xhr.responseText) } catch (e) { body = null }
-      reject(body && body.error ? new PageError(body.error, body.message) : new PageError("http_" + xhr.status, "storage answered " + xhr.status))
-    }
-    xhr.onerror = function () { reject(new PageError("network_error", "the upload to storage was cut off")) }
-    xhr.send(file)
-  })
 }
 
 /** Where a size lands: fits inside its box, aspect kept, never enlarged. */
@@ -177,11 +157,11 @@ function drawSizes(imageId, status) {
   })
 }
 
-async function watch(imageId) {
+/** Follows the image through the client (status events, polling when there are none) until it is done. */
+async function watch(client, imageId) {
   var shown = {}
   var lastStatus = ""
-  for (var polls = 0; ; polls++) {
-    var status = await answer(await fetch("/images/" + encodeURIComponent(imageId), { headers: headers() }))
+  function seen(status) {
     var changed = false
     Object.keys(status.renditions).forEach(function (size) {
       var r = status.renditions[size]
@@ -193,15 +173,17 @@ async function watch(imageId) {
     if (changed || status.status !== lastStatus) drawSizes(imageId, status)
     if (status.status !== lastStatus && status.status === "processing" && Object.keys(shown).length === 0) step("processing: the three sizes are queued")
     lastStatus = status.status
-    if (status.status === "ready") return step("ready: all three sizes in " + elapsed() + " — click one to open it at full size", "done")
-    if (status.status === "failed" || status.status === "expired") {
-      var err = status.error || { code: status.status, message: status.status === "expired" ? "the upload never arrived and the record expired" : "the image was not processed" }
-      throw new PageError(err.code, err.message)
+  }
+  try {
+    var ready = await client.waitUntilReady(imageId, { onStatus: seen, timeoutMs: 600000 })
+    seen(ready)
+    step("ready: all three sizes in " + elapsed() + " — click one to open it at full size", "done")
+  } catch (e) {
+    if (e && e.image) seen(e.image)
+    if (e && e.code === "timeout") {
+      return step("still " + lastStatus + " after 10 minutes; the page stops watching. GET /images/" + imageId + " tells when it is done.", "error")
     }
-    if (Date.now() - started > 600000) {
-      return step("still " + status.status + " after 10 minutes; the page stops watching. GET /images/" + imageId + " tells when it is done.", "error")
-    }
-    await new Promise(function (r) { setTimeout(r, polls < 60 ? 400 : 2000) })
+    throw e
   }
 }
 
@@ -213,18 +195,19 @@ $("form").onsubmit = async function (event) {
   $("log").textContent = ""; $("sizes").hidden = true
   started = Date.now()
   try {
-    step("asking for an upload URL for " + file.name + " (" + (file.type || "no type") + ", " + fmtBytes(file.size) + ")")
-    var ticket = await answer(await fetch("/upload", { method: "POST", headers: headers({ "content-type": "application/json" }),
-      body: JSON.stringify({ content_type: file.type || "application/octet-stream", content_length: file.size }) }))
-    step("image " + ticket.image_id + ": uploading " + fmtBytes(file.size))
+    var client = imgpipe.createClient({ baseUrl: location.origin, apiKey: $("key").value || undefined })
+    step("uploading " + file.name + " (" + (file.type || "no type") + ", " + fmtBytes(file.size) + ")")
     $("bar").value = 0; $("bytes").textContent = ""; $("progress").hidden = false
-    await put(ticket, file)
-    step("uploaded " + fmtBytes(file.size) + " in " + elapsed() + "; waiting for processing to start")
-    drawSizes(ticket.image_id, null)
-    await watch(ticket.image_id)
+    var imageId = await client.upload(file, { onProgress: function (sent, total) {
+      $("bar").value = total ? sent / total : 0
+      $("bytes").textContent = fmtBytes(sent) + " of " + fmtBytes(total) + " (" + Math.floor(100 * sent / (total || 1)) + " %)"
+    } })
+    step("image " + imageId + ": uploaded " + fmtBytes(file.size) + " in " + elapsed() + "; waiting for processing to start")
+    drawSizes(imageId, null)
+    await watch(client, imageId)
   } catch (e) {
     if (!$("sizes").querySelector("img")) $("sizes").hidden = true // nothing to show: no empty boxes
-    step(e instanceof PageError ? e.code + ": " + e.message : "network_error: " + (e && e.message ? e.message : String(e)), "error")
+    step(e && e.code ? e.code + ": " + e.message : "network_error: " + (e && e.message ? e.message : String(e)), "error")
   } finally {
     $("go").disabled = false; $("file").disabled = false
     loadInfo()
@@ -235,3 +218,84 @@ loadInfo()
 </body>
 </html>
 `
+
+/**
+ * `@imgpipe/client`'s browser entry as one script (global `imgpipe`), as any bundler would build
+ * it for a browser app. Node-only modules that the contract's imports reach but the client never
+ * calls (core's index re-exports server use cases) are left out: workspace sources are declared
+ * free of side effects, so esbuild drops what nothing uses, and whatever Node import would remain
+ * fails the build instead of reaching the browser.
+ */
+const here = dirname(fileURLToPath(import.meta.url))
+
+const serverOnlyOut: Plugin = {
+  name: "server-only-out",
+  setup(build) {
+    build.onResolve({ filter: /^(node:|@effect\/platform-node)/ }, (args) => ({
+      path: args.path,
+      external: true,
+      sideEffects: false
+    }))
+    build.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === "resolved") return undefined
+      const resolved = await build.resolve(args.path, {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: "resolved"
+      })
+      if (resolved.errors.length > 0) return { errors: resolved.errors }
+      const workspace = /[\\/]packages[\\/][^\\/]+[\\/]src[\\/]/.test(resolved.path)
+      return { path: resolved.path, external: resolved.external, sideEffects: workspace ? false : resolved.sideEffects }
+    })
+  }
+}
+
+export const buildClientScript: Effect.Effect<string, Error> = Effect.tryPromise({
+  try: async () => {
+    const result = await build({
+      stdin: {
+        contents: "export { createClient, ImgpipeError } from \"@imgpipe/client\"",
+        resolveDir: here,
+        loader: "ts"
+      },
+      bundle: true,
+      platform: "browser",
+      format: "iife",
+      globalName: "imgpipe",
+      minify: true,
+      write: false,
+      plugins: [serverOnlyOut],
+      logLevel: "silent"
+    })
+    const code = result.outputFiles[0]?.text ?? ""
+    const leftover = /\brequire\(\s*["'](node:[^"']+|@effect\/platform-node[^"']*)["']/.exec(code)
+    if (leftover !== null) throw new Error(`the client's browser build still needs ${leftover[1]}`)
+    return code
+  },
+  catch: (cause) => (cause instanceof Error ? cause : new Error(String(cause)))
+})
+
+/** `GET /client.js`: built on the first request, then served from memory. */
+export const makeClientScriptRoute = Effect.map(Effect.cached(buildClientScript), (script) =>
+  script.pipe(
+    Effect.map((code) =>
+      HttpServerResponse.text(code, {
+        contentType: "text/javascript; charset=utf-8",
+        headers: { "cache-control": "no-cache" }
+      })
+    ),
+    Effect.catchAll((error) =>
+      Effect.logError("the upload page's client script did not build", error).pipe(
+        Effect.as(
+          HttpServerResponse.text(
+            `console.error(${JSON.stringify(`imgpipe: /client.js did not build: ${error.message}`)})`,
+            {
+              status: 500,
+              contentType: "text/javascript; charset=utf-8"
+            }
+          )
+        )
+      )
+    )
+  ))

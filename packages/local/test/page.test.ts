@@ -4,9 +4,10 @@
  * renamed element would only show in a browser. This checks what can be checked without one: the
  * script as the browser receives it compiles, and every element it looks up exists in the page.
  */
-import { Script } from "node:vm"
+import { Effect } from "effect"
+import { createContext, Script } from "node:vm"
 import { describe, expect, it } from "vitest"
-import { indexHtml } from "../src/page.js"
+import { buildClientScript, indexHtml } from "../src/page.js"
 
 const script = /<script>([\s\S]*?)<\/script>/.exec(indexHtml)?.[1] ?? ""
 
@@ -23,8 +24,35 @@ describe("upload page", () => {
     expect([...wanted].filter((id) => !present.has(id))).toEqual([])
   })
 
-  it("reads the limits and backlog from /local/info and sends the PUT with upload progress", () => {
+  it("reads the limits and backlog from /local/info; uploads and waits through @imgpipe/client with byte progress", () => {
     expect(script).toContain("fetch(\"/local/info\"")
-    expect(script).toContain("xhr.upload.onprogress")
+    expect(indexHtml).toContain("<script src=\"/client.js\"></script>")
+    expect(script).toContain("imgpipe.createClient(")
+    expect(script).toMatch(/client\.upload\(file, \{ onProgress:/)
+    expect(script).toContain("client.waitUntilReady(")
+  })
+
+  it("/client.js is the client's browser build: no Node module left, and it runs as a plain script", async () => {
+    const code = await Effect.runPromise(buildClientScript)
+    expect(code).not.toMatch(/\brequire\(|["']node:/)
+    // What a browser has; no `process`, no `require`.
+    const window = createContext({
+      fetch,
+      URL,
+      AbortController,
+      TextEncoder,
+      TextDecoder,
+      ReadableStream,
+      Blob,
+      console
+    })
+    new Script(code, { filename: "client.js" }).runInContext(window)
+    const imgpipe = (window as {
+      imgpipe?: { createClient: (o: { baseUrl: string }) => { getImageUrl: (id: string, s: string) => string } }
+    })
+      .imgpipe
+    expect(imgpipe?.createClient({ baseUrl: "http://localhost:3000" }).getImageUrl("abc", "small")).toBe(
+      "http://localhost:3000/get_image?image_id=abc&image_size=small"
+    )
   })
 })
