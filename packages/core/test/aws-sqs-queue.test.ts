@@ -3,6 +3,7 @@
  * spec's body, sends are batched 10 per request, and entries SQS refuses inside a batch surface
  * as `QueueError`.
  */
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs"
 import { expect, layer } from "@effect/vitest"
 import { Context, Effect, Either, Layer, Option } from "effect"
 import { SQSClientInstance, SqsQueueLive } from "../src/aws/SqsQueue.js"
@@ -115,5 +116,31 @@ layer(TestLayer, { excludeTestServices: true })("SQS JobQueue (fauxqs)", (it) =>
         Effect.provide(broken)
       )
       expect(Either.getLeft(result).pipe(Option.map((e) => e._tag))).toEqual(Option.some("QueueError"))
+    }))
+  it.effect("each message carries the sender's span as a traceparent attribute; none with the tracer off", () =>
+    Effect.gen(function* () {
+      const queue = yield* JobQueue
+      const emulator = yield* Emulator
+      const url = emulator.queueUrls[QUEUES.medium] ?? ""
+      const traced = yield* job("medium")
+      const span = yield* queue.send([traced]).pipe(
+        Effect.zipRight(Effect.currentSpan),
+        Effect.withSpan("StartProcessing")
+      )
+      const untraced = yield* job("medium")
+      yield* queue.send([untraced]).pipe(Effect.withSpan("not exported"), Effect.withTracerEnabled(false))
+      const received = yield* Effect.promise(() =>
+        emulator.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, MessageAttributeNames: ["All"] })
+        )
+      )
+      const byImage = new Map(
+        (received.Messages ?? []).map((m) => [(JSON.parse(m.Body ?? "{}") as ProcessJob).image_id, m])
+      )
+      expect(byImage.get(traced.image_id)?.MessageAttributes?.["traceparent"]).toMatchObject({
+        DataType: "String",
+        StringValue: expect.stringMatching(new RegExp(`^00-${span.traceId}-[0-9a-f]{16}-01$`))
+      })
+      expect(byImage.get(untraced.image_id)?.MessageAttributes?.["traceparent"]).toBeUndefined()
     }))
 })
