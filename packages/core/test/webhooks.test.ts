@@ -13,7 +13,7 @@ import { IMAGE_SIZES, renditionKey } from "../src/domain/sizes.js"
 import { encodeStatusJson, toStatusJson } from "../src/domain/statusJson.js"
 import type { WebhookEventId } from "../src/domain/webhook.js"
 import { PgWebhookQueueLive } from "../src/local/PgWebhookQueue.js"
-import { ImageRepository } from "../src/services/ImageRepository.js"
+import { ImageRepository, ReconcileRepository } from "../src/services/ImageRepository.js"
 import { WebhookDeliveries } from "../src/services/WebhookDeliveries.js"
 import { type WebhookDispatch, WebhookQueue } from "../src/services/WebhookQueue.js"
 import { ImageRepositorySql } from "../src/sql/ImageRepositorySql.js"
@@ -117,6 +117,19 @@ layer(TestLayer, { timeout: 120_000, excludeTestServices: true })(`webhooks on $
       expect((yield* onlyEvent(refusedId)).type).toBe("image.failed")
       // Before any attempt the status JSON already shows the pending delivery.
       expect(yield* webhookState(refusedId)).toEqual({ attempts: 0, delivered_at: null, last_error: null })
+
+      // The reconciler expiring an upload that never arrived is image.expired.
+      const neverId = yield* newImageId
+      yield* repo.create({
+        id: neverId,
+        declaredContentType: "image/jpeg",
+        declaredBytes: 10,
+        uploadExpiresAt: new Date(Date.now() - 60_000),
+        callbackUrl: "https://hooks.example.com/c"
+      })
+      const reconcileRepo = yield* ReconcileRepository
+      expect(yield* reconcileRepo.expireUploads([neverId])).toEqual([neverId])
+      expect((yield* onlyEvent(neverId)).type).toBe("image.expired")
     }))
 
   it.effect("delivers a signed event the documented example verifies; the status JSON shows it delivered", () =>

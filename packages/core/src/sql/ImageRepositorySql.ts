@@ -61,20 +61,45 @@ export const make = Effect.gen(function* () {
       ORDER BY CASE size WHEN 'small' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END`
   })
 
-  /** The image's latest webhook delivery (the outbox row of its last terminal status). */
-  const findWebhook = SqlSchema.findOne({
+  /**
+   * The image with its latest webhook delivery (the outbox row of its last terminal status) in the
+   * same round trip: `webhook_*` columns, null when it has none.
+   */
+  const findImageWithWebhook = SqlSchema.findOne({
     Request: ImageId,
     Result: Schema.Struct({
-      attempts: Schema.Int,
-      deliveredAt: Schema.propertySignature(Schema.NullOr(Schema.DateFromSelf)).pipe(Schema.fromKey("delivered_at")),
-      lastError: Schema.propertySignature(Schema.NullOr(Schema.String)).pipe(Schema.fromKey("last_error"))
+      image: ImageFromRow,
+      webhook: Schema.NullOr(Schema.Struct({
+        attempts: Schema.Int,
+        deliveredAt: Schema.NullOr(Schema.DateFromSelf),
+        lastError: Schema.NullOr(Schema.String)
+      }))
     }),
     execute: (id) =>
-      sql`
-      SELECT attempts, delivered_at, last_error FROM webhook_deliveries
-      WHERE image_id = ${id}
-      ORDER BY created_at DESC, event_id DESC
-      LIMIT 1`
+      sql<Record<string, unknown>>`
+      SELECT images.*, w.attempts AS webhook_attempts, w.delivered_at AS webhook_delivered_at,
+             w.last_error AS webhook_last_error
+      FROM images
+      LEFT JOIN LATERAL (
+        SELECT attempts, delivered_at, last_error FROM webhook_deliveries
+        WHERE image_id = images.id
+        ORDER BY created_at DESC, event_id DESC
+        LIMIT 1
+      ) w ON true
+      WHERE images.id = ${id}`.pipe(
+        Effect.map((rows) =>
+          rows.map((row) => ({
+            image: row,
+            webhook: row["webhook_attempts"] === null || row["webhook_attempts"] === undefined
+              ? null
+              : {
+                attempts: row["webhook_attempts"],
+                deliveredAt: row["webhook_delivered_at"],
+                lastError: row["webhook_last_error"]
+              }
+          }))
+        )
+      )
   })
 
   const insertImage = SqlSchema.findOne({
@@ -177,16 +202,12 @@ export const make = Effect.gen(function* () {
       ),
 
     find: (id) =>
-      findImage(id).pipe(
+      findImageWithWebhook(id).pipe(
         Effect.flatMap(
           Option.match({
             onNone: () => Effect.succeedNone,
-            onSome: (image) =>
-              Effect.all([findRenditions(id), findWebhook(id)]).pipe(
-                Effect.map(([renditions, webhook]) =>
-                  Option.some({ image, renditions, webhook: Option.getOrNull(webhook) })
-                )
-              )
+            onSome: ({ image, webhook }) =>
+              Effect.map(findRenditions(id), (renditions) => Option.some({ image, renditions, webhook }))
           })
         ),
         run("find")
