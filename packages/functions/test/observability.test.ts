@@ -6,14 +6,19 @@
  * a message joins the receiver's spans to the sender's trace.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { newImageId } from "@imgpipe/core"
 import { recordRendition, recordUploads } from "@imgpipe/core/observability/metrics"
 import { currentTraceparent, parseTraceparent, withTraceparent } from "@imgpipe/core/observability/traceContext"
+import { makeMemoryServices } from "@imgpipe/core/testing"
 import type { Context as LambdaContext } from "aws-lambda"
 import { ConfigProvider, Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { vi } from "vitest"
+import { ProcessImageSettings } from "../src/layers.js"
+import { sqsEventRecord } from "../src/local/lambda-events.js"
 import { functionObservabilityLayer, observed } from "../src/observability.js"
+import { processImageHandler } from "../src/process-image.js"
 
 const lambdaContext = {} as LambdaContext
 
@@ -134,6 +139,69 @@ describe("traces per invocation", () => {
       expect(record?.traceId).toBe("0af7651916cd43dd8448eb211c80319c")
       expect(record?.parentSpanId).toBe("b7ad6b7169203331")
       expect(JSON.stringify(bodies[0]?.resourceSpans[0]?.resource)).toContain("imgpipe-process-image")
+    }))
+
+  it.scoped("ProcessImage runs each record under its traceparent attribute and counts it in EMF", () =>
+    Effect.gen(function* () {
+      const bodies: Array<
+        {
+          resourceSpans: Array<
+            { scopeSpans: Array<{ spans: Array<{ name: string; traceId: string; parentSpanId?: string }> }> }
+          >
+        }
+      > = []
+      const server = yield* Effect.acquireRelease(
+        Effect.async<ReturnType<typeof createServer>>((resume) => {
+          const s = createServer((request, response) => {
+            const chunks: Array<Buffer> = []
+            request.on("data", (c: Buffer) => chunks.push(c))
+            request.on("end", () => {
+              if (request.url === "/v1/traces") bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")))
+              response.writeHead(200, { "content-type": "application/json" }).end("{}")
+            })
+          })
+          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+        }),
+        (s) =>
+          Effect.async<void>((resume) => {
+            s.close(() => resume(Effect.void))
+          })
+      )
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const id = yield* newImageId
+      const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+      // A job for an image the database does not know: skipped, acknowledged.
+      const record = sqsEventRecord(
+        {
+          MessageId: "m-1",
+          Body: JSON.stringify({ image_id: id, raw_key: id, size: "medium" }),
+          MessageAttributes: { traceparent: { DataType: "String", StringValue: traceparent } }
+        },
+        "arn:aws:sqs:us-east-1:000000000000:process-medium",
+        "us-east-1"
+      )
+      const lines: Array<string> = []
+      const services = makeMemoryServices()
+      const result = yield* observed("process-image", processImageHandler)({ Records: [record] }, lambdaContext).pipe(
+        // Inside the services' layer, which sets its own config provider for the settings.
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OTEL_EXPORTER_OTLP_ENDPOINT", url]]))),
+        Effect.provide(functionObservabilityLayer("process-image", (line) => lines.push(line))),
+        Effect.provide(Layer.succeed(ProcessImageSettings, { maxReceives: 3, concurrency: 2 })),
+        Effect.provide(services.layer)
+      )
+      expect(result).toEqual({ batchItemFailures: [] })
+      const spans = bodies.flatMap((b) => b.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)))
+      const span = spans.find((s) => s.name === "ProcessImage.record")
+      expect(span).toMatchObject({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", parentSpanId: "00f067aa0ba902b7" })
+      const emf = lines.map(checkEmf)
+      expect(emf).toContainEqual(
+        expect.objectContaining({
+          function: "process-image",
+          size: "medium",
+          outcome: "skipped",
+          imgpipe_renditions_total: 1
+        })
+      )
     }))
 
   it.effect("without it the tracer is off: no span, no traceparent to send", () =>
