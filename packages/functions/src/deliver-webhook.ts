@@ -13,15 +13,18 @@
  * - The database or the queue failed: reported failed, redelivered after the visibility timeout.
  * - A malformed body: logged and acknowledged (retrying the same bytes cannot help).
  *
- * Each delivery runs under the trace context its message carries (`traceparent`).
+ * Each delivery runs under the trace context its message carries (`traceparent`); the invocation is
+ * `observed` as the other handlers are (traces when configured, `imgpipe_webhook_deliveries_total`
+ * by outcome flushed as EMF lines after the batch, JSON logs).
  */
 import { type EffectHandler, LambdaHandler, type SQSEvent } from "@effect-aws/lambda"
 import { SqsWebhookDeadLetter } from "@imgpipe/core/aws/SqsWebhookQueue"
 import { withTraceparent } from "@imgpipe/core/observability/traceContext"
 import { deliverWebhook } from "@imgpipe/core/usecases/deliverWebhook"
 import type { SQSBatchResponse } from "aws-lambda"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { parseWebhookEvent } from "./events.js"
+import { functionObservabilityLayer, observed } from "./observability.js"
 import { DeliverWebhookLive } from "./webhook-layers.js"
 
 type DeliverContext = Effect.Effect.Context<ReturnType<typeof deliverWebhook>> | SqsWebhookDeadLetter
@@ -65,4 +68,7 @@ export const deliverWebhookHandler: EffectHandler<SQSEvent, DeliverContext, neve
     return { batchItemFailures: failed.flat().map((itemIdentifier) => ({ itemIdentifier })) }
   }).pipe(Effect.withSpan("DeliverWebhook"))
 
-export const handler = LambdaHandler.make({ handler: deliverWebhookHandler, layer: DeliverWebhookLive })
+export const handler = LambdaHandler.make({
+  handler: observed("deliver-webhook", deliverWebhookHandler),
+  layer: Layer.merge(DeliverWebhookLive, functionObservabilityLayer("deliver-webhook"))
+})
