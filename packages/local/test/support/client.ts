@@ -1,4 +1,8 @@
-/** A plain-fetch client of the public API, as a mobile or web app would call it. */
+/**
+ * The public API as an app calls it: uploads and waiting go through `@imgpipe/client` (the client
+ * apps use), the single requests below stay plain `fetch` so tests can look at raw answers.
+ */
+import { createClient, ImgpipeError } from "@imgpipe/client/node"
 import { readFileSync } from "node:fs"
 import { extname, join, resolve } from "node:path"
 
@@ -36,19 +40,14 @@ export const requestUpload = async (
     body: JSON.stringify(body)
   })
 
-/** POST /upload then PUT the bytes to the returned URL with the returned headers. */
-export const uploadBytes = async (baseUrl: string, bytes: Uint8Array, contentType: string): Promise<UploadTicket> => {
-  const res = await requestUpload(baseUrl, { content_type: contentType, content_length: bytes.byteLength })
-  if (res.status !== 201) throw new Error(`/upload answered ${res.status}: ${await res.text()}`)
-  const ticket = (await res.json()) as UploadTicket
-  const put = await fetch(ticket.upload.url, {
-    method: ticket.upload.method,
-    headers: ticket.upload.headers,
-    body: bytes
-  })
-  if (!put.ok) throw new Error(`PUT answered ${put.status}: ${await put.text()}`)
-  return ticket
-}
+/** POST /upload then PUT the bytes to the returned URL with the returned headers (the client's `upload`). */
+export const uploadBytes = async (
+  baseUrl: string,
+  bytes: Uint8Array,
+  contentType: string
+): Promise<{ readonly image_id: string }> => ({
+  image_id: await createClient({ baseUrl }).upload(bytes, { contentType })
+})
 
 export interface RenditionStatus {
   readonly status: "pending" | "ready" | "failed"
@@ -60,10 +59,10 @@ export interface RenditionStatus {
 
 export interface ImageStatus {
   readonly image_id: string
-  readonly status: "awaiting_upload" | "processing" | "ready" | "failed"
+  readonly status: "awaiting_upload" | "processing" | "ready" | "failed" | "expired"
   readonly original: {
     content_type: string
-    bytes: number
+    bytes: number | null
     width: number | null
     height: number | null
     format: string | null
@@ -98,22 +97,21 @@ export const uploadAndStart = async (
   baseUrl: string,
   bytes: Uint8Array,
   contentType: string
-): Promise<UploadTicket> => {
+): Promise<{ readonly image_id: string }> => {
   const ticket = await uploadBytes(baseUrl, bytes, contentType)
   await waitUntilStarted(baseUrl, ticket.image_id)
   return ticket
 }
 
-/** Polls the status until it is ready or failed (or the time runs out). */
-export const waitUntilSettled = async (baseUrl: string, imageId: string, timeoutMs = 60_000): Promise<ImageStatus> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const status = await getStatus(baseUrl, imageId)
-    if (status.status === "ready" || status.status === "failed") return status
-    if (Date.now() > deadline) throw new Error(`image ${imageId} still ${status.status} after ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
+/**
+ * The status once the image is ready or failed (or expired), through the client's `waitUntilReady`
+ * (the status events, polling when there are none); throws when the time runs out.
+ */
+export const waitUntilSettled = (baseUrl: string, imageId: string, timeoutMs = 60_000): Promise<ImageStatus> =>
+  createClient({ baseUrl }).waitUntilReady(imageId, { timeoutMs }).catch((error: unknown) => {
+    if (error instanceof ImgpipeError && error.image !== undefined) return error.image
+    throw error
+  })
 
 export const getImage = (baseUrl: string, imageId: string, size: string, init: RequestInit = {}): Promise<Response> =>
   fetch(`${baseUrl}/get_image?image_id=${encodeURIComponent(imageId)}&image_size=${encodeURIComponent(size)}`, {
