@@ -4,6 +4,7 @@ import { createHmac } from "node:crypto"
 import { WebhookSettings } from "../config/webhooks.js"
 import type { DatabaseError, QueueError } from "../domain/errors.js"
 import type { ImageId } from "../domain/ids.js"
+import type { ImageView } from "../domain/image.js"
 import { encodeStatusJson, toStatusJson } from "../domain/statusJson.js"
 import type { WebhookDelivery, WebhookEventId } from "../domain/webhook.js"
 import { recordWebhookDelivery } from "../observability/metrics.js"
@@ -84,9 +85,14 @@ export const deliverWebhook = (
         break
     }
     const delivery = claim.delivery
-    const result = yield* attempt(delivery).pipe(
-      Effect.catchAllDefect((defect) => Effect.succeed(failed(`unexpected error: ${String(defect)}`, "retry")))
-    )
+    // The image as it stands now is the body's `data`. A database failure here is not the
+    // receiver's: it fails the call (the lease runs out and the attempt is made again).
+    const view = yield* Effect.flatMap(ImageRepository, (images) => images.find(delivery.imageId))
+    const result = yield* (Option.isNone(view)
+      ? Effect.succeed(failed("the image no longer exists", "retry"))
+      : attempt(delivery, view.value)).pipe(
+        Effect.catchAllDefect((defect) => Effect.succeed(failed(`unexpected error: ${String(defect)}`, "retry")))
+      )
     if (result._tag === "Ok") {
       yield* deliveries.recordDelivered(eventId)
       yield* recordWebhookDelivery("delivered")
@@ -127,7 +133,7 @@ type AttemptResult =
 const failed = (error: string, kind: "refused" | "retry"): AttemptResult => ({ _tag: "Failed", error, kind })
 
 /** One request (or none, when the destination is refused or the secret is missing). Never fails. */
-const attempt = (delivery: WebhookDelivery) =>
+const attempt = (delivery: WebhookDelivery, view: ImageView) =>
   Effect.gen(function* () {
     const settings = yield* WebhookSettings
     if (Option.isNone(settings.secret)) {
@@ -139,16 +145,11 @@ const attempt = (delivery: WebhookDelivery) =>
     )
     if (Option.isSome(refused)) return failed(`refused destination: ${refused.value}`, "refused")
 
-    const images = yield* ImageRepository
-    const view = yield* images.find(delivery.imageId).pipe(Effect.either)
-    if (view._tag === "Left") return failed(`database ${view.left.operation} failed: ${view.left.message}`, "retry")
-    if (Option.isNone(view.right)) return failed("the image no longer exists", "retry")
-
     const body = JSON.stringify({
       id: delivery.eventId,
       type: delivery.type,
       created_at: delivery.createdAt.toISOString(),
-      data: encodeStatusJson(toStatusJson(view.right.value))
+      data: encodeStatusJson(toStatusJson(view))
     })
     const t = Math.floor((yield* Clock.currentTimeMillis) / 1000)
     const request = HttpClientRequest.post(delivery.url).pipe(
