@@ -11,7 +11,7 @@ import { ConfigProvider, Effect, Layer } from "effect"
 import { createServer, type IncomingMessage, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { makeTestApp, TestServer } from "./support/app.js"
-import { fixture, uploadBytes, waitUntilSettled } from "./support/client.js"
+import { fixture, getStatus, uploadBytes, waitUntilSettled } from "./support/client.js"
 
 const PHOTO = "photo-1280x1024-grass-progressive.jpg"
 
@@ -86,8 +86,9 @@ describe("GET /metrics", () => {
           )
           const bytes = fixture(PHOTO)
           const ticket = yield* Effect.promise(() => uploadBytes(baseUrl, bytes, "image/jpeg"))
-          const status = yield* Effect.promise(() => waitUntilSettled(baseUrl, ticket.image_id))
-          expect(status.status).toBe("ready")
+          expect((yield* Effect.promise(() => waitUntilSettled(baseUrl, ticket.image_id))).status).toBe("ready")
+          // One plain status request (waitUntilSettled may use the event stream).
+          expect((yield* Effect.promise(() => getStatus(baseUrl, ticket.image_id))).status).toBe("ready")
 
           const answer = yield* scrape(baseUrl)
           expect(answer.status).toBe(200)
@@ -120,6 +121,14 @@ describe("GET /metrics", () => {
             expect(seconds).toBeGreaterThan(0)
             expect(seconds).toBeLessThan(60)
           }
+          // The queue gauges, read from the queue tables at scrape time: all work done, nothing waiting.
+          expect(types.get("imgpipe_queue_depth")).toBe("gauge")
+          expect(types.get("imgpipe_dead_letter_depth")).toBe("gauge")
+          for (const queue of ["small", "medium", "large"]) {
+            expect(find(samples, "imgpipe_queue_depth", { queue }).map((s) => s.value)).toEqual([0])
+            expect(find(samples, "imgpipe_queue_oldest_age_seconds", { queue }).map((s) => s.value)).toEqual([0])
+          }
+          expect(find(samples, "imgpipe_dead_letter_depth", { queue: "dead_letter" }).map((s) => s.value)).toEqual([0])
           // The POST /upload latency histogram counted it.
           expect(delta("imgpipe_http_request_duration_seconds_count", { route: "/upload", method: "POST" })).toBe(1)
         }),
