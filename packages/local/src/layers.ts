@@ -16,6 +16,7 @@ import { AdminRepositorySql } from "@imgpipe/core/sql/AdminRepositorySql"
 import { ChangeFeedSql } from "@imgpipe/core/sql/ChangeFeedSql"
 import { DatabaseLive } from "@imgpipe/core/sql/embedded"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
+import { WebhookDeliveriesSql } from "@imgpipe/core/sql/WebhookDeliveriesSql"
 import { Context, Effect, Layer } from "effect"
 import type { Server } from "node:http"
 import { makeLocalInfoRoute } from "./info.js"
@@ -38,7 +39,7 @@ export const EmbeddedServicesLive = Layer.mergeAll(
   LocalQueueLive,
   // The admin API's records and queue statistics (the same tables).
   AdminRepositorySql,
-  PgQueueAdminLive.pipe(Layer.provide(LocalQueueLive)),
+  PgQueueAdminLive.pipe(Layer.provide(Layer.merge(LocalQueueLive, WebhookDeliveriesSql))),
   DiskStorageLive,
   SharpResizerLive,
   // Webhooks: the delivery rows, the table as their queue, settings, resolver, HTTP client.
