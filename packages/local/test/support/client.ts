@@ -68,7 +68,7 @@ export interface ImageStatus {
     format: string | null
   } | null
   readonly renditions: Record<"small" | "medium" | "large", RenditionStatus>
-  readonly error?: { code: string; message: string }
+  readonly error?: { code: string; message: string } | undefined
 }
 
 export const getStatus = async (baseUrl: string, imageId: string): Promise<ImageStatus> => {
