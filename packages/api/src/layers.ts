@@ -4,7 +4,7 @@
  * sends jobs, the statistics, the redrive); it never needs sharp.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { dbPoolSizeConfig, portConfig, SettingsLive } from "@imgpipe/core"
+import { dbPoolSizeConfig, describeWebhooks, portConfig, SettingsLive, WebhookSettings } from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { SqsClientLive, SqsQueueFromClient } from "@imgpipe/core/aws/SqsQueue"
 import { SqsQueueAdminFromClient } from "@imgpipe/core/aws/SqsQueueAdmin"
@@ -13,7 +13,7 @@ import { ChangeFeedSql } from "@imgpipe/core/sql/ChangeFeedSql"
 import { pgLayer } from "@imgpipe/core/sql/client"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { WebhookDeliveryLive } from "@imgpipe/core/util/ssrf"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { Server } from "node:http"
 import { AdminAuthorizationKeys } from "./authorization.js"
 import { makeHttpServer } from "./Http.js"
@@ -38,8 +38,11 @@ export const ApiServices = Layer.mergeAll(
   ImageRepositorySql,
   S3StorageLive,
   SettingsLive,
-  // callback_url's check and the stage-wide IMGPIPE_WEBHOOK_URL (requestUpload).
-  WebhookDeliveryLive,
+  // callback_url's check and the stage-wide IMGPIPE_WEBHOOK_URL (requestUpload); the start-up
+  // log says whether webhooks are on.
+  WebhookDeliveryLive.pipe(
+    Layer.tap((context) => Effect.logInfo(describeWebhooks(Context.get(context, WebhookSettings))))
+  ),
   // One change feed per task for the event streams (it reads what the Lambdas write).
   ChangeFeedSql.pipe(Layer.provide(ImageRepositorySql))
 )
