@@ -186,6 +186,27 @@ layer(TestLayer, { timeout: 60_000 })(`DeliverWebhook on fauxqs (${testDatabaseK
       expect(receiver.received.slice(before)).toHaveLength(2)
     }))
 
+  it.effect("a duplicate message while a retry is pending never delivers twice", () =>
+    Effect.gen(function* () {
+      const { queue, receiver } = yield* Aws
+      receiver.answer(500, 200)
+      const before = receiver.received.length
+      const { eventId } = yield* failedImageWithWebhook(receiver.url)
+      yield* queue.send([{ eventId, delaySeconds: 0 }])
+      expect(yield* pollUntilReceived(5)).toMatchObject({ received: 1, deleted: 1 })
+      // The retry is due in ~1 s; a duplicate arrives now (at least once delivery, or a redispatch).
+      yield* queue.send([{ eventId, delaySeconds: 0 }])
+      const deadline = Date.now() + 15_000
+      while (receiver.received.length - before < 2 && Date.now() < deadline) {
+        yield* pollUntilReceived(2)
+      }
+      // Drain whatever is still in flight: each finds the row delivered and does nothing.
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 1500)))
+      yield* pollUntilReceived(2)
+      expect(receiver.received.slice(before).map((w) => w.headers["imgpipe-event-id"])).toEqual([eventId, eventId])
+      expect(yield* delivery(eventId)).toMatchObject({ attempts: 2, delivered: true })
+    }))
+
   it.effect("moves a delivery that gave up (24 h of retries) to the webhook DLQ and acknowledges it", () =>
     Effect.gen(function* () {
       const { emulator, queue, receiver } = yield* Aws
