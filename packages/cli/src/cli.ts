@@ -94,6 +94,10 @@ const upload = Command.make(
       Options.withDescription("files uploaded at once"),
       Options.withDefault(4)
     ),
+    callbackUrl: Options.text("callback-url").pipe(
+      Options.withDescription("https URL to POST each image's signed webhook to when it is done"),
+      Options.optional
+    ),
     contentType: Options.text("content-type").pipe(
       Options.withDescription("content type of every file (default: from each file's extension)"),
       Options.optional
@@ -114,6 +118,7 @@ const upload = Command.make(
             const image_id = yield* client.upload(data, {
               name: file,
               contentType: Option.getOrElse(flags.contentType, () => contentTypeFromName(file)),
+              callbackUrl: Option.getOrUndefined(flags.callbackUrl),
               onProgress: bar.bytes
             })
             if (!flags.wait) {

@@ -59,6 +59,8 @@ export interface UploadOptions {
   readonly name?: string | undefined
   /** Bytes sent to storage so far, and in all. */
   readonly onProgress?: ProgressListener | undefined
+  /** Where to POST this image's signed webhook when it is done (https; replaces IMGPIPE_WEBHOOK_URL). */
+  readonly callbackUrl?: string | undefined
 }
 
 export interface WaitOptions {
@@ -135,7 +137,13 @@ export const make = (options: ClientOptions) =>
         const contentType = yield* contentTypeOf(body, uploadOptions)
         const length = body instanceof Uint8Array ? body.byteLength : body.size
         const ticket = yield* call(
-          api.images.upload({ payload: { content_type: contentType, content_length: length } })
+          api.images.upload({
+            payload: {
+              content_type: contentType,
+              content_length: length,
+              ...(uploadOptions.callbackUrl === undefined ? {} : { callback_url: uploadOptions.callbackUrl })
+            }
+          })
         )
         yield* putObject(ticket.upload, body, uploadOptions.onProgress)
         return ticket.image_id

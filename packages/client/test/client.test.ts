@@ -98,6 +98,8 @@ describe("Promise client", () => {
     const refused = await rejection(client.upload(svg, { name: "logo.svg" }))
     expect(refused).toMatchObject({ code: "unsupported_type", status: 415 })
     expect(refused.message).toMatch(/image\/svg\+xml|not accepted/i)
+    const hook = await rejection(client.upload(fixture(PHOTO), { callbackUrl: "http://127.0.0.1:9/hook" }))
+    expect(hook).toMatchObject({ code: "invalid_callback_url", status: 400 })
     const bad = await rejection(client.status("not-a-uuid"))
     // Checked before sending: the API's code, no HTTP status.
     expect(bad.code).toBe("bad_request")
