@@ -26,8 +26,9 @@ export class AdminRepository extends Context.Tag("imgpipe/AdminRepository")<
     /**
      * Reprocessing starts: when the image still has a stored original and its content was not
      * refused (status `processing`, `ready`, or `failed` with `processing_failed`), it becomes
-     * `processing` with no error and the renditions of `sizes` are removed (to be made again), in
-     * one transaction. Returns the image as it stands after, or `None` when it did not qualify
+     * `processing` with no error and the ready renditions of `sizes` are removed (to be made
+     * again; a failed one stays until its size is made, so that `processImage` still knows the
+     * original was marked for expiry and unmarks it), in one transaction. Returns the image as it stands after, or `None` when it did not qualify
      * (no such image, no stored original, refused, not uploaded or expired).
      */
     readonly reopenForReprocess: (

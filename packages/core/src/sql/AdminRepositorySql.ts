@@ -69,7 +69,9 @@ export const make = Effect.gen(function* () {
           AND NOT (status = 'failed' AND error_code IS DISTINCT FROM 'processing_failed')
         RETURNING *`.pipe(Effect.flatMap(decodeImages))
       if (reopened.length === 0) return Option.none<ImageView>()
-      yield* sql`DELETE FROM renditions WHERE image_id = ${id} AND size = ANY(${sizes}::text[])`
+      // Ready renditions go (else processImage would skip them as done); failed ones stay until
+      // made: they tell processImage the original was marked for expiry, which its success unmarks.
+      yield* sql`DELETE FROM renditions WHERE image_id = ${id} AND size = ANY(${sizes}::text[]) AND status = 'ready'`
       const [view] = yield* withRenditions(reopened)
       return Option.fromNullable(view)
     }).pipe(sql.withTransaction, run("reopenForReprocess"), sqlDefectsAsFailures("reopenForReprocess"))

@@ -103,9 +103,9 @@ const refusal = (image: ImageRecord): Option.Option<string> => {
 
 /**
  * Makes `sizes` of an image again from its stored original: default, the sizes not ready (every
- * size when all are). The image goes back to `processing` without its error, those renditions are
- * removed, and one job per size goes through the queue, the same message as `startProcessing`
- * sends. Refused (`ReprocessRefused`) when no original is stored or its content was refused: the
+ * size when all are). The image goes back to `processing` without its error, those sizes' ready
+ * renditions are removed (failed ones stay until made), and one job per size goes through the
+ * queue, the same message as `startProcessing` sends. Refused (`ReprocessRefused`) when no original is stored or its content was refused: the
  * same bytes would be refused again.
  *
  * Reopening and sending are two steps: when the send fails, the image is left `processing` with
