@@ -1,7 +1,13 @@
 /** The webhook settings: safe defaults, and one clear sentence naming the variable when one is wrong. */
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Option, Redacted } from "effect"
-import { describeWebhooks, webhookSettingsConfig } from "../src/config/webhooks.js"
+import {
+  describeWebhooks,
+  WEBHOOK_GIVE_UP_AFTER,
+  WEBHOOK_RETRY_CAP,
+  webhookSettingsConfig
+} from "../src/config/webhooks.js"
+import { retryDelaySeconds } from "../src/usecases/deliverWebhook.js"
 
 const read = (env: Record<string, string>) =>
   Effect.withConfigProvider(webhookSettingsConfig, ConfigProvider.fromMap(new Map(Object.entries(env))))
@@ -57,4 +63,25 @@ describe("webhook settings", () => {
         expect(String(error), JSON.stringify(env)).toMatch(message)
       }
     }))
+})
+
+describe("the retry schedule (docs/webhooks.md's table)", () => {
+  it("doubles from the base, caps at an hour, and makes 32 attempts in the day (the last about 23 h 25 min in)", () => {
+    const settings = { retryBase: Duration.seconds(10), retryCap: WEBHOOK_RETRY_CAP }
+    expect([1, 2, 3, 9, 10, 11, 20].map((n) => retryDelaySeconds(settings, n))).toEqual(
+      [10, 20, 40, 2560, 3600, 3600, 3600]
+    )
+    // Attempt 1 at 0 s; after failed attempt n the next comes retryDelaySeconds(n) later, unless
+    // that falls after the give-up window (the SQL in WebhookDeliveries.recordFailure).
+    let at = 0
+    let attempts = 1
+    for (;;) {
+      const next = at + retryDelaySeconds(settings, attempts)
+      if (next > Duration.toSeconds(WEBHOOK_GIVE_UP_AFTER)) break
+      at = next
+      attempts++
+    }
+    expect(attempts).toBe(32)
+    expect(Math.round(at / 60)).toBe(23 * 60 + 25)
+  })
 })
