@@ -5,7 +5,7 @@
  * regenerates docs/benchmarks.md and docs/benchmarks.svg. Takes about 12 minutes on 2 cores (the
  * memory section's large AVIFs about 7 of them).
  *
- * BENCH_SECTIONS=resize,pipeline,api,lambda,memory,webhooks picks sections (all by default; a partial run
+ * BENCH_SECTIONS=resize,pipeline,api,lambda,memory,webhooks,sse picks sections (all by default; a partial run
  * still rewrites the documents, with the other sections marked "not run"). `bun run bench --
  * --only memory` (a comma list) runs those sections and only prints them, leaving the documents
  * alone. BENCH_DATABASE_URL: the PostgreSQL server the API section creates its scratch database on
@@ -26,10 +26,11 @@ import { stdoutTable } from "./report/summary.js"
 import { svgChart } from "./report/svg.js"
 import { runResizeSection } from "./resize.js"
 import { imagemagickVersion } from "./resize/imagemagick.js"
+import { runSseSection } from "./sse.js"
 import { elapsedSeconds, progress, readMix, repoRoot } from "./util.js"
 import { runWebhooksSection } from "./webhooks.js"
 
-const SECTIONS = ["resize", "pipeline", "api", "lambda", "memory", "webhooks"] as const
+const SECTIONS = ["resize", "pipeline", "api", "lambda", "memory", "webhooks", "sse"] as const
 type Section = (typeof SECTIONS)[number]
 
 const onlyAt = process.argv.indexOf("--only")
@@ -82,6 +83,8 @@ const main = async () => {
   const memory = await attempt("memory", () => runMemorySection({ boxes: [320, 2048] }))
   // About 20 s: 300 deliveries at the default concurrency and at 32.
   const webhooks = await attempt("webhooks", () => runWebhooksSection({ deliveries: 300, concurrencies: [8, 32] }))
+  // 1,000 open event streams: idle cost and fan-out of one change (under a minute; most of it opening them).
+  const sse = await attempt("sse", () => runSseSection({ streams: 1000, windowSeconds: 4 }))
 
   const results: Results = {
     machine: {
@@ -103,7 +106,8 @@ const main = async () => {
     api,
     lambda,
     memory,
-    webhooks
+    webhooks,
+    sse
   }
   if (only !== undefined) {
     process.stdout.write(`\n${stdoutTable(results)}\n\n`)

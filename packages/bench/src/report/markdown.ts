@@ -1,6 +1,7 @@
 /** docs/benchmarks.md: the machine, the summary, the targets and each section in detail. */
 import { memoryMarkdown } from "../memory.js"
 import { METHODS, type PhotoResult, type ResizeSection } from "../resize/methods.js"
+import { sseMarkdown } from "../sse.js"
 import { fmt, fmtBytes } from "../util.js"
 import { webhooksMarkdown } from "../webhooks.js"
 import { isError, type Results, targetsOf } from "./results.js"
@@ -278,5 +279,6 @@ export const markdown = (results: Results): string => {
   })
   section(lines, "## 5. Decode memory", results.memory, (m) => lines.push(memoryMarkdown(m)))
   section(lines, "## Webhook delivery", results.webhooks, (w) => lines.push(webhooksMarkdown(w)))
+  section(lines, "## Open event streams", results.sse, (s) => lines.push(sseMarkdown(s)))
   return lines.join("\n")
 }

@@ -7,6 +7,7 @@ import type { LambdaSection } from "../lambda.js"
 import type { MemorySection } from "../memory.js"
 import type { PipelineSection } from "../pipeline.js"
 import { aggregate, type MethodId, type ResizeSection } from "../resize/methods.js"
+import type { SseSection } from "../sse.js"
 import type { WebhookSection } from "../webhooks.js"
 
 export interface Machine {
@@ -32,6 +33,7 @@ export interface Results {
   readonly lambda: LambdaSection | { readonly error: string } | undefined
   readonly memory?: MemorySection | { readonly error: string } | undefined
   readonly webhooks?: WebhookSection | { readonly error: string } | undefined
+  readonly sse?: SseSection | { readonly error: string } | undefined
 }
 
 export const isError = (value: unknown): value is { readonly error: string } =>

@@ -1,6 +1,7 @@
 /** The one summary table: printed to stdout, and the Summary section of docs/benchmarks.md. */
 import { memorySummary } from "../memory.js"
 import { type MethodAggregate, type MethodId, METHODS } from "../resize/methods.js"
+import { sseSummary } from "../sse.js"
 import { fmt, fmtBytes } from "../util.js"
 import { webhooksSummary } from "../webhooks.js"
 import { apiResult, isError, resizeAggregates, type Results, targetsOf } from "./results.js"
@@ -199,6 +200,15 @@ export const rows = (results: Results): Array<Row> => {
       : webhooksSummary(results.webhooks)
     for (const r of summary) {
       out.push({ section: "webhooks", what: r.what, result: r.result, versus: "", ratio: "", target: "" })
+    }
+  }
+
+  if (results.sse !== undefined) {
+    const summary = isError(results.sse)
+      ? [{ what: "failed", result: results.sse.error.slice(0, 80) }]
+      : sseSummary(results.sse)
+    for (const r of summary) {
+      out.push({ section: "sse", what: r.what, result: r.result, versus: "", ratio: "", target: "" })
     }
   }
   return out
