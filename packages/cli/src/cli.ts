@@ -114,7 +114,7 @@ const upload = Command.make(
             const data = yield* fs.readFile(file).pipe(
               Effect.mapError((e) => new ImgpipeError({ code: "file_unreadable", message: `${file}: ${e.message}` }))
             )
-            const bar = bars.add(file, data.byteLength)
+            const bar = bars.add(file.split(/[\\/]/).pop() ?? file, data.byteLength)
             const image_id = yield* client.upload(data, {
               name: file,
               contentType: Option.getOrElse(flags.contentType, () => contentTypeFromName(file)),
