@@ -10,6 +10,8 @@
  *   so the DLQ holds exactly the deliveries that exhausted their retries; if that send fails the
  *   record is reported failed and comes back (the row is given up already: the next receive only
  *   finds it done, and the redrive policy's safety net dead-letters it after 5 receives).
+ * - Redriven from the DLQ (an operator's SQS redrive; the message carries the `reason` attribute):
+ *   the given-up row is reopened first, so the delivery starts a new 24 h window.
  * - The database or the queue failed: reported failed, redelivered after the visibility timeout.
  * - A malformed body: logged and acknowledged (retrying the same bytes cannot help).
  *
@@ -21,6 +23,7 @@ import { type EffectHandler, LambdaHandler, type SQSEvent } from "@effect-aws/la
 import { SqsWebhookDeadLetter } from "@imgpipe/core/aws/SqsWebhookQueue"
 import { withTraceparent } from "@imgpipe/core/observability/traceContext"
 import { deliverWebhook } from "@imgpipe/core/usecases/deliverWebhook"
+import { reopenGivenUpWebhook } from "@imgpipe/core/usecases/redriveWebhook"
 import type { SQSBatchResponse } from "aws-lambda"
 import { Effect, Layer } from "effect"
 import { parseWebhookEvent } from "./events.js"
@@ -45,7 +48,8 @@ export const deliverWebhookHandler: EffectHandler<SQSEvent, DeliverContext, neve
             Effect.as([])
           )
         }
-        return deliverWebhook(record.eventId).pipe(
+        return (record.redriven ? reopenGivenUpWebhook(record.eventId) : Effect.void).pipe(
+          Effect.zipRight(deliverWebhook(record.eventId)),
           Effect.flatMap((outcome) =>
             outcome._tag === "GaveUp"
               ? deadLetter.send(record.eventId, outcome.error)

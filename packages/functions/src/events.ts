@@ -190,6 +190,11 @@ export type WebhookMessageParse =
     readonly eventId: WebhookEventId
     /** The sender's trace context (`traceparent` message attribute), when tracing was on. */
     readonly traceparent: string | undefined
+    /**
+     * The message was moved back from the webhook DLQ (it carries the `reason` attribute
+     * DeliverWebhook gives the deliveries it dead-letters): its delivery gave up and is reopened.
+     */
+    readonly redriven: boolean
   }
   | {
     readonly _tag: "Malformed"
@@ -214,7 +219,8 @@ export const parseWebhookEvent = (event: unknown): ReadonlyArray<WebhookMessageP
       _tag: "Delivery",
       messageId,
       eventId: job.right.event_id,
-      traceparent: messageAttributes?.["traceparent"]?.stringValue
+      traceparent: messageAttributes?.["traceparent"]?.stringValue,
+      redriven: messageAttributes?.["reason"] !== undefined
     }
   })
 }

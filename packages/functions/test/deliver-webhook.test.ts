@@ -207,7 +207,7 @@ layer(TestLayer, { timeout: 60_000 })(`DeliverWebhook on fauxqs (${testDatabaseK
       expect(yield* delivery(eventId)).toMatchObject({ attempts: 2, delivered: true })
     }))
 
-  it.effect("moves a delivery that gave up (24 h of retries) to the webhook DLQ and acknowledges it", () =>
+  it.effect("moves a delivery that gave up (24 h of retries) to the webhook DLQ; a redrive of it delivers again", () =>
     Effect.gen(function* () {
       const { emulator, queue, receiver } = yield* Aws
       receiver.answer(503)
@@ -228,6 +228,22 @@ layer(TestLayer, { timeout: 60_000 })(`DeliverWebhook on fauxqs (${testDatabaseK
       ])
       // No further attempt was scheduled.
       expect(yield* drain(emulator.webhookQueue.url)).toEqual([])
+
+      // An operator redrives the DLQ (StartMessageMoveTask moves body and attributes back; fauxqs
+      // has no move task, so the test moves the message): the row reopens and the delivery is made.
+      receiver.answer(200)
+      yield* Effect.promise(() =>
+        emulator.sqs.send(
+          new SendMessageCommand({
+            QueueUrl: emulator.webhookQueue.url,
+            MessageBody: JSON.stringify({ event_id: eventId }),
+            MessageAttributes: { reason: { DataType: "String", StringValue: "HTTP 503" } }
+          })
+        )
+      )
+      expect(yield* pollUntilReceived(5)).toMatchObject({ received: 1, deleted: 1, retried: 0 })
+      expect(receiver.received.slice(before)).toHaveLength(2)
+      expect(yield* delivery(eventId)).toMatchObject({ given_up: false, delivered: true, attempts: 2 })
     }))
 
   it.effect("acknowledges a malformed message without a request", () =>
