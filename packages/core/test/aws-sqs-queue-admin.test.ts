@@ -16,7 +16,10 @@ import { SqsQueueAdminLive } from "../src/aws/SqsQueueAdmin.js"
 import { QueueAdmin } from "../src/services/QueueAdmin.js"
 import { type Fauxqs, startFauxqs } from "./support/fauxqs.js"
 
-class Emulator extends Context.Tag("test/Emulator")<Emulator, Fauxqs & { readonly dlqArn: string }>() {}
+class Emulator extends Context.Tag("test/Emulator")<
+  Emulator,
+  Fauxqs & { readonly dlqArn: string; readonly hooksDlqArn: string }
+>() {}
 
 /** Bodies of the `StartMessageMoveTask` requests the server received. */
 const moveTasks: Array<unknown> = []
@@ -56,7 +59,24 @@ const EmulatorLive = Layer.scoped(
       )
       queueUrls[`q-${size}`] = out.QueueUrl ?? ""
     }
-    return { ...emulator, queueUrls, dlqArn }
+    // The webhook queue, with a dead-letter queue of its own.
+    const hooksDlq = yield* Effect.promise(() =>
+      emulator.sqs.send(new CreateQueueCommand({ QueueName: "q-hooks-dlq" }))
+    )
+    queueUrls["q-hooks-dlq"] = hooksDlq.QueueUrl ?? ""
+    const hooksDlqArn = (yield* Effect.promise(() =>
+      emulator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: hooksDlq.QueueUrl, AttributeNames: ["QueueArn"] }))
+    )).Attributes?.QueueArn ?? ""
+    const hooks = yield* Effect.promise(() =>
+      emulator.sqs.send(
+        new CreateQueueCommand({
+          QueueName: "q-hooks",
+          Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: hooksDlqArn, maxReceiveCount: "8" }) }
+        })
+      )
+    )
+    queueUrls["q-hooks"] = hooks.QueueUrl ?? ""
+    return { ...emulator, queueUrls, dlqArn, hooksDlqArn }
   })
 )
 
@@ -66,7 +86,8 @@ const AdminLive = Layer.unwrapEffect(
       Layer.provide(Layer.setConfigProvider(emulator.configProvider({
         IMGPIPE_QUEUE_SMALL_URL: emulator.queueUrls["q-small"] ?? "",
         IMGPIPE_QUEUE_MEDIUM_URL: emulator.queueUrls["q-medium"] ?? "",
-        IMGPIPE_QUEUE_LARGE_URL: emulator.queueUrls["q-large"] ?? ""
+        IMGPIPE_QUEUE_LARGE_URL: emulator.queueUrls["q-large"] ?? "",
+        IMGPIPE_WEBHOOK_QUEUE_URL: emulator.queueUrls["q-hooks"] ?? ""
       })))
     ))
 )
@@ -82,13 +103,15 @@ const send = (queue: string, count: number) =>
 layer(AdminLive.pipe(Layer.provideMerge(EmulatorLive)), { excludeTestServices: true })(
   "SQS QueueAdmin (fauxqs)",
   (it) => {
-    it.effect("counts each size queue (waiting, in flight) and the dead-letter queue its redrive policy names", () =>
+    it.effect("counts each size queue (waiting, in flight), the webhook queue, and the dead-letter queue each redrive policy names", () =>
       Effect.gen(function* () {
         const emulator = yield* Emulator
         const admin = yield* QueueAdmin
         yield* send("q-small", 3)
         yield* send("q-large", 2)
         yield* send("q-dlq", 4)
+        yield* send("q-hooks", 1)
+        yield* send("q-hooks-dlq", 2)
         // Two of the small ones received: in flight.
         yield* Effect.promise(() =>
           emulator.sqs.send(
@@ -104,7 +127,9 @@ layer(AdminLive.pipe(Layer.provideMerge(EmulatorLive)), { excludeTestServices: t
           { name: "small", deadLetter: false, depth: 1, inFlight: 2, oldestAgeSeconds: null },
           { name: "medium", deadLetter: false, depth: 0, inFlight: 0, oldestAgeSeconds: null },
           { name: "large", deadLetter: false, depth: 2, inFlight: 0, oldestAgeSeconds: null },
-          { name: "dead_letter", deadLetter: true, depth: 4, inFlight: 0, oldestAgeSeconds: null }
+          { name: "webhooks", deadLetter: false, depth: 1, inFlight: 0, oldestAgeSeconds: null },
+          { name: "dead_letter", deadLetter: true, depth: 4, inFlight: 0, oldestAgeSeconds: null },
+          { name: "webhooks_dead_letter", deadLetter: true, depth: 2, inFlight: 0, oldestAgeSeconds: null }
         ])
       }))
 
@@ -113,21 +138,24 @@ layer(AdminLive.pipe(Layer.provideMerge(EmulatorLive)), { excludeTestServices: t
         const emulator = yield* Emulator
         const admin = yield* QueueAdmin
         const results = yield* admin.redrive
-        expect(results).toEqual([{ queue: "dead_letter", messages: 4, taskHandle: "task-1" }])
+        expect(results).toEqual([
+          { queue: "dead_letter", messages: 4, taskHandle: "task-1" },
+          { queue: "webhooks_dead_letter", messages: 2, taskHandle: "task-2" }
+        ])
         // No DestinationArn: SQS sends each message back to the queue it came from.
-        expect(moveTasks).toEqual([{ SourceArn: emulator.dlqArn }])
+        expect(moveTasks).toEqual([{ SourceArn: emulator.dlqArn }, { SourceArn: emulator.hooksDlqArn }])
       }))
 
-    it.effect("starts no task when the dead-letter queue is empty", () =>
+    it.effect("starts no task for an empty dead-letter queue", () =>
       Effect.gen(function* () {
         const emulator = yield* Emulator
         const admin = yield* QueueAdmin
         // Nothing waiting there any more (received: in flight, as if the move task had them).
         yield* Effect.promise(async () => {
-          for (let i = 0; i < 5; i++) {
+          for (let i = 0; i < 10; i++) {
             await emulator.sqs.send(
               new ReceiveMessageCommand({
-                QueueUrl: emulator.queueUrls["q-dlq"],
+                QueueUrl: emulator.queueUrls[i % 2 === 0 ? "q-dlq" : "q-hooks-dlq"],
                 MaxNumberOfMessages: 10,
                 VisibilityTimeout: 600
               })
@@ -135,7 +163,10 @@ layer(AdminLive.pipe(Layer.provideMerge(EmulatorLive)), { excludeTestServices: t
           }
         })
         const before = moveTasks.length
-        expect(yield* admin.redrive).toEqual([{ queue: "dead_letter", messages: 0, taskHandle: null }])
+        expect(yield* admin.redrive).toEqual([
+          { queue: "dead_letter", messages: 0, taskHandle: null },
+          { queue: "webhooks_dead_letter", messages: 0, taskHandle: null }
+        ])
         expect(moveTasks.length).toBe(before)
       }))
   }
