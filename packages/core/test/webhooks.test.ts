@@ -6,7 +6,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option, Tracer } from "effect"
 import { webhookSettingsForTest, type WebhookSettingsShape } from "../src/config/webhooks.js"
 import { newImageId } from "../src/domain/ids.js"
 import { IMAGE_SIZES, renditionKey } from "../src/domain/sizes.js"
@@ -273,6 +273,38 @@ layer(TestLayer, { timeout: 120_000, excludeTestServices: true })(`webhooks on $
       })
       expect(outcomes.map((o) => o._tag).sort()).toEqual(["Deferred", "Delivered"])
       expect(receiver.requests).toHaveLength(1)
+    }).pipe(Effect.scoped, Effect.provide(delivery())))
+
+  it.effect("embedded path: dispatch stamps the transition's trace on the rows; the delivery span continues it", () =>
+    Effect.gen(function* () {
+      const receiver = yield* startReceiver()
+      const id = yield* readyImage(receiver.url)
+      const { event_id } = yield* onlyEvent(id)
+      // The worker's span around the transition and its dispatch.
+      const parent = yield* dispatchWebhooks([id as never]).pipe(
+        Effect.zipRight(Effect.currentSpan),
+        Effect.withSpan("ProcessImage")
+      )
+      const stamped = Option.getOrThrow(yield* Effect.flatMap(WebhookDeliveries, (d) => d.find(event_id)))
+      // The dispatch's own span, in the worker's trace.
+      expect(stamped.traceparent).toMatch(new RegExp(`^00-${parent.traceId}-[0-9a-f]{16}-01$`))
+      const stampedSpanId = stamped.traceparent!.split("-")[2]
+
+      // The poller's attempt (no span of its own around it) records a span in that trace.
+      const base = yield* Effect.tracer
+      const spans: Array<Tracer.Span> = []
+      const recording = Tracer.make({
+        span: (...args) => {
+          const span = base.span(...args)
+          spans.push(span)
+          return span
+        },
+        context: base.context
+      })
+      expect((yield* deliverWebhook(event_id).pipe(Effect.withTracer(recording)))._tag).toBe("Delivered")
+      const span = spans.find((s) => s.name === "deliverWebhook")
+      expect(span?.traceId).toBe(parent.traceId)
+      expect(Option.map(span!.parent, (p) => p.spanId)).toEqual(Option.some(stampedSpanId))
     }).pipe(Effect.scoped, Effect.provide(delivery())))
 
   it.effect("AWS path: dispatch hands the new rows to the queue once; the reconciler re-sends rows left undispatched", () =>

@@ -40,7 +40,9 @@ export class WebhookDelivery extends Schema.Class<WebhookDelivery>("WebhookDeliv
   /** Retries ran out (the give-up window passed): dead-lettered, until redriven. */
   givenUpAt: Schema.NullOr(Schema.DateFromSelf),
   /** AWS: when the pending attempt was handed to the webhook queue (null: not yet, see `dispatchWebhooks`). */
-  dispatchedAt: Schema.NullOr(Schema.DateFromSelf)
+  dispatchedAt: Schema.NullOr(Schema.DateFromSelf),
+  /** Embedded: the W3C trace context of the transition, so the delivery joins its trace (null: none). */
+  traceparent: Schema.NullOr(Schema.String)
 }) {}
 
 /** The delivery state in the status JSON: the image's latest delivery. */

@@ -39,6 +39,14 @@ export class WebhookDeliveries extends Context.Tag("imgpipe/WebhookDeliveries")<
       readonly olderThanSeconds?: number
       readonly limit: number
     }) => Effect.Effect<ReadonlyArray<WebhookDelivery>, DatabaseError>
+    /**
+     * Embedded: the new (never attempted) open deliveries of `imageIds` carry `traceparent`, the
+     * trace of the transition that made them, for the poller's delivery span.
+     */
+    readonly recordTraceparent: (
+      imageIds: ReadonlyArray<ImageId>,
+      traceparent: string
+    ) => Effect.Effect<void, DatabaseError>
     /** They were handed to the queue. */
     readonly markDispatched: (eventIds: ReadonlyArray<WebhookEventId>) => Effect.Effect<void, DatabaseError>
     /** Embedded poller: up to `limit` due, open, unleased deliveries, oldest due first. */

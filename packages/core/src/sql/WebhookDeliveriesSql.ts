@@ -182,6 +182,15 @@ export const make = Effect.gen(function* () {
         ? listUndispatchedOf({ ids: input.imageIds, limit: input.limit })
         : listStale({ olderThan: input.olderThanSeconds ?? 60, limit: input.limit })).pipe(run("listUndispatched")),
 
+    recordTraceparent: (imageIds, traceparent) =>
+      imageIds.length === 0
+        ? Effect.void
+        : sql`
+        UPDATE webhook_deliveries SET traceparent = ${traceparent}
+        WHERE image_id = ANY(${imageIds}::uuid[]) AND traceparent IS NULL AND attempts = 0
+          AND ${sql.literal(OPEN)}
+      `.pipe(Effect.asVoid, run("recordTraceparent")),
+
     markDispatched: (eventIds) =>
       eventIds.length === 0
         ? Effect.void

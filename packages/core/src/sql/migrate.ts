@@ -11,6 +11,7 @@ import reconcile from "./migrations/0006_reconcile.js"
 import webhooks from "./migrations/0007_webhooks.js"
 import jobTraceContext from "./migrations/0009_job_trace_context.js"
 import adminListing from "./migrations/0010_admin_listing.js"
+import webhookTraceContext from "./migrations/0011_webhook_trace_context.js"
 
 /** Where the migrator records what it applied. */
 export const MIGRATIONS_TABLE = "imgpipe_migrations"
@@ -28,7 +29,8 @@ export const migrations = {
   "0006_reconcile": reconcile,
   "0007_webhooks": webhooks,
   "0009_job_trace_context": jobTraceContext,
-  "0010_admin_listing": adminListing
+  "0010_admin_listing": adminListing,
+  "0011_webhook_trace_context": webhookTraceContext
 } as const
 
 /**

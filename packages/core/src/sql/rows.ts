@@ -115,7 +115,8 @@ export const WebhookDeliveryRow = Schema.Struct({
   deliveredAt: column("delivered_at", Schema.NullOr(Schema.DateFromSelf)),
   lastError: column("last_error", Schema.NullOr(Schema.String)),
   givenUpAt: column("given_up_at", Schema.NullOr(Schema.DateFromSelf)),
-  dispatchedAt: column("dispatched_at", Schema.NullOr(Schema.DateFromSelf))
+  dispatchedAt: column("dispatched_at", Schema.NullOr(Schema.DateFromSelf)),
+  traceparent: Schema.NullOr(Schema.String)
 })
 
 export const WebhookDeliveryFromRow = Schema.compose(WebhookDeliveryRow, WebhookDelivery)

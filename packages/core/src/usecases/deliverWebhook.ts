@@ -8,6 +8,7 @@ import type { ImageView } from "../domain/image.js"
 import { encodeStatusJson, toStatusJson } from "../domain/statusJson.js"
 import type { WebhookDelivery, WebhookEventId } from "../domain/webhook.js"
 import { recordWebhookDelivery } from "../observability/metrics.js"
+import { currentTraceparent, withTraceparent } from "../observability/traceContext.js"
 import { ImageRepository } from "../services/ImageRepository.js"
 import { WebhookDeliveries } from "../services/WebhookDeliveries.js"
 import { WebhookQueue } from "../services/WebhookQueue.js"
@@ -74,7 +75,9 @@ export const deliverWebhook = (
     const claim = yield* deliveries.claim(eventId, Duration.toSeconds(settings.timeout) + LEASE_MARGIN_SECONDS)
     switch (claim._tag) {
       case "Done":
-        return DeliverOutcome.Skipped({ reason: "no open delivery with this id" })
+        return yield* Effect.succeed(DeliverOutcome.Skipped({ reason: "no open delivery with this id" })).pipe(
+          Effect.withSpan("deliverWebhook", { attributes: { event_id: eventId } })
+        )
       case "NotYet": {
         if (!queue.polled) {
           yield* queue.send([{ eventId, delaySeconds: Math.ceil(Math.min(claim.seconds, MAX_QUEUE_DELAY_SECONDS)) }])
@@ -82,9 +85,22 @@ export const deliverWebhook = (
         return DeliverOutcome.Deferred({ seconds: claim.seconds })
       }
       case "Claimed":
-        break
+        // The attempt's span continues the trace of the transition that made the event (embedded:
+        // the row's traceparent; AWS: the message's, set by the handler, the row's being null).
+        return yield* attemptClaimed(claim.delivery).pipe(
+          Effect.withSpan("deliverWebhook", { attributes: { event_id: eventId } }),
+          withTraceparent(claim.delivery.traceparent)
+        )
     }
-    const delivery = claim.delivery
+  }).pipe(Effect.annotateLogs({ event_id: eventId }))
+
+/** The attempt on a leased delivery, and its outcome recorded. */
+const attemptClaimed = (delivery: WebhookDelivery) =>
+  Effect.gen(function* () {
+    const settings = yield* WebhookSettings
+    const deliveries = yield* WebhookDeliveries
+    const queue = yield* WebhookQueue
+    const eventId = delivery.eventId
     // The image as it stands now is the body's `data`. A database failure here is not the
     // receiver's: it fails the call (the lease runs out and the attempt is made again).
     const view = yield* Effect.flatMap(ImageRepository, (images) => images.find(delivery.imageId))
@@ -121,10 +137,7 @@ export const deliverWebhook = (
       yield* deliveries.markDispatched([eventId])
     }
     return DeliverOutcome.Retrying({ attempts: after.attempts, retryInSeconds: retrySeconds, error: result.error })
-  }).pipe(
-    Effect.annotateLogs({ event_id: eventId }),
-    Effect.withSpan("deliverWebhook", { attributes: { event_id: eventId } })
-  )
+  })
 
 type AttemptResult =
   | { readonly _tag: "Ok" }
@@ -204,7 +217,7 @@ const describeRequestError = (error: { readonly message: string; readonly cause?
  */
 const webhookServices = Effect.all([Effect.serviceOption(WebhookQueue), Effect.serviceOption(WebhookDeliveries)]).pipe(
   Effect.map(([queue, deliveries]) =>
-    Option.isSome(queue) && Option.isSome(deliveries) && !queue.value.polled
+    Option.isSome(queue) && Option.isSome(deliveries)
       ? Option.some({ queue: queue.value, deliveries: deliveries.value })
       : Option.none()
   )
@@ -212,9 +225,9 @@ const webhookServices = Effect.all([Effect.serviceOption(WebhookQueue), Effect.s
 
 /**
  * AWS: hands the undispatched open deliveries of `imageIds` to the webhook queue and marks them
- * dispatched. Called right after a terminal transition committed (processImage, reconcile). A
- * no-op with the embedded table queue (its poller reads the rows) and where the webhook services
- * are not provided. Never fails: a delivery left undispatched (a crash or a queue failure between
+ * dispatched. Called right after a terminal transition committed (processImage, reconcile). With
+ * the embedded table queue (its poller reads the rows) it only stamps the rows with the current
+ * trace context; where the webhook services are not provided it does nothing. Never fails: a delivery left undispatched (a crash or a queue failure between
  * the commit and the send) is sent by the reconciler (`redispatchWebhooks`) a minute later.
  * Returns how many were sent.
  */
@@ -222,7 +235,14 @@ export const dispatchWebhooks = (imageIds: ReadonlyArray<ImageId>): Effect.Effec
   Effect.gen(function* () {
     const services = yield* webhookServices
     if (Option.isNone(services) || imageIds.length === 0) return 0
-    const open = yield* services.value.deliveries.listUndispatched({ imageIds, limit: 100 })
+    const { deliveries, queue } = services.value
+    if (queue.polled) {
+      // The poller will find the rows; they only learn the trace they belong to.
+      const traceparent = yield* currentTraceparent
+      if (Option.isSome(traceparent)) yield* deliveries.recordTraceparent(imageIds, traceparent.value)
+      return 0
+    }
+    const open = yield* deliveries.listUndispatched({ imageIds, limit: 100 })
     return yield* sendAll(services.value, open)
   }).pipe(
     Effect.catchAll((error) =>
@@ -242,7 +262,7 @@ export const dispatchWebhooks = (imageIds: ReadonlyArray<ImageId>): Effect.Effec
 export const redispatchWebhooks = (limit: number): Effect.Effect<number, DatabaseError | QueueError> =>
   Effect.gen(function* () {
     const services = yield* webhookServices
-    if (Option.isNone(services)) return 0
+    if (Option.isNone(services) || services.value.queue.polled) return 0
     const stale = yield* services.value.deliveries.listUndispatched({ olderThanSeconds: 60, limit })
     const sent = yield* sendAll(services.value, stale)
     if (sent > 0) {
