@@ -77,6 +77,7 @@ export default $config({
       processed,
       queues: bySize,
       deadLetter,
+      webhookQueues: webhookQueue,
       databaseUrl: db.databaseUrl,
       databaseSecretArn: db.databaseSecretArn,
       fallbackKeySeed: db.postgres.password,

@@ -13,6 +13,8 @@ export interface ApiInput {
   /** The size queues (the admin API's reprocessing sends to them) and their dead-letter queue (redrive). */
   readonly queues: Readonly<Record<Size, sst.aws.Queue>>
   readonly deadLetter: sst.aws.Queue
+  /** The webhook queue and its own dead-letter queue (webhooks.ts): statistics and redrive. */
+  readonly webhookQueues: { readonly queue: sst.aws.Queue; readonly deadLetter: sst.aws.Queue }
   /** `DATABASE_URL` without a password, and the secret the task reads the password from. */
   readonly databaseUrl: $util.Input<string>
   readonly databaseSecretArn: $util.Input<string>
@@ -76,6 +78,7 @@ export function api(input: ApiInput) {
     apiKeys: apiKeys.value,
     adminKeys: adminKeys.value,
     queueUrls: { small: input.queues.small.url, medium: input.queues.medium.url, large: input.queues.large.url },
+    webhookQueueUrl: input.webhookQueues.queue.url,
     dbPool: sizing.api.dbPool,
     webhookSecret: input.webhookSecret,
     stage: $app.stage
@@ -137,6 +140,8 @@ export function api(input: ApiInput) {
         // The admin API: reprocessing sends jobs; the statistics read each queue's counts and, through
         // the size queues' redrive policy, find the dead-letter queue.
         { actions: ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources: queueArns },
+        // The webhook queue: its counts and redrive policy; the move task sends back into it.
+        { actions: ["sqs:SendMessage", "sqs:GetQueueAttributes"], resources: [input.webhookQueues.queue.arn] },
         // The redrive: SQS's message move task from the dead-letter queue back to each message's
         // source queue runs with the caller's rights (receive and delete there, send to the source).
         {
@@ -147,7 +152,7 @@ export function api(input: ApiInput) {
             "sqs:ReceiveMessage",
             "sqs:DeleteMessage"
           ],
-          resources: [input.deadLetter.arn]
+          resources: [input.deadLetter.arn, input.webhookQueues.deadLetter.arn]
         }
       ],
       loadBalancer: {

@@ -73,8 +73,8 @@ export const processImageEnvironment = (r: Omit<RuntimeResources, "queueUrls">):
 })
 
 /**
- * The ECS API: the size queues' URLs for the admin API only (reprocessing, statistics, redrive;
- * uploads never send jobs: the S3 notification starts processing).
+ * The ECS API: the size queues' and the webhook queue's URLs for the admin API only (reprocessing,
+ * statistics, redrive; uploads never send jobs: the S3 notification starts processing).
  * `secrets` are the values that must not sit in the task definition in clear text; api.ts hands
  * them to ECS as SSM SecureString references (and, under `sst dev`, as plain variables to the
  * local process, which has no ECS to resolve them). The database URL is not one of them: it has
@@ -85,6 +85,8 @@ export const apiEnvironment = (
     readonly apiKeys: $util.Input<string>
     /** `IMGPIPE_ADMIN_KEYS`: the admin API's bearer keys (api.ts). */
     readonly adminKeys: $util.Input<string>
+    /** The webhook queue, for the admin API's statistics and redrive (the API sends no webhooks). */
+    readonly webhookQueueUrl: $util.Input<string>
     readonly dbPool: number
     /** `IMGPIPE_WEBHOOK_SECRET` (webhooks.ts): `POST /upload` refuses a `callback_url` while webhooks are off. */
     readonly webhookSecret?: $util.Input<string>
@@ -100,6 +102,7 @@ export const apiEnvironment = (
     IMGPIPE_QUEUE_SMALL_URL: r.queueUrls.small,
     IMGPIPE_QUEUE_MEDIUM_URL: r.queueUrls.medium,
     IMGPIPE_QUEUE_LARGE_URL: r.queueUrls.large,
+    IMGPIPE_WEBHOOK_QUEUE_URL: r.webhookQueueUrl,
     // Connections per task, as counted in the connection budget (settings.ts CONNECTIONS).
     IMGPIPE_DB_POOL_SIZE: String(r.dbPool),
     ...settingsEnv,

@@ -315,6 +315,7 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       IMGPIPE_QUEUE_SMALL_URL: queueUrl("small"),
       IMGPIPE_QUEUE_MEDIUM_URL: queueUrl("medium"),
       IMGPIPE_QUEUE_LARGE_URL: queueUrl("large"),
+      ...webhooks,
       IMGPIPE_DB_POOL_SIZE: stage === "prod" ? "10" : "5",
       ...limits
     })
@@ -384,25 +385,27 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     }
     const api = actions(named("sst.aws.Service", "Api"))
     expect(api).toEqual(expect.arrayContaining(["s3:PutObject", "s3:GetObject"]))
-    // Only the admin API touches the queues: send (reprocess) and count the size queues; find,
-    // count and redrive the dead-letter queue. Never consumes a size queue.
+    // Only the admin API touches the queues: send (reprocess, and the redrive's move back) and count
+    // the size queues and the webhook queue; find, count and redrive their dead-letter queues.
     const apiPermissions = arr(named("sst.aws.Service", "Api").args.permissions).map(obj)
     const sqsOn = (resource: string) =>
       apiPermissions.filter((p) => arr(p.resources).includes(resource)).flatMap((p) => arr(p.actions).map(str)).sort()
-    for (const size of ["small", "medium", "large"]) {
-      expect(sqsOn(`arn:aws:sqs:${REGION}:${ACCOUNT}:process-${size}-image-${stage}`)).toEqual(
+    for (const queue of ["process-small-image", "process-medium-image", "process-large-image", "webhooks"]) {
+      expect(sqsOn(`arn:aws:sqs:${REGION}:${ACCOUNT}:${queue}-${stage}`)).toEqual(
         ["sqs:GetQueueAttributes", "sqs:SendMessage"]
       )
     }
-    expect(sqsOn(`arn:aws:sqs:${REGION}:${ACCOUNT}:process-image-dlq-${stage}`)).toEqual(
-      [
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
-        "sqs:GetQueueUrl",
-        "sqs:ReceiveMessage",
-        "sqs:StartMessageMoveTask"
-      ]
-    )
+    for (const deadLetter of ["process-image-dlq", "webhooks-dlq"]) {
+      expect(sqsOn(`arn:aws:sqs:${REGION}:${ACCOUNT}:${deadLetter}-${stage}`)).toEqual(
+        [
+          "sqs:DeleteMessage",
+          "sqs:GetQueueAttributes",
+          "sqs:GetQueueUrl",
+          "sqs:ReceiveMessage",
+          "sqs:StartMessageMoveTask"
+        ]
+      )
+    }
   })
 
   it("runs the Reconcile function every 5 minutes (reconcile.test.ts checks it in detail)", () => {
