@@ -4,7 +4,8 @@
  * on its own line in the pretty logger), and `imgpipe_http_requests_total` /
  * `imgpipe_http_request_duration_seconds` by route pattern, method and status for `GET /metrics`.
  * Routes opt out of the log as before with `HttpMiddleware.withLoggerDisabled`; every request is
- * counted.
+ * counted. With JSON logs (`IMGPIPE_LOG_FORMAT=json`) the line also carries `method`, `route`,
+ * `status` and `duration_ms` as fields.
  *
  * The route label is the pattern of the contract's endpoint the request matched
  * (`/images/:image_id`), or of one of `extraRoutes`; anything else is `other`, so a scan of random
@@ -13,6 +14,7 @@
  * Signed URLs are bearer credentials: their signatures never reach the log (`redactSignatures`).
  */
 import { HttpApi, type HttpApp, HttpMiddleware, HttpServerError, HttpServerRequest } from "@effect/platform"
+import { structuredLogs } from "@imgpipe/core/observability/logging"
 import { recordHttpRequest } from "@imgpipe/core/observability/metrics"
 import { Clock, Effect, Exit, FiberRef } from "effect"
 import { Api } from "./Api.js"
@@ -101,14 +103,14 @@ export const requestLog = (options: RequestLogOptions = {}) => {
         onFailure: (cause) => HttpServerError.causeResponseStripped(cause)[0].status
       })
       const elapsed = (yield* Clock.currentTimeMillis) - started
-      yield* recordHttpRequest({
-        route: routeOf(request.method, request.url),
-        method: request.method,
-        status,
-        seconds: elapsed / 1000
-      })
+      const route = routeOf(request.method, request.url)
+      yield* recordHttpRequest({ route, method: request.method, status, seconds: elapsed / 1000 })
       if (log && !(yield* FiberRef.get(HttpMiddleware.loggerDisabled))) {
-        yield* Effect.logInfo(`${request.method} ${redactSignatures(request.url)} ${status} ${elapsed}ms`)
+        const line = Effect.logInfo(`${request.method} ${redactSignatures(request.url)} ${status} ${elapsed}ms`)
+        // JSON lines (AWS) also carry the fields, for Logs Insights' filters and stats.
+        yield* (yield* FiberRef.get(structuredLogs))
+          ? Effect.annotateLogs(line, { method: request.method, route, status, duration_ms: elapsed })
+          : line
       }
       return yield* exit
     })
