@@ -41,6 +41,8 @@ export interface ImgpipeClientPromise {
   readonly waitUntilReady: (id: string, options?: WaitUntilReadyOptions) => Promise<ImageStatus>
   /** The public `get_image` URL of a size (a redirect to the best stored size). */
   readonly getImageUrl: (id: string, size: ImageSize) => string
+  /** The bytes `get_image` serves for a size (`served_size` says which: a fallback while processing). */
+  readonly download: (id: string, size: ImageSize, options?: CallOptions) => Promise<DownloadedImage>
   /** Admin (an admin key): one page of images by status and age. */
   readonly listImages: (
     options?: ListImagesOptions & CallOptions
@@ -63,6 +65,17 @@ export interface ImgpipeClientPromise {
   readonly redriveDlq: (options?: CallOptions) => Promise<
     ReadonlyArray<{ readonly queue: string; readonly messages: number | null; readonly task_handle: string | null }>
   >
+}
+
+export interface DownloadedImage {
+  readonly image_id: string
+  readonly requested_size: ImageSize
+  readonly served_size: ImageSize | "original"
+  readonly content_type: string
+  readonly width: number | null
+  readonly height: number | null
+  readonly bytes: number | null
+  readonly data: Uint8Array
 }
 
 /** Runs an Effect of the client, rejecting with its `ImgpipeError` (not Effect's wrapper). */
@@ -116,6 +129,7 @@ export const makePromiseClient = (
         wait.signal
       ),
     getImageUrl: client.getImageUrl,
+    download: (id, size, call = {}) => run(client.download(id, size), call.signal),
     listImages: (list = {}) => run(client.listImages(list), list.signal),
     reprocess: (id, sizes, call = {}) => run(client.reprocess(id, sizes), call.signal),
     queues: (call = {}) => run(client.queues(), call.signal),

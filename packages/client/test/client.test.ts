@@ -125,7 +125,7 @@ describe("Promise client", () => {
     expect(timedOut.code).toBe("timeout")
   })
 
-  it("getImageUrl is the public get_image redirect", async () => {
+  it("getImageUrl is the public get_image redirect; download fetches what it serves", async () => {
     const client = createClient({ baseUrl: runner.baseUrl })
     const id = await client.upload(fixture(PHOTO))
     await client.waitUntilReady(id, { timeoutMs: 60_000 })
@@ -136,6 +136,10 @@ describe("Promise client", () => {
     expect(res.headers.get("x-image-size")).toBe("small")
     const image = await fetch(res.headers.get("location")!)
     expect(image.headers.get("content-type")).toBe("image/jpeg")
+    const small = await client.download(id, "small")
+    expect(small).toMatchObject({ served_size: "small", content_type: "image/jpeg", width: 320, height: 256 })
+    expect(small.data.byteLength).toBe(small.bytes)
+    expect([...small.data.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff])
   })
 
   it("admin calls with the admin key: queues, a listing by status, reprocess, redrive", async () => {
