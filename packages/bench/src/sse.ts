@@ -156,7 +156,17 @@ export const runSseSection = async (
     while (
       watchers.some((w) => w.firstStatusAt("processing") === undefined && w.firstStatusAt("ready") === undefined)
     ) {
-      if (Date.now() > deadline) throw new Error("the change did not reach every stream in 30 s")
+      if (Date.now() > deadline) {
+        const missing = watchers.filter((w) =>
+          w.firstStatusAt("processing") === undefined && w.firstStatusAt("ready") === undefined
+        )
+        const status = await fetch(`${baseUrl}/images/${target.image_id}`).then((r) =>
+          r.json() as Promise<{ status: string }>
+        )
+        throw new Error(
+          `the change did not reach every stream in 30 s: ${missing.length} of ${watchers.length} without it, the image is ${status.status}`
+        )
+      }
       await sleep(5)
     }
     const reached = watchers.map((w) => (w.firstStatusAt("processing") ?? w.firstStatusAt("ready")!) - putAt)
