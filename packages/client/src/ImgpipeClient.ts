@@ -36,13 +36,21 @@ const reveal = (key: string | Redacted.Redacted<string> | undefined): string | u
 
 const baseOf = (options: ClientOptions): string => options.baseUrl.toString().replace(/\/+$/, "")
 
-const ADMIN_PATH = /(^|\/\/[^/]*|^[^:]*)\/(admin\/|metrics$)/
+/** The admin API and the metrics take the admin key (whatever path the base URL adds in front). */
+const ADMIN_PATH = /\/admin\/|\/metrics$/
+
+const pathOf = (url: string): string => {
+  try {
+    return new URL(url, "http://base.invalid").pathname
+  } catch {
+    return url
+  }
+}
 
 /** Attaches the admin key to `/admin/*` and `/metrics`, the upload key to everything else. */
 export const withKeys = (options: ClientOptions) => (client: HttpClient.HttpClient): HttpClient.HttpClient =>
   HttpClient.mapRequest(client, (request) => {
-    const path = request.url.replace(/[?#].*$/, "")
-    const key = ADMIN_PATH.test(path) ? reveal(options.adminKey) : reveal(options.apiKey)
+    const key = ADMIN_PATH.test(pathOf(request.url)) ? reveal(options.adminKey) : reveal(options.apiKey)
     return key === undefined || key === "" ? request : HttpClientRequest.bearerToken(request, key)
   })
 

@@ -157,6 +157,20 @@ describe("Promise client", () => {
     expect((await client.waitUntilReady(id, { timeoutMs: 60_000 })).renditions.small.status).toBe("ready")
     expect(Array.isArray(await client.redriveDlq())).toBe(true)
   })
+
+  it("sends the upload key to /upload and /images, the admin key to /admin (never the other way)", async () => {
+    const client = createClient({ baseUrl: `${proxy.baseUrl}/`, apiKey: "upload-key", adminKey: ADMIN_KEY })
+    const from = proxy.seen.length
+    const id = await client.upload(fixture("photo-246x345.tiff"))
+    await client.status(id)
+    await client.queues()
+    const sent = proxy.seen.slice(from).map((line, i) => [line, proxy.authorizations[from + i]])
+    expect(sent).toEqual([
+      ["POST /upload", "Bearer upload-key"],
+      [`GET /images/${id}`, "Bearer upload-key"],
+      ["GET /admin/queues", `Bearer ${ADMIN_KEY}`]
+    ])
+  })
 })
 
 describe("Effect client", () => {

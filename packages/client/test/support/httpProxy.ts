@@ -9,6 +9,8 @@ export interface HttpProxy {
   readonly baseUrl: string
   /** `METHOD path?query` of every request, in order. */
   readonly seen: Array<string>
+  /** The `Authorization` header of each request in `seen` (same order; "" when absent). */
+  readonly authorizations: Array<string>
   /** Paths matching this answer `status` with a JSON error instead of reaching the runner. */
   readonly refuse: (pattern: RegExp, status: number) => void
   readonly close: () => Promise<void>
@@ -17,10 +19,12 @@ export interface HttpProxy {
 export const startHttpProxy = async (target: string): Promise<HttpProxy> => {
   const upstream = new URL(target)
   const seen: Array<string> = []
+  const authorizations: Array<string> = []
   const refusals: Array<{ pattern: RegExp; status: number }> = []
   const server = createServer((req, res) => {
     const path = req.url ?? "/"
     seen.push(`${req.method} ${path}`)
+    authorizations.push(req.headers.authorization ?? "")
     const refusal = refusals.find((r) => r.pattern.test(path))
     if (refusal !== undefined) {
       res.writeHead(refusal.status, { "content-type": "application/json" })
@@ -43,6 +47,7 @@ export const startHttpProxy = async (target: string): Promise<HttpProxy> => {
   return {
     baseUrl: `http://127.0.0.1:${address.port}`,
     seen,
+    authorizations,
     refuse: (pattern, status) => refusals.push({ pattern, status }),
     close: () =>
       new Promise<void>((done) => {
