@@ -74,7 +74,7 @@ export interface UploadOptions {
 export interface WaitOptions {
   /** Give up (`timeout`) after this long; unbounded by default. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Called with every status seen on the way (each event, or each poll that changed something). */
+  /** Called with every status seen on the way (each event, or each poll when there are no events). */
   readonly onStatus?: ((status: ImageStatus) => void) | undefined
   /** The pause between polls when events are not available. */
   readonly pollInterval?: Duration.DurationInput | undefined
@@ -164,7 +164,8 @@ export const make = (options: ClientOptions) =>
     const events = (id: string): Stream.Stream<ImageStatus, ImgpipeError> =>
       Stream.unwrapScoped(
         Effect.gen(function* () {
-          const request = HttpClientRequest.get(`${base}/images/${encodeURIComponent(id)}/events`).pipe(
+          const image_id = yield* imageId(id)
+          const request = HttpClientRequest.get(`${base}/images/${image_id}/events`).pipe(
             HttpClientRequest.accept("text/event-stream")
           )
           const response = yield* call(withKeys(options)(http).execute(request))
