@@ -121,6 +121,9 @@ export const runApiSection = async (options: ApiOptions): Promise<ApiSection> =>
       AWS_ENDPOINT_URL: "",
       IMGPIPE_RAW_BUCKET: "raw-image-bench",
       IMGPIPE_PROCESSED_BUCKET: "processed-image-bench",
+      IMGPIPE_QUEUE_SMALL_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/process-small-image-bench",
+      IMGPIPE_QUEUE_MEDIUM_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/process-medium-image-bench",
+      IMGPIPE_QUEUE_LARGE_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/process-large-image-bench",
       IMGPIPE_DB_POOL_SIZE: "10",
       IMGPIPE_API_KEYS: "",
       // Both sides without a request log: the comparison is of the request path.
