@@ -6,7 +6,7 @@
  * shape. Endpoints and groups declare the ones they can fail with (`.addError(ErrorBody.…)`).
  */
 import { HttpApiSchema } from "@effect/platform"
-import { RejectionCode } from "@imgpipe/core"
+import { RejectionCode } from "@imgpipe/core/domain/errors"
 import { Schema } from "effect"
 import { badRequestDescription } from "./openapi.js"
 

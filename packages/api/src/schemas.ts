@@ -2,7 +2,8 @@
  * Field schemas shared by more than one group's contract: the image id and size parameters, dates
  * and nullable integers as they appear on the wire.
  */
-import { ImageId, ImageSize } from "@imgpipe/core"
+import { ImageId } from "@imgpipe/core/domain/ids"
+import { ImageSize } from "@imgpipe/core/domain/sizes"
 
 /** An id in the examples of the OpenAPI document ("Try it out" answers 404 for it, not 400). */
 export const EXAMPLE_IMAGE_ID = ImageId.make("0190f1a4-7a9b-7c3d-8e2f-3b5a1c9d2e10")
@@ -27,4 +28,4 @@ export const SizeParam = ImageSize.annotations({
 })
 
 /** Dates and nullable integers on the wire: the same schemas as the status JSON in core. */
-export { IsoDate, NullableInt } from "@imgpipe/core"
+export { IsoDate, NullableInt } from "@imgpipe/core/domain/statusJson"

@@ -5,7 +5,9 @@
  * picks (see `authorization.ts`).
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
-import { ImageSize, ImageStatus, ImageStatusJson } from "@imgpipe/core"
+import { ImageStatus } from "@imgpipe/core/domain/image"
+import { ImageSize } from "@imgpipe/core/domain/sizes"
+import { ImageStatusJson } from "@imgpipe/core/domain/statusJson"
 import { Schema } from "effect"
 import { ErrorBody } from "../errors.js"
 import { ImageIdParam } from "../schemas.js"

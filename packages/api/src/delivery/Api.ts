@@ -2,7 +2,8 @@
  * The `delivery` group: `get_image`, public so that `<img src>` works (ids are unguessable).
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
-import { ImageId, ImageSize, ServedSize } from "@imgpipe/core"
+import { ImageId } from "@imgpipe/core/domain/ids"
+import { ImageSize, ServedSize } from "@imgpipe/core/domain/sizes"
 import { Schema } from "effect"
 import { ErrorBody } from "../errors.js"
 import { withResponseHeaders } from "../openapi.js"

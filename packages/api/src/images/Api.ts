@@ -3,7 +3,8 @@
  * key when keys are configured (the check itself is `authorization.ts`).
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
-import { ImageId, ImageStatusJson } from "@imgpipe/core"
+import { ImageId } from "@imgpipe/core/domain/ids"
+import { ImageStatusJson } from "@imgpipe/core/domain/statusJson"
 import { Schema } from "effect"
 import { ErrorBody } from "../errors.js"
 import { ImageIdParam, IsoDate } from "../schemas.js"
