@@ -1,10 +1,8 @@
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Layer, Option, type ParseResult, Schema } from "effect"
-import type { DatabaseError } from "../domain/errors.js"
+import { Effect, Layer, Option, Schema } from "effect"
 import type { ImageView } from "../domain/image.js"
 import { AdminRepository, type ImageListQuery } from "../services/AdminRepository.js"
-import { ImageFromRow, RenditionFromRow, sqlDefectsAsFailures, toDatabaseError } from "./rows.js"
+import { ImageFromRow, RenditionFromRow, sqlDefectsAsFailures, sqlOperation } from "./rows.js"
 
 const decodeImages = Schema.decodeUnknown(Schema.Array(ImageFromRow))
 const decodeRenditions = Schema.decodeUnknown(Schema.Array(RenditionFromRow))
@@ -19,12 +17,7 @@ const SIZE_ORDER = "CASE size WHEN 'small' THEN 1 WHEN 'medium' THEN 2 ELSE 3 EN
 export const make = Effect.gen(function* () {
   const sql = (yield* SqlClient.SqlClient).withoutTransforms()
 
-  const run =
-    (operation: string) => <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError | DatabaseError, R>) =>
-      effect.pipe(
-        Effect.mapError((error) => (error._tag === "DatabaseError" ? error : toDatabaseError(operation)(error))),
-        Effect.withSpan(`AdminRepository.${operation}`)
-      )
+  const run = sqlOperation("AdminRepository")
 
   const withRenditions = (images: ReadonlyArray<typeof ImageFromRow.Type>) =>
     Effect.gen(function* () {

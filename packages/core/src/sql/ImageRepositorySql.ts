@@ -5,7 +5,7 @@ import { DatabaseError } from "../domain/errors.js"
 import { ImageId } from "../domain/ids.js"
 import { ImageRepository, ReconcileRepository } from "../services/ImageRepository.js"
 import { makeReconcile } from "./ReconcileRepositorySql.js"
-import { ImageFromRow, RenditionFromRow, sqlDefectsAsFailures, toDatabaseError } from "./rows.js"
+import { ImageFromRow, RenditionFromRow, sqlDefectsAsFailures, sqlOperation } from "./rows.js"
 
 /**
  * A rejection is final: no later write turns such an image `ready` or replaces its reason.
@@ -26,12 +26,7 @@ export const make = Effect.gen(function* () {
   // Raw column names whatever transforms the shared client was built with: the row schemas map them.
   const sql = (yield* SqlClient.SqlClient).withoutTransforms()
 
-  const run =
-    (operation: string) => <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError | DatabaseError, R>) =>
-      effect.pipe(
-        Effect.mapError((error) => (error._tag === "DatabaseError" ? error : toDatabaseError(operation)(error))),
-        Effect.withSpan(`ImageRepository.${operation}`)
-      )
+  const run = sqlOperation("ImageRepository")
 
   /** A transaction whose every failure, COMMIT included, is a `DatabaseError`. */
   const transaction =

@@ -1,10 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Effect, type ParseResult, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { ImageId } from "../domain/ids.js"
 import { ImageSize } from "../domain/sizes.js"
 import { ReconcileRepository } from "../services/ImageRepository.js"
-import { sqlDefectsAsFailures, toDatabaseError } from "./rows.js"
+import { sqlDefectsAsFailures, sqlOperation, toDatabaseError } from "./rows.js"
 
 /**
  * `ReconcileRepository` on PostgreSQL (a server or the embedded PGlite): the reconciler's queries
@@ -28,8 +28,7 @@ const decodeIds = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: ImageId 
 export const makeReconcile = Effect.gen(function* () {
   const sql = (yield* SqlClient.SqlClient).withoutTransforms()
 
-  const run = (operation: string) => <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError, R>) =>
-    effect.pipe(Effect.mapError(toDatabaseError(operation)), Effect.withSpan(`ReconcileRepository.${operation}`))
+  const run = sqlOperation("ReconcileRepository")
 
   const touch = (operation: string, ids: ReadonlyArray<ImageId>, resent: boolean) =>
     ids.length === 0

@@ -1,10 +1,9 @@
 import { SqlClient, SqlSchema } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Layer, Option, type ParseResult, Schema } from "effect"
+import { Effect, Layer, Option, Schema } from "effect"
 import { DatabaseError } from "../domain/errors.js"
 import { WebhookEventId } from "../domain/webhook.js"
 import { type WebhookClaim, WebhookDeliveries } from "../services/WebhookDeliveries.js"
-import { toDatabaseError, WebhookDeliveryFromRow } from "./rows.js"
+import { sqlOperation, WebhookDeliveryFromRow } from "./rows.js"
 
 /** An open delivery: neither delivered nor given up. */
 const OPEN = "delivered_at IS NULL AND given_up_at IS NULL"
@@ -17,12 +16,7 @@ const OPEN = "delivered_at IS NULL AND given_up_at IS NULL"
 export const make = Effect.gen(function* () {
   const sql = (yield* SqlClient.SqlClient).withoutTransforms()
 
-  const run =
-    (operation: string) => <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError | DatabaseError, R>) =>
-      effect.pipe(
-        Effect.mapError((error) => (error._tag === "DatabaseError" ? error : toDatabaseError(operation)(error))),
-        Effect.withSpan(`WebhookDeliveries.${operation}`)
-      )
+  const run = sqlOperation("WebhookDeliveries")
 
   const find = SqlSchema.findOne({
     Request: WebhookEventId,

@@ -89,6 +89,19 @@ export const toDatabaseError = (operation: string) => (error: SqlError | ParseRe
   })
 
 /**
+ * One repository operation: its SQL and decoding failures become `DatabaseError` (a `DatabaseError`
+ * it raised itself passes through) and it runs in a span `<service>.<operation>`.
+ */
+export const sqlOperation =
+  (service: string) =>
+  (operation: string) =>
+  <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError | DatabaseError, R>) =>
+    effect.pipe(
+      Effect.mapError((error) => (error._tag === "DatabaseError" ? error : toDatabaseError(operation)(error))),
+      Effect.withSpan(`${service}.${operation}`)
+    )
+
+/**
  * `withTransaction` turns a failed COMMIT or ROLLBACK (a dropped connection, a serialization
  * failure) into a defect; here it becomes the ordinary, retryable `DatabaseError` again.
  */
