@@ -33,6 +33,20 @@ const settingsEnv: Env = {
 }
 
 /**
+ * OpenTelemetry, off unless the deploy turns it on: `OTEL_EXPORTER_OTLP_ENDPOINT` (and
+ * `OTEL_EXPORTER_OTLP_HEADERS`, e.g. a vendor's API key) in the environment of `sst deploy` reach
+ * every runtime, which then exports its spans there over OTLP/HTTP (docs/operations.md#tracing).
+ * Unset, no variable is added and no runtime has a tracer.
+ */
+export const tracingEnvironment = (): Env =>
+  Object.fromEntries(
+    (["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS"] as const).flatMap((name) => {
+      const value = process.env[name]
+      return value === undefined || value === "" ? [] : [[name, value]]
+    })
+  )
+
+/**
  * How a runtime reaches PostgreSQL without the master password in any variable: the URL names
  * everything but the password, and core's client layer (packages/core/src/sql/databaseSecret.ts)
  * reads the password from the secret when the layer is built, keeping it `Redacted`.
@@ -57,7 +71,8 @@ export const startProcessingEnvironment = (r: Omit<RuntimeResources, "rawBucket"
   IMGPIPE_QUEUE_SMALL_URL: r.queueUrls.small,
   IMGPIPE_QUEUE_MEDIUM_URL: r.queueUrls.medium,
   IMGPIPE_QUEUE_LARGE_URL: r.queueUrls.large,
-  ...settingsEnv
+  ...settingsEnv,
+  ...tracingEnvironment()
 })
 
 /** ProcessImage: reads the original, writes the rendition. */
@@ -69,7 +84,8 @@ export const processImageEnvironment = (r: Omit<RuntimeResources, "queueUrls">):
   // delivery is the last one, so it must know the queue's maxReceiveCount. Set from the value the
   // queues are created with, so the two cannot drift apart.
   IMGPIPE_MAX_RECEIVES: String(MAX_RECEIVES),
-  ...settingsEnv
+  ...settingsEnv,
+  ...tracingEnvironment()
 })
 
 /**
@@ -106,6 +122,7 @@ export const apiEnvironment = (
     // Connections per task, as counted in the connection budget (settings.ts CONNECTIONS).
     IMGPIPE_DB_POOL_SIZE: String(r.dbPool),
     ...settingsEnv,
+    ...tracingEnvironment(),
     // The stage-wide receiver (an upload without a callback_url gets webhooks there), when set.
     ...(r.stage !== undefined && WEBHOOK_URLS[r.stage] !== undefined
       ? { IMGPIPE_WEBHOOK_URL: WEBHOOK_URLS[r.stage] }

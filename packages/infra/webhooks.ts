@@ -20,7 +20,7 @@
  * (functions.ts, reconcile.ts, through environment.ts `webhookSenderEnvironment`).
  */
 import { createHmac } from "node:crypto"
-import { databaseEnvironment, databaseSecretPermission } from "./environment"
+import { databaseEnvironment, databaseSecretPermission, tracingEnvironment } from "./environment"
 import {
   DELIVER_WEBHOOK,
   isProd,
@@ -102,7 +102,8 @@ export function webhooks(input: WebhooksInput, queues: ReturnType<typeof webhook
         IMGPIPE_WEBHOOK_SECRET: secret.value,
         IMGPIPE_WEBHOOK_RETRY_BASE_SECONDS: String(DELIVER_WEBHOOK.retryBaseSeconds),
         IMGPIPE_WEBHOOK_TIMEOUT_SECONDS: String(DELIVER_WEBHOOK.httpTimeoutSeconds),
-        IMGPIPE_DB_POOL_SIZE: String(DELIVER_WEBHOOK.dbPool)
+        IMGPIPE_DB_POOL_SIZE: String(DELIVER_WEBHOOK.dbPool),
+        ...tracingEnvironment()
       },
       description: "Webhooks: webhooks queue → signed POST to the receiver; retried with backoff, DLQ after 24 h",
       memory: DELIVER_WEBHOOK.memory,
