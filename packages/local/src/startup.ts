@@ -28,7 +28,14 @@ export const AnnounceLive = Layer.effectDiscard(
     const address = server.address
     if (address._tag !== "TcpAddress") return
     const base = `http://${urlHost(address.hostname)}:${address.port}`
-    const lines = [`imgpipe is running on ${base}`, `  upload page: ${base}/`, `  API docs:    ${base}/docs`]
+    const api = address.port === 3000 ? "" : ` --api ${base}`
+    const lines = [
+      `imgpipe is running on ${base}`,
+      `  upload page: ${base}/`,
+      `  API docs:    ${base}/docs`,
+      `  CLI:         bun run imgpipe -- upload <files…> --wait${api}   (also: status, get, images, queues)`,
+      `  metrics:     ${base}/metrics`
+    ]
     if (address.hostname === "0.0.0.0") {
       lines.push(
         "  listening on every network interface (HOST=0.0.0.0): set IMGPIPE_API_KEYS to keep the API to yourself"

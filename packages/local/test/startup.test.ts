@@ -57,6 +57,7 @@ describe("start-up", () => {
     const out = second.output()
     expect(out).toContain(`upload page: http://localhost:${port}/`)
     expect(out).toContain(`API docs:    http://localhost:${port}/docs`)
+    expect(out).toContain(`CLI:         bun run imgpipe -- upload <files…> --wait --api http://localhost:${port}`)
     expect(out).toContain("3 jobs queued from a previous run; processing resumes")
     // WARN really filters: no INFO log line made it out.
     expect(out).not.toMatch(/level=INFO/)
