@@ -15,7 +15,7 @@ import { ProcessJob } from "../domain/image.js"
 import { IMAGE_SIZES, type ImageSize } from "../domain/sizes.js"
 import { currentTraceparent, TRACEPARENT } from "../observability/traceContext.js"
 import { JobQueue } from "../services/JobQueue.js"
-import { type AwsClientConfig, awsClientConfig, clientOptions, describeAwsError } from "./config.js"
+import { type AwsClientConfig, awsClientConfig, clientOptions, describeAwsError, sqsQueueUrlConfig } from "./config.js"
 
 /** The SDK client under `SQSService` (a test reaches its middleware stack through it, e.g. to count requests). */
 export { SQSClientInstance } from "@effect-aws/client-sqs"
@@ -27,27 +27,11 @@ export interface SqsQueueConfig {
   readonly client: AwsClientConfig
 }
 
-const queueUrl = (name: string) =>
-  Config.string(name).pipe(
-    Config.map((value) => value.trim()),
-    Config.validate({
-      message: `${name} must be an SQS queue URL`,
-      validation: (value) => {
-        try {
-          const url = new URL(value)
-          return (url.protocol === "https:" || url.protocol === "http:") && url.pathname.length > 1
-        } catch {
-          return false
-        }
-      }
-    })
-  )
-
 export const sqsQueueConfig: Config.Config<SqsQueueConfig> = Config.all({
   queueUrls: Config.all({
-    small: queueUrl("IMGPIPE_QUEUE_SMALL_URL"),
-    medium: queueUrl("IMGPIPE_QUEUE_MEDIUM_URL"),
-    large: queueUrl("IMGPIPE_QUEUE_LARGE_URL")
+    small: sqsQueueUrlConfig("IMGPIPE_QUEUE_SMALL_URL"),
+    medium: sqsQueueUrlConfig("IMGPIPE_QUEUE_MEDIUM_URL"),
+    large: sqsQueueUrlConfig("IMGPIPE_QUEUE_LARGE_URL")
   }),
   client: awsClientConfig
 })

@@ -13,34 +13,17 @@
  * moves a delivery that gave up to `webhooks-dlq-<stage>` itself (`SqsWebhookDeadLetter`, below).
  */
 import { SQSService } from "@effect-aws/client-sqs"
-import { Array, Config, Context, Effect, Layer, Option, Schema } from "effect"
+import { Array, Context, Effect, Layer, Option, Schema } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { QueueError } from "../domain/errors.js"
 import { type WebhookEventId, WebhookJob } from "../domain/webhook.js"
 import { currentTraceparent, TRACEPARENT } from "../observability/traceContext.js"
 import { WebhookQueue } from "../services/WebhookQueue.js"
-import { describeAwsError } from "./config.js"
+import { describeAwsError, sqsQueueUrlConfig } from "./config.js"
 import { SQS_BATCH_LIMIT, SqsClientLive } from "./SqsQueue.js"
 
 /** SQS's largest `DelaySeconds`. */
 export const SQS_MAX_DELAY_SECONDS = 900
-
-/** An SQS queue URL setting: http(s), with a path. */
-export const sqsQueueUrlConfig = (name: string): Config.Config<string> =>
-  Config.string(name).pipe(
-    Config.map((value) => value.trim()),
-    Config.validate({
-      message: `${name} must be an SQS queue URL`,
-      validation: (value) => {
-        try {
-          const url = new URL(value)
-          return (url.protocol === "https:" || url.protocol === "http:") && url.pathname.length > 1
-        } catch {
-          return false
-        }
-      }
-    })
-  )
 
 /** `IMGPIPE_WEBHOOK_QUEUE_URL`: the `webhooks-<stage>` queue. */
 export const webhookQueueUrlConfig = sqsQueueUrlConfig("IMGPIPE_WEBHOOK_QUEUE_URL")

@@ -121,3 +121,20 @@ export const describeAwsError = (error: AwsFailure): string => {
   const text = `${errorCode(error)}: ${message}${status !== undefined ? ` (HTTP ${status})` : ""}`
   return text.length > 300 ? `${text.slice(0, 300)}…` : text
 }
+
+/** An SQS queue URL setting: http(s), with a path. */
+export const sqsQueueUrlConfig = (name: string): Config.Config<string> =>
+  Config.string(name).pipe(
+    Config.map((value) => value.trim()),
+    Config.validate({
+      message: `${name} must be an SQS queue URL`,
+      validation: (value) => {
+        try {
+          const url = new URL(value)
+          return (url.protocol === "https:" || url.protocol === "http:") && url.pathname.length > 1
+        } catch {
+          return false
+        }
+      }
+    })
+  )

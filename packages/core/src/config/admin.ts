@@ -4,17 +4,9 @@
  * Empty (the default) turns the admin API off, except where a runtime's layers choose otherwise (the
  * embedded runner bound to loopback).
  */
-import { Config, Redacted } from "effect"
+import type { Config, Redacted } from "effect"
+import { keyListConfig } from "./keys.js"
 
-export const adminKeysConfig: Config.Config<ReadonlyArray<Redacted.Redacted<string>>> = Config.string(
+export const adminKeysConfig: Config.Config<ReadonlyArray<Redacted.Redacted<string>>> = keyListConfig(
   "IMGPIPE_ADMIN_KEYS"
-).pipe(
-  Config.withDefault(""),
-  Config.map((raw) =>
-    raw
-      .split(",")
-      .map((key) => key.trim())
-      .filter((key) => key.length > 0)
-      .map((key) => Redacted.make(key))
-  )
 )

@@ -1,7 +1,8 @@
 /** The settings the use cases read (`Settings`): limits, sizes, URL lifetimes, API keys. */
-import { Config, Context, Effect, Layer, Redacted } from "effect"
+import { Config, Context, Effect, Layer, type Redacted } from "effect"
 import type { ImageSize, SizeBoxes } from "../domain/sizes.js"
 import { positiveIntegerConfig as positive } from "./integers.js"
+import { keyListConfig } from "./keys.js"
 
 /** Settings every runtime shares, read from the spec's environment variables through `Config`. */
 export interface SettingsShape {
@@ -29,16 +30,7 @@ export const settingsConfig: Config.Config<SettingsShape> = Config.all({
   sizes: Config.all({ small: box("SMALL", 320), medium: box("MEDIUM", 1024), large: box("LARGE", 2048) }),
   uploadUrlTtlSeconds: positive("IMGPIPE_UPLOAD_URL_TTL_SECONDS", 900),
   downloadUrlTtlSeconds: positive("IMGPIPE_DOWNLOAD_URL_TTL_SECONDS", 3600),
-  apiKeys: Config.string("IMGPIPE_API_KEYS").pipe(
-    Config.withDefault(""),
-    Config.map((raw) =>
-      raw
-        .split(",")
-        .map((key) => key.trim())
-        .filter((key) => key.length > 0)
-        .map((key) => Redacted.make(key))
-    )
-  )
+  apiKeys: keyListConfig("IMGPIPE_API_KEYS")
 }).pipe(
   Config.map((s) => ({
     ...s,
