@@ -10,10 +10,9 @@ import { newImageId } from "@imgpipe/core"
 import { recordRendition, recordUploads } from "@imgpipe/core/observability/metrics"
 import { currentTraceparent, parseTraceparent, withTraceparent } from "@imgpipe/core/observability/traceContext"
 import { makeMemoryServices } from "@imgpipe/core/testing"
+import { startCollector } from "@imgpipe/local/test/support/otlpCollector"
 import type { Context as LambdaContext } from "aws-lambda"
 import { ConfigProvider, Effect, Layer, Option } from "effect"
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
 import { vi } from "vitest"
 import { ProcessImageSettings } from "../src/layers.js"
 import { sqsEventRecord } from "../src/local/lambda-events.js"
@@ -90,34 +89,7 @@ describe("EMF metrics per invocation", () => {
 describe("traces per invocation", () => {
   it.scoped("with OTEL_EXPORTER_OTLP_ENDPOINT the spans are at the receiver when the handler returns", () =>
     Effect.gen(function* () {
-      const bodies: Array<
-        {
-          resourceSpans: Array<
-            {
-              resource: unknown
-              scopeSpans: Array<{ spans: Array<{ name: string; traceId: string; parentSpanId?: string }> }>
-            }
-          >
-        }
-      > = []
-      const server = yield* Effect.acquireRelease(
-        Effect.async<ReturnType<typeof createServer>>((resume) => {
-          const s = createServer((request, response) => {
-            const chunks: Array<Buffer> = []
-            request.on("data", (c: Buffer) => chunks.push(c))
-            request.on("end", () => {
-              if (request.url === "/v1/traces") bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")))
-              response.writeHead(200, { "content-type": "application/json" }).end("{}")
-            })
-          })
-          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
-        }),
-        (s) =>
-          Effect.async<void>((resume) => {
-            s.close(() => resume(Effect.void))
-          })
-      )
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const { spans, url } = yield* startCollector()
       // The sender (StartProcessing) put this on the message.
       const sent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
       const handler = observed(
@@ -134,40 +106,15 @@ describe("traces per invocation", () => {
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OTEL_EXPORTER_OTLP_ENDPOINT", url]])))
       )
       // No waiting: the invocation's tracer was closed (and flushed) before it returned.
-      const spans = bodies.flatMap((b) => b.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)))
       const record = spans.find((s) => s.name === "ProcessImage.record")
       expect(record?.traceId).toBe("0af7651916cd43dd8448eb211c80319c")
       expect(record?.parentSpanId).toBe("b7ad6b7169203331")
-      expect(JSON.stringify(bodies[0]?.resourceSpans[0]?.resource)).toContain("imgpipe-process-image")
+      expect(record?.service).toBe("imgpipe-process-image")
     }))
 
   it.scoped("ProcessImage runs each record under its traceparent attribute and counts it in EMF", () =>
     Effect.gen(function* () {
-      const bodies: Array<
-        {
-          resourceSpans: Array<
-            { scopeSpans: Array<{ spans: Array<{ name: string; traceId: string; parentSpanId?: string }> }> }
-          >
-        }
-      > = []
-      const server = yield* Effect.acquireRelease(
-        Effect.async<ReturnType<typeof createServer>>((resume) => {
-          const s = createServer((request, response) => {
-            const chunks: Array<Buffer> = []
-            request.on("data", (c: Buffer) => chunks.push(c))
-            request.on("end", () => {
-              if (request.url === "/v1/traces") bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")))
-              response.writeHead(200, { "content-type": "application/json" }).end("{}")
-            })
-          })
-          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
-        }),
-        (s) =>
-          Effect.async<void>((resume) => {
-            s.close(() => resume(Effect.void))
-          })
-      )
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const { spans, url } = yield* startCollector()
       const id = yield* newImageId
       const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
       // A job for an image the database does not know: skipped, acknowledged.
@@ -190,7 +137,6 @@ describe("traces per invocation", () => {
         Effect.provide(services.layer)
       )
       expect(result).toEqual({ batchItemFailures: [] })
-      const spans = bodies.flatMap((b) => b.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)))
       const span = spans.find((s) => s.name === "ProcessImage.record")
       expect(span).toMatchObject({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", parentSpanId: "00f067aa0ba902b7" })
       const emf = lines.map(checkEmf)
