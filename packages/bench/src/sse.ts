@@ -6,6 +6,8 @@
  * open; then `streams` clients on one image, and the time from its upload's PUT answer until the
  * change (`processing`) reached every one of them.
  */
+import { changeFeedIntervalConfig } from "@imgpipe/core/sql/ChangeFeedSql"
+import { Duration, Effect } from "effect"
 import { readFileSync } from "node:fs"
 import { request } from "node:http"
 import { withEmbeddedRunner } from "./runner.js"
@@ -116,7 +118,8 @@ export const runSseSection = async (
 ): Promise<SseSection> =>
   withEmbeddedRunner({ tempPrefix: "imgpipe-bench-sse-", databaseUrl: "" }, async ({ baseUrl, child }) => {
     const pid = child.process.pid
-    const pollIntervalMs = 250
+    // The runner inherits this environment: report the interval it polls at (default 250 ms).
+    const pollIntervalMs = Duration.toMillis(Effect.runSync(changeFeedIntervalConfig))
     progress(`sse: creating ${options.streams} images`)
     const tickets: Array<Ticket> = []
     for (let i = 0; i < options.streams; i += 50) {
