@@ -47,7 +47,8 @@ const encodeJob = Schema.encode(ProcessJob)
 /** Ids are `bigint` identities, handed out as decimal strings. */
 const JOB_ID = /^[1-9][0-9]{0,18}$/
 
-const queueError = (operation: string) => (error: SqlError.SqlError | ParseResult.ParseError): QueueError =>
+/** The table queues' SQL and decoding failures, as the `QueueError` of `operation`. */
+export const queueError = (operation: string) => (error: SqlError.SqlError | ParseResult.ParseError): QueueError =>
   new QueueError({
     operation,
     message: error._tag === "SqlError"

@@ -1,11 +1,12 @@
-import { SqlClient, type SqlError } from "@effect/sql"
-import { Effect, Layer, ParseResult, Schema } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer, Schema } from "effect"
 import { QueueError } from "../domain/errors.js"
 import { IMAGE_SIZES, ImageSize } from "../domain/sizes.js"
 import { QueueAdmin, type QueueStats, type RedriveResult } from "../services/QueueAdmin.js"
 import { WebhookDeliveries } from "../services/WebhookDeliveries.js"
-import { describeSqlError, Int8 } from "../sql/rows.js"
+import { Int8 } from "../sql/rows.js"
 import { LocalQueue } from "./LocalQueue.js"
+import { queueError } from "./PgQueue.js"
 
 /**
  * `QueueAdmin` over the embedded runner's job tables (`jobs`, `dead_jobs`, see `PgQueue.ts`): the
@@ -24,14 +25,6 @@ const StatsRow = Schema.Struct({
 const decodeStats = Schema.decodeUnknown(Schema.Array(StatsRow))
 
 const WEBHOOK_REDRIVE_BATCH = 500
-
-const queueError = (operation: string) => (error: SqlError.SqlError | ParseResult.ParseError): QueueError =>
-  new QueueError({
-    operation,
-    message: error._tag === "SqlError"
-      ? describeSqlError(error)
-      : `unexpected row: ${ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 500)}`
-  })
 
 export const make = Effect.gen(function* () {
   const sql = (yield* SqlClient.SqlClient).withoutTransforms()
