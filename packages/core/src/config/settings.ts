@@ -1,5 +1,6 @@
 /** The settings the use cases read (`Settings`): limits, sizes, URL lifetimes, API keys. */
 import { Config, Context, Effect, Layer, type Redacted } from "effect"
+import { EXTRA_FORMATS, type ExtraFormat } from "../domain/formats.js"
 import type { ImageSize, SizeBoxes } from "../domain/sizes.js"
 import { positiveIntegerConfig as positive } from "./integers.js"
 import { keyListConfig } from "./keys.js"
@@ -12,6 +13,8 @@ export interface SettingsShape {
   readonly sizes: SizeBoxes
   /** The sizes every image gets, smallest first (fallback order). */
   readonly sizeOrder: ReadonlyArray<ImageSize>
+  /** `IMGPIPE_FORMATS`: extra encodings made for every size beside the baseline (default `webp`). */
+  readonly formats: ReadonlyArray<ExtraFormat>
   readonly uploadUrlTtlSeconds: number
   readonly downloadUrlTtlSeconds: number
   /** Keys accepted in `Authorization: Bearer`; empty means the API is open. */
@@ -23,6 +26,22 @@ export class Settings extends Context.Tag("imgpipe/Settings")<Settings, Settings
 const box = (name: string, fallback: number) =>
   positive(`IMGPIPE_SIZE_${name}`, fallback).pipe(Config.map((n) => ({ width: n, height: n })))
 
+const isExtraFormat = (name: string): name is ExtraFormat => (EXTRA_FORMATS as ReadonlyArray<string>).includes(name)
+
+/**
+ * `IMGPIPE_FORMATS`: a comma list of `webp`, `avif` (any order, case-insensitive, duplicates
+ * ignored); empty or `none` makes the baseline only. Default `webp`.
+ */
+export const formatsConfig: Config.Config<ReadonlyArray<ExtraFormat>> = Config.string("IMGPIPE_FORMATS").pipe(
+  Config.withDefault("webp"),
+  Config.map((raw) => raw.split(",").map((part) => part.trim().toLowerCase()).filter((part) => part !== "" && part !== "none")),
+  Config.validate({
+    message: `IMGPIPE_FORMATS must be a comma list of ${EXTRA_FORMATS.join(", ")} (or none), e.g. "webp,avif"`,
+    validation: (names) => names.every(isExtraFormat)
+  }),
+  Config.map((names) => EXTRA_FORMATS.filter((format) => names.includes(format)))
+)
+
 export const settingsConfig: Config.Config<SettingsShape> = Config.all({
   maxUploadBytes: positive("IMGPIPE_MAX_UPLOAD_BYTES", 26_214_400),
   maxPixels: positive("IMGPIPE_MAX_PIXELS", 50_000_000),
@@ -30,7 +49,8 @@ export const settingsConfig: Config.Config<SettingsShape> = Config.all({
   sizes: Config.all({ small: box("SMALL", 320), medium: box("MEDIUM", 1024), large: box("LARGE", 2048) }),
   uploadUrlTtlSeconds: positive("IMGPIPE_UPLOAD_URL_TTL_SECONDS", 900),
   downloadUrlTtlSeconds: positive("IMGPIPE_DOWNLOAD_URL_TTL_SECONDS", 3600),
-  apiKeys: keyListConfig("IMGPIPE_API_KEYS")
+  apiKeys: keyListConfig("IMGPIPE_API_KEYS"),
+  formats: formatsConfig
 }).pipe(
   Config.map((s) => ({
     ...s,

@@ -17,11 +17,23 @@ export const ACCEPTED_CONTENT_TYPES: Readonly<Record<string, InputFormat>> = {
   "image/tiff": "tiff"
 }
 
+/** Encodings a rendition may be stored in: the baseline (JPEG, or WebP with alpha) and the extras. */
 export const OUTPUT_CONTENT_TYPES = {
   jpeg: "image/jpeg",
-  webp: "image/webp"
+  webp: "image/webp",
+  avif: "image/avif"
 } as const
 export type OutputFormat = keyof typeof OUTPUT_CONTENT_TYPES
+export const OutputFormat = Schema.Literal("jpeg", "webp", "avif")
+
+/**
+ * Extra encodings `IMGPIPE_FORMATS` may list, made for every size beside the baseline and stored at
+ * `<image_id>/<size>.<format>`. An extra equal to the baseline's format (WebP for an image with
+ * alpha) is not made twice: the baseline serves it.
+ */
+export const EXTRA_FORMATS = ["webp", "avif"] as const
+export const ExtraFormat = Schema.Literal(...EXTRA_FORMATS)
+export type ExtraFormat = typeof ExtraFormat.Type
 
 export const CONTENT_TYPE_OF_FORMAT: Readonly<Record<InputFormat, string>> = {
   jpeg: "image/jpeg",

@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { FailureCode } from "./errors.js"
+import { ExtraFormat } from "./formats.js"
 import { ImageId } from "./ids.js"
 import { ImageSize } from "./sizes.js"
 import type { WebhookSummary } from "./webhook.js"
@@ -10,6 +11,28 @@ export type ImageStatus = typeof ImageStatus.Type
 
 export const RenditionStatus = Schema.Literal("pending", "ready", "failed")
 export type RenditionStatus = typeof RenditionStatus.Type
+
+/**
+ * What a client paints before the image arrives: a ThumbHash (base64) of the small size's pixels,
+ * their dominant colour (`#rrggbb`, sRGB), and the dimensions of the pixels the hash was made from
+ * (at most 100 × 100, the image's aspect ratio).
+ */
+export const Placeholder = Schema.Struct({
+  thumbhash: Schema.String,
+  dominantColor: Schema.String,
+  width: Schema.Int,
+  height: Schema.Int
+})
+export type Placeholder = typeof Placeholder.Type
+
+/** One extra encoding of a rendition (`IMGPIPE_FORMATS`): same pixels, same dimensions. */
+export const RenditionVariant = Schema.Struct({
+  format: ExtraFormat,
+  key: Schema.String,
+  bytes: Schema.Int,
+  contentType: Schema.String
+})
+export type RenditionVariant = typeof RenditionVariant.Type
 
 /** One row of `images`. */
 export class ImageRecord extends Schema.Class<ImageRecord>("ImageRecord")({
@@ -29,6 +52,12 @@ export class ImageRecord extends Schema.Class<ImageRecord>("ImageRecord")({
   originalStored: Schema.Boolean,
   errorCode: Schema.NullOr(FailureCode),
   errorMessage: Schema.NullOr(Schema.String),
+  /** SHA-256 of the original's bytes (hex), once a job read them. */
+  sha256: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+  /** The earlier image (same bytes, same settings) whose renditions were copied, when they were. */
+  duplicateOf: Schema.optionalWith(Schema.NullOr(ImageId), { default: () => null }),
+  /** Set by the small size's job. */
+  placeholder: Schema.optionalWith(Schema.NullOr(Placeholder), { default: () => null }),
   createdAt: Schema.DateFromSelf,
   updatedAt: Schema.DateFromSelf
 }) {}
@@ -43,6 +72,8 @@ export class RenditionRecord extends Schema.Class<RenditionRecord>("RenditionRec
   height: Schema.NullOr(Schema.Int),
   bytes: Schema.NullOr(Schema.Int),
   contentType: Schema.NullOr(Schema.String),
+  /** The extra encodings stored beside the baseline (`key`/`contentType` above), none when empty. */
+  variants: Schema.optionalWith(Schema.Array(RenditionVariant), { default: () => [] }),
   errorCode: Schema.NullOr(FailureCode),
   errorMessage: Schema.NullOr(Schema.String),
   createdAt: Schema.DateFromSelf,

@@ -19,5 +19,9 @@ export type SizeBoxes = Readonly<Record<ImageSize, SizeBox>>
 /** Processed object key: `<image_id>/<image_size>`. */
 export const renditionKey = (imageId: string, size: ImageSize): string => `${imageId}/${size}`
 
+/** Processed object key of an extra encoding: `<image_id>/<image_size>.<format>`. */
+export const variantKey = (imageId: string, size: ImageSize, format: string): string =>
+  `${renditionKey(imageId, size)}.${format}`
+
 /** Raw object key: `<image_id>`. */
 export const rawKey = (imageId: string): string => imageId

@@ -3,6 +3,7 @@
  * with alpha as WebP with alpha. The settings are measured choices; the bench (packages/bench)
  * compares against them.
  */
+import { Option } from "effect"
 import type { JpegOptions, Metadata, Sharp, WebpOptions } from "sharp"
 import { OUTPUT_CONTENT_TYPES } from "../domain/formats.js"
 import type { ResizedImage } from "../services/Resizer.js"
@@ -49,7 +50,9 @@ export const encodeRendition = (
       format: "webp",
       contentType: OUTPUT_CONTENT_TYPES.webp,
       width: out.width,
-      height: out.height
+      height: out.height,
+      variants: [],
+      placeholder: Option.none()
     }))
   }
   // Grey input stays a one-component JPEG (plain JFIF greyscale, decoded by every browser and OS):
@@ -63,6 +66,8 @@ export const encodeRendition = (
     format: "jpeg",
     contentType: OUTPUT_CONTENT_TYPES.jpeg,
     width: out.width,
-    height: out.height
+    height: out.height,
+    variants: [],
+    placeholder: Option.none()
   }))
 }

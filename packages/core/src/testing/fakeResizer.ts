@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { InvalidImage } from "../domain/errors.js"
 import { CONTENT_TYPE_OF_FORMAT, INPUT_FORMATS, type InputFormat, OUTPUT_CONTENT_TYPES } from "../domain/formats.js"
 import { Resizer } from "../services/Resizer.js"
@@ -74,7 +74,9 @@ export const makeFakeResizer = (options: { readonly maxPixels?: number } = {}) =
           format,
           contentType: OUTPUT_CONTENT_TYPES[format],
           width,
-          height
+          height,
+          variants: [],
+          placeholder: Option.none()
         }
       })
   })
