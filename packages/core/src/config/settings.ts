@@ -34,7 +34,9 @@ const isExtraFormat = (name: string): name is ExtraFormat => (EXTRA_FORMATS as R
  */
 export const formatsConfig: Config.Config<ReadonlyArray<ExtraFormat>> = Config.string("IMGPIPE_FORMATS").pipe(
   Config.withDefault("webp"),
-  Config.map((raw) => raw.split(",").map((part) => part.trim().toLowerCase()).filter((part) => part !== "" && part !== "none")),
+  Config.map((raw) =>
+    raw.split(",").map((part) => part.trim().toLowerCase()).filter((part) => part !== "" && part !== "none")
+  ),
   Config.validate({
     message: `IMGPIPE_FORMATS must be a comma list of ${EXTRA_FORMATS.join(", ")} (or none), e.g. "webp,avif"`,
     validation: (names) => names.every(isExtraFormat)
