@@ -1,12 +1,13 @@
 /*
- * How renditions are encoded: opaque images as progressive JPEG (grey stays one-component), images
- * with alpha as WebP with alpha. The settings are measured choices; the bench (packages/bench)
- * compares against them.
+ * How renditions are encoded, all from the same resized 8-bit pixels (`Pixels`, made once by
+ * SharpResizer): the baseline (opaque images as progressive JPEG, grey staying one-component;
+ * images with alpha as WebP with alpha) and the extras `IMGPIPE_FORMATS` asks for (WebP, AVIF).
+ * The settings are measured choices; the bench (packages/bench) compares against them.
  */
-import { Option } from "effect"
-import type { JpegOptions, Metadata, Sharp, WebpOptions } from "sharp"
-import { OUTPUT_CONTENT_TYPES } from "../domain/formats.js"
-import type { ResizedImage } from "../services/Resizer.js"
+import type { AvifOptions, JpegOptions, WebpOptions } from "sharp"
+import sharp from "sharp"
+import { type ExtraFormat, OUTPUT_CONTENT_TYPES, type OutputFormat } from "../domain/formats.js"
+import type { EncodedVariant } from "../services/Resizer.js"
 
 /**
  * Progressive JPEG at quality 80 with mozjpeg's trellis quantisation, overshoot deringing and its
@@ -33,41 +34,49 @@ export const JPEG_OPTIONS: JpegOptions = {
  */
 export const WEBP_OPTIONS: WebpOptions = { quality: 80, alphaQuality: 100, effort: 4 }
 
-const isGrey = (metadata: Metadata): boolean => metadata.space === "b-w" || metadata.space === "grey16"
+/**
+ * The WebP extra of an opaque image (an image with alpha has no WebP extra: its baseline is
+ * WebP). MEASURED_BELOW
+ */
+export const WEBP_EXTRA_OPTIONS: WebpOptions = { quality: 80, effort: 4 }
 
 /**
- * Encodes the resized `pipeline`: WebP when the image has alpha, else JPEG (one-component for grey
- * input). `metadata` is the source's header.
+ * The AVIF extra. MEASURED_BELOW
  */
-export const encodeRendition = (
-  pipeline: Sharp,
-  image: { readonly hasAlpha: boolean; readonly metadata: Metadata }
-): Promise<ResizedImage> => {
-  const { hasAlpha, metadata } = image
-  if (hasAlpha) {
-    return pipeline.webp(WEBP_OPTIONS).toBuffer({ resolveWithObject: true }).then(({ data, info: out }) => ({
-      data,
-      format: "webp",
-      contentType: OUTPUT_CONTENT_TYPES.webp,
-      width: out.width,
-      height: out.height,
-      variants: [],
-      placeholder: Option.none()
-    }))
+export const AVIF_OPTIONS: AvifOptions = { quality: 50, effort: 3, chromaSubsampling: "4:2:0" }
+
+/** Resized, auto-oriented, sRGB 8-bit pixels: 1 band (grey, opaque), 3 (colour, opaque) or 4 (alpha). */
+export interface Pixels {
+  readonly data: Buffer
+  readonly width: number
+  readonly height: number
+  readonly channels: 1 | 3 | 4
+}
+
+/** The baseline's format: WebP when the image has alpha, else JPEG. */
+export const baselineFormat = (hasAlpha: boolean): "jpeg" | "webp" => hasAlpha ? "webp" : "jpeg"
+
+const fromPixels = ({ channels, data, height, width }: Pixels) => sharp(data, { raw: { width, height, channels } })
+
+/**
+ * The baseline encoding of `pixels`: WebP with alpha for 4 bands, else progressive JPEG.
+ * Grey (1 band) stays a one-component JPEG (plain JFIF greyscale, decoded by every browser and OS):
+ * measured about 30 % less encode time and 5 % fewer bytes than a three-channel sRGB copy of
+ * identical pixels; sharp would otherwise write raw 1-band input as sRGB.
+ */
+export const encodeBaseline = (pixels: Pixels): Promise<{ readonly data: Buffer; readonly format: OutputFormat }> => {
+  if (pixels.channels === 4) {
+    return fromPixels(pixels).webp(WEBP_OPTIONS).toBuffer().then((data) => ({ data, format: "webp" }))
   }
-  // Grey input stays a one-component JPEG (plain JFIF greyscale, decoded by every browser and OS):
-  // measured about 30 % less encode time and 5 % fewer bytes than a three-channel sRGB copy of
-  // identical pixels. Colour input goes out as three-channel sRGB. `removeAlpha` only matters for
-  // opaque GIFs, which libvips loads with an all-opaque alpha band.
-  const opaque = pipeline.removeAlpha()
-  const shaped = isGrey(metadata) ? opaque.toColourspace("b-w") : opaque
-  return shaped.jpeg(JPEG_OPTIONS).toBuffer({ resolveWithObject: true }).then(({ data, info: out }) => ({
-    data,
-    format: "jpeg",
-    contentType: OUTPUT_CONTENT_TYPES.jpeg,
-    width: out.width,
-    height: out.height,
-    variants: [],
-    placeholder: Option.none()
-  }))
+  const image = pixels.channels === 1 ? fromPixels(pixels).toColourspace("b-w") : fromPixels(pixels)
+  return image.jpeg(JPEG_OPTIONS).toBuffer().then((data) => ({ data, format: "jpeg" }))
+}
+
+/** An extra encoding of `pixels` (grey is written as sRGB: neither format has a grey mode we use). */
+export const encodeExtra = (pixels: Pixels, format: ExtraFormat): Promise<EncodedVariant> => {
+  const image = fromPixels(pixels)
+  const encoded = format === "webp"
+    ? image.webp(pixels.channels === 4 ? WEBP_OPTIONS : WEBP_EXTRA_OPTIONS)
+    : image.avif(AVIF_OPTIONS)
+  return encoded.toBuffer().then((data) => ({ format, data, contentType: OUTPUT_CONTENT_TYPES[format] }))
 }

@@ -1,4 +1,4 @@
-import type { InputFormat } from "../domain/formats.js"
+import type { ExtraFormat, InputFormat } from "../domain/formats.js"
 import type { SizeBox } from "../domain/sizes.js"
 
 /*
@@ -39,8 +39,11 @@ const DECODE_FACTOR: Readonly<Record<InputFormat, number>> = {
 /** AVIF at 10 or 12 bits: libvips holds 16-bit bands, libheif's intermediates stay narrower. */
 const AVIF_HIGH_DEPTH_FACTOR = 4.5
 
-/** Bytes the encoder holds per output pixel. */
-const ENCODE_BYTES_PER_PIXEL = { jpeg: 16, webp: 32 } as const
+/**
+ * Bytes an encoder holds per output pixel. The encodes run one after another from the same raw
+ * pixels, so the peak is the raw pixels plus the largest of them.
+ */
+const ENCODE_BYTES_PER_PIXEL = { jpeg: 16, webp: 32, avif: 48 } as const
 
 /** libvips' per-pipeline buffers, thread state and the output buffer of a small image. */
 const OVERHEAD_BYTES = 16 * 1024 * 1024
@@ -78,14 +81,23 @@ export const outputPixels = (width: number, height: number, box: SizeBox): numbe
   return Math.max(1, Math.round(width * scale)) * Math.max(1, Math.round(height * scale))
 }
 
-/** The estimated peak, in bytes, of resizing an image of this shape into `box`. */
-export const estimateResizeBytes = (shape: DecodeShape, box: SizeBox): number => {
+/**
+ * The estimated peak, in bytes, of resizing an image of this shape into `box` and encoding the
+ * baseline plus the extra `formats`.
+ */
+export const estimateResizeBytes = (
+  shape: DecodeShape,
+  box: SizeBox,
+  formats: ReadonlyArray<ExtraFormat> = []
+): number => {
   const bytesPerBand = BYTES_PER_BAND[shape.depth] ?? 4
   // libvips' GIF loader always yields RGBA, whatever the header says.
   const bands = shape.format === "gif" ? Math.max(4, shape.bands) : shape.bands
   const factor = shape.format === "avif" && bytesPerBand > 1 ? AVIF_HIGH_DEPTH_FACTOR : DECODE_FACTOR[shape.format]
   const decode = factor * shape.width * shape.height * bands * bytesPerBand
-  const encode = outputPixels(shape.width, shape.height, box) *
-    (shape.hasAlpha ? ENCODE_BYTES_PER_PIXEL.webp : ENCODE_BYTES_PER_PIXEL.jpeg)
+  const pixels = outputPixels(shape.width, shape.height, box)
+  const encoders = [shape.hasAlpha ? "webp" as const : "jpeg" as const, ...formats]
+  // The raw 8-bit pixels every encoder reads (at most 4 bands) stay held until the last encode.
+  const encode = pixels * (4 + Math.max(...encoders.map((format) => ENCODE_BYTES_PER_PIXEL[format])))
   return Math.ceil(shape.inputBytes + OVERHEAD_BYTES + decode + encode)
 }
