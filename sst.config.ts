@@ -36,7 +36,7 @@ export default $config({
     const { webhookQueues, webhooks } = await import("./packages/infra/webhooks")
 
     const { vpc } = network()
-    const { raw, processed } = storage()
+    const { raw, processed, cdn } = storage()
     const { bySize, deadLetter, ingest, ingestDeadLetter } = queues()
     const db = database(vpc)
     const webhookQueue = webhookQueues()
@@ -82,7 +82,8 @@ export default $config({
       databaseSecretArn: db.databaseSecretArn,
       fallbackKeySeed: db.postgres.password,
       migration: db.migration,
-      webhookSecret: delivery.secret.value
+      webhookSecret: delivery.secret.value,
+      cdnUrl: cdn?.url
     })
     const alarms = monitoring({
       queues: bySize,
@@ -104,6 +105,9 @@ export default $config({
       apiUrl: http.service.url,
       rawBucket: raw.name,
       processedBucket: processed.name,
+      // `IMGPIPE_DELIVERY=cdn`: where renditions are served (`<cdnUrl>/<image_id>/<size>[.webp|.avif]`).
+      cdnUrl: cdn?.url,
+      cdnDistributionId: cdn?.distribution.id,
       smallQueueName: bySize.small.nodes.queue.name,
       smallQueueUrl: bySize.small.url,
       mediumQueueName: bySize.medium.nodes.queue.name,

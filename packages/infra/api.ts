@@ -27,6 +27,11 @@ export interface ApiInput {
   readonly migration: $util.Resource
   /** `IMGPIPE_WEBHOOK_SECRET` (webhooks.ts): with it `POST /upload` accepts a `callback_url`. */
   readonly webhookSecret?: $util.Input<string>
+  /**
+   * The distribution in front of the processed bucket (cdn.ts, made by storage.ts when the stage
+   * delivers with `cdn`): its URL becomes `IMGPIPE_CDN_URL`. Absent: `IMGPIPE_DELIVERY=signed`.
+   */
+  readonly cdnUrl?: $util.Input<string>
 }
 
 export const DOCKERFILE = "packages/api/Dockerfile"
@@ -81,6 +86,7 @@ export function api(input: ApiInput) {
     webhookQueueUrl: input.webhookQueues.queue.url,
     dbPool: sizing.api.dbPool,
     webhookSecret: input.webhookSecret,
+    delivery: input.cdnUrl === undefined ? { mode: "signed" } : { mode: "cdn", cdnUrl: input.cdnUrl },
     stage: $app.stage
   })
 

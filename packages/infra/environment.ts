@@ -11,7 +11,7 @@
  * `AWS_REGION` is set by Lambda and ECS themselves; `AWS_ENDPOINT_URL`, `IMGPIPE_PUBLIC_URL` and
  * `IMGPIPE_DATA_DIR` belong to emulators and the embedded mode and are left unset.
  */
-import { API_PORT, LIMITS, MAX_RECEIVES, type Size, WEBHOOK_URLS } from "./settings"
+import { API_PORT, type ExtraFormat, LIMITS, MAX_RECEIVES, type Size, stageDelivery, WEBHOOK_URLS } from "./settings"
 
 type Env = Record<string, $util.Input<string>>
 
@@ -25,12 +25,21 @@ export interface RuntimeResources {
   readonly queueUrls: Readonly<Record<Size, $util.Input<string>>>
 }
 
-/** What every runtime's `Settings` layer reads; explicit so a stage's values show in the config. */
-const settingsEnv: Env = {
+/** `IMGPIPE_FORMATS` as core reads it: a comma list, or `none` for the baseline only. */
+export const formatsValue = (formats: ReadonlyArray<ExtraFormat>): string =>
+  formats.length === 0 ? "none" : formats.join(",")
+
+/**
+ * What every runtime's `Settings` layer reads; explicit so a stage's values show in the config.
+ * `IMGPIPE_FORMATS` (settings.ts `stageDelivery`) matters to ProcessImage, which encodes the
+ * extras, but every runtime gets the same value so that none reads a different default.
+ */
+const settingsEnv = (): Env => ({
   IMGPIPE_MAX_UPLOAD_BYTES: String(LIMITS.maxUploadBytes),
   IMGPIPE_MAX_PIXELS: String(LIMITS.maxPixels),
-  IMGPIPE_KEEP_ORIGINALS: String(LIMITS.keepOriginals)
-}
+  IMGPIPE_KEEP_ORIGINALS: String(LIMITS.keepOriginals),
+  IMGPIPE_FORMATS: formatsValue(stageDelivery($app.stage).formats)
+})
 
 /**
  * OpenTelemetry, off unless the deploy turns it on: `OTEL_EXPORTER_OTLP_ENDPOINT` (and
@@ -71,7 +80,7 @@ export const startProcessingEnvironment = (r: Omit<RuntimeResources, "rawBucket"
   IMGPIPE_QUEUE_SMALL_URL: r.queueUrls.small,
   IMGPIPE_QUEUE_MEDIUM_URL: r.queueUrls.medium,
   IMGPIPE_QUEUE_LARGE_URL: r.queueUrls.large,
-  ...settingsEnv,
+  ...settingsEnv(),
   ...tracingEnvironment()
 })
 
@@ -84,7 +93,7 @@ export const processImageEnvironment = (r: Omit<RuntimeResources, "queueUrls">):
   // delivery is the last one, so it must know the queue's maxReceiveCount. Set from the value the
   // queues are created with, so the two cannot drift apart.
   IMGPIPE_MAX_RECEIVES: String(MAX_RECEIVES),
-  ...settingsEnv,
+  ...settingsEnv(),
   ...tracingEnvironment()
 })
 
@@ -104,6 +113,11 @@ export const apiEnvironment = (
     /** The webhook queue, for the admin API's statistics and redrive (the API sends no webhooks). */
     readonly webhookQueueUrl: $util.Input<string>
     readonly dbPool: number
+    /**
+     * `IMGPIPE_DELIVERY`, and with `cdn` the distribution's `https://<domain>` as `IMGPIPE_CDN_URL`
+     * (cdn.ts): `get_image` redirects to `${IMGPIPE_CDN_URL}/<key>` for renditions.
+     */
+    readonly delivery: { readonly mode: "signed" } | { readonly mode: "cdn"; readonly cdnUrl: $util.Input<string> }
     /** `IMGPIPE_WEBHOOK_SECRET` (webhooks.ts): `POST /upload` refuses a `callback_url` while webhooks are off. */
     readonly webhookSecret?: $util.Input<string>
     readonly stage?: string
@@ -121,7 +135,9 @@ export const apiEnvironment = (
     IMGPIPE_WEBHOOK_QUEUE_URL: r.webhookQueueUrl,
     // Connections per task, as counted in the connection budget (settings.ts CONNECTIONS).
     IMGPIPE_DB_POOL_SIZE: String(r.dbPool),
-    ...settingsEnv,
+    IMGPIPE_DELIVERY: r.delivery.mode,
+    ...(r.delivery.mode === "cdn" ? { IMGPIPE_CDN_URL: r.delivery.cdnUrl } : {}),
+    ...settingsEnv(),
     ...tracingEnvironment(),
     // The stage-wide receiver (an upload without a callback_url gets webhooks there), when set.
     ...(r.stage !== undefined && WEBHOOK_URLS[r.stage] !== undefined

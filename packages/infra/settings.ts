@@ -127,6 +127,35 @@ export const LIMITS = {
   keepOriginals: true
 } as const
 
+/** Extra encodings `IMGPIPE_FORMATS` may name (core's EXTRA_FORMATS), made for every size beside the baseline. */
+export type ExtraFormat = "webp" | "avif"
+
+/** CloudFront price classes: which edge locations serve viewers (and at which per-GB prices). */
+export type PriceClass = "PriceClass_100" | "PriceClass_200" | "PriceClass_All"
+
+/**
+ * How a stage delivers renditions (SYSTEM.md "Delivery"; docs/deploy.md#delivery):
+ * - `mode`: `IMGPIPE_DELIVERY`. `cdn` puts the CloudFront distribution of cdn.ts in front of the
+ *   processed bucket and gives the API its URL as `IMGPIPE_CDN_URL`; `signed` creates no
+ *   distribution (it would make every rendition public, which is what `signed` is chosen to avoid)
+ *   and keeps the presigned GETs.
+ * - `formats`: `IMGPIPE_FORMATS`, the extras ProcessImage encodes beside the baseline; `[]` is the
+ *   baseline only, `["webp", "avif"]` adds AVIF (~1 s more CPU per large rendition; docs/deploy.md#processimage).
+ * - `priceClass`: the distribution's edge locations. `PriceClass_100` (North America, Europe,
+ *   Israel) is the cheapest per GB; `PriceClass_All` serves every region from a nearby edge, at
+ *   that region's price.
+ */
+export interface StageDelivery {
+  readonly mode: "cdn" | "signed"
+  readonly formats: ReadonlyArray<ExtraFormat>
+  readonly priceClass: PriceClass
+}
+
+export const stageDelivery = (stage: string): StageDelivery =>
+  isProd(stage)
+    ? { mode: "cdn", formats: ["webp"], priceClass: "PriceClass_All" }
+    : { mode: "cdn", formats: ["webp"], priceClass: "PriceClass_100" }
+
 /** A Route 53 domain per stage puts the API behind HTTPS; required for `prod`: docs/deploy.md#deploy-prod. */
 export const API_DOMAINS: Readonly<Record<string, string>> = {}
 

@@ -1,9 +1,19 @@
 /**
- * The two buckets. Clients PUT originals straight into `raw` with a presigned URL; ProcessImage
- * writes the renditions to `processed`. Both stay private (SST's default public access block):
- * every read and write goes through a URL the API signed.
+ * The two buckets, and the distribution in front of `processed`. Clients PUT originals straight
+ * into `raw` with a presigned URL; ProcessImage writes the renditions to `processed`. Both stay
+ * private (SST's default public access block): originals are read through URLs the API signed;
+ * renditions through CloudFront (origin access control, cdn.ts) when the stage delivers with
+ * `cdn`, else through signed URLs too.
  */
-import { accountBucketPrefix, BUCKET_PREFIX, bucketNames, LIMITS, QUEUE_RETENTION_SECONDS } from "./settings"
+import { cdn, renditionReadPolicy } from "./cdn"
+import {
+  accountBucketPrefix,
+  BUCKET_PREFIX,
+  bucketNames,
+  LIMITS,
+  QUEUE_RETENTION_SECONDS,
+  stageDelivery
+} from "./settings"
 
 /** Incomplete multipart uploads are invisible but billed; a day is ample to finish one. */
 const abortIncompleteUploads = {
@@ -125,8 +135,18 @@ export function storage() {
     rules: rawLifecycleRules(LIMITS.keepOriginals)
   })
 
+  // The distribution comes first: the processed bucket's policy names it (and it needs only the
+  // bucket's name, not the bucket). `signed` makes none: nothing of the bucket is public then.
+  const delivery = stageDelivery($app.stage)
+  const renditionsCdn = delivery.mode === "cdn"
+    ? cdn({ processedBucketName: names.apply((n) => n.processed), priceClass: delivery.priceClass })
+    : undefined
+
   const processed = new sst.aws.Bucket("ProcessedImages", {
-    // Read-only for browsers: a page may fetch() a rendition it was redirected to.
+    // Only this stage's distribution may read objects (no `access`: the public access block stays).
+    policy: renditionsCdn ? [renditionReadPolicy(renditionsCdn.distribution.arn)] : undefined,
+    // Read-only for browsers: a page may fetch() a rendition it was redirected to (signed URLs;
+    // CloudFront adds its own CORS header, cdn.ts).
     cors: {
       allowOrigins: ["*"],
       allowMethods: ["GET", "HEAD"],
@@ -144,5 +164,5 @@ export function storage() {
     rules: [abortIncompleteUploads]
   })
 
-  return { raw, processed }
+  return { raw, processed, cdn: renditionsCdn }
 }

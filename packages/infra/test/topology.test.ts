@@ -46,7 +46,11 @@ const SPEC_VARIABLES = new Set([
   // "Integration" (webhooks): the stage-wide receiver, the signing secret, the backoff's base.
   "IMGPIPE_WEBHOOK_URL",
   "IMGPIPE_WEBHOOK_SECRET",
-  "IMGPIPE_WEBHOOK_RETRY_BASE_SECONDS"
+  "IMGPIPE_WEBHOOK_RETRY_BASE_SECONDS",
+  // "Delivery": the extra encodings, how renditions are handed out, and where the CDN serves them.
+  "IMGPIPE_FORMATS",
+  "IMGPIPE_DELIVERY",
+  "IMGPIPE_CDN_URL"
 ])
 /** Handler settings outside the spec's table that the infra deliberately sets (environment.ts). */
 const HANDLER_VARIABLES = new Set([
@@ -276,7 +280,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
     const limits = {
       IMGPIPE_MAX_UPLOAD_BYTES: "26214400",
       IMGPIPE_MAX_PIXELS: "50000000",
-      IMGPIPE_KEEP_ORIGINALS: "true"
+      IMGPIPE_KEEP_ORIGINALS: "true",
+      // The stage's extra encodings (settings.ts stageDelivery), the same for every runtime.
+      IMGPIPE_FORMATS: "webp"
     }
 
     expect(named("sst.aws.Function", "StartProcessing").args.environment).toEqual({
@@ -317,6 +323,9 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
       IMGPIPE_QUEUE_LARGE_URL: queueUrl("large"),
       ...webhooks,
       IMGPIPE_DB_POOL_SIZE: stage === "prod" ? "10" : "5",
+      // Renditions through the stage's CloudFront distribution (cdn.test.ts).
+      IMGPIPE_DELIVERY: "cdn",
+      IMGPIPE_CDN_URL: "https://d111111abcdef8.cloudfront.net",
       ...limits
     })
     // Secrets reach the task as SSM SecureString references, never in the task definition.

@@ -210,6 +210,16 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
     }
   }
 
+  /** As the provider's: a generated id, the ARN from it, and `<id>.cloudfront.net`. */
+  class Distribution extends Component {
+    readonly id = new FakeOutput("E2QWRUHAPOMQZL")
+    readonly arn = new FakeOutput(`arn:aws:cloudfront::${ACCOUNT}:distribution/E2QWRUHAPOMQZL`)
+    readonly domainName = new FakeOutput("d111111abcdef8.cloudfront.net")
+    constructor(name: string, args?: unknown, opts?: unknown) {
+      super("aws.cloudfront.Distribution", name, args, opts)
+    }
+  }
+
   /** A provider resource (`aws.*`): records itself; `arn`/`id`/`name`/`version` are tokens. */
   const providerResource = (kind: string) =>
     class extends Component {
@@ -271,6 +281,7 @@ export const installSstFakes = (options: FakeGlobalsOptions): Recorder => {
       sqs: { QueuePolicy: providerResource("aws.sqs.QueuePolicy") },
       lambda: { Invocation: providerResource("aws.lambda.Invocation") },
       ssm: { Parameter: providerResource("aws.ssm.Parameter") },
+      cloudfront: { Distribution, OriginAccessControl: providerResource("aws.cloudfront.OriginAccessControl") },
       cloudwatch: { MetricAlarm: providerResource("aws.cloudwatch.MetricAlarm"), Dashboard }
     }
   })
