@@ -109,7 +109,7 @@ describe("the decode memory estimate", () => {
     "photo-246x345.tiff",
     "photo-3024x4032-iphone-xs-p3.avif"
   ]
-  const measure = async (file: string, box: SizeBox): Promise<PeakRss> => {
+  const measure = async (file: string, box: SizeBox, formats: string): Promise<PeakRss> => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [
@@ -117,7 +117,11 @@ describe("the decode memory estimate", () => {
         "tsx",
         join(import.meta.dirname, "support/peak-rss-child.ts"),
         fixturePath(file),
-        `${box.width}x${box.height}`
+        `${box.width}x${box.height}`,
+        "1",
+        "1000000",
+        formats,
+        formats === "" ? "" : "placeholder"
       ],
       { timeout: 120_000 }
     )
@@ -126,33 +130,40 @@ describe("the decode memory estimate", () => {
 
   it("stays above the measured peak of every fixture format and size (one child process each)", async () => {
     // The large size (the biggest encode, the least shrink-on-load) of each, and the small size of
-    // the 20 MP JPEG (the deepest shrink-on-load): the machine is shared, keep it to ten processes.
+    // the 20 MP JPEG (the deepest shrink-on-load); then the large size with every extra format
+    // (WebP, AVIF: the raw pixels held while the AVIF encoder runs) and the placeholder, opaque and
+    // with alpha. The machine is shared, keep it to a dozen processes.
     const queue = [
-      ...MEASURED.map((file) => ({ file, box: BOXES[2]! })),
-      { file: MEASURED[0]!, box: BOXES[0]! }
+      ...MEASURED.map((file) => ({ file, box: BOXES[2]!, formats: "" })),
+      { file: MEASURED[0]!, box: BOXES[0]!, formats: "" },
+      { file: MEASURED[0]!, box: BOXES[2]!, formats: "webp,avif" },
+      { file: "alpha-2048x1536-rgba.png", box: BOXES[2]!, formats: "webp,avif" }
     ]
-    const measured: Array<{ label: string; file: string; box: SizeBox; above: number }> = []
+    const measured: Array<{ label: string; file: string; box: SizeBox; formats: string; above: number }> = []
     // Two at a time: each child measures only its own process.
     const worker = async () => {
       for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-        const m = await measure(next.file, next.box)
+        const m = await measure(next.file, next.box, next.formats)
         const above = m.peakBytes - m.baselineBytes
-        const label = `${next.file} into ${next.box.width}: ${JSON.stringify(m)}`
+        const label = `${next.file} into ${next.box.width} [${next.formats}]: ${JSON.stringify(m)}`
         expect(m.estimateBytes, label).toBeGreaterThanOrEqual(above)
         // The kernel's RSS counters are per-thread and synced lazily, so VmHWM may read a little
         // under an earlier VmRSS when the work itself adds next to nothing (a 320 box
         // shrink-on-load): allow that skew, no more.
         expect(m.peakBytes, label).toBeGreaterThan(m.baselineBytes - COUNTER_SKEW_BYTES)
-        measured.push({ label, file: next.file, box: next.box, above })
+        measured.push({ label, file: next.file, box: next.box, formats: next.formats, above })
       }
     }
     await Promise.all([worker(), worker()])
-    expect(measured).toHaveLength(MEASURED.length + 1)
+    expect(measured).toHaveLength(MEASURED.length + 3)
     // The measurement measured something: decoding 20 MP for the large box (half-size
-    // shrink-on-load, ~15 MB of pixels) shows in the high-water mark.
-    const big = measured.find((m) => m.file === MEASURED[0] && m.box === BOXES[2])
+    // shrink-on-load, ~15 MB of pixels) shows in the high-water mark, and the AVIF encoder adds to
+    // it (measured 37 → 78 MiB).
+    const big = measured.find((m) => m.file === MEASURED[0] && m.box === BOXES[2] && m.formats === "")
     expect(big?.above, big?.label).toBeGreaterThan(8 * MIB)
-  }, 180_000)
+    const extras = measured.find((m) => m.file === MEASURED[0] && m.box === BOXES[2] && m.formats !== "")
+    expect(extras?.above, extras?.label).toBeGreaterThan((big?.above ?? 0) + 8 * MIB)
+  }, 240_000)
 })
 
 // ---- the budget -------------------------------------------------------------------------------

@@ -25,6 +25,11 @@ import type { SizeBox } from "../domain/sizes.js"
  * - The encoder holds the whole output (mozjpeg's progressive coefficients, libwebp's planes):
  *   up to 13 B per output pixel for JPEG, 28 B for WebP with alpha (a 2048×1536 PNG kept at its
  *   size: 85 MiB).
+ * - Extra formats (IMGPIPE_FORMATS): the decode ends in raw 8-bit pixels (≤ 4 B per output pixel)
+ *   that stay held while the encoders run one after another. An opaque WebP extra did not raise the
+ *   peak (20 MP JPEG into 2048: 37 MiB either way); AVIF (aom, effort 3) adds ~31 B per output pixel
+ *   opaque and ~34 B with alpha (20 MP JPEG into 2048×1152: 37 → 78 MiB, at two libvips threads
+ *   104 MiB; the RGBA 2048×1536 PNG: 97 → 114 MiB, two threads 125 MiB). Counted as 48 B.
  */
 
 /** Peak bytes per decoded pixel-band-byte, by format; AVIF by bytes per band (8 bits vs 10/12). */

@@ -7,13 +7,15 @@
  * the memory budget made for the boxes.
  *
  * argv: <image file> <box,box,…> (e.g. 320x320,2048x2048) [copies resized at once, default 1]
- * [decode budget in MiB, default: large enough for anything]. With several boxes the later ones may
+ * [decode budget in MiB, default: large enough for anything] [extra formats, e.g. webp,avif; default
+ * none] [placeholder: "placeholder" to make it too]. With several boxes the later ones may
  * reuse or add to what glibc kept from the earlier ones (per-thread malloc arenas): measure one box
  * per process for the cost of one decode.
  */
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import sharp from "sharp"
+import type { ExtraFormat } from "../../src/domain/formats.js"
 import { makeDecodeBudget } from "../../src/resizer/memoryBudget.js"
 import { configureSharp, estimateResizeMemory, makeSharpResizer } from "../../src/resizer/SharpResizer.js"
 
@@ -31,7 +33,12 @@ const status = (field: "VmRSS" | "VmHWM"): number => {
   return Number(match?.[1] ?? Number.NaN) * 1024
 }
 
-const [file = "", boxes = "320x320", copiesText = "1", budgetText = "1000000"] = process.argv.slice(2)
+const [file = "", boxes = "320x320", copiesText = "1", budgetText = "1000000", formatsText = "", placeholderText = ""] =
+  process.argv.slice(2)
+const options = {
+  formats: formatsText.split(",").filter((format): format is ExtraFormat => format === "webp" || format === "avif"),
+  placeholder: placeholderText === "placeholder"
+}
 const copies = Number(copiesText)
 const sizes = boxes.split(",").map((box) => {
   const [width = 0, height = 0] = box.split("x").map(Number)
@@ -43,7 +50,7 @@ const program = Effect.gen(function* () {
   yield* Effect.orDie(configureSharp)
   const resizer = makeSharpResizer({ maxPixels: MAX_PIXELS, budget: yield* makeDecodeBudget(Number(budgetText)) })
   const bytes = new Uint8Array(readFileSync(file))
-  const estimates = yield* Effect.forEach(sizes, (box) => estimateResizeMemory(bytes, box, MAX_PIXELS))
+  const estimates = yield* Effect.forEach(sizes, (box) => estimateResizeMemory(bytes, box, MAX_PIXELS, options))
   yield* Effect.promise(() =>
     sharp({ create: { width: 8, height: 8, channels: 3, background: "#000" } }).jpeg().toBuffer()
   )
@@ -52,7 +59,7 @@ const program = Effect.gen(function* () {
   for (const box of sizes) {
     yield* Effect.forEach(
       Array.from({ length: copies }, () => box),
-      (b) => Effect.zipRight(resizer.probe(bytes), resizer.resize(bytes, b)),
+      (b) => Effect.zipRight(resizer.probe(bytes), resizer.resize(bytes, b, options)),
       { concurrency: "unbounded" }
     )
   }
