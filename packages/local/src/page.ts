@@ -8,15 +8,13 @@
  * What it shows: the limits; the backlog when there is one; one status line that always says the
  * same as the last log line; the PUT's byte progress (the client's `onProgress`, XMLHttpRequest in a
  * browser); the three sizes side by side at their true proportions to each other, each with its
- * dimensions and bytes and a link to the full size, updated from the status events; errors in red
+ * dimensions and bytes and a link to the full size, updated from the status events, each painted with
+ * the image's placeholder (ThumbHash over its dominant colour, from the status JSON's `placeholder`)
+ * until its rendition has loaded; errors in red
  * with the server's code and message. The script is a plain string (no template literals: this
  * file is one).
  */
-import { HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
-import { build, type Plugin } from "esbuild"
-import { dirname } from "node:path"
-import { fileURLToPath } from "node:url"
+export { buildClientScript, makeClientScriptRoute } from "./clientScript.js"
 
 export const indexHtml = `<!doctype html>
 <html lang="en">
@@ -125,12 +123,39 @@ function expected(box, original) {
   return { width: Math.max(1, Math.round(original.width * s)), height: Math.max(1, Math.round(original.height * s)) }
 }
 
-/** One figure per size, each as wide as its pixels relative to the others (flex-grow = width). */
+/**
+ * The placeholder's paint, a CSS background: the ThumbHash as a PNG data URL (the client bundle's
+ * thumbHashToDataURL), stretched to the box, over the dominant colour; "" while the status has none
+ * (it comes with the small size) or when it cannot be read.
+ */
+var paint = { hash: "", css: "" }
+function placeholderPaint(status) {
+  var p = status && status.placeholder
+  if (!p || typeof p.thumbhash !== "string" || p.thumbhash === "") return ""
+  if (paint.hash !== p.thumbhash) {
+    var url = ""
+    try {
+      var raw = atob(p.thumbhash), bytes = new Uint8Array(raw.length)
+      for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i)
+      url = imgpipe.thumbHashToDataURL(bytes)
+    } catch (e) { url = "" }
+    var color = typeof p.dominant_color === "string" && /^#[0-9a-f]{6}$/i.test(p.dominant_color) ? p.dominant_color : ""
+    paint = { hash: p.thumbhash, css: [color, url ? 'url("' + url + '") center / 100% 100% no-repeat' : ""].join(" ").trim() }
+  }
+  return paint.css
+}
+
+/**
+ * One figure per size, each as wide as its pixels relative to the others (flex-grow = width). A size
+ * not made yet, and a made one until its image has loaded, shows the placeholder at the size's true
+ * proportions.
+ */
 function drawSizes(imageId, status) {
   var sizes = info ? info.sizes : [{ size: "small", box: { width: 320, height: 320 } }, { size: "medium", box: { width: 1024, height: 1024 } }, { size: "large", box: { width: 2048, height: 2048 } }]
   var root = $("sizes")
   root.hidden = false
   root.textContent = ""
+  var background = placeholderPaint(status)
   sizes.forEach(function (s) {
     var r = status && status.renditions[s.size]
     var ready = r && r.status === "ready"
@@ -144,11 +169,17 @@ function drawSizes(imageId, status) {
       a.target = "_blank"; a.title = "open the " + s.size + " size at full size"
       var img = document.createElement("img")
       img.src = a.href; img.alt = s.size + " rendition"; img.width = r.width; img.height = r.height
+      if (background) {
+        a.style.background = background
+        img.onload = function () { a.style.background = "" } // transparent pixels show the page, not the placeholder
+        if (img.complete) a.style.background = ""
+      }
       a.appendChild(img); fig.appendChild(a)
       cap.textContent = s.size + " · " + r.width + "×" + r.height + " · " + fmtBytes(r.bytes)
     } else {
       var box = document.createElement("div")
       box.className = "pending"; box.style.aspectRatio = dim.width + " / " + dim.height
+      if (background) box.style.background = background
       fig.appendChild(box)
       cap.textContent = s.size + " · " + (r && r.status === "failed" ? "failed" : "pending") + " (≈ " + dim.width + "×" + dim.height + ")"
     }
@@ -161,8 +192,14 @@ function drawSizes(imageId, status) {
 async function watch(client, imageId) {
   var shown = {}
   var lastStatus = ""
+  var placeholderShown = false
   function seen(status) {
     var changed = false
+    var p = status.placeholder
+    if (p && !placeholderShown && placeholderPaint(status)) {
+      placeholderShown = changed = true
+      step("placeholder: " + p.dominant_color + " and a ThumbHash of " + p.width + "×" + p.height + " px, painted until each size loads")
+    }
     Object.keys(status.renditions).forEach(function (size) {
       var r = status.renditions[size]
       if (r.status !== "pending" && !shown[size]) {
@@ -218,84 +255,3 @@ loadInfo()
 </body>
 </html>
 `
-
-/**
- * `@imgpipe/client`'s browser entry as one script (global `imgpipe`), as any bundler would build
- * it for a browser app. Node-only modules that the contract's imports reach but the client never
- * calls (core's index re-exports server use cases) are left out: workspace sources are declared
- * free of side effects, so esbuild drops what nothing uses, and whatever Node import would remain
- * fails the build instead of reaching the browser.
- */
-const here = dirname(fileURLToPath(import.meta.url))
-
-const serverOnlyOut: Plugin = {
-  name: "server-only-out",
-  setup(build) {
-    build.onResolve({ filter: /^(node:|@effect\/platform-node)/ }, (args) => ({
-      path: args.path,
-      external: true,
-      sideEffects: false
-    }))
-    build.onResolve({ filter: /.*/ }, async (args) => {
-      if (args.pluginData === "resolved") return undefined
-      const resolved = await build.resolve(args.path, {
-        kind: args.kind,
-        resolveDir: args.resolveDir,
-        importer: args.importer,
-        pluginData: "resolved"
-      })
-      if (resolved.errors.length > 0) return { errors: resolved.errors }
-      const workspace = /[\\/]packages[\\/][^\\/]+[\\/]src[\\/]/.test(resolved.path)
-      return { path: resolved.path, external: resolved.external, sideEffects: workspace ? false : resolved.sideEffects }
-    })
-  }
-}
-
-export const buildClientScript: Effect.Effect<string, Error> = Effect.tryPromise({
-  try: async () => {
-    const result = await build({
-      stdin: {
-        contents: "export { createClient, ImgpipeError } from \"@imgpipe/client\"",
-        resolveDir: here,
-        loader: "ts"
-      },
-      bundle: true,
-      platform: "browser",
-      format: "iife",
-      globalName: "imgpipe",
-      minify: true,
-      write: false,
-      plugins: [serverOnlyOut],
-      logLevel: "silent"
-    })
-    const code = result.outputFiles[0]?.text ?? ""
-    const leftover = /\brequire\(\s*["'](node:[^"']+|@effect\/platform-node[^"']*)["']/.exec(code)
-    if (leftover !== null) throw new Error(`the client's browser build still needs ${leftover[1]}`)
-    return code
-  },
-  catch: (cause) => (cause instanceof Error ? cause : new Error(String(cause)))
-})
-
-/** `GET /client.js`: built on the first request, then served from memory. */
-export const makeClientScriptRoute = Effect.map(Effect.cached(buildClientScript), (script) =>
-  script.pipe(
-    Effect.map((code) =>
-      HttpServerResponse.text(code, {
-        contentType: "text/javascript; charset=utf-8",
-        headers: { "cache-control": "no-cache" }
-      })
-    ),
-    Effect.catchAll((error) =>
-      Effect.logError("the upload page's client script did not build", error).pipe(
-        Effect.as(
-          HttpServerResponse.text(
-            `console.error(${JSON.stringify(`imgpipe: /client.js did not build: ${error.message}`)})`,
-            {
-              status: 500,
-              contentType: "text/javascript; charset=utf-8"
-            }
-          )
-        )
-      )
-    )
-  ))
