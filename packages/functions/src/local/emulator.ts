@@ -4,8 +4,9 @@
  * dead-letter queue, the ingest queue (the raw bucket's notifications) with its own, the webhook
  * queue (`webhooks-<stage>`, consumed by DeliverWebhook) with its own — plus what fauxqs lacks:
  *
- * - presigned URLs checked, conditional writes and object tagging, as S3 does them
- *   (`s3-behaviour.ts`);
+ * - presigned URLs checked, conditional writes, object tagging, private buckets and the stored
+ *   `Cache-Control`, as S3 does them (`s3-behaviour.ts`), with anonymous reads of the processed
+ *   bucket standing in for CloudFront (`cdn-origin.ts`);
  * - every object stored (PUT, or copy) is reported on `objectCreated`, which the event-source
  *   emulator turns into S3 ObjectCreated notifications on the ingest queue. fauxqs has no bucket
  *   notifications, but its Fastify app (`buildApp`) lets a response hook see each completed write.
@@ -44,6 +45,12 @@ export interface EmulatorOptions {
   readonly maxReceiveCount: number
   /** Refuse presigned requests whose signature does not match (default true). */
   readonly verifyPresignedUrls?: boolean
+  /**
+   * Let anonymous GET/HEAD read the processed bucket's objects, as the CloudFront distribution does
+   * in AWS (`IMGPIPE_DELIVERY=cdn`, the default: true). Every other anonymous request to either
+   * bucket is refused, as S3 refuses it (`cdn-origin.ts`).
+   */
+  readonly anonymousRenditionReads?: boolean
 }
 
 export interface QueueInfo {
@@ -78,6 +85,11 @@ export interface AwsEmulator {
   /** Webhook deliveries, consumed by DeliverWebhook, and the deliveries it gave up. */
   readonly webhookQueue: QueueInfo
   readonly webhookDeadLetterQueue: QueueInfo
+  /**
+   * The processed bucket's path-style URL, `<endpoint>/<bucket>`, where anonymous GETs read the
+   * renditions (`IMGPIPE_CDN_URL` under `start:aws-local`); undefined without anonymous reads.
+   */
+  readonly cdnUrl: string | undefined
   /** Objects created in any bucket, in the order their writes completed. */
   readonly objectCreated: Queue.Dequeue<CreatedObject>
   /** The environment variables that point imgpipe's runtimes at this emulator. */
@@ -107,7 +119,12 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
 
     const app = buildApp({ logger: false, defaultRegion: options.region })
 
-    installS3Behaviour(app, { verifyPresignedUrls: verify, keys: options.keys })
+    installS3Behaviour(app, {
+      verifyPresignedUrls: verify,
+      keys: options.keys,
+      privateBuckets: [options.rawBucket, options.processedBucket],
+      publicReadBucket: options.anonymousRenditionReads ?? true ? options.processedBucket : undefined
+    })
 
     app.addHook("onResponse", async (request: FastifyRequest, reply: FastifyReply) => {
       if (request.method !== "PUT" || reply.statusCode !== 200) return
@@ -221,8 +238,11 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
       })
     })
 
+    const cdnUrl = options.anonymousRenditionReads ?? true ? `${endpoint}/${options.processedBucket}` : undefined
+
     return {
       endpoint,
+      cdnUrl,
       region: options.region,
       keys: options.keys,
       buckets: { raw: options.rawBucket, processed: options.processedBucket },
@@ -245,7 +265,9 @@ export const makeAwsEmulator = (options: EmulatorOptions): Effect.Effect<AwsEmul
         IMGPIPE_QUEUE_LARGE_URL: queues.large.url,
         IMGPIPE_MAX_RECEIVES: String(options.maxReceiveCount),
         IMGPIPE_WEBHOOK_QUEUE_URL: webhookQueue.url,
-        IMGPIPE_WEBHOOK_DLQ_URL: webhookDeadLetterQueue.url
+        IMGPIPE_WEBHOOK_DLQ_URL: webhookDeadLetterQueue.url,
+        // Renditions at stable unsigned URLs, as CloudFront serves them in AWS (IMGPIPE_DELIVERY=cdn).
+        ...(cdnUrl === undefined ? {} : { IMGPIPE_CDN_URL: cdnUrl })
       },
       s3,
       sqs
