@@ -3,25 +3,32 @@
  * against a bare handler on one core, the Lambda handlers' cold-start weight, and the peak memory
  * of a resize per message class against the decode budget. Prints progress and one table, and
  * regenerates docs/benchmarks.md and docs/benchmarks.svg. Takes about 12 minutes on 2 cores (the
- * memory section's large AVIFs about 7 of them).
+ * memory section's large AVIFs about 7 of them), plus the formats section's AVIF encodes.
  *
- * BENCH_SECTIONS=resize,pipeline,api,lambda,memory,webhooks,sse picks sections (all by default; a partial run
- * still rewrites the documents, with the other sections marked "not run"). `bun run bench --
- * --only memory` (a comma list) runs those sections and only prints them, leaving the documents
- * alone. BENCH_DATABASE_URL: the PostgreSQL server the API section creates its scratch database on
+ * BENCH_SECTIONS=resize,pipeline,api,lambda,memory,webhooks,sse,formats picks sections (all by
+ * default; a partial run still rewrites the documents, with the other sections marked "not run").
+ * `bun run bench -- --only memory` (a comma list) runs those sections and only prints them, leaving
+ * the documents alone; with `--splice` it also rewrites those sections, and only those, in
+ * docs/benchmarks.md. `--json <file>` writes the run's results (report/results.ts) as JSON.
+ * `--quick`: the formats section measures the `small` mix once per photo (a try-out, not a result).
+ * BENCH_DATABASE_URL: the PostgreSQL server the API section creates its scratch database on
  * (default the local one).
  * BENCH_PIPELINE_RATE: uploads/s of the pipeline's latency phase (default: half the capacity).
  */
-import { writeFileSync } from "node:fs"
+import { settingsConfig } from "@imgpipe/core"
+import { Effect } from "effect"
+import { readFileSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, release, totalmem, type } from "node:os"
 import { join } from "node:path"
 import sharp from "sharp"
 import { runApiSection } from "./api.js"
+import { runFormatsSection } from "./formats.js"
 import { runLambdaSection } from "./lambda.js"
 import { runMemorySection } from "./memory.js"
 import { runPipelineSection } from "./pipeline.js"
 import { markdown } from "./report/markdown.js"
 import type { Results } from "./report/results.js"
+import { HEADINGS, type Section, SECTIONS, spliceSections } from "./report/sections.js"
 import { stdoutTable } from "./report/summary.js"
 import { svgChart } from "./report/svg.js"
 import { runResizeSection } from "./resize.js"
@@ -29,9 +36,6 @@ import { imagemagickVersion } from "./resize/imagemagick.js"
 import { runSseSection } from "./sse.js"
 import { elapsedSeconds, progress, readMix, repoRoot } from "./util.js"
 import { runWebhooksSection } from "./webhooks.js"
-
-const SECTIONS = ["resize", "pipeline", "api", "lambda", "memory", "webhooks", "sse"] as const
-type Section = (typeof SECTIONS)[number]
 
 const onlyAt = process.argv.indexOf("--only")
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined
@@ -41,6 +45,7 @@ const chosen = new Set<Section>(
     .map((s) => s.trim())
     .filter((s): s is Section => (SECTIONS as ReadonlyArray<string>).includes(s))
 )
+const quick = process.argv.includes("--quick")
 
 const load = (): string => loadavg().map((n) => n.toFixed(2)).join(" / ")
 
@@ -85,6 +90,11 @@ const main = async () => {
   const webhooks = await attempt("webhooks", () => runWebhooksSection({ deliveries: 300, concurrencies: [8, 32] }))
   // 1,000 open event streams: idle cost and fan-out of one change (under a minute; most of it opening them).
   const sse = await attempt("sse", () => runSseSection({ streams: 1000, windowSeconds: 4 }))
+  // IMGPIPE_FORMATS none / webp / webp,avif, a fresh process each, then the encoder settings.
+  const formats = await attempt(
+    "formats",
+    () => runFormatsSection({ mix: quick ? readMix("small") : mix, quick, sizes: Effect.runSync(settingsConfig).sizes })
+  )
 
   const results: Results = {
     machine: {
@@ -107,10 +117,27 @@ const main = async () => {
     lambda,
     memory,
     webhooks,
-    sse
+    sse,
+    formats
+  }
+  const jsonAt = process.argv.indexOf("--json")
+  const jsonPath = jsonAt >= 0 ? process.argv[jsonAt + 1] : undefined
+  if (jsonPath !== undefined) {
+    writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`)
+    progress(`wrote the results to ${jsonPath}`)
   }
   if (only !== undefined) {
     process.stdout.write(`\n${stdoutTable(results)}\n\n`)
+    if (process.argv.includes("--splice")) {
+      const path = join(repoRoot, "docs/benchmarks.md")
+      writeFileSync(
+        path,
+        spliceSections(readFileSync(path, "utf8"), markdown(results), [...chosen].map((s) => HEADINGS[s]))
+      )
+      progress(
+        `replaced ${[...chosen].join(", ")} in docs/benchmarks.md (the summary and other sections are unchanged)`
+      )
+    }
     return
   }
   writeFileSync(join(repoRoot, "docs/benchmarks.svg"), svgChart(results))

@@ -109,7 +109,7 @@ const measure = async (path: string, box: number, copies = 1, budgetMib?: number
 const mib = (bytes: number) => bytes / MIB
 
 /** The allocator and libvips settings ProcessImage runs with (packages/infra/functions.ts). */
-const LAMBDA_ENV = {
+export const LAMBDA_ENV = {
   ...process.env,
   MALLOC_ARENA_MAX: String(PROCESS_IMAGE.mallocArenaMax),
   MALLOC_MMAP_THRESHOLD_: String(PROCESS_IMAGE.mallocMmapThresholdBytes),

@@ -1,10 +1,12 @@
 /** docs/benchmarks.md: the machine, the summary, the targets and each section in detail. */
+import { formatsMarkdown } from "../formats/report.js"
 import { memoryMarkdown } from "../memory.js"
 import { METHODS, type PhotoResult, type ResizeSection } from "../resize/methods.js"
 import { sseMarkdown } from "../sse.js"
 import { fmt, fmtBytes } from "../util.js"
 import { webhooksMarkdown } from "../webhooks.js"
 import { isError, type Results, targetsOf } from "./results.js"
+import { HEADINGS } from "./sections.js"
 import { KEYS, rows } from "./summary.js"
 
 const mdTable = (
@@ -173,7 +175,7 @@ export const markdown = (results: Results): string => {
   )
   lines.push("")
 
-  section(lines, "## 1. Resize cost per image", results.resize, (r) => {
+  section(lines, HEADINGS.resize, results.resize, (r) => {
     lines.push(
       `Sizes: small ${r.sizes.small.width}, medium ${r.sizes.medium.width}, large ${r.sizes.large.width} px boxes. Photos: the load test's \`photos\` mix`
     )
@@ -188,7 +190,7 @@ export const markdown = (results: Results): string => {
     lines.push("")
     lines.push(resizeDetail(r))
   })
-  section(lines, "## 2. Embedded pipeline", results.pipeline, (p) => {
+  section(lines, HEADINGS.pipeline, results.pipeline, (p) => {
     lines.push(`\`bun run start\` as a child process on a temporary data folder (${p.settings}), fed over HTTP.`)
     lines.push("")
     lines.push(mdTable(["phase", "images", "result"], [
@@ -218,7 +220,7 @@ export const markdown = (results: Results): string => {
     )
     lines.push("seconds per image are the runner process's own (/proc), status polls included.")
   })
-  section(lines, "## 3. API on one core", results.api, (a) => {
+  section(lines, HEADINGS.api, results.api, (a) => {
     lines.push(
       `The ECS API (\`packages/api/src/main.ts\`: PostgreSQL + S3 presigns) and a bare \`node:http\` handler with the same`
     )
@@ -250,7 +252,7 @@ export const markdown = (results: Results): string => {
     lines.push("core serves when nothing else runs on it; the target's ratio uses it. req/s and the latencies are")
     lines.push("wall-clock, so they also show whatever else the machine was running (see the load average).")
   })
-  section(lines, "## 4. Lambda cold start", results.lambda, (l) => {
+  section(lines, HEADINGS.lambda, results.lambda, (l) => {
     lines.push(
       `esbuild, ESM, minified, \`sharp\` external (its native library ships beside the bundle). Import time: median`
     )
@@ -277,8 +279,9 @@ export const markdown = (results: Results): string => {
       )
     )
   })
-  section(lines, "## 5. Decode memory", results.memory, (m) => lines.push(memoryMarkdown(m)))
-  section(lines, "## Webhook delivery", results.webhooks, (w) => lines.push(webhooksMarkdown(w)))
-  section(lines, "## Open event streams", results.sse, (s) => lines.push(sseMarkdown(s)))
+  section(lines, HEADINGS.memory, results.memory, (m) => lines.push(memoryMarkdown(m)))
+  section(lines, HEADINGS.webhooks, results.webhooks, (w) => lines.push(webhooksMarkdown(w)))
+  section(lines, HEADINGS.sse, results.sse, (s) => lines.push(sseMarkdown(s)))
+  section(lines, HEADINGS.formats, results.formats, (f) => lines.push(formatsMarkdown(f)))
   return lines.join("\n")
 }

@@ -3,6 +3,7 @@
  * judged against. Everything in the documents is computed from this run; nothing is typed in by hand.
  */
 import type { ApiSection, Endpoint, Target } from "../api.js"
+import type { FormatsSection } from "../formats/model.js"
 import type { LambdaSection } from "../lambda.js"
 import type { MemorySection } from "../memory.js"
 import type { PipelineSection } from "../pipeline.js"
@@ -34,6 +35,7 @@ export interface Results {
   readonly memory?: MemorySection | { readonly error: string } | undefined
   readonly webhooks?: WebhookSection | { readonly error: string } | undefined
   readonly sse?: SseSection | { readonly error: string } | undefined
+  readonly formats?: FormatsSection | { readonly error: string } | undefined
 }
 
 export const isError = (value: unknown): value is { readonly error: string } =>

@@ -1,4 +1,5 @@
 /** The one summary table: printed to stdout, and the Summary section of docs/benchmarks.md. */
+import { formatsSummary } from "../formats/report.js"
 import { memorySummary } from "../memory.js"
 import { type MethodAggregate, type MethodId, METHODS } from "../resize/methods.js"
 import { sseSummary } from "../sse.js"
@@ -209,6 +210,15 @@ export const rows = (results: Results): Array<Row> => {
       : sseSummary(results.sse)
     for (const r of summary) {
       out.push({ section: "sse", what: r.what, result: r.result, versus: "", ratio: "", target: "" })
+    }
+  }
+
+  if (results.formats !== undefined) {
+    const summary = isError(results.formats)
+      ? [{ what: "failed", result: results.formats.error.slice(0, 80) }]
+      : formatsSummary(results.formats)
+    for (const r of summary) {
+      out.push({ section: "formats", what: r.what, result: r.result, versus: "", ratio: "", target: "" })
     }
   }
   return out

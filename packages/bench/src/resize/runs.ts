@@ -15,6 +15,28 @@ import { type MethodId, ORDER, type Run } from "./methods.js"
 // The one-decode baseline uses imgpipe's own encoder settings (imported above): the comparison
 // only means something when every contender produces the same outputs.
 
+/** Pixels decoded once, resized into `box` (shrink-on-load, auto-orient, sRGB or grey, alpha kept). */
+export interface RawPixels {
+  readonly alpha: boolean
+  readonly data: Buffer
+  readonly raw: { readonly width: number; readonly height: number; readonly channels: 1 | 2 | 3 | 4 }
+}
+
+export const decodeToRaw = async (bytes: Buffer, box: SizeBox): Promise<RawPixels> => {
+  const metadata = await sharp(bytes, { failOn: "error", pages: 1 }).metadata()
+  const grey = metadata.space === "b-w" || metadata.space === "grey16"
+  const alpha = metadata.hasAlpha
+  const decoded = sharp(bytes, { failOn: "error", sequentialRead: true, pages: 1, autoOrient: true })
+    .resize({ width: box.width, height: box.height, fit: "inside", withoutEnlargement: true })
+  const shaped = alpha
+    ? decoded.ensureAlpha()
+    : grey
+    ? decoded.removeAlpha().toColourspace("b-w")
+    : decoded.removeAlpha().toColourspace("srgb")
+  const { data, info } = await shaped.raw().toBuffer({ resolveWithObject: true })
+  return { alpha, data, raw: { width: info.width, height: info.height, channels: info.channels } }
+}
+
 export const makeRuns = (
   sizes: SizeBoxes,
   maxPixels: number,
@@ -54,18 +76,7 @@ export const makeRuns = (
   }
 
   const oneDecode: Run = async (bytes) => {
-    const metadata = await sharp(bytes, { failOn: "error", pages: 1 }).metadata()
-    const grey = metadata.space === "b-w" || metadata.space === "grey16"
-    const alpha = metadata.hasAlpha
-    const decoded = sharp(bytes, { failOn: "error", sequentialRead: true, pages: 1, autoOrient: true })
-      .resize({ width: sizes.large.width, height: sizes.large.height, fit: "inside", withoutEnlargement: true })
-    const shaped = alpha
-      ? decoded.ensureAlpha()
-      : grey
-      ? decoded.removeAlpha().toColourspace("b-w")
-      : decoded.removeAlpha().toColourspace("srgb")
-    const { data, info } = await shaped.raw().toBuffer({ resolveWithObject: true })
-    const raw = { width: info.width, height: info.height, channels: info.channels }
+    const { alpha, data, raw } = await decodeToRaw(bytes, sizes.large)
     let out = 0
     for (const size of ORDER) {
       const box = sizes[size]
