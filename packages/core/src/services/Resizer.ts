@@ -49,7 +49,8 @@ export interface ResizeOptions {
  * Decodes and resizes images. `probe` reads only the header: the real format from
  * the magic number, the format allow-list and the pixel limit; `resize` decodes, auto-orients, fits
  * inside the box without enlarging, converts to sRGB, strips metadata and encodes progressive JPEG
- * (opaque) or WebP (alpha), plus the extra encodings asked for, all from one decode. Bad content fails with `InvalidImage`, never with a defect.
+ * (opaque) or WebP (alpha), plus the extra encodings and the placeholder asked for, all from one
+ * decode. Bad content fails with `InvalidImage`, never with a defect.
  * `resize` holds its estimated share of the process's decode memory budget while it decodes (it
  * waits while that does not fit) and refuses an image that could never fit (`too_large_to_decode`).
  */
