@@ -14,23 +14,14 @@
  * `imgpipe_resize_duration_seconds`, flushed as EMF lines after the batch (`observed`).
  */
 import { type EffectHandler, LambdaHandler, type SQSEvent } from "@effect-aws/lambda"
-import { processImage, type ProcessOutcome } from "@imgpipe/core"
-import { recordRendition, type RenditionOutcome, timed } from "@imgpipe/core/observability/metrics"
+import { processImage, renditionOutcomeLabel } from "@imgpipe/core"
+import { recordRendition, timed } from "@imgpipe/core/observability/metrics"
 import { TRACEPARENT, withTraceparent } from "@imgpipe/core/observability/traceContext"
 import type { SQSBatchResponse } from "aws-lambda"
 import { Effect, Layer } from "effect"
 import { parseSqsEvent } from "./events.js"
 import { ProcessImageLive, ProcessImageSettings } from "./layers.js"
 import { functionObservabilityLayer, observed } from "./observability.js"
-
-const outcomeLabel = (outcome: ProcessOutcome): RenditionOutcome =>
-  outcome._tag === "Processed"
-    ? "processed"
-    : outcome._tag === "AlreadyDone"
-    ? "already_done"
-    : outcome._tag === "Rejected"
-    ? "rejected"
-    : "skipped"
 
 export const processImageHandler: EffectHandler<
   SQSEvent,
@@ -62,7 +53,9 @@ export const processImageHandler: EffectHandler<
         return timed(
           processImage({ job: record.job, receiveCount: record.receiveCount, maxReceives: options.maxReceives })
         ).pipe(
-          Effect.flatMap(([outcome, seconds]) => recordRendition({ size, outcome: outcomeLabel(outcome), seconds })),
+          Effect.flatMap(([outcome, seconds]) =>
+            recordRendition({ size, outcome: renditionOutcomeLabel(outcome), seconds })
+          ),
           Effect.as([]),
           // The use case has logged why; the queue redelivers just this record.
           Effect.catchTag("TransientFailure", () =>

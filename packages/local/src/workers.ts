@@ -4,11 +4,12 @@ import {
   maxReceivesConfig,
   processImage,
   type ProcessOutcome,
+  renditionOutcomeLabel,
   Settings,
   visibilityTimeoutSecondsConfig
 } from "@imgpipe/core"
 import { LocalQueue, type ReceivedJob } from "@imgpipe/core/local/LocalQueue"
-import { recordRendition, type RenditionOutcome, timed } from "@imgpipe/core/observability/metrics"
+import { recordRendition, timed } from "@imgpipe/core/observability/metrics"
 import { withTraceparent } from "@imgpipe/core/observability/traceContext"
 import { Config, Duration, Effect, Layer, Schedule } from "effect"
 import { WorkerGate, WorkerGateLive } from "./priority.js"
@@ -35,20 +36,6 @@ export const workerOptionsConfig: Config.Config<WorkerOptions> = Config.all({
   idlePollMillis: Config.integer("IMGPIPE_IDLE_POLL_MS").pipe(Config.withDefault(200))
 })
 
-/** The metrics' outcome label of a finished job. */
-export const renditionOutcome = (outcome: ProcessOutcome): RenditionOutcome => {
-  switch (outcome._tag) {
-    case "Processed":
-      return "processed"
-    case "AlreadyDone":
-      return "already_done"
-    case "Rejected":
-      return "rejected"
-    case "Skipped":
-      return "skipped"
-  }
-}
-
 /**
  * Runs one received job through the same use case the ProcessImage Lambda runs, then acks or
  * retries. The job's span continues the trace of the request that started the image (the job
@@ -65,7 +52,7 @@ const handleJob = (job: ReceivedJob, options: WorkerOptions) =>
     })).pipe(
       Effect.tapErrorTag("TransientFailure", () => recordRendition({ size: job.size, outcome: "retry", seconds: 0 }))
     )
-    yield* recordRendition({ size: job.size, outcome: renditionOutcome(outcome), seconds })
+    yield* recordRendition({ size: job.size, outcome: renditionOutcomeLabel(outcome), seconds })
     yield* queue.delete(job.id)
     return outcome
   }).pipe(

@@ -11,6 +11,7 @@
  * - Presigned GET: bounded lifetime (S3's own maximum is 7 days).
  * - GET: refuses an object larger than `maxBytes` from `ContentLength` before reading, and counts
  *   the bytes while streaming in case the length was absent or wrong.
+ * - Copy: `CopyObject` inside a bucket, metadata copied with the bytes.
  * - Errors: a missing key (`NoSuchKey`, or 404) is `ObjectNotFound`; everything else is a
  *   `StorageError`, which the use cases treat as transient.
  * - Calls and presigning go through `@effect-aws/client-s3`'s `S3Service` (failures tagged with
@@ -98,8 +99,11 @@ const PINNED_UPLOAD_HEADERS = ["content-type", "content-length", "if-none-match"
  * where S3 says so.
  */
 const isNotFound = (error: AwsFailure): boolean =>
-  error._tag !== "NoSuchBucket" &&
+  error._tag !== "NoSuchBucket" && !("Code" in error && error.Code === "NoSuchBucket") &&
   (error._tag === "NoSuchKey" || error._tag === "NotFound" || httpStatus(error) === 404)
+
+/** `CopyObject`'s `CopySource`: `<bucket>/<key>`, the key URL-encoded segment by segment. */
+const copySource = (bucket: string, key: string) => `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`
 
 export const makeS3Storage = (s3: S3Service.Type, config: S3StorageConfig): ObjectStorage["Type"] => {
   const bucketOf = (bucket: Bucket): string => (bucket === "raw" ? config.rawBucket : config.processedBucket)
@@ -225,6 +229,23 @@ export const makeS3Storage = (s3: S3Service.Type, config: S3StorageConfig): Obje
         Effect.mapError(storageError("put", input.key)),
         Effect.asVoid,
         Effect.withSpan("S3.put", { attributes: { bucket: input.bucket, key: input.key } })
+      ),
+
+    // Server side, in one request; the metadata (Content-Type, Cache-Control) goes with the bytes
+    // (the default `MetadataDirective: COPY`). Our own bucket: no conditional write needed.
+    copy: (input) =>
+      s3.copyObject({
+        Bucket: bucketOf(input.bucket),
+        Key: input.toKey,
+        CopySource: copySource(bucketOf(input.bucket), input.fromKey)
+      }).pipe(
+        Effect.mapError((error) =>
+          isNotFound(error)
+            ? new ObjectNotFound({ bucket: bucketOf(input.bucket), key: input.fromKey })
+            : storageError("copy", input.toKey)(error)
+        ),
+        Effect.asVoid,
+        Effect.withSpan("S3.copy", { attributes: { bucket: input.bucket, from: input.fromKey, key: input.toKey } })
       ),
 
     // S3 answers 204 for a missing key as well, so deleting twice succeeds as the interface says.

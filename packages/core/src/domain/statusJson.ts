@@ -33,6 +33,15 @@ const RenditionJson = Schema.Struct({
   content_type: Schema.NullOr(Schema.String)
 }).annotations({ identifier: "RenditionView" })
 
+const PlaceholderJson = Schema.Struct({
+  thumbhash: Schema.String.annotations({
+    description: "ThumbHash of the image (base64), e.g. for `thumbHashToDataURL`."
+  }),
+  dominant_color: Schema.String.annotations({ description: "Dominant colour, `#rrggbb` (sRGB)." }),
+  width: Schema.Int.annotations({ description: "Width of the pixels the hash was made from (at most 100)." }),
+  height: Schema.Int.annotations({ description: "Height of the pixels the hash was made from (at most 100)." })
+}).annotations({ identifier: "Placeholder" })
+
 const WebhookJson = Schema.Struct({
   attempts: Schema.Int.annotations({ description: "Requests made so far." }),
   delivered_at: Schema.NullOr(IsoDate).annotations({ description: "When the receiver answered 2xx; null until then." }),
@@ -46,6 +55,13 @@ export const ImageStatusJson = Schema.Struct({
   status: ImageStatus,
   original: Schema.NullOr(OriginalJson).annotations({ description: "null until the original has arrived." }),
   renditions: Schema.Struct({ small: RenditionJson, medium: RenditionJson, large: RenditionJson }),
+  placeholder: Schema.NullOr(PlaceholderJson).annotations({
+    description: "What to paint before the image arrives; null until the small size is made."
+  }),
+  duplicate_of: Schema.NullOr(ImageId).annotations({
+    description:
+      "The earlier upload of the same bytes whose renditions were copied for this one; null when they were made here."
+  }),
   error: Schema.optional(Schema.Struct({ code: FailureCode, message: Schema.String })).annotations({
     description: "Why the image (or one of its sizes) failed, when it did."
   }),
@@ -82,6 +98,15 @@ export const toStatusJson = ({ image, renditions, webhook }: ImageView): ImageSt
       }
       : null,
     renditions: { small: rendition("small"), medium: rendition("medium"), large: rendition("large") },
+    placeholder: image.placeholder === null
+      ? null
+      : {
+        thumbhash: image.placeholder.thumbhash,
+        dominant_color: image.placeholder.dominantColor,
+        width: image.placeholder.width,
+        height: image.placeholder.height
+      },
+    duplicate_of: image.duplicateOf,
     ...(image.errorCode === null
       ? {}
       : { error: { code: image.errorCode, message: image.errorMessage ?? "The image could not be processed." } }),

@@ -21,12 +21,12 @@ import type { ConfigError } from "effect/ConfigError"
 import * as NodePath from "node:path"
 import type { Readable } from "node:stream"
 import { dataDirConfig, portConfig } from "../config/runtime.js"
-import { StorageError } from "../domain/errors.js"
+import { ObjectNotFound, StorageError } from "../domain/errors.js"
 import { type ObjectInfo, ObjectStorage } from "../services/ObjectStorage.js"
 import { isHttpUrl } from "../util/url.js"
 import { DiskStorage, type OpenedObject, type SignedUpload, type StoredObject } from "./disk-service.js"
 import { fileStream } from "./file-stream.js"
-import { makeObjectFiles, storageFailure, writeBytes, writeFailure } from "./object-files.js"
+import { copyBytes, makeObjectFiles, storageFailure, writeBytes, writeFailure } from "./object-files.js"
 import { receiveBody } from "./receive.js"
 import { type InsufficientStorage, objectExists, SignedUrlRefused } from "./refusals.js"
 import { makeUrlSigner } from "./signed-urls.js"
@@ -183,6 +183,40 @@ const makeDiskStorage = (config: DiskStorageConfig) =>
               Effect.fail(new StorageError({ operation, key, message })),
             // `replace` never refuses; kept for the type.
             SignedUrlRefused: (error) => Effect.fail(storageFailure("put", input.key, error))
+          })
+        ),
+
+      // A file copy committed like a put (temporary, fsync, rename), with the source's sidecar
+      // metadata; a source that vanishes meanwhile is `ObjectNotFound` as well.
+      copy: ({ bucket, fromKey, toKey }) =>
+        Effect.gen(function* () {
+          const source = yield* files.describeFile("copy", bucket, fromKey)
+          if (Option.isNone(source)) return yield* new ObjectNotFound({ bucket, key: fromKey })
+          const { target } = source.value
+          const meta = yield* files.readMeta(target).pipe(Effect.mapError((e) => storageFailure("copy", fromKey, e)))
+          yield* files.writeObject({
+            operation: "copy",
+            bucket,
+            key: toKey,
+            mode: "replace",
+            contentType: Option.match(meta, { onNone: () => "application/octet-stream", onSome: (m) => m.contentType }),
+            cacheControl: Option.match(meta, { onNone: () => null, onSome: (m) => m.cacheControl }),
+            afterCommit: () => Effect.void,
+            write: (path) =>
+              Effect.tryPromise({
+                try: () => copyBytes(target, path),
+                catch: (error) =>
+                  (error as NodeJS.ErrnoException).code === "ENOENT"
+                    ? new ObjectNotFound({ bucket, key: fromKey })
+                    : writeFailure("copy", toKey, error)
+              })
+          })
+        }).pipe(
+          Effect.asVoid,
+          Effect.catchTags({
+            InsufficientStorage: ({ key, message, operation }) =>
+              Effect.fail(new StorageError({ operation, key, message })),
+            SignedUrlRefused: (error) => Effect.fail(storageFailure("copy", toKey, error))
           })
         ),
 

@@ -77,6 +77,22 @@ export const writeBytes = async (path: string, body: Uint8Array): Promise<Stored
   return { bytes: body.length, etag: createHash("md5").update(body).digest("hex") }
 }
 
+/**
+ * Copies the file `source` to the new file `path` (created exclusively) and fsyncs it; returns its
+ * length and MD5. Fails with the file system's ENOENT when `source` is gone.
+ */
+export const copyBytes = async (source: string, path: string): Promise<StoredObject> => {
+  await NodeFs.copyFile(source, path, NodeFs.constants.COPYFILE_EXCL)
+  const file = await NodeFs.open(path, "r+")
+  try {
+    const body = await file.readFile()
+    await file.sync()
+    return { bytes: body.length, etag: createHash("md5").update(body).digest("hex") }
+  } finally {
+    await file.close()
+  }
+}
+
 /** The object files under `<dataDir>/objects`; makes the two bucket folders. */
 export const makeObjectFiles = (fs: FileSystem.FileSystem, dataDir: string) =>
   Effect.gen(function* () {

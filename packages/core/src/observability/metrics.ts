@@ -82,11 +82,19 @@ export const recordUploads = (outcome: UploadOutcome, count = 1): Effect.Effect<
 // ---- renditions ---------------------------------------------------------------------------------
 
 /**
- * What became of one resize job: `processed` (rendition written), `already_done` (duplicate
- * message), `rejected` (content refused for good), `skipped` (no such image), `retry` (transient
- * failure, the queue delivers it again), `failed` (a defect or an unexpected error).
+ * What became of one resize job: `processed` (rendition written), `copied` (rendition copied from
+ * an earlier upload of the same bytes, no resize), `already_done` (duplicate message), `rejected`
+ * (content refused for good), `skipped` (no such image), `retry` (transient failure, the queue
+ * delivers it again), `failed` (a defect or an unexpected error).
  */
-export type RenditionOutcome = "processed" | "already_done" | "rejected" | "skipped" | "retry" | "failed"
+export type RenditionOutcome =
+  | "processed"
+  | "copied"
+  | "already_done"
+  | "rejected"
+  | "skipped"
+  | "retry"
+  | "failed"
 
 /** `imgpipe_renditions_total{size,outcome}`: resize jobs finished. */
 export const renditionsTotal = Metric.counter("imgpipe_renditions_total", {

@@ -1,15 +1,23 @@
 import { Context, type Effect, type Option } from "effect"
+import type { Fingerprint } from "../domain/dedupe.js"
 import type { DatabaseError, FailureCode, RejectionCode } from "../domain/errors.js"
 import type { ImageId } from "../domain/ids.js"
-import type { ImageRecord, ImageView } from "../domain/image.js"
+import type { ImageRecord, ImageView, Placeholder, RenditionRecord, RenditionVariant } from "../domain/image.js"
 import type { ImageSize } from "../domain/sizes.js"
 
+/** A rendition that was written: the baseline (`key` …) and what goes with it. */
 export interface RenditionOutput {
   readonly key: string
   readonly width: number
   readonly height: number
   readonly bytes: number
   readonly contentType: string
+  /** The extra encodings stored beside the baseline; none when absent. */
+  readonly variants?: ReadonlyArray<RenditionVariant>
+  /** The image's placeholder, made by this job (the small size's); an absent one leaves the image's. */
+  readonly placeholder?: Placeholder | null
+  /** The earlier image this rendition was copied from (a duplicate upload); absent when resized. */
+  readonly duplicateOf?: ImageId | null
 }
 
 export interface OriginalInfo {
@@ -17,7 +25,26 @@ export interface OriginalInfo {
   readonly contentType: string
   readonly width: number
   readonly height: number
+  /** The original's SHA-256 and the profile it is processed under (the duplicate lookup's key). */
+  readonly fingerprint?: Fingerprint
 }
+
+/**
+ * An earlier image with the same bytes and render profile (`findDuplicate`): a ready one whose
+ * renditions can be copied, or one refused for good whose refusal holds for the same bytes.
+ */
+export type DuplicateMatch =
+  | {
+    readonly _tag: "Ready"
+    readonly image: ImageRecord
+    readonly renditions: ReadonlyArray<RenditionRecord>
+  }
+  | {
+    readonly _tag: "Rejected"
+    readonly imageId: ImageId
+    readonly code: RejectionCode
+    readonly message: string
+  }
 
 /** What `markUploaded` did to one image. */
 export interface UploadMark {
@@ -52,11 +79,22 @@ export class ImageRepository extends Context.Tag("imgpipe/ImageRepository")<
     readonly markUploaded: (
       uploads: ReadonlyArray<{ readonly id: ImageId; readonly bytes: number }>
     ) => Effect.Effect<ReadonlyArray<UploadMark>, DatabaseError>
-    /** What probing the real bytes found (format, dimensions after orientation). */
+    /** What probing the real bytes found (format, dimensions after orientation), and their fingerprint. */
     readonly recordOriginal: (id: ImageId, info: OriginalInfo) => Effect.Effect<void, DatabaseError>
     /**
-     * A rendition was written. Sets the image `ready` (and clears an earlier failure) once every
-     * size in `allSizes` has a ready rendition. Returns the image as it stands after the call.
+     * The earliest image other than `id` with the same SHA-256 and render profile that is `ready`
+     * (with its renditions), else the earliest refused for good with a refusal that holds for the
+     * same bytes (`REUSABLE_REJECTIONS`, domain/dedupe.ts); none otherwise.
+     */
+    readonly findDuplicate: (input: {
+      readonly id: ImageId
+      readonly sha256: string
+      readonly profile: string
+    }) => Effect.Effect<Option.Option<DuplicateMatch>, DatabaseError>
+    /**
+     * A rendition was written (with its variants; the placeholder and `duplicateOf`, when given, go
+     * on the image). Sets the image `ready` (and clears an earlier failure) once every size in
+     * `allSizes` has a ready rendition. Returns the image as it stands after the call.
      */
     readonly recordRendition: (
       id: ImageId,
@@ -64,10 +102,14 @@ export class ImageRepository extends Context.Tag("imgpipe/ImageRepository")<
       output: RenditionOutput,
       allSizes: ReadonlyArray<ImageSize>
     ) => Effect.Effect<ImageRecord, DatabaseError>
-    /** The content was refused: the image becomes `failed` with the reason, for good. */
+    /**
+     * The content was refused: the image becomes `failed` with the reason, for good. The
+     * fingerprint, when the bytes were read, is kept so a later upload of them is refused alike.
+     */
     readonly markRejected: (
       id: ImageId,
-      failure: { readonly code: RejectionCode; readonly message: string }
+      failure: { readonly code: RejectionCode; readonly message: string },
+      fingerprint?: Fingerprint
     ) => Effect.Effect<void, DatabaseError>
     /** A size's job was dead-lettered after its retries: rendition and image say why. */
     readonly markRenditionFailed: (

@@ -67,6 +67,16 @@ export class ObjectStorage extends Context.Tag("imgpipe/ObjectStorage")<
       readonly contentType: string
       readonly cacheControl: string
     }) => Effect.Effect<void, StorageError>
+    /**
+     * Copies the object at `fromKey` to `toKey` in the same bucket, bytes, content type and cache
+     * control alike, replacing what was at `toKey`; fails with `ObjectNotFound` when `fromKey` is
+     * missing. (Duplicate uploads get an earlier image's renditions this way.)
+     */
+    readonly copy: (input: {
+      readonly bucket: Bucket
+      readonly fromKey: string
+      readonly toKey: string
+    }) => Effect.Effect<void, StorageError | ObjectNotFound>
     /** Deletes an object; deleting a missing object succeeds. */
     readonly delete: (bucket: Bucket, key: string) => Effect.Effect<void, StorageError>
     /**

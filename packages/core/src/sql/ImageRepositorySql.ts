@@ -1,11 +1,13 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Layer, Option, type ParseResult, Schema } from "effect"
+import { Context, Effect, Layer, Option, type ParseResult } from "effect"
 import { DatabaseError } from "../domain/errors.js"
 import { ImageId } from "../domain/ids.js"
 import { ImageRepository, ReconcileRepository } from "../services/ImageRepository.js"
+import { makeFindDuplicate } from "./DuplicatesSql.js"
+import { makeImageStatements } from "./imageStatements.js"
 import { makeReconcile } from "./ReconcileRepositorySql.js"
-import { ImageFromRow, RenditionFromRow, sqlDefectsAsFailures, sqlOperation } from "./rows.js"
+import { sqlDefectsAsFailures, sqlOperation } from "./rows.js"
 
 /**
  * A rejection is final: no later write turns such an image `ready` or replaces its reason.
@@ -33,154 +35,17 @@ export const make = Effect.gen(function* () {
     (operation: string) => <A, R>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError | DatabaseError, R>) =>
       run(operation)(sql.withTransaction(effect)).pipe(sqlDefectsAsFailures(operation))
 
-  const findImage = SqlSchema.findOne({
-    Request: ImageId,
-    Result: ImageFromRow,
-    execute: (id) => sql`SELECT * FROM images WHERE id = ${id}`
-  })
-
-  /** The row lock that serializes status decisions on one image (inside a transaction only). */
-  const lockImage = SqlSchema.findOne({
-    Request: ImageId,
-    Result: ImageFromRow,
-    execute: (id) => sql`SELECT * FROM images WHERE id = ${id} FOR UPDATE`
-  })
-
-  const findRenditions = SqlSchema.findAll({
-    Request: ImageId,
-    Result: RenditionFromRow,
-    execute: (id) =>
-      sql`
-      SELECT * FROM renditions
-      WHERE image_id = ${id}
-      ORDER BY CASE size WHEN 'small' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END`
-  })
-
-  /**
-   * The image with its latest webhook delivery (the outbox row of its last terminal status) in the
-   * same round trip: `webhook_*` columns, null when it has none.
-   */
-  const findImageWithWebhook = SqlSchema.findOne({
-    Request: ImageId,
-    Result: Schema.Struct({
-      image: ImageFromRow,
-      webhook: Schema.NullOr(Schema.Struct({
-        attempts: Schema.Int,
-        deliveredAt: Schema.NullOr(Schema.DateFromSelf),
-        lastError: Schema.NullOr(Schema.String)
-      }))
-    }),
-    execute: (id) =>
-      sql<Record<string, unknown>>`
-      SELECT images.*, w.attempts AS webhook_attempts, w.delivered_at AS webhook_delivered_at,
-             w.last_error AS webhook_last_error
-      FROM images
-      LEFT JOIN LATERAL (
-        SELECT attempts, delivered_at, last_error FROM webhook_deliveries
-        WHERE image_id = images.id
-        ORDER BY created_at DESC, event_id DESC
-        LIMIT 1
-      ) w ON true
-      WHERE images.id = ${id}`.pipe(
-        Effect.map((rows) =>
-          rows.map((row) => ({
-            image: row,
-            webhook: row["webhook_attempts"] === null || row["webhook_attempts"] === undefined
-              ? null
-              : {
-                attempts: row["webhook_attempts"],
-                deliveredAt: row["webhook_delivered_at"],
-                lastError: row["webhook_last_error"]
-              }
-          }))
-        )
-      )
-  })
-
-  const insertImage = SqlSchema.findOne({
-    Request: Schema.Struct({
-      id: ImageId,
-      declaredContentType: Schema.String,
-      declaredBytes: Schema.Int,
-      uploadExpiresAt: Schema.DateFromSelf,
-      callbackUrl: Schema.NullOr(Schema.String)
-    }),
-    Result: ImageFromRow,
-    // A repeated create (a retried request) finds the row it made the first time. The second
-    // branch reads the statement's snapshot, i.e. the row as it was before this INSERT.
-    execute: (input) =>
-      sql`
-      WITH inserted AS (
-        INSERT INTO images (id, declared_content_type, declared_bytes, upload_expires_at, callback_url)
-        VALUES (${input.id}, ${input.declaredContentType}, ${input.declaredBytes}, ${input.uploadExpiresAt},
-                ${input.callbackUrl})
-        ON CONFLICT (id) DO NOTHING
-        RETURNING *
-      )
-      SELECT * FROM inserted
-      UNION ALL
-      SELECT * FROM images WHERE id = ${input.id} AND NOT EXISTS (SELECT 1 FROM inserted)`
-  })
-
-  /** A row of `uploadImages`: the image and whether this statement started it. */
-  const decodeUploaded = Schema.decodeUnknown(
-    Schema.Array(Schema.Struct({ image: ImageFromRow, started: Schema.Boolean }))
-  )
-
-  /**
-   * One statement for a batch of notifications. The second branch reads the statement's snapshot,
-   * i.e. the rows as they were before this UPDATE: the ones it did not start.
-   */
-  const uploadImages = (uploads: ReadonlyArray<{ readonly id: ImageId; readonly bytes: number }>) => {
-    const ids = uploads.map((u) => u.id)
-    const bytes = uploads.map((u) => u.bytes)
-    return sql<Record<string, unknown>>`
-      WITH input AS (
-        SELECT * FROM unnest(${ids}::uuid[], ${bytes}::bigint[]) AS t(id, bytes)
-      ), updated AS (
-        UPDATE images
-        SET status = 'processing', original_bytes = input.bytes, updated_at = now()
-        FROM input
-        WHERE images.id = input.id AND images.status = 'awaiting_upload'
-        RETURNING images.*
-      )
-      SELECT updated.*, true AS started FROM updated
-      UNION ALL
-      SELECT images.*, false AS started FROM images
-      WHERE images.id = ANY(${ids}::uuid[]) AND images.id NOT IN (SELECT id FROM updated)`.pipe(
-      Effect.flatMap((rows) => decodeUploaded(rows.map((row) => ({ image: row, started: row["started"] }))))
-    )
-  }
-
-  const recordRenditionCall = SqlSchema.findOne({
-    Request: Schema.Struct({
-      id: ImageId,
-      size: Schema.String,
-      key: Schema.String,
-      width: Schema.Int,
-      height: Schema.Int,
-      bytes: Schema.Int,
-      contentType: Schema.String,
-      required: Schema.Array(Schema.String)
-    }),
-    Result: ImageFromRow,
-    execute: (r) =>
-      sql`
-      SELECT * FROM imgpipe_record_rendition(
-        ${r.id}::uuid, ${r.size}::text, ${r.key}::text, ${r.width}::int, ${r.height}::int,
-        ${r.bytes}::bigint, ${r.contentType}::text, ${r.required}::text[])`
-  })
-
-  const listAwaiting = SqlSchema.findAll({
-    Request: Schema.Int,
-    Result: ImageFromRow,
-    execute: (limit) =>
-      sql`
-      SELECT * FROM images
-      WHERE status = 'awaiting_upload'
-      ORDER BY created_at, id
-      LIMIT ${limit}`
-  })
+  const {
+    findImage,
+    findImageWithWebhook,
+    findRenditions,
+    insertImage,
+    listAwaiting,
+    lockImage,
+    recordRenditionCall,
+    uploadImages
+  } = makeImageStatements(sql)
+  const findDuplicate = makeFindDuplicate(sql, findRenditions)
 
   const missing = (operation: string, id: ImageId) => new DatabaseError({ operation, message: `no image ${id}` })
 
@@ -213,18 +78,27 @@ export const make = Effect.gen(function* () {
         ? Effect.succeed([])
         : uploadImages(uploads).pipe(run("markUploaded")),
 
-    recordOriginal: (id, info) =>
-      sql`
+    // The fingerprint, when given, is set (a call without one leaves it).
+    recordOriginal: (id, info) => {
+      const sha256 = info.fingerprint?.sha256 ?? null
+      const profile = info.fingerprint?.renderProfile ?? null
+      return sql`
         UPDATE images
         SET original_format = ${info.format},
             original_content_type = ${info.contentType},
             original_width = ${info.width},
             original_height = ${info.height},
+            sha256 = COALESCE(${sha256}::text, sha256),
+            render_profile = COALESCE(${profile}::text, render_profile),
             updated_at = now()
         WHERE id = ${id}
-          AND (original_format, original_content_type, original_width, original_height)
-              IS DISTINCT FROM (${info.format}::text, ${info.contentType}::text, ${info.width}::int, ${info.height}::int)
-      `.pipe(Effect.asVoid, run("recordOriginal")),
+          AND (original_format, original_content_type, original_width, original_height, sha256, render_profile)
+              IS DISTINCT FROM (${info.format}::text, ${info.contentType}::text, ${info.width}::int, ${info.height}::int,
+                                COALESCE(${sha256}::text, sha256), COALESCE(${profile}::text, render_profile))
+      `.pipe(Effect.asVoid, run("recordOriginal"))
+    },
+
+    findDuplicate: (input) => findDuplicate(input).pipe(run("findDuplicate")),
 
     recordRendition: (id, size, output, allSizes) =>
       // One round trip: the lock, the upsert and the status decision run inside the server
@@ -237,6 +111,9 @@ export const make = Effect.gen(function* () {
         height: output.height,
         bytes: output.bytes,
         contentType: output.contentType,
+        variants: output.variants ?? [],
+        placeholder: output.placeholder ?? null,
+        duplicateOf: output.duplicateOf ?? null,
         required: [...new Set(allSizes)]
       }).pipe(
         Effect.flatMap(
@@ -248,10 +125,13 @@ export const make = Effect.gen(function* () {
     // The first rejection stands: the three size jobs decode the same bytes at once and may word
     // the same refusal differently (libvips' error text is not per call), and the status and
     // every `get_image` must keep giving the same reason. A rejection does replace a dead letter.
-    markRejected: (id, { code, message }) =>
+    markRejected: (id, { code, message }, fingerprint) =>
       sql`
         UPDATE images
-        SET status = 'failed', error_code = ${code}, error_message = ${message}, updated_at = now()
+        SET status = 'failed', error_code = ${code}, error_message = ${message},
+            sha256 = COALESCE(${fingerprint?.sha256 ?? null}::text, sha256),
+            render_profile = COALESCE(${fingerprint?.renderProfile ?? null}::text, render_profile),
+            updated_at = now()
         WHERE id = ${id}
           AND status <> 'ready'
           AND ${sql.literal(NOT_REJECTED)}

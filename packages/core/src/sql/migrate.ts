@@ -12,6 +12,7 @@ import webhooks from "./migrations/0007_webhooks.js"
 import jobTraceContext from "./migrations/0009_job_trace_context.js"
 import adminListing from "./migrations/0010_admin_listing.js"
 import webhookTraceContext from "./migrations/0011_webhook_trace_context.js"
+import delivery from "./migrations/0012_delivery.js"
 
 /** Where the migrator records what it applied. */
 export const MIGRATIONS_TABLE = "imgpipe_migrations"
@@ -30,7 +31,8 @@ export const migrations = {
   "0007_webhooks": webhooks,
   "0009_job_trace_context": jobTraceContext,
   "0010_admin_listing": adminListing,
-  "0011_webhook_trace_context": webhookTraceContext
+  "0011_webhook_trace_context": webhookTraceContext,
+  "0012_delivery": delivery
 } as const
 
 /**

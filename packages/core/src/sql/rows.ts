@@ -1,7 +1,14 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, ParseResult, Schema } from "effect"
 import { DatabaseError, FailureCode } from "../domain/errors.js"
-import { ImageRecord, ImageStatus, RenditionRecord, RenditionStatus } from "../domain/image.js"
+import {
+  ImageRecord,
+  ImageStatus,
+  Placeholder,
+  RenditionRecord,
+  RenditionStatus,
+  RenditionVariant
+} from "../domain/image.js"
 import { ImageSize } from "../domain/sizes.js"
 import { WebhookDelivery, WebhookEventType } from "../domain/webhook.js"
 
@@ -20,6 +27,12 @@ export const Int8 = Schema.Union(Schema.Int, Schema.NumberFromString.pipe(Schema
 const column = <S extends Schema.Schema.All, const K extends string>(key: K, schema: S) =>
   Schema.propertySignature(schema).pipe(Schema.fromKey(key))
 
+/**
+ * A `jsonb` column: node-postgres and PGlite both hand it over parsed; a driver or a cast that
+ * leaves it as text is decoded from the JSON string as well.
+ */
+const Jsonb = <A, I>(schema: Schema.Schema<A, I>) => Schema.Union(schema, Schema.parseJson(schema))
+
 /** An `images` row, as `SELECT *` returns it. */
 export const ImageRow = Schema.Struct({
   id: Schema.String,
@@ -35,6 +48,9 @@ export const ImageRow = Schema.Struct({
   originalStored: column("original_stored", Schema.Boolean),
   errorCode: column("error_code", Schema.NullOr(FailureCode)),
   errorMessage: column("error_message", Schema.NullOr(Schema.String)),
+  sha256: Schema.NullOr(Schema.String),
+  duplicateOf: column("duplicate_of", Schema.NullOr(Schema.String)),
+  placeholder: Schema.NullOr(Jsonb(Placeholder)),
   createdAt: column("created_at", Schema.DateFromSelf),
   updatedAt: column("updated_at", Schema.DateFromSelf)
 })
@@ -52,6 +68,7 @@ export const RenditionRow = Schema.Struct({
   height: Schema.NullOr(Schema.Int),
   bytes: Schema.NullOr(Int8),
   contentType: column("content_type", Schema.NullOr(Schema.String)),
+  variants: Jsonb(Schema.Array(RenditionVariant)),
   errorCode: column("error_code", Schema.NullOr(FailureCode)),
   errorMessage: column("error_message", Schema.NullOr(Schema.String)),
   createdAt: column("created_at", Schema.DateFromSelf),

@@ -1,10 +1,16 @@
 import { Clock, Context, Effect, Exit, Layer, Option } from "effect"
+import { type Fingerprint, REUSABLE_REJECTIONS } from "../domain/dedupe.js"
 import { DatabaseError } from "../domain/errors.js"
 import type { ImageId } from "../domain/ids.js"
 import { ImageRecord, RenditionRecord } from "../domain/image.js"
 import { isRejected } from "../domain/rules.js"
 import { IMAGE_SIZES, type ImageSize } from "../domain/sizes.js"
-import { ImageRepository, ReconcileRepository, type UploadMark } from "../services/ImageRepository.js"
+import {
+  type DuplicateMatch,
+  ImageRepository,
+  ReconcileRepository,
+  type UploadMark
+} from "../services/ImageRepository.js"
 
 type ImageFields = ConstructorParameters<typeof ImageRecord>[0]
 type RenditionFields = Omit<
@@ -27,7 +33,14 @@ export const makeMemoryImages = () => {
   const images = new Map<ImageId, ImageRecord>()
   const renditions = new Map<ImageId, Map<ImageSize, RenditionRecord>>()
   const resends = new Map<ImageId, number>()
+  /** `images.render_profile`: not part of `ImageRecord`. */
+  const profiles = new Map<ImageId, string>()
   const state = { pingFails: false }
+
+  const setFingerprint = (id: ImageId, fingerprint: Fingerprint | undefined) =>
+    fingerprint === undefined
+      ? {}
+      : (profiles.set(id, fingerprint.renderProfile), { sha256: fingerprint.sha256 })
 
   const update = (id: ImageId, at: Date, patch: Partial<ImageFields>) => {
     const current = images.get(id)
@@ -86,12 +99,37 @@ export const makeMemoryImages = () => {
         })),
     recordOriginal: (id, info) =>
       Effect.map(now, (at) => {
+        if (!images.has(id)) return
         update(id, at, {
           originalFormat: info.format,
           originalContentType: info.contentType,
           originalWidth: info.width,
-          originalHeight: info.height
+          originalHeight: info.height,
+          ...setFingerprint(id, info.fingerprint)
         })
+      }),
+    findDuplicate: ({ id, profile, sha256 }) =>
+      Effect.sync(() => {
+        const candidates = Array.from(images.values())
+          .filter((i) => i.id !== id && i.sha256 === sha256 && profiles.get(i.id) === profile)
+          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
+        const ready = candidates.find((i) => i.status === "ready")
+        if (ready !== undefined) {
+          return Option.some<DuplicateMatch>({
+            _tag: "Ready",
+            image: ready,
+            renditions: renditionsOf(ready.id).filter((r) => r.status === "ready")
+          })
+        }
+        const rejected = candidates.find((i) => isRejected(i) && REUSABLE_REJECTIONS.includes(i.errorCode))
+        return rejected !== undefined && isRejected(rejected)
+          ? Option.some<DuplicateMatch>({
+            _tag: "Rejected",
+            imageId: rejected.id,
+            code: rejected.errorCode,
+            message: rejected.errorMessage ?? "The image could not be processed."
+          })
+          : Option.none()
       }),
     recordRendition: (id, size, output, allSizes) =>
       Effect.flatMap(now, (at): Effect.Effect<ImageRecord, DatabaseError> => {
@@ -106,9 +144,16 @@ export const makeMemoryImages = () => {
           height: output.height,
           bytes: output.bytes,
           contentType: output.contentType,
+          variants: output.variants ?? [],
           errorCode: null,
           errorMessage: null
         })
+        const placeholder = output.placeholder ?? image.placeholder
+        const duplicateOf = output.duplicateOf ?? image.duplicateOf
+        // As the SQL guard: a repeat that changes nothing leaves `updatedAt`.
+        if (JSON.stringify(placeholder) !== JSON.stringify(image.placeholder) || duplicateOf !== image.duplicateOf) {
+          update(id, at, { placeholder, duplicateOf })
+        }
         const ready = readySizes(id)
         const complete = allSizes.every((s) => ready.includes(s))
         return Effect.succeed(
@@ -118,11 +163,16 @@ export const makeMemoryImages = () => {
         )
       }),
     // The first rejection stands; a rejection replaces a dead letter (`processing_failed`).
-    markRejected: (id, failure) =>
+    markRejected: (id, failure, fingerprint) =>
       Effect.map(now, (at) => {
         const image = images.get(id)
         if (image === undefined || image.status === "ready" || isRejected(image)) return
-        update(id, at, { status: "failed", errorCode: failure.code, errorMessage: failure.message })
+        update(id, at, {
+          status: "failed",
+          errorCode: failure.code,
+          errorMessage: failure.message,
+          ...setFingerprint(id, fingerprint)
+        })
       }),
     markRenditionFailed: (id, size, failure) =>
       Effect.map(now, (at) => {

@@ -56,6 +56,13 @@ export const makeMemoryStorage = () => {
       Effect.sync(() => {
         objects.set(path(bucket, key), { body, contentType, cacheControl })
       }),
+    copy: ({ bucket, fromKey, toKey }) =>
+      Effect.suspend(() => {
+        const object = objects.get(path(bucket, fromKey))
+        if (object === undefined) return Effect.fail(new ObjectNotFound({ bucket, key: fromKey }))
+        objects.set(path(bucket, toKey), object)
+        return Effect.void
+      }),
     delete: (bucket, key) =>
       Effect.sync(() => {
         objects.delete(path(bucket, key))

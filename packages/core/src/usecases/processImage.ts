@@ -1,5 +1,6 @@
 import { Data, Effect, Match, Option } from "effect"
 import { Settings } from "../config.js"
+import type { Fingerprint } from "../domain/dedupe.js"
 import {
   type DatabaseError,
   InvalidImage,
@@ -8,15 +9,16 @@ import {
   type StorageError,
   TransientFailure
 } from "../domain/errors.js"
-import { RENDITION_CACHE_CONTROL } from "../domain/formats.js"
 import type { ImageId } from "../domain/ids.js"
-import type { ProcessJob } from "../domain/image.js"
+import type { ImageRecord, ProcessJob } from "../domain/image.js"
 import { isRejected } from "../domain/rules.js"
-import { rawKey, renditionKey } from "../domain/sizes.js"
+import { rawKey } from "../domain/sizes.js"
+import type { RenditionOutcome } from "../observability/metrics.js"
 import { ImageRepository } from "../services/ImageRepository.js"
 import { ObjectStorage, type OriginalDisposition } from "../services/ObjectStorage.js"
-import { Resizer } from "../services/Resizer.js"
 import { dispatchWebhooks } from "./deliverWebhook.js"
+import { copyFromDuplicate, fingerprintOf } from "./processDuplicate.js"
+import { resizeAndStore } from "./resizeAndStore.js"
 
 export interface ProcessInput {
   readonly job: ProcessJob
@@ -29,6 +31,8 @@ export interface ProcessInput {
 export type ProcessOutcome = Data.TaggedEnum<{
   /** The rendition was written and recorded. */
   Processed: { readonly imageReady: boolean }
+  /** The rendition was copied from an earlier upload of the same bytes (`from`) and recorded. */
+  Copied: { readonly imageReady: boolean; readonly from: ImageId }
   /** The rendition already existed: a duplicated message. */
   AlreadyDone: {}
   /** The content was refused, recorded on the image for good; the message is done. */
@@ -37,6 +41,17 @@ export type ProcessOutcome = Data.TaggedEnum<{
   Skipped: { readonly reason: string }
 }>
 export const ProcessOutcome = Data.taggedEnum<ProcessOutcome>()
+
+const OUTCOME_LABELS: Readonly<Record<ProcessOutcome["_tag"], RenditionOutcome>> = {
+  Processed: "processed",
+  Copied: "copied",
+  AlreadyDone: "already_done",
+  Rejected: "rejected",
+  Skipped: "skipped"
+}
+
+/** The `outcome` label of `imgpipe_renditions_total` for a finished job. */
+export const renditionOutcomeLabel = (outcome: ProcessOutcome): RenditionOutcome => OUTCOME_LABELS[outcome._tag]
 
 /**
  * Makes one size of one image. Permanent problems with the content are recorded and end the job;
@@ -81,69 +96,81 @@ export const processImage = (input: ProcessInput) => {
 }
 
 /**
- * Reads the original, probes and records it, resizes, writes the rendition and records it. Bad
- * content fails with `InvalidImage` (an original over the upload limit included); the rest of
- * its failures are transient.
+ * Reads the original and fingerprints it; then copies the size from an earlier upload of the same
+ * bytes (or refuses them as it was refused), else probes, resizes, writes and records the
+ * rendition. Bad content fails with `InvalidImage` (an original over the upload limit included);
+ * the rest of its failures are transient.
  */
 const makeRendition = (job: ProcessJob, failedBefore: boolean) =>
   Effect.gen(function* () {
     const settings = yield* Settings
-    const repo = yield* ImageRepository
     const storage = yield* ObjectStorage
-    const resizer = yield* Resizer
-    const imageId = job.image_id
-
     const bytes = yield* storage.get({ bucket: "raw", key: job.raw_key, maxBytes: settings.maxUploadBytes }).pipe(
       Effect.catchTag("ObjectTooLarge", (e) =>
         new InvalidImage({ code: "file_too_large", message: `The upload is over the limit of ${e.limit} bytes.` }))
     )
-    const info = yield* resizer.probe(bytes)
-    yield* repo.recordOriginal(imageId, {
-      format: info.format,
-      contentType: info.contentType,
-      width: info.width,
-      height: info.height
-    })
-    const output = yield* resizer.resize(bytes, settings.sizes[job.size])
-
-    const key = renditionKey(imageId, job.size)
-    yield* storage.put({
-      bucket: "processed",
-      key,
-      body: output.data,
-      contentType: output.contentType,
-      cacheControl: RENDITION_CACHE_CONTROL
-    })
-    const after = yield* repo.recordRendition(
-      imageId,
-      job.size,
-      {
-        key,
-        width: output.width,
-        height: output.height,
-        bytes: output.data.byteLength,
-        contentType: output.contentType
-      },
-      settings.sizeOrder
+    const fingerprint = yield* fingerprintOf(bytes)
+    return yield* renderOrCopy(job, bytes, fingerprint).pipe(
+      Effect.flatMap(({ after, copiedFrom }) =>
+        finish(job, after, failedBefore, copiedFrom)
+      ),
+      Effect.catchTag("InvalidImage", (refusal) => reject(job, refusal, fingerprint))
     )
+  })
+
+/** The rendition recorded, copied (`copiedFrom`) or made here. */
+const renderOrCopy = (job: ProcessJob, bytes: Uint8Array, fingerprint: Fingerprint) =>
+  Effect.gen(function* () {
+    const repo = yield* ImageRepository
+    // Before the probe: a known-bad file costs one hash and this query.
+    const match = yield* repo.findDuplicate({
+      id: job.image_id,
+      sha256: fingerprint.sha256,
+      profile: fingerprint.renderProfile
+    })
+    if (Option.isSome(match) && match.value._tag === "Rejected") {
+      const { code, imageId, message } = match.value
+      yield* Effect.logInfo("refused as an earlier upload of the same bytes was").pipe(
+        Effect.annotateLogs({ duplicate_of: imageId })
+      )
+      return yield* new InvalidImage({ code, message })
+    }
+    if (Option.isSome(match) && match.value._tag === "Ready") {
+      const copied = yield* copyFromDuplicate(job, match.value, fingerprint)
+      if (Option.isSome(copied)) return { after: copied.value, copiedFrom: Option.some(match.value.image.id) }
+    }
+    const after = yield* resizeAndStore(job, bytes, fingerprint)
+    return { after, copiedFrom: Option.none<ImageId>() }
+  })
+
+/** After the rendition was recorded: webhooks once ready, the original's keeping or its mark. */
+const finish = (job: ProcessJob, after: ImageRecord, failedBefore: boolean, copiedFrom: Option.Option<ImageId>) =>
+  Effect.gen(function* () {
+    const settings = yield* Settings
     const imageReady = after.status === "ready"
     // Terminal: its webhook row (if any) was written with the status; hand it to the queue (AWS).
     if (imageReady) {
-      yield* dispatchWebhooks([imageId])
+      yield* dispatchWebhooks([job.image_id])
     }
     if (imageReady && !settings.keepOriginals && after.originalStored) {
-      yield* removeOriginal(imageId)
+      yield* removeOriginal(job.image_id)
     } else if (failedBefore) {
       yield* markOriginal(job, Option.none())
     }
-    return ProcessOutcome.Processed({ imageReady })
+    return Option.match(copiedFrom, {
+      onNone: () => ProcessOutcome.Processed({ imageReady }),
+      onSome: (from) => ProcessOutcome.Copied({ imageReady, from })
+    })
   })
 
-/** The content was refused: recorded on the image for good, the original marked for expiry. */
-const reject = (job: ProcessJob, refusal: InvalidImage) =>
+/**
+ * The content was refused: recorded on the image for good (with the bytes' fingerprint when they
+ * were read, so a later upload of them is refused alike), the original marked for expiry.
+ */
+const reject = (job: ProcessJob, refusal: InvalidImage, fingerprint?: Fingerprint) =>
   Effect.gen(function* () {
     const repo = yield* ImageRepository
-    yield* repo.markRejected(job.image_id, { code: refusal.code, message: refusal.message })
+    yield* repo.markRejected(job.image_id, { code: refusal.code, message: refusal.message }, fingerprint)
     yield* dispatchWebhooks([job.image_id])
     yield* Effect.logInfo("image rejected").pipe(Effect.annotateLogs({ code: refusal.code, reason: refusal.message }))
     yield* markOriginal(job, Option.some("refused"))
