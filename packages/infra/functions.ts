@@ -188,16 +188,18 @@ export function functions(input: FunctionsInput) {
         permissions: [
           // What the SQS event source mapping does on the function's behalf.
           { actions: SQS_CONSUMER_ACTIONS, resources: [queue.arn] },
-          // Read the original (GetObject also covers HEAD).
-          { actions: ["s3:GetObject"], resources: [objectsIn(raw)] },
+          // Read the original (GetObject also covers HEAD), and the renditions of an earlier
+          // upload with the same bytes: CopyObject reads its source with the caller's rights.
+          { actions: ["s3:GetObject"], resources: [objectsIn(raw), objectsIn(processed)] },
           // Tags a refused or dead-lettered original (imgpipe-disposition), which the raw
           // bucket's lifecycle then expires (storage.ts); a redriven job that succeeds removes
           // the tag again, so a ready image never loses a kept original.
           { actions: ["s3:PutObjectTagging", "s3:DeleteObjectTagging"], resources: [objectsIn(raw)] },
           databaseSecretPermission(input.databaseSecretArn),
           // Without ListBucket, S3 answers a missing key with 403 instead of 404, and a missing
-          // original would look like a permissions failure.
-          { actions: ["s3:ListBucket"], resources: [raw.arn] },
+          // original (or a duplicate's vanished rendition, which falls back to a resize) would
+          // look like a permissions failure.
+          { actions: ["s3:ListBucket"], resources: [raw.arn, processed.arn] },
           { actions: ["s3:PutObject"], resources: [objectsIn(processed)] },
           sendWebhooks,
           ...deleteOriginals

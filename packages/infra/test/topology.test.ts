@@ -391,6 +391,15 @@ describe.each(["test", "prod"])("sst.config.ts, stage %s", (stage) => {
           "sqs:DeleteMessage"
         ])
       )
+      // A duplicate upload's renditions are copied (CopyObject reads the source with the
+      // function's rights); a vanished source must answer 404, not 403 (ListBucket).
+      const on = (action: string) =>
+        arr(fn.args.permissions).map(obj).filter((p) => arr(p.actions).includes(action)).flatMap((p) =>
+          arr(p.resources)
+        )
+      expect(on("s3:GetObject")).toContain(`arn:aws:s3:::${str(e.outputs.processedBucket)}/*`)
+      expect(on("s3:PutObject")).toContain(`arn:aws:s3:::${str(e.outputs.processedBucket)}/*`)
+      expect(on("s3:ListBucket")).toContain(`arn:aws:s3:::${str(e.outputs.processedBucket)}`)
     }
     const api = actions(named("sst.aws.Service", "Api"))
     expect(api).toEqual(expect.arrayContaining(["s3:PutObject", "s3:GetObject"]))
