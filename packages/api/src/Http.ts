@@ -5,10 +5,17 @@
  * body limit, CORS and the request log.
  *
  * Nothing here picks an implementation: `ApiLive` needs the core service tags (`Settings`,
- * `ImageRepository`, `ObjectStorage`) and each runtime's `layers.ts` provides them.
+ * `DeliverySettings`, `ImageRepository`, `ObjectStorage`) and each runtime's `layers.ts` provides them.
  */
 import { type HttpApi, HttpApiBuilder, type HttpApp, type HttpRouter, HttpServer } from "@effect/platform"
-import { type ChangeFeed, type ImageRepository, logLevelConfig, type ObjectStorage, Settings } from "@imgpipe/core"
+import {
+  type ChangeFeed,
+  type DeliverySettings,
+  type ImageRepository,
+  logLevelConfig,
+  type ObjectStorage,
+  Settings
+} from "@imgpipe/core"
 import { Config, type ConfigError, Effect, Layer, LogLevel, Option } from "effect"
 import { AdminLive, type AdminServices } from "./admin/Http.js"
 import { Api } from "./Api.js"
@@ -29,7 +36,7 @@ import { DocsLive, SystemLive } from "./system/Http.js"
 export const ApiLive: Layer.Layer<
   HttpApi.Api,
   ConfigError.ConfigError,
-  Settings | ImageRepository | ObjectStorage | ChangeFeed | AdminServices
+  Settings | DeliverySettings | ImageRepository | ObjectStorage | ChangeFeed | AdminServices
 > = Layer.mergeAll(
   DocsLive,
   ErrorMappingLive
@@ -84,6 +91,7 @@ export const makeHttpServer = <E = never, R = never>(
   | HttpServer.HttpServer
   | HttpRouter.HttpRouter.DefaultServices
   | Settings
+  | DeliverySettings
   | ImageRepository
   | ObjectStorage
   | ChangeFeed

@@ -4,7 +4,14 @@
  * sends jobs, the statistics, the redrive); it never needs sharp.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { dbPoolSizeConfig, describeWebhooks, portConfig, SettingsLive, WebhookSettings } from "@imgpipe/core"
+import {
+  dbPoolSizeConfig,
+  DeliverySettingsLive,
+  describeWebhooks,
+  portConfig,
+  SettingsLive,
+  WebhookSettings
+} from "@imgpipe/core"
 import { S3StorageLive } from "@imgpipe/core/aws/S3Storage"
 import { SqsClientLive, SqsQueueFromClient } from "@imgpipe/core/aws/SqsQueue"
 import { SqsQueueAdminFromClient } from "@imgpipe/core/aws/SqsQueueAdmin"
@@ -38,6 +45,8 @@ export const ApiServices = Layer.mergeAll(
   ImageRepositorySql,
   S3StorageLive,
   SettingsLive,
+  // IMGPIPE_DELIVERY (cdn by default: IMGPIPE_CDN_URL, the CloudFront domain, is then required).
+  DeliverySettingsLive,
   // callback_url's check and the stage-wide IMGPIPE_WEBHOOK_URL (requestUpload); the start-up
   // log says whether webhooks are on.
   WebhookDeliveryLive.pipe(

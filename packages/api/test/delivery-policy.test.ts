@@ -19,6 +19,11 @@ describe("cacheControlFor", () => {
     expect(cacheControlFor({ fallback: false, expiresAt: inSeconds(3600) }, now)).toBe("public, max-age=300")
   })
 
+  it("caches a stable (cdn) URL's exact size for 300 s, and never a fallback", () => {
+    expect(cacheControlFor({ fallback: false, expiresAt: null }, now)).toBe("public, max-age=300")
+    expect(cacheControlFor({ fallback: true, expiresAt: null }, now)).toBe("no-store")
+  })
+
   it("caches for at most a quarter of the URL's remaining life, and not at all under a second", () => {
     expect(cacheControlFor({ fallback: false, expiresAt: inSeconds(400) }, now)).toBe("public, max-age=100")
     expect(cacheControlFor({ fallback: false, expiresAt: inSeconds(4) }, now)).toBe("public, max-age=1")

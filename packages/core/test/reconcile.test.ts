@@ -9,7 +9,7 @@ import { NodeFileSystem } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { ReconcileSettingsLive, SettingsLive } from "../src/config.js"
+import { deliverySettingsLayer, ReconcileSettingsLive, SettingsLive } from "../src/config.js"
 import type { ImageNotFound } from "../src/domain/errors.js"
 import { type ImageId, newImageId } from "../src/domain/ids.js"
 import { ImageStatus } from "../src/domain/image.js"
@@ -35,7 +35,7 @@ const DiskLive = Layer.unwrapScoped(
 ).pipe(Layer.provide(NodeFileSystem.layer), Layer.orDie)
 
 const TestLayer = Layer.mergeAll(ImageRepositorySql, LocalQueueLive, DiskLive).pipe(
-  Layer.provideMerge(Layer.mergeAll(SettingsLive, ReconcileSettingsLive)),
+  Layer.provideMerge(Layer.mergeAll(SettingsLive, ReconcileSettingsLive, deliverySettingsLayer({ mode: "signed" }))),
   Layer.provideMerge(TestDatabase)
 )
 
@@ -184,7 +184,7 @@ layer(TestLayer, { timeout: 60_000 })(`reconcile on ${testDatabaseKind}`, (it) =
         expect(yield* reconcile).toEqual({ expired: 1, arrived: 0, resent: 0, failed: 0, backlogged: 0 })
         expect((yield* getStatus(old)).image.status).toBe("expired")
         expect((yield* getStatus(inGrace)).image.status).toBe("awaiting_upload")
-        const error = (yield* Effect.flip(getImage({ imageId: old, size: "small" }))) as ImageNotFound
+        const error = (yield* Effect.flip(getImage({ imageId: old, size: "small", format: "auto" }))) as ImageNotFound
         expect(error._tag).toBe("ImageNotFound")
         expect(error.message).toMatch(/never arrived.*expired/)
         // A notification that still turns up does not revive it.

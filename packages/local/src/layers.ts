@@ -7,8 +7,15 @@ import { HttpApiBuilder, HttpMiddleware, HttpRouter, HttpServerResponse } from "
 import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { AdminAuthorizationKeys, AdminAuthorizationOpen } from "@imgpipe/api/authorization"
 import { makeHttpServer } from "@imgpipe/api/Http"
-import { adminKeysConfig, portConfig, ReconcileSettingsLive, SettingsLive } from "@imgpipe/core"
-import { DiskStorage, DiskStorageLive } from "@imgpipe/core/local/DiskStorage"
+import {
+  adminKeysConfig,
+  DeliverySettings,
+  makeDeliverySettingsLayer,
+  portConfig,
+  ReconcileSettingsLive,
+  SettingsLive
+} from "@imgpipe/core"
+import { DiskStorage, diskStorageConfig, DiskStorageLive } from "@imgpipe/core/local/DiskStorage"
 import { LocalQueueLive } from "@imgpipe/core/local/PgQueue"
 import { PgQueueAdminLive } from "@imgpipe/core/local/PgQueueAdmin"
 import { SharpConfigLive, SharpResizerLive } from "@imgpipe/core/resizer/SharpResizer"
@@ -17,8 +24,9 @@ import { ChangeFeedSql } from "@imgpipe/core/sql/ChangeFeedSql"
 import { DatabaseLive } from "@imgpipe/core/sql/embedded"
 import { ImageRepositorySql } from "@imgpipe/core/sql/ImageRepositorySql"
 import { WebhookDeliveriesSql } from "@imgpipe/core/sql/WebhookDeliveriesSql"
-import { Context, Effect, Layer } from "effect"
+import { Config, Context, Effect, Layer } from "effect"
 import type { Server } from "node:http"
+import { CDN_PATH, makeCdnRouter } from "./cdn-routes.js"
 import { makeLocalInfoRoute } from "./info.js"
 import { UploadNotifications, UploadNotificationsLive } from "./notifications.js"
 import { indexHtml, makeClientScriptRoute } from "./page.js"
@@ -30,6 +38,17 @@ import { AnnounceLive, hostConfig } from "./startup.js"
 import { makeStorageRouter } from "./storage-routes.js"
 import { EmbeddedWebhooksLive, WebhookPollerLive } from "./webhooks.js"
 import { WorkersLive } from "./workers.js"
+
+/**
+ * `IMGPIPE_DELIVERY` here: `cdn` (the default) redirects renditions to this server's own stable
+ * `${IMGPIPE_PUBLIC_URL}/cdn/<key>` paths (cdn-routes.ts) unless `IMGPIPE_CDN_URL` names another base.
+ */
+export const LocalDeliverySettingsLive = Layer.unwrapEffect(
+  Effect.map(
+    Config.map(diskStorageConfig, (config) => config.publicUrl),
+    (publicUrl) => makeDeliverySettingsLayer(`${publicUrl}${CDN_PATH}`)
+  )
+)
 
 /** The core services on their embedded implementations, over whatever database is given. */
 export const EmbeddedServicesLive = Layer.mergeAll(
@@ -45,7 +64,7 @@ export const EmbeddedServicesLive = Layer.mergeAll(
   // Webhooks: the delivery rows, the table as their queue, settings, resolver, HTTP client.
   EmbeddedWebhooksLive
 ).pipe(
-  Layer.provideMerge(Layer.mergeAll(SettingsLive, ReconcileSettingsLive, SharpConfigLive))
+  Layer.provideMerge(Layer.mergeAll(SettingsLive, ReconcileSettingsLive, SharpConfigLive, LocalDeliverySettingsLive))
 )
 
 /** The embedded services on PGlite (or `DATABASE_URL`) and Node's file system. */
@@ -55,7 +74,8 @@ export const CoreLive = EmbeddedServicesLive.pipe(
 )
 
 /**
- * The local storage routes (signed PUT/GET) and the upload page, on the API's own server. Like S3,
+ * The local storage routes (signed PUT/GET), the stable `/cdn` paths of the renditions and the
+ * upload page, on the API's own server. Like S3,
  * the PUT route answers once the object is stored and hands its ObjectCreated notification to
  * `UploadNotifications`, which starts processing (in batches) right after. Signed URLs are bearer
  * links, so these routes stay out of the request log.
@@ -70,6 +90,12 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
       HttpRouter.use((app) => HttpMiddleware.withLoggerDisabled(Effect.provide(app, context)))
     )
     yield* router.concat(storage)
+    // Renditions at stable unsigned paths, only when they are meant to be public.
+    if ((yield* DeliverySettings).mode === "cdn") {
+      yield* router.concat(
+        makeCdnRouter().pipe(HttpRouter.use((app) => HttpMiddleware.withLoggerDisabled(Effect.provide(app, context))))
+      )
+    }
     yield* router.get("/", HttpServerResponse.html(indexHtml))
     yield* router.get("/client.js", yield* makeClientScriptRoute)
     yield* router.get("/local/info", yield* makeLocalInfoRoute)
@@ -103,7 +129,14 @@ export const ServerLive = makeHttpServer({
   routes: ExtraRoutes,
   corsDefault: "*",
   // The metrics' route labels of the routes above.
-  extraRoutes: ["PUT /storage/raw/:key", "GET /storage/:bucket/*", "GET /", "GET /local/info", "GET /favicon.ico"]
+  extraRoutes: [
+    "PUT /storage/raw/:key",
+    "GET /storage/:bucket/*",
+    "GET /cdn/*",
+    "GET /",
+    "GET /local/info",
+    "GET /favicon.ico"
+  ]
 }).pipe(
   Layer.provide(UploadNotificationsLive),
   Layer.provide(AdminAuthorizationLocal)

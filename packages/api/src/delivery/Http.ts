@@ -1,6 +1,6 @@
 /**
- * Handler of the `delivery` group: `get_image` answers a redirect, or JSON when asked, with a cache
- * policy that never keeps a fallback.
+ * Handler of the `delivery` group: `get_image` answers a redirect, or JSON when asked, in the
+ * encoding `format=`/`Accept` choose, with a cache policy that never keeps a fallback.
  */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { getImage, type ServedImage } from "@imgpipe/core"
@@ -15,16 +15,19 @@ import { ServedImageBody } from "./Api.js"
  * Cache policy of `get_image` (redirect and JSON alike):
  * - fallback (served ≠ requested): `no-store`. The requested size may be ready seconds later, and a
  *   cached fallback would keep serving the wrong size.
- * - exact: `public, max-age=N` with N = min(300 s, a quarter of the signed URL's remaining life).
- *   With the default 3600 s URLs that is 300 s, so whoever follows a cached answer still holds a
- *   URL valid for ≥ 45 minutes; it stays correct if the URL lifetime is configured much shorter.
- *   Under one second left → `no-store`.
+ * - exact, stable URL (`IMGPIPE_DELIVERY=cdn`, `expiresAt` null): `public, max-age=300`. The URL never
+ *   changes, but a short life lets a size whose extras arrive later be re-negotiated soon.
+ * - exact, signed URL: `public, max-age=N` with N = min(300 s, a quarter of the signed URL's
+ *   remaining life). With the default 3600 s URLs that is 300 s, so whoever follows a cached answer
+ *   still holds a URL valid for ≥ 45 minutes; it stays correct if the URL lifetime is configured
+ *   much shorter. Under one second left → `no-store`.
  */
 export const EXACT_MAX_AGE_SECONDS = 300
 export const FALLBACK_CACHE_CONTROL = "no-store"
 
 export const cacheControlFor = (served: Pick<ServedImage, "fallback" | "expiresAt">, nowMillis: number): string => {
   if (served.fallback) return FALLBACK_CACHE_CONTROL
+  if (served.expiresAt === null) return `public, max-age=${EXACT_MAX_AGE_SECONDS}`
   const remaining = Math.floor((served.expiresAt.getTime() - nowMillis) / 1000)
   const maxAge = Math.min(EXACT_MAX_AGE_SECONDS, Math.floor(remaining / 4))
   return maxAge >= 1 ? `public, max-age=${maxAge}` : FALLBACK_CACHE_CONTROL
@@ -44,12 +47,19 @@ const toServedImageBody = (served: ServedImage): typeof ServedImageBody.Type => 
   image_id: served.imageId,
   requested_size: served.requestedSize,
   served_size: served.servedSize,
+  format: served.format,
   url: served.url,
   content_type: served.contentType,
   width: served.width,
   height: served.height,
   bytes: served.bytes,
-  expires_at: served.expiresAt
+  expires_at: served.expiresAt,
+  placeholder: served.placeholder === null ? null : {
+    thumbhash: served.placeholder.thumbhash,
+    dominant_color: served.placeholder.dominantColor,
+    width: served.placeholder.width,
+    height: served.placeholder.height
+  }
 })
 
 const encodeServedImage = HttpServerResponse.schemaJson(ServedImageBody)
@@ -76,7 +86,12 @@ export const DeliveryLive = HttpApiBuilder.group(
     handlers.handle(
       "getImage",
       ({ headers, urlParams }) =>
-        getImage({ imageId: normalizeId(urlParams.image_id), size: urlParams.image_size }).pipe(
+        getImage({
+          imageId: normalizeId(urlParams.image_id),
+          size: urlParams.image_size,
+          format: urlParams.format ?? "auto",
+          accept: headers.accept
+        }).pipe(
           Effect.flatMap((served) => deliveryResponse(served, wantsJson(headers.accept))),
           Effect.catchTags({
             ImageNotFound: (e) => Effect.fail(new NotFound({ message: e.message })),

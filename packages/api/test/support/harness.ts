@@ -7,7 +7,15 @@
 import { HttpApiBuilder, HttpServer, HttpServerRespondable, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { expect } from "@effect/vitest"
-import { type ImageId, ImageRepository, type ImageSize, JobQueue, ObjectStorage } from "@imgpipe/core"
+import {
+  deliverySettingsLayer,
+  type DeliverySettingsShape,
+  type ImageId,
+  ImageRepository,
+  type ImageSize,
+  JobQueue,
+  ObjectStorage
+} from "@imgpipe/core"
 import { AdminRepository } from "@imgpipe/core/services/AdminRepository"
 import { QueueAdmin } from "@imgpipe/core/services/QueueAdmin"
 import {
@@ -66,7 +74,15 @@ const ExtraRoutes = HttpApiBuilder.Router.use((router) =>
   ])
 )
 
-export const makeHarness = (apiKeys: ReadonlyArray<string>) => {
+/** The CDN base of the harness's default `cdn` delivery. */
+export const TEST_CDN_URL = "https://cdn.test"
+
+export interface HarnessOptions {
+  /** `IMGPIPE_DELIVERY` and its URL: `cdn` at `TEST_CDN_URL` unless given. */
+  readonly delivery?: DeliverySettingsShape
+}
+
+export const makeHarness = (apiKeys: ReadonlyArray<string>, options: HarnessOptions = {}) => {
   const { repository, storage } = makeDoubles()
   const logs: Array<string> = []
   const captureLogs = Logger.replace(
@@ -94,6 +110,7 @@ export const makeHarness = (apiKeys: ReadonlyArray<string>) => {
     Layer.provide(
       Layer.mergeAll(
         testSettingsLayer(apiKeys.length === 0 ? {} : { IMGPIPE_API_KEYS: apiKeys.join(",") }),
+        deliverySettingsLayer(options.delivery ?? { mode: "cdn", cdnUrl: TEST_CDN_URL }),
         Layer.succeed(ImageRepository, repository.service),
         Layer.succeed(ObjectStorage, storage.service),
         memoryChangeFeedLayer().pipe(Layer.provide(Layer.succeed(ImageRepository, repository.service)))
@@ -153,7 +170,19 @@ export const ID = {
 
 export const asId = (id: string) => id as ImageId
 
-/** Puts images in known states through the repository contract, as the processing code would. */
+/** The placeholder the seeded images' small size brings. */
+export const SEED_PLACEHOLDER = {
+  thumbhash: "1QcSHQRnh493V4dIh4eXh1h4kJUI",
+  dominantColor: "#5a7d3c",
+  width: 100,
+  height: 75
+} as const
+
+/**
+ * Puts images in known states through the repository contract, as the processing code would:
+ * `allReady` has every size with WebP and AVIF extras and a placeholder; `mediumOnly` one size and
+ * no extras; `originalOnly` just its original.
+ */
 export const seed = (repo: RepositoryService) =>
   Effect.gen(function* () {
     const create = (id: string) =>
@@ -163,11 +192,25 @@ export const seed = (repo: RepositoryService) =>
         declaredBytes: 123_456,
         uploadExpiresAt: new Date(Date.now() + 900_000)
       })
-    const rendition = (id: string, size: ImageSize, width: number) =>
+    /** A JPEG baseline and the `extras` (bytes: the baseline's 60 % for WebP, 40 % for AVIF). */
+    const rendition = (id: string, size: ImageSize, width: number, extras: ReadonlyArray<"webp" | "avif"> = []) =>
       repo.recordRendition(
         asId(id),
         size,
-        { key: `${id}/${size}`, width, height: Math.round(width * 0.75), bytes: width * 10, contentType: "image/jpeg" },
+        {
+          key: `${id}/${size}`,
+          width,
+          height: Math.round(width * 0.75),
+          bytes: width * 10,
+          contentType: "image/jpeg",
+          variants: extras.map((format) => ({
+            format,
+            key: `${id}/${size}.${format}`,
+            bytes: width * (format === "webp" ? 6 : 4),
+            contentType: `image/${format}`
+          })),
+          ...(size === "small" ? { placeholder: SEED_PLACEHOLDER } : {})
+        },
         ["small", "medium", "large"]
       )
     yield* create(ID.awaiting)
@@ -180,9 +223,9 @@ export const seed = (repo: RepositoryService) =>
       width: 4000,
       height: 3000
     })
-    yield* rendition(ID.allReady, "small", 320)
-    yield* rendition(ID.allReady, "medium", 1024)
-    yield* rendition(ID.allReady, "large", 2048)
+    yield* rendition(ID.allReady, "small", 320, ["webp", "avif"])
+    yield* rendition(ID.allReady, "medium", 1024, ["webp", "avif"])
+    yield* rendition(ID.allReady, "large", 2048, ["webp", "avif"])
 
     yield* create(ID.mediumOnly)
     yield* repo.markUploaded([{ id: asId(ID.mediumOnly), bytes: 123_456 }])
