@@ -16,6 +16,11 @@
  *   invokes it in AWS (`schedule.ts`).
  * - The API is the ECS entry (`packages/api/src/main.ts`) in a child process, with environment
  *   variables only.
+ * - Delivery: with `IMGPIPE_DELIVERY=cdn` (the default) the emulator lets anonymous GETs read the
+ *   processed bucket, standing in for the CloudFront distribution, and `IMGPIPE_CDN_URL` is its
+ *   path-style URL (`http://127.0.0.1:4566/processed-image-local`) unless it is set already;
+ *   `get_image` then redirects to `<that>/<image_id>/<size>[.webp|.avif]`. `IMGPIPE_DELIVERY`
+ *   and `IMGPIPE_FORMATS` reach the handlers and the API as they are set.
  *
  * Settings: `PORT` (API, 3000), `FAUXQS_PORT` (S3/SQS endpoint, 4566), `IMGPIPE_STAGE` (names,
  * `local`), `IMGPIPE_VISIBILITY_TIMEOUT_SECONDS` (30), `IMGPIPE_SQS_BATCH_SIZE` (10),
@@ -23,7 +28,13 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
-import { portConfig, reconcileEveryConfig, visibilityTimeoutSecondsConfig } from "@imgpipe/core"
+import {
+  cdnUrlConfig,
+  deliveryModeConfig,
+  portConfig,
+  reconcileEveryConfig,
+  visibilityTimeoutSecondsConfig
+} from "@imgpipe/core"
 import { databaseUrlConfig } from "@imgpipe/core/sql/client"
 import { runMigrations } from "@imgpipe/core/sql/migrate"
 import { Config, Duration, Effect, Option, Redacted, Schedule } from "effect"
@@ -55,7 +66,9 @@ const config = Config.all({
     Config.validate({ message: "IMGPIPE_SQS_WAIT_SECONDS must be 0–20", validation: (n) => n >= 0 && n <= 20 })
   ),
   functionTimeoutSeconds: Config.integer("IMGPIPE_FUNCTION_TIMEOUT_SECONDS").pipe(Config.withDefault(60)),
-  databaseUrl: databaseUrlConfig
+  databaseUrl: databaseUrlConfig,
+  delivery: deliveryModeConfig,
+  cdnUrl: cdnUrlConfig
 })
 
 /** The emulator accepts only these keys; they exist nowhere but on this machine. */
@@ -123,11 +136,18 @@ const main = Effect.gen(function* () {
     keys: LOCAL_KEYS,
     ...names,
     visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
-    maxReceiveCount: 3
+    maxReceiveCount: 3,
+    // CloudFront's reads of the processed bucket; `signed` keeps both buckets closed, as in AWS.
+    anonymousRenditionReads: settings.delivery === "cdn"
   })
 
-  // Everything below is configured by environment variables only, as in AWS.
-  const env: Record<string, string> = { ...emulator.env, DATABASE_URL: Redacted.value(databaseUrl) }
+  // Everything below is configured by environment variables only, as in AWS. An IMGPIPE_CDN_URL of
+  // one's own (a proxy in front of the emulator, say) is kept.
+  const env: Record<string, string> = {
+    ...emulator.env,
+    ...Option.match(settings.cdnUrl, { onNone: () => ({}), onSome: (url) => ({ IMGPIPE_CDN_URL: url }) }),
+    DATABASE_URL: Redacted.value(databaseUrl)
+  }
   Object.assign(process.env, env)
   const startProcessing = yield* Effect.promise(() => import("../start-processing.js"))
   const processImage = yield* Effect.promise(() => import("../process-image.js"))
@@ -157,6 +177,8 @@ const main = Effect.gen(function* () {
       aws_endpoint: emulator.endpoint,
       raw_bucket: emulator.buckets.raw,
       processed_bucket: emulator.buckets.processed,
+      delivery: settings.delivery,
+      cdn_url: env["IMGPIPE_CDN_URL"] ?? "none (signed URLs)",
       dead_letter_queue: emulator.deadLetterQueue.url,
       ingest_queue: emulator.ingestQueue.url,
       ingest_dead_letter_queue: emulator.ingestDeadLetterQueue.url,
