@@ -10,8 +10,8 @@ import type { Dir } from "node:fs"
 import * as NodeFs from "node:fs/promises"
 import * as NodePath from "node:path"
 
-/** `<key segment>.<16 hex>.tmp`: what `tempPath` makes (keys are `[A-Za-z0-9_-]`, no dot). */
-const OBJECT_TEMP = /^[A-Za-z0-9][A-Za-z0-9_-]*\.[0-9a-f]{16}\.tmp$/
+/** `<key segment>[.webp|.avif].<16 hex>.tmp`: what `tempPath` makes (keys are `[A-Za-z0-9_-]`, see keys.ts). */
+const OBJECT_TEMP = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.(?:webp|avif))?\.[0-9a-f]{16}\.tmp$/
 const SECRET_TEMP = /^signing-secret\.[0-9a-f]{16}\.tmp$/
 
 /** Removes `path` if it is a file last modified before `before`; true when removed. */
