@@ -6,6 +6,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { makeMemoryImages } from "@imgpipe/core/testing"
 import { Effect, Layer, Option } from "effect"
+import { randomBytes } from "node:crypto"
 import { type ImageId, newImageId } from "../src/domain/ids.js"
 import type { ImageView } from "../src/domain/image.js"
 import { IMAGE_SIZES, type ImageSize, renditionKey } from "../src/domain/sizes.js"
@@ -151,10 +152,131 @@ const expected = [
   })
 ]
 
+/**
+ * Duplicate uploads: fingerprints recorded with the original or the refusal, variants, the
+ * placeholder and `duplicateOf` recorded with a rendition, and `findDuplicate`'s choice.
+ */
+const duplicates = Effect.gen(function* () {
+  const repo = yield* ImageRepository
+  const sha256 = randomBytes(32).toString("hex")
+  const other = randomBytes(32).toString("hex")
+  const profile = "e1;small=320x320;webp;px=100"
+  const names = new Map<string, string>()
+  const created = (name: string) =>
+    Effect.gen(function* () {
+      const id = yield* newImageId
+      names.set(id, name)
+      yield* repo.create({
+        id,
+        declaredContentType: "image/png",
+        declaredBytes: 10,
+        uploadExpiresAt: new Date(2030, 0)
+      })
+      yield* repo.markUploaded([{ id, bytes: 10 }])
+      // Distinct creation times (wall clock: the database's): "earliest" is well defined on both.
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+      return id
+    })
+  const original = (id: ImageId, fingerprint = { sha256, renderProfile: profile }) =>
+    repo.recordOriginal(id, { format: "png", contentType: "image/png", width: 10, height: 10, fingerprint })
+  const variant = (id: ImageId) => ({
+    format: "webp" as const,
+    key: `${renditionKey(id, "small")}.webp`,
+    bytes: 7,
+    contentType: "image/webp"
+  })
+  const placeholder = { thumbhash: "AAAA", dominantColor: "#102030", width: 100, height: 75 }
+  const find = (id: ImageId, hash = sha256, profileOf = profile) =>
+    Effect.map(
+      repo.findDuplicate({ id, sha256: hash, profile: profileOf }),
+      (match) =>
+        Option.map(match, (m) =>
+          m._tag === "Ready"
+            ? {
+              ready: names.get(m.image.id),
+              sha256: m.image.sha256 === sha256,
+              placeholder: m.image.placeholder,
+              renditions: m.renditions.map((r) => [r.size, r.variants.map((v) => v.format)])
+            }
+            : { rejected: names.get(m.imageId), code: m.code, message: m.message })
+    )
+  const trace: Array<unknown> = []
+
+  // Refused for a reason that does not hold for the same bytes elsewhere: never a match.
+  const tooBig = yield* created("tooBig")
+  yield* repo.markRejected(tooBig, { code: "too_large_to_decode", message: "budget" }, {
+    sha256,
+    renderProfile: profile
+  })
+  trace.push(yield* find(tooBig))
+  // Refused for good: a match for the same bytes and profile (not for itself, another hash or profile).
+  const refused = yield* created("refused")
+  yield* repo.markRejected(refused, { code: "corrupt_image", message: "truncated" }, { sha256, renderProfile: profile })
+  const first = yield* created("first")
+  trace.push(yield* find(first), yield* find(refused), yield* find(first, other), yield* find(first, sha256, "e2"))
+
+  // A ready image wins over the refusal; its renditions come with it, variants and placeholder too.
+  yield* original(first)
+  const small = { key: renditionKey(first, "small"), width: 10, height: 10, bytes: 10, contentType: "image/jpeg" }
+  yield* repo.recordRendition(first, "small", { ...small, variants: [variant(first)], placeholder }, ["small"])
+  const second = yield* created("second")
+  trace.push(yield* find(second))
+  trace.push(
+    Option.map(yield* repo.find(first), (v) => [
+      v.image.sha256 === sha256,
+      v.renditions[0]?.variants.map((x) => [x.format, x.key === variant(first).key, x.bytes, x.contentType])
+    ])
+  )
+
+  // A copy: `duplicateOf` and the placeholder on the image; a later ready image does not displace the first.
+  yield* original(second)
+  yield* repo.recordRendition(second, "small", {
+    ...small,
+    key: renditionKey(second, "small"),
+    variants: [variant(second)],
+    placeholder,
+    duplicateOf: first
+  }, ["small"])
+  const third = yield* created("third")
+  trace.push(yield* find(third))
+  const copy = Option.getOrThrow(yield* repo.find(second))
+  trace.push([names.get(copy.image.duplicateOf ?? ""), copy.image.placeholder, copy.image.status])
+  // A rendition recorded without them leaves the image's placeholder and duplicateOf.
+  yield* repo.recordRendition(second, "small", { ...small, key: renditionKey(second, "small") }, ["small"])
+  const after = Option.getOrThrow(yield* repo.find(second))
+  trace.push([names.get(after.image.duplicateOf ?? ""), after.image.placeholder, after.renditions[0]?.variants])
+  return trace
+})
+
+const placeholderOf = { thumbhash: "AAAA", dominantColor: "#102030", width: 100, height: 75 }
+const duplicatesExpected = [
+  Option.none(),
+  Option.some({ rejected: "refused", code: "corrupt_image", message: "truncated" }),
+  Option.none(),
+  Option.none(),
+  Option.none(),
+  Option.some({
+    ready: "first",
+    sha256: true,
+    placeholder: placeholderOf,
+    renditions: [["small", ["webp"]]]
+  }),
+  Option.some([true, [["webp", true, 7, "image/webp"]]]),
+  Option.some({ ready: "first", sha256: true, placeholder: placeholderOf, renditions: [["small", ["webp"]]] }),
+  ["first", placeholderOf, "ready"],
+  ["first", placeholderOf, []]
+]
+
 describe("in-memory repository", () => {
   it.effect("follows the repository contract", () => {
     const memory = makeMemoryImages()
     return Effect.map(scenario, (trace) => expect(trace).toEqual(expected)).pipe(Effect.provide(memory.layer))
+  })
+  it.live("follows the duplicates contract", () => {
+    const memory = makeMemoryImages()
+    return Effect.map(duplicates, (trace) => expect(trace).toEqual(duplicatesExpected)).pipe(
+      Effect.provide(memory.layer)
+    )
   })
 })
 
@@ -162,5 +284,7 @@ layer(ImageRepositorySql.pipe(Layer.provideMerge(TestDatabase)), { timeout: 60_0
   `SQL repository on ${testDatabaseKind}`,
   (it) => {
     it.effect("follows the same contract", () => Effect.map(scenario, (trace) => expect(trace).toEqual(expected)))
+    it.effect("follows the same duplicates contract", () =>
+      Effect.map(duplicates, (trace) => expect(trace).toEqual(duplicatesExpected)))
   }
 )

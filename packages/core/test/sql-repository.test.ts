@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Effect, Layer, Option, Schema } from "effect"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -11,6 +11,7 @@ import { ImageRepository, type RenditionOutput } from "../src/services/ImageRepo
 import { DatabaseLive, PgliteLive } from "../src/sql/embedded.js"
 import { ImageRepositorySql } from "../src/sql/ImageRepositorySql.js"
 import { migrations, runMigrations } from "../src/sql/migrate.js"
+import { ImageRow, RenditionFromRow } from "../src/sql/rows.js"
 import { TestDatabase, testDatabaseKind } from "./support/database.js"
 
 const TestLayer = ImageRepositorySql.pipe(Layer.provideMerge(TestDatabase))
@@ -368,6 +369,112 @@ layer(TestLayer)(`ImageRepositorySql on ${testDatabaseKind}`, (it) => {
       // The failed call left nothing behind.
       expect(yield* repo.listAwaitingUpload(10_000)).not.toContainEqual(expect.objectContaining({ declaredBytes: -1 }))
     }))
+
+  it.effect("variants, the placeholder, duplicateOf and the fingerprint: stored, decoded, repeats change nothing", () =>
+    Effect.gen(function* () {
+      const repo = yield* ImageRepository
+      const source = yield* uploadedImage
+      const image = yield* uploadedImage
+      const fingerprint = { sha256: "ab".repeat(32), renderProfile: "e1;small=320x320;webp;px=9" }
+      yield* idempotent(
+        image.id,
+        repo.recordOriginal(image.id, { format: "png", contentType: "image/png", width: 40, height: 30, fingerprint })
+      )
+      // A call without a fingerprint leaves it.
+      yield* repo.recordOriginal(image.id, { format: "png", contentType: "image/png", width: 40, height: 30 })
+      const variants = [
+        {
+          format: "webp" as const,
+          key: `${renditionKey(image.id, "small")}.webp`,
+          bytes: 900,
+          contentType: "image/webp"
+        },
+        {
+          format: "avif" as const,
+          key: `${renditionKey(image.id, "small")}.avif`,
+          bytes: 700,
+          contentType: "image/avif"
+        }
+      ]
+      const placeholder = {
+        thumbhash: "1QcSHQRnh493V4dIh4eXh1h4kJUI",
+        dominantColor: "#a0b1c2",
+        width: 100,
+        height: 75
+      }
+      yield* idempotent(
+        image.id,
+        repo.recordRendition(
+          image.id,
+          "small",
+          { ...output(image, "small"), variants, placeholder, duplicateOf: source.id },
+          IMAGE_SIZES
+        )
+      )
+      const view = yield* findView(image.id)
+      expect(view.image).toMatchObject({ sha256: fingerprint.sha256, duplicateOf: source.id, placeholder })
+      expect(view.renditions[0]?.variants).toEqual(variants)
+      const sql = yield* SqlClient.SqlClient
+      const [row] = yield* sql<{ render_profile: string }>`SELECT render_profile FROM images WHERE id = ${image.id}`
+      expect(row?.render_profile).toBe(fingerprint.renderProfile)
+
+      // A size recorded without them keeps the image's placeholder and duplicate_of.
+      yield* repo.recordRendition(image.id, "medium", output(image, "medium"), IMAGE_SIZES)
+      const later = yield* findView(image.id)
+      expect(later.image).toMatchObject({ duplicateOf: source.id, placeholder })
+      expect(later.renditions[1]?.variants).toEqual([])
+      // Rejected with a fingerprint: kept for the duplicate lookup.
+      const refused = yield* uploadedImage
+      yield* idempotent(
+        refused.id,
+        repo.markRejected(refused.id, { code: "corrupt_image", message: "bad" }, fingerprint)
+      )
+      expect((yield* findView(refused.id)).image).toMatchObject({ status: "failed", sha256: fingerprint.sha256 })
+    }))
+
+  it.effect("a sha256 that is not 64 hex digits is refused by the table", () =>
+    Effect.gen(function* () {
+      const repo = yield* ImageRepository
+      const image = yield* uploadedImage
+      const failure = yield* Effect.flip(
+        repo.recordOriginal(image.id, {
+          format: "png",
+          contentType: "image/png",
+          width: 1,
+          height: 1,
+          fingerprint: { sha256: "not-a-hash", renderProfile: "p" }
+        })
+      )
+      expect(failure).toMatchObject({ _tag: "DatabaseError", message: expect.stringContaining("images_sha256_check") })
+    }))
+})
+
+describe("row decoding", () => {
+  it("jsonb columns decode whether the driver parsed them or not", () => {
+    const placeholder = { thumbhash: "AAAA", dominantColor: "#000000", width: 1, height: 1 }
+    const variants = [{ format: "webp", key: "k.webp", bytes: 1, contentType: "image/webp" }]
+    const row = {
+      image_id: "0190f1a4-7a9b-7c3d-8e2f-000000000000",
+      size: "small",
+      status: "ready",
+      key: "k",
+      width: 1,
+      height: 1,
+      bytes: "1",
+      content_type: "image/jpeg",
+      error_code: null,
+      error_message: null,
+      created_at: new Date(0),
+      updated_at: new Date(0)
+    }
+    const decode = Schema.decodeUnknownSync(RenditionFromRow)
+    expect(decode({ ...row, variants }).variants).toEqual(variants)
+    expect(decode({ ...row, variants: JSON.stringify(variants) }).variants).toEqual(variants)
+    expect(() => decode({ ...row, variants: "{not json" })).toThrow()
+    const decodePlaceholder = Schema.decodeUnknownSync(ImageRow.fields.placeholder)
+    expect(decodePlaceholder(JSON.stringify(placeholder))).toEqual(placeholder)
+    expect(decodePlaceholder(null)).toBeNull()
+  })
 })
 
 describe("database layers", () => {
