@@ -1,9 +1,10 @@
 /**
  * The format-sets section's results and the pure arithmetic the report does on them: which
- * encoding a client downloads, what an image stores, and mix-weighted means. No measuring here
+ * encoding a client downloads (core's `chooseFormat` on the browser's `Accept`), what an image stores, and mix-weighted means. No measuring here
  * (child.ts measures), so it is unit-tested on its own.
  */
 import type { ExtraFormat, ImageSize, OutputFormat, SizeBoxes } from "@imgpipe/core"
+import { chooseFormat } from "@imgpipe/core/domain/delivery"
 
 /** The `IMGPIPE_FORMATS` values compared: baseline only, +WebP, +WebP+AVIF. */
 export const FORMAT_SETS = ["none", "webp", "webp,avif"] as const
@@ -80,42 +81,35 @@ export interface ClientProfile {
   readonly label: string
   /** The `Accept` header the browser sends for an `<img>`. */
   readonly accept: string
-  /** The extras it takes, in the order it gets them when they exist. */
-  readonly takes: ReadonlyArray<ExtraFormat>
 }
 
 export const CLIENTS: ReadonlyArray<ClientProfile> = [
   {
     id: "chrome",
     label: "Chrome",
-    accept: "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
-    takes: ["avif", "webp"]
+    accept: "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
   },
   {
     id: "safari",
     label: "Safari ≥ 16",
-    accept: "image/webp,image/avif,video/*;q=0.8,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5",
-    takes: ["avif", "webp"]
+    accept: "image/webp,image/avif,video/*;q=0.8,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
   },
   {
     id: "old",
     label: "old browser",
-    accept: "image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5",
-    takes: []
+    accept: "image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
   }
 ]
 
 /** The formats one size exists in: the baseline's first, then its extras. */
-export const availableFormats = (size: SizeOutput): ReadonlyArray<OutputFormat> => [
+export const availableFormats = (size: SizeOutput): readonly [OutputFormat, ...ReadonlyArray<OutputFormat>] => [
   size.baseline.format,
   ...size.variants.map((v) => v.format)
 ]
 
-/** What `client` downloads of `size`: the first extra it takes that exists, else the baseline. */
-export const downloadFormat = (client: ClientProfile, size: SizeOutput): OutputFormat => {
-  const available = availableFormats(size)
-  return client.takes.find((format) => available.includes(format)) ?? size.baseline.format
-}
+/** What `client` downloads of `size` from `get_image` with no `format=`: core's own choice by `Accept`. */
+export const downloadFormat = (client: ClientProfile, size: SizeOutput): OutputFormat =>
+  chooseFormat({ accept: client.accept, requested: "auto", available: availableFormats(size) })
 
 /** Bytes of `size` in `format` (the baseline when it is that format); undefined when not made. */
 export const bytesIn = (size: SizeOutput, format: OutputFormat): number | undefined =>
