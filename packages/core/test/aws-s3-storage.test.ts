@@ -213,6 +213,43 @@ layer(TestLayer, { excludeTestServices: true })("S3 ObjectStorage (fauxqs)", (it
       expect(listed.KeyCount ?? 0).toBe(0)
     }))
 
+  it.effect("copy is one CopyObject inside the bucket that keeps the metadata; a missing source is ObjectNotFound", () =>
+    Effect.gen(function* () {
+      const storage = yield* ObjectStorage
+      const requests = yield* Requests
+      const from = "0190a0b0-0000-7000-8000-00000000a007/small.webp"
+      const to = "0190a0b0-0000-7000-8000-00000000a008/small.webp"
+      yield* storage.put({
+        bucket: "processed",
+        key: from,
+        body: bytes(80, 3),
+        contentType: "image/webp",
+        cacheControl: "public, max-age=31536000, immutable"
+      })
+      requests.clear()
+      yield* storage.copy({ bucket: "processed", fromKey: from, toKey: to })
+      // No MetadataDirective: S3's default COPY keeps Content-Type and Cache-Control.
+      expect(requests.sent).toEqual([
+        {
+          command: "S3Client.CopyObjectCommand",
+          input: { Bucket: PROCESSED, Key: to, CopySource: `${PROCESSED}/${from}` }
+        }
+      ])
+      const download = yield* storage.presignDownload({ bucket: "processed", key: to, expiresInSeconds: 120 })
+      const response = yield* Effect.promise(() => fetch(download.url))
+      expect(response.headers.get("content-type")).toBe("image/webp")
+      expect(new Uint8Array(yield* Effect.promise(() => response.arrayBuffer()))).toEqual(bytes(80, 3))
+
+      const missing = yield* Effect.flip(
+        storage.copy({ bucket: "processed", fromKey: "0190a0b0-0000-7000-8000-00000000a009/small", toKey: to })
+      )
+      expect(missing).toMatchObject({
+        _tag: "ObjectNotFound",
+        bucket: PROCESSED,
+        key: "0190a0b0-0000-7000-8000-00000000a009/small"
+      })
+    }))
+
   it.effect("presigned lifetimes outside 1 s – 7 days are refused", () =>
     Effect.gen(function* () {
       const storage = yield* ObjectStorage

@@ -12,7 +12,7 @@ import { RENDITION_CACHE_CONTROL } from "../src/domain/formats.js"
 import { DiskStorage, DiskStorageLive } from "../src/local/DiskStorage.js"
 import { FileChanged } from "../src/local/file-stream.js"
 import { ObjectStorage } from "../src/services/ObjectStorage.js"
-import { bytesOf, JPEG, KEY, listFiles, OTHER_KEY, presignUpload, storageHarness } from "./support/disk.js"
+import { bytesOf, JPEG, KEY, listFiles, md5, OTHER_KEY, presignUpload, storageHarness } from "./support/disk.js"
 
 describe("DiskStorage: the ObjectStorage service", () => {
   it.scoped("get refuses an object bigger than maxBytes; missing objects are ObjectNotFound", () =>
@@ -39,6 +39,42 @@ describe("DiskStorage: the ObjectStorage service", () => {
       expect(yield* h.rawFiles()).toEqual([])
       yield* h.storage.delete("raw", KEY)
       yield* h.storage.delete("processed", `${KEY}/small`)
+    }))
+
+  it.scoped("copy: a new file with the source's bytes, Content-Type, Cache-Control and ETag; no temporaries left", () =>
+    Effect.gen(function* () {
+      const h = yield* storageHarness()
+      const from = `${KEY}/small.webp`
+      const to = `${OTHER_KEY}/small.webp`
+      yield* h.storage.put({
+        bucket: "processed",
+        key: from,
+        body: bytesOf(300),
+        contentType: "image/webp",
+        cacheControl: RENDITION_CACHE_CONTROL
+      })
+      // Replaces what is there.
+      yield* h.storage.put({ bucket: "processed", key: to, body: bytesOf(5), contentType: JPEG, cacheControl: "x" })
+      yield* h.storage.copy({ bucket: "processed", fromKey: from, toKey: to })
+      expect(yield* h.storage.get({ bucket: "processed", key: to, maxBytes: 1000 })).toEqual(bytesOf(300))
+      const disk = yield* DiskStorage.pipe(Effect.provide(h.context))
+      const source = Option.getOrThrow(yield* disk.open("processed", from))
+      const copy = Option.getOrThrow(yield* disk.open("processed", to))
+      expect(copy.meta).toEqual(source.meta)
+      expect(Option.map(copy.meta, (m) => [m.contentType, m.cacheControl, m.etag])).toEqual(
+        Option.some(["image/webp", RENDITION_CACHE_CONTROL, md5(bytesOf(300))])
+      )
+      // A separate file: removing the source leaves the copy.
+      yield* h.storage.delete("processed", from)
+      expect(yield* h.storage.get({ bucket: "processed", key: to, maxBytes: 1000 })).toEqual(bytesOf(300))
+      const missing = yield* Effect.flip(h.storage.copy({ bucket: "processed", fromKey: from, toKey: `${KEY}/large` }))
+      expect(missing).toMatchObject({ _tag: "ObjectNotFound", bucket: "processed", key: from })
+      const files = yield* Effect.promise(() => listFiles(h.dataDir))
+      expect(files.filter((f) => f.endsWith(".tmp"))).toEqual([])
+      expect(files.filter((f) => f.includes("/processed/"))).toEqual([
+        `objects/processed/${OTHER_KEY}/small.webp`,
+        `objects/processed/${OTHER_KEY}/small.webp.meta.json`
+      ])
     }))
 
   it.scoped("keys that could leave the bucket folder are refused everywhere", () =>

@@ -1,6 +1,6 @@
 /**
  * The in-memory storage of `@imgpipe/core/testing` answers like the embedded disk storage for
- * what the use cases do with objects (write, head, read within a limit, delete): the same steps
+ * what the use cases do with objects (write, head, read within a limit, copy, delete): the same steps
  * give the same answers on both.
  */
 import { FileSystem } from "@effect/platform"
@@ -33,6 +33,20 @@ const scenario = Effect.gen(function* () {
   trace.push(yield* storage.head("raw", `${KEY}/small`))
   trace.push(yield* outcome(storage.get({ bucket: "processed", key: `${KEY}/small`, maxBytes: 12 })))
   trace.push(yield* outcome(storage.get({ bucket: "processed", key: `${KEY}/small`, maxBytes: 11 })))
+  // A copy: the bytes and the content type; the source stays; replacing what was at the target.
+  yield* storage.put({
+    bucket: "processed",
+    key: `${KEY}/medium`,
+    body: new Uint8Array(3),
+    contentType: "image/jpeg",
+    cacheControl: "no-store"
+  })
+  yield* storage.copy({ bucket: "processed", fromKey: `${KEY}/small`, toKey: `${KEY}/medium` })
+  trace.push(yield* storage.head("processed", `${KEY}/medium`))
+  trace.push(yield* outcome(storage.get({ bucket: "processed", key: `${KEY}/medium`, maxBytes: 100 })))
+  trace.push(Option.map(yield* storage.head("processed", `${KEY}/small`), (info) => info.bytes))
+  trace.push(yield* outcome(storage.copy({ bucket: "processed", fromKey: `${KEY}/large`, toKey: `${KEY}/medium` })))
+  trace.push(yield* outcome(storage.copy({ bucket: "raw", fromKey: `${KEY}/small`, toKey: `${KEY}/medium` })))
   yield* storage.markOriginal(KEY, Option.some("refused"))
   yield* storage.delete("processed", `${KEY}/small`)
   yield* storage.delete("processed", `${KEY}/small`)
@@ -47,6 +61,11 @@ const expected = [
   Option.none(),
   bytes,
   "ObjectTooLarge",
+  Option.some({ bytes: 12, contentType: Option.some("image/webp") }),
+  bytes,
+  Option.some(12),
+  "ObjectNotFound",
+  "ObjectNotFound",
   Option.none()
 ]
 
