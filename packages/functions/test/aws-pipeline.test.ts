@@ -136,7 +136,12 @@ const context = (name: string) => lambdaContext(name, "us-east-1", 30_000)
 
 // ---- tests -----------------------------------------------------------------------------------
 
-layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "120 seconds" })(
+// Presigned GETs (IMGPIPE_DELIVERY=signed), which this file checks; the default cdn delivery on the
+// AWS path: aws-local-delivery.test.ts.
+layer(AwsLive({ eventSources: true, env: { IMGPIPE_DELIVERY: "signed" } }), {
+  excludeTestServices: true,
+  timeout: "120 seconds"
+})(
   `AWS path (fauxqs + ${testDatabaseKind})`,
   (it) => {
     it.effect("fixture photos go from POST /upload through S3, the ingest queue, StartProcessing, SQS and ProcessImage to ready", () =>
@@ -266,7 +271,8 @@ layer(AwsLive({ eventSources: true }), { excludeTestServices: true, timeout: "12
         yield* waitQueuesDrained
         const before = yield* snapshot(id)
         expect(before.renditions.map((r) => r.status)).toEqual(["ready", "ready", "ready"])
-        expect(before.objects).toHaveLength(3)
+        // The baseline and the default WebP extra (IMGPIPE_FORMATS=webp), per size.
+        expect(before.objects).toHaveLength(6)
 
         // …and once it is done.
         requests.clear()
