@@ -141,6 +141,7 @@ describe("the ECS image's bundle (packages/api/Dockerfile)", () => {
         DATABASE_URL: database?.url ?? "",
         IMGPIPE_RAW_BUCKET: "raw-image-bundletest",
         IMGPIPE_PROCESSED_BUCKET: "processed-image-bundletest",
+        IMGPIPE_CDN_URL: "https://d111111abcdef8.cloudfront.net",
         IMGPIPE_QUEUE_SMALL_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/process-small-image-bundletest",
         IMGPIPE_QUEUE_MEDIUM_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/process-medium-image-bundletest",
         IMGPIPE_QUEUE_LARGE_URL: "https://sqs.us-east-1.amazonaws.com/000000000000/process-large-image-bundletest",

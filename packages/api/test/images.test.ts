@@ -7,7 +7,17 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { Api } from "../src/Api.js"
 import { UnsupportedType } from "../src/errors.js"
-import { asId, call, expectError, ID, makeHarness, postJson, seed, TestServer } from "./support/harness.js"
+import {
+  asId,
+  call,
+  expectError,
+  ID,
+  makeHarness,
+  postJson,
+  seed,
+  SEED_PLACEHOLDER,
+  TestServer
+} from "./support/harness.js"
 
 const open = makeHarness([])
 
@@ -117,6 +127,9 @@ describe("images: POST /upload, GET /images/{image_id} (no API keys)", () => {
             medium: { status: "ready", width: 1024, height: 768, bytes: 10_240, content_type: "image/jpeg" },
             large: { status: "pending", width: null, height: null, bytes: null, content_type: null }
           },
+          // No small size yet: no placeholder; resized, not copied from an earlier upload.
+          placeholder: null,
+          duplicate_of: null,
           created_at: expect.any(String),
           updated_at: expect.any(String)
         })
@@ -127,7 +140,14 @@ describe("images: POST /upload, GET /images/{image_id} (no API keys)", () => {
         const ready = yield* call(`/images/${ID.allReady}`)
         expect(ready.json).toMatchObject({
           status: "ready",
-          original: { content_type: "image/jpeg", bytes: 123_456, width: 4000, height: 3000, format: "jpeg" }
+          original: { content_type: "image/jpeg", bytes: 123_456, width: 4000, height: 3000, format: "jpeg" },
+          placeholder: {
+            thumbhash: SEED_PLACEHOLDER.thumbhash,
+            dominant_color: SEED_PLACEHOLDER.dominantColor,
+            width: SEED_PLACEHOLDER.width,
+            height: SEED_PLACEHOLDER.height
+          },
+          duplicate_of: null
         })
 
         const rejected = yield* call(`/images/${ID.rejected}`)

@@ -24,6 +24,8 @@ export const ecsEnv: Record<string, string> = {
   AWS_REGION: "us-east-1",
   AWS_ACCESS_KEY_ID: "AKIDTEST",
   AWS_SECRET_ACCESS_KEY: "test-secret",
+  // IMGPIPE_DELIVERY=cdn (the default) needs the CloudFront URL, which infra sets on the service.
+  IMGPIPE_CDN_URL: "https://d111111abcdef8.cloudfront.net",
   // The admin API's queues (only its endpoints call SQS; nothing listens at these URLs here).
   IMGPIPE_QUEUE_SMALL_URL: "http://127.0.0.1:9/000000000000/process-small-test",
   IMGPIPE_QUEUE_MEDIUM_URL: "http://127.0.0.1:9/000000000000/process-medium-test",
