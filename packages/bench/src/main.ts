@@ -67,6 +67,11 @@ const attempt = async <A>(
   }
 }
 
+/** Under a section rewritten alone: when and where, as the document's header is the full run's. */
+const spliceNote = ({ machine: m }: Results): string =>
+  `_Measured alone on ${m.date} (${m.cpu}, ${m.cores} cores, load ${m.loadBefore} → ${m.loadAfter}); ` +
+  "the machine, summary and targets above are from the last full run._"
+
 const main = async () => {
   const loadBefore = load()
   progress(`imgpipe bench: ${[...chosen].join(", ")} on ${cpus().length} cores (load ${loadBefore})`)
@@ -132,7 +137,12 @@ const main = async () => {
       const path = join(repoRoot, "docs/benchmarks.md")
       writeFileSync(
         path,
-        spliceSections(readFileSync(path, "utf8"), markdown(results), [...chosen].map((s) => HEADINGS[s]))
+        spliceSections(
+          readFileSync(path, "utf8"),
+          markdown(results),
+          [...chosen].map((s) => HEADINGS[s]),
+          spliceNote(results)
+        )
       )
       progress(
         `replaced ${[...chosen].join(", ")} in docs/benchmarks.md (the summary and other sections are unchanged)`

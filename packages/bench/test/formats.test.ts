@@ -153,6 +153,12 @@ describe("splicing sections into the document", () => {
     expect(spliceSections(existing, generated, ["## One"])).toBe("# B\n\n## One\n\nnew one\n\n## Two\n\nold two\n")
   })
 
+  it("puts the note under each replaced heading", () => {
+    const generated = "# B\n\n## Two\n\nnew two\n"
+    expect(spliceSections(existing, generated, ["## Two"], "_alone_"))
+      .toBe("# B\n\n## One\n\nold one\n\n## Two\n\n_alone_\n\nnew two\n")
+  })
+
   it("appends a section the document does not have yet", () => {
     const generated = "# B\n\n## Three\n\nnew three\n"
     expect(spliceSections(existing, generated, ["## Three"])).toBe(`${existing}\n## Three\n\nnew three\n`)

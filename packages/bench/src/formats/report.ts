@@ -138,8 +138,8 @@ const encodersTable = (e: NonNullable<FormatsSection["encoders"]>, box: number):
   if ("error" in e) return `Encoder settings: failed: ${e.error}`
   return [
     `Encoder settings at the large size (${box} px box, mix-weighted over ${e.photos} photos; CPU of the encode alone,`,
-    "one libvips thread, median of up to 3; luma PSNR against the resized pixels each encoded, comparable within",
-    "a format, not across: PSNR rewards WebP's kept grain and punishes AVIF's smoothing; **bold**: what",
+    "one libvips thread, median of up to 3; luma PSNR against the resized pixels each encoded: compare settings",
+    "within a format, not across codecs, whose artefacts PSNR weighs differently from the eye; **bold**: what",
     "encoders.ts uses):",
     "",
     mdTable(

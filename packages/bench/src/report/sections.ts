@@ -28,14 +28,21 @@ const blockOf = (lines: ReadonlyArray<string>, heading: string): [number, number
 /**
  * `existing` with the blocks under `headings` replaced by those in `generated`; a block the
  * existing document lacks is appended at its end. Headings `generated` lacks are left alone.
+ * `note`, when given, goes under each replaced heading (when and where it was measured).
  */
-export const spliceSections = (existing: string, generated: string, headings: ReadonlyArray<string>): string => {
+export const spliceSections = (
+  existing: string,
+  generated: string,
+  headings: ReadonlyArray<string>,
+  note?: string
+): string => {
   let lines = existing.split("\n")
   const fresh = generated.split("\n")
   for (const heading of headings) {
     const source = blockOf(fresh, heading)
     if (source === undefined) continue
-    const block = fresh.slice(source[0], source[1])
+    const found = fresh.slice(source[0], source[1])
+    const block = note === undefined ? found : [heading, "", note, ...found.slice(1)]
     const target = blockOf(lines, heading)
     if (target === undefined) {
       const trailing = lines.length > 0 && lines[lines.length - 1] === "" ? [] : [""]
