@@ -1,9 +1,10 @@
 /**
  * `bun run bench`: resize cost against the alternatives, the embedded pipeline end to end, the API
  * against a bare handler on one core, the Lambda handlers' cold-start weight, and the peak memory
- * of a resize per message class against the decode budget. Prints progress and one table, and
- * regenerates docs/benchmarks.md and docs/benchmarks.svg. Takes about 12 minutes on 2 cores (the
- * memory section's large AVIFs about 7 of them), plus the formats section's AVIF encodes.
+ * of a resize per message class against the decode budget, webhook delivery, open event streams, and
+ * what each IMGPIPE_FORMATS set costs in CPU, bytes and memory. Prints progress and one table, and
+ * regenerates docs/benchmarks.md and docs/benchmarks.svg. Takes about 17 minutes on 2 cores (the
+ * memory section's large AVIFs about 7 of them, the formats section about 5: its AVIF encodes).
  *
  * BENCH_SECTIONS=resize,pipeline,api,lambda,memory,webhooks,sse,formats picks sections (all by
  * default; a partial run still rewrites the documents, with the other sections marked "not run").
