@@ -88,7 +88,9 @@ describe("cdn delivery (the default)", () => {
           expect(Number(answer.headers.get("content-length"))).toBe(body.byteLength)
           expect(body.byteLength).toBeGreaterThan(100)
 
-          const again = yield* fetchRaw(url)
+          // From another origin (an app's page), like the storage routes: CORS open without API keys.
+          const again = yield* fetchRaw(url, { headers: { origin: "http://app.example.test" } })
+          expect(again.answer.headers.get("access-control-allow-origin")).toBe("*")
           expect(again.answer.headers.get("etag")).toBe(answer.headers.get("etag"))
           expect(again.body).toEqual(body)
 

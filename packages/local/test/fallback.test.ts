@@ -49,6 +49,8 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("get_image
       for (const size of ["small", "medium", "large"] as const) {
         const answer = yield* ask(baseUrl, id, size)
         expect(answer).toMatchObject({ status: 302, servedSize: "original", cacheControl: "no-store" })
+        // Originals are always signed, even with cdn delivery (the default).
+        expect(answer.location).toMatch(new RegExp(`^${baseUrl}/storage/raw/${id}\\?expires=\\d+&sig=[0-9a-f]{64}$`))
         expect(yield* download(answer.location!)).toEqual(original)
       }
 
@@ -65,7 +67,8 @@ layer(makeTestApp(), { excludeTestServices: true, timeout: 120_000 })("get_image
         cacheControl: "no-store"
       })
       const exactLarge = yield* ask(baseUrl, id, "large")
-      expect(exactLarge).toMatchObject({ status: 302, servedSize: "large" })
+      // A size: the runner's stable, unsigned /cdn URL (the fallbacks above too, but never cached).
+      expect(exactLarge).toMatchObject({ status: 302, servedSize: "large", location: `${baseUrl}/cdn/${id}/large` })
       expect(exactLarge.cacheControl).toMatch(/^public, max-age=\d+$/)
 
       // Medium too: a small request now gets the smallest available other size, medium.
