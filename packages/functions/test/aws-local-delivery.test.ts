@@ -219,6 +219,14 @@ describe(`get_image on start:aws-local with IMGPIPE_DELIVERY=cdn (${testDatabase
         expect(image.headers.get("cache-control"), location).toBe(IMMUTABLE)
         expect((await image.arrayBuffer()).byteLength, location).toBeGreaterThan(1000)
       }
+      // The JSON form names the same URL, which does not expire.
+      const described = await fetch(`${local.api}/get_image?image_id=${id}&image_size=medium&format=webp`, {
+        headers: { accept: "application/json" }
+      })
+      expect(described.status).toBe(200)
+      const body = (await described.json()) as Record<string, unknown>
+      expect(body).toMatchObject({ format: "webp", content_type: "image/webp", expires_at: null })
+      expect(body["url"]).toBe(await redirect(id, "medium", "image/webp"))
     },
     150_000
   )
