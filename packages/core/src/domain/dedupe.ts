@@ -9,8 +9,9 @@ import type { ImageSize, SizeBoxes } from "./sizes.js"
 
 /**
  * The version of what the resizer makes from the same bytes and settings: encoder options
- * (resizer/encoders.ts), the resize kernel, the placeholder's algorithm. Bump it whenever any of
- * them changes, so images made from then on are not copied from renditions made the old way.
+ * (resizer/encoders.ts), the resize kernel, the placeholder's algorithm, and what it refuses (the
+ * accepted formats, the sniffing). Bump it whenever any of them changes, so images made from then
+ * on are neither copied from renditions made the old way nor refused as the old code refused.
  */
 export const ENCODER_VERSION = 1
 
