@@ -239,6 +239,8 @@ const duplicates = Effect.gen(function* () {
   }, ["small"])
   const third = yield* created("third")
   trace.push(yield* find(third))
+  // The first, reprocessed, is not copied back from its own copy (the refusal is left).
+  trace.push(yield* find(first))
   const copy = Option.getOrThrow(yield* repo.find(second))
   trace.push([names.get(copy.image.duplicateOf ?? ""), copy.image.placeholder, copy.image.status])
   // A rendition recorded without them leaves the image's placeholder and duplicateOf.
@@ -263,6 +265,7 @@ const duplicatesExpected = [
   }),
   Option.some([true, [["webp", true, 7, "image/webp"]]]),
   Option.some({ ready: "first", sha256: true, placeholder: placeholderOf, renditions: [["small", ["webp"]]] }),
+  Option.some({ rejected: "refused", code: "corrupt_image", message: "truncated" }),
   ["first", placeholderOf, "ready"],
   ["first", placeholderOf, []]
 ]

@@ -84,7 +84,8 @@ export class ImageRepository extends Context.Tag("imgpipe/ImageRepository")<
     /**
      * The earliest image other than `id` with the same SHA-256 and render profile that is `ready`
      * (with its renditions), else the earliest refused for good with a refusal that holds for the
-     * same bytes (`REUSABLE_REJECTIONS`, domain/dedupe.ts); none otherwise.
+     * same bytes (`REUSABLE_REJECTIONS`, domain/dedupe.ts); none otherwise. Images copied from `id`
+     * are left out (a reprocessed original is made again, not copied back from its copies).
      */
     readonly findDuplicate: (input: {
       readonly id: ImageId

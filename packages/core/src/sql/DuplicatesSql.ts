@@ -12,7 +12,8 @@ import { ImageFromRow } from "./rows.js"
 /**
  * `ImageRepository.findDuplicate` on PostgreSQL: one index range on
  * `images (sha256, render_profile, created_at)` (migration 0012) for the match, a ready one before
- * a refused one, earliest first; then the match's renditions when it is ready.
+ * a refused one, earliest first; then the match's renditions when it is ready. Never an image copied
+ * from `id` itself: a reprocessed original is made again, not copied back from its own copies.
  */
 export const makeFindDuplicate = (
   sql: SqlClient.SqlClient,
@@ -25,6 +26,7 @@ export const makeFindDuplicate = (
       sql`
       SELECT * FROM images
       WHERE sha256 = ${input.sha256} AND render_profile = ${input.profile} AND id <> ${input.id}::uuid
+        AND duplicate_of IS DISTINCT FROM ${input.id}::uuid
         AND (status = 'ready' OR (status = 'failed' AND error_code = ANY(${REUSABLE_REJECTIONS}::text[])))
       ORDER BY status = 'ready' DESC, created_at, id
       LIMIT 1`

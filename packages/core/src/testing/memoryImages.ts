@@ -111,7 +111,7 @@ export const makeMemoryImages = () => {
     findDuplicate: ({ id, profile, sha256 }) =>
       Effect.sync(() => {
         const candidates = Array.from(images.values())
-          .filter((i) => i.id !== id && i.sha256 === sha256 && profiles.get(i.id) === profile)
+          .filter((i) => i.id !== id && i.duplicateOf !== id && i.sha256 === sha256 && profiles.get(i.id) === profile)
           .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
         const ready = candidates.find((i) => i.status === "ready")
         if (ready !== undefined) {
