@@ -24,6 +24,7 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
 export class Reported extends Schema.TaggedError<Reported>()("Reported", { message: Schema.String }) {}
 
 const SIZE_CHOICES = ["small", "medium", "large"] as const
+const FORMAT_CHOICES = ["jpeg", "webp", "avif", "auto"] as const
 const STATUS_CHOICES = ["awaiting_upload", "processing", "ready", "failed", "expired"] as const
 
 // The options every command takes (after the command name, like its own).
@@ -188,20 +189,28 @@ const status = Command.make(
       ))
 ).pipe(Command.withDescription("An image's status and its sizes"))
 
-// get <id> --size S -o FILE
+// get <id> --size S [--format F] -o FILE
 const get = Command.make(
   "get",
   {
     ...common,
     id: Args.text({ name: "image-id" }),
     size: Options.choice("size", SIZE_CHOICES).pipe(Options.withAlias("s"), Options.withDefault("large")),
+    format: Options.choice("format", FORMAT_CHOICES).pipe(
+      Options.withAlias("f"),
+      Options.withDescription(
+        "encoding: jpeg (the baseline; WebP for images with alpha), webp, avif; a missing one falls back. " +
+          "auto (the default) asks for the baseline, as no Accept header names another"
+      ),
+      Options.withDefault("auto")
+    ),
     output: Options.file("output").pipe(Options.withAlias("o"), Options.withDescription("file to write"))
   },
   (flags) =>
     withClient(flags, (client) =>
       Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
-        const image = yield* client.download(flags.id, flags.size)
+        const image = yield* client.download(flags.id, flags.size, { format: flags.format })
         yield* fs.writeFile(flags.output, image.data).pipe(
           Effect.mapError((e) =>
             new ImgpipeError({ code: "file_unwritable", message: `${flags.output}: ${e.message}` })
@@ -214,7 +223,8 @@ const get = Command.make(
             `${flags.output}: ${served.served_size}${
               served.served_size === flags.size ? "" : ` (${flags.size} not ready yet)`
             }` +
-              `, ${served.width ?? "?"}×${served.height ?? "?"} ${served.content_type}, ${image.data.byteLength} bytes`
+              `, ${served.width ?? "?"}×${served.height ?? "?"} ${served.format} (${served.content_type})` +
+              `, ${image.data.byteLength} bytes`
           )
       }))
 ).pipe(Command.withDescription("Download a size of an image (what get_image serves) to a file"))

@@ -132,8 +132,23 @@ describe("imgpipe CLI", () => {
     expect(result.code, result.stderr).toBe(0)
     const bytes = readFileSync(file)
     expect([...bytes.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff])
-    expect(result.stdout).toContain(`small, 320×256 image/jpeg, ${bytes.byteLength} bytes`)
+    expect(result.stdout).toContain(`small, 320×256 jpeg (image/jpeg), ${bytes.byteLength} bytes`)
     expect((await imgpipe(["get", UNKNOWN_ID, "-o", "./missing.jpg"])).code).toBe(1)
+
+    // --format: the WebP extra (made by default); AVIF was not made, so it falls back to WebP.
+    for (const format of ["webp", "avif"]) {
+      const webp = await imgpipe(["get", readyId, "--size", "small", "--format", format, "-o", `./small-${format}`])
+      expect(webp.code, webp.stderr).toBe(0)
+      const webpBytes = readFileSync(join(scratch, `small-${format}`))
+      expect(new TextDecoder().decode(webpBytes.subarray(8, 12))).toBe("WEBP")
+      expect(webp.stdout).toContain(`small, 320×256 webp (image/webp), ${webpBytes.byteLength} bytes`)
+    }
+    const described = json<{ format: string; placeholder: { dominant_color: string } | null }>(
+      await imgpipe(["get", readyId, "--size", "small", "--format", "webp", "-o", "./small.webp", "--json"])
+    )
+    expect(described.format).toBe("webp")
+    expect(described.placeholder?.dominant_color).toMatch(/^#[0-9a-f]{6}$/)
+    expect((await imgpipe(["get", readyId, "--format", "png", "-o", "x.png"])).code).toBe(2)
   })
 
   it("images --status ready (admin key from the environment), --older-than parses ages", async () => {

@@ -9,6 +9,8 @@
  */
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Api } from "@imgpipe/api/Api"
+import type { ServedImageBody } from "@imgpipe/api/delivery/Api"
+import type { RequestedFormat } from "@imgpipe/core/domain/delivery"
 import { ImageId as ImageIdSchema } from "@imgpipe/core/domain/ids"
 import type { ImageId } from "@imgpipe/core/domain/ids"
 import type { ImageSize } from "@imgpipe/core/domain/sizes"
@@ -20,7 +22,20 @@ import { type ProgressListener, putObject, type UploadBody } from "./put.js"
 import { parseEvents } from "./sse.js"
 
 export type ImageStatus = ImageStatusJson
-export type { ImageId, ImageSize }
+export type { ImageId, ImageSize, RequestedFormat }
+
+/** What `get_image` described (its JSON form, from the contract) and the bytes at its URL. */
+export type DownloadedImage = typeof ServedImageBody.Type & { readonly data: Uint8Array }
+
+export interface GetImageUrlOptions {
+  /** `jpeg` (the baseline), `webp`, `avif`, or `auto` (the default: by the browser's Accept). */
+  readonly format?: RequestedFormat | undefined
+}
+
+export interface DownloadOptions {
+  /** The encoding wanted (default: the baseline); a missing one falls back (AVIF → WebP → baseline). */
+  readonly format?: RequestedFormat | undefined
+}
 
 export interface ClientOptions {
   /** Where the API is, e.g. `http://localhost:3000` or `https://api.example.com`. */
@@ -238,19 +253,30 @@ export const make = (options: ClientOptions) =>
       )
     }
 
-    /** The public URL of a size (`GET /get_image`): redirects to the best stored size; fit for `<img src>`. */
-    const getImageUrl = (id: string, size: ImageSize): string =>
-      `${base}/get_image?image_id=${encodeURIComponent(id)}&image_size=${encodeURIComponent(size)}`
+    /**
+     * The public URL of a size (`GET /get_image`): redirects to the best stored size; fit for
+     * `<img src>`. Without `format` (or with `auto`) the browser's Accept header picks AVIF/WebP/JPEG.
+     */
+    const getImageUrl = (id: string, size: ImageSize, options: GetImageUrlOptions = {}): string =>
+      `${base}/get_image?image_id=${encodeURIComponent(id)}&image_size=${encodeURIComponent(size)}${
+        options.format === undefined ? "" : `&format=${encodeURIComponent(options.format)}`
+      }`
 
     /**
      * The bytes of a size as `get_image` serves it (the requested size, or a fallback while
-     * processing is unfinished: `served_size` says which), through its JSON form and the signed URL.
+     * processing is unfinished: `served_size` says which), through its JSON form and its URL. The
+     * baseline (JPEG; WebP with alpha) unless `format` names another encoding (`format` says which
+     * was served: a missing one falls back).
      */
-    const download = (id: string, size: ImageSize) =>
+    const download = (id: string, size: ImageSize, options: DownloadOptions = {}) =>
       Effect.gen(function* () {
         const image_id = yield* imageId(id)
         const served = yield* call(api.delivery.getImage({
-          urlParams: { image_id, image_size: size },
+          urlParams: {
+            image_id,
+            image_size: size,
+            ...(options.format === undefined ? {} : { format: options.format })
+          },
           headers: { accept: "application/json" }
         }))
         if (served === undefined) {
@@ -262,7 +288,7 @@ export const make = (options: ClientOptions) =>
           return yield* Effect.fail(fromResponse(response.status, text))
         }
         const data = new Uint8Array(yield* call(response.arrayBuffer))
-        return { ...served, data }
+        return { ...served, data } satisfies DownloadedImage
       })
 
     const listImages = (list: ListImagesOptions = {}) =>

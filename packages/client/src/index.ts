@@ -17,6 +17,9 @@ export { ImgpipeError } from "./errors.js"
 export {
   type ApiClient,
   type ClientOptions,
+  type DownloadedImage,
+  type DownloadOptions,
+  type GetImageUrlOptions,
   type ImageId,
   type ImageSize,
   type ImageStatus,
@@ -26,6 +29,7 @@ export {
   type ListImagesOptions,
   make,
   makeApiClient,
+  type RequestedFormat,
   type UploadOptions,
   type WaitOptions,
   withKeys

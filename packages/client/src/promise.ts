@@ -7,6 +7,9 @@ import { Cause, Effect, Exit, Option } from "effect"
 import { ImgpipeError } from "./errors.js"
 import {
   type ClientOptions,
+  type DownloadedImage,
+  type DownloadOptions,
+  type GetImageUrlOptions,
   type ImageSize,
   type ImageStatus,
   type ListImagesOptions,
@@ -39,10 +42,17 @@ export interface ImgpipeClientPromise {
   readonly status: (id: string, options?: CallOptions) => Promise<ImageStatus>
   /** Resolves with the final status once `ready`; rejects (`ImgpipeError`, `image` set) on `failed` or `expired`. */
   readonly waitUntilReady: (id: string, options?: WaitUntilReadyOptions) => Promise<ImageStatus>
-  /** The public `get_image` URL of a size (a redirect to the best stored size). */
-  readonly getImageUrl: (id: string, size: ImageSize) => string
-  /** The bytes `get_image` serves for a size (`served_size` says which: a fallback while processing). */
-  readonly download: (id: string, size: ImageSize, options?: CallOptions) => Promise<DownloadedImage>
+  /** The public `get_image` URL of a size (a redirect to the best stored size; `format` default: by Accept). */
+  readonly getImageUrl: (id: string, size: ImageSize, options?: GetImageUrlOptions) => string
+  /**
+   * The bytes `get_image` serves for a size (`served_size` says which: a fallback while processing;
+   * `format` which encoding), with its `placeholder`.
+   */
+  readonly download: (
+    id: string,
+    size: ImageSize,
+    options?: DownloadOptions & CallOptions
+  ) => Promise<DownloadedImage>
   /** Admin (an admin key): one page of images by status and age. */
   readonly listImages: (
     options?: ListImagesOptions & CallOptions
@@ -65,17 +75,6 @@ export interface ImgpipeClientPromise {
   readonly redriveDlq: (options?: CallOptions) => Promise<
     ReadonlyArray<{ readonly queue: string; readonly messages: number | null; readonly task_handle: string | null }>
   >
-}
-
-export interface DownloadedImage {
-  readonly image_id: string
-  readonly requested_size: ImageSize
-  readonly served_size: ImageSize | "original"
-  readonly content_type: string
-  readonly width: number | null
-  readonly height: number | null
-  readonly bytes: number | null
-  readonly data: Uint8Array
 }
 
 /** Runs an Effect of the client, rejecting with its `ImgpipeError` (not Effect's wrapper). */
@@ -129,7 +128,7 @@ export const makePromiseClient = (
         wait.signal
       ),
     getImageUrl: client.getImageUrl,
-    download: (id, size, call = {}) => run(client.download(id, size), call.signal),
+    download: (id, size, call = {}) => run(client.download(id, size, { format: call.format }), call.signal),
     listImages: (list = {}) => run(client.listImages(list), list.signal),
     reprocess: (id, sizes, call = {}) => run(client.reprocess(id, sizes), call.signal),
     queues: (call = {}) => run(client.queues(), call.signal),

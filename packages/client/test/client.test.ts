@@ -140,6 +140,17 @@ describe("Promise client", () => {
     expect(small).toMatchObject({ served_size: "small", content_type: "image/jpeg", width: 320, height: 256 })
     expect(small.data.byteLength).toBe(small.bytes)
     expect([...small.data.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff])
+    expect(small.format).toBe("jpeg")
+    expect(small.placeholder?.dominant_color).toMatch(/^#[0-9a-f]{6}$/)
+
+    // A format: in the URL (for <img src>), and for download (WebP is made by default).
+    expect(client.getImageUrl(id, "small", { format: "webp" })).toBe(`${url}&format=webp`)
+    const viaUrl = await fetch(client.getImageUrl(id, "small", { format: "webp" }))
+    expect(viaUrl.headers.get("content-type")).toBe("image/webp")
+    const webp = await client.download(id, "small", { format: "webp" })
+    expect(webp).toMatchObject({ served_size: "small", format: "webp", content_type: "image/webp", width: 320 })
+    expect(webp.data.byteLength).toBe(webp.bytes)
+    expect(new TextDecoder().decode(webp.data.subarray(8, 12))).toBe("WEBP")
   })
 
   it("admin calls with the admin key: queues, a listing by status, reprocess, redrive", async () => {
