@@ -432,6 +432,22 @@ layer(TestLayer)(`ImageRepositorySql on ${testDatabaseKind}`, (it) => {
       expect((yield* findView(refused.id)).image).toMatchObject({ status: "failed", sha256: fingerprint.sha256 })
     }))
 
+  it.effect("the duplicate lookup can use the (sha256, render_profile) index", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      // The test table is tiny, so the planner would scan it: show the index is usable at all.
+      const plan = yield* sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`SET LOCAL enable_seqscan = off`
+          return yield* sql<{ "QUERY PLAN": string }>`
+            EXPLAIN SELECT * FROM images
+            WHERE sha256 = ${"cd".repeat(32)} AND render_profile = 'p' AND id <> ${yield* newImageId}::uuid
+            ORDER BY status = 'ready' DESC, created_at, id LIMIT 1`
+        })
+      )
+      expect(plan.map((row) => row["QUERY PLAN"]).join("\n")).toContain("images_sha256_profile_idx")
+    }))
+
   it.effect("a sha256 that is not 64 hex digits is refused by the table", () =>
     Effect.gen(function* () {
       const repo = yield* ImageRepository
