@@ -1,13 +1,12 @@
 /**
- * The duplicate-upload half of `processImage`: an original with the same bytes and render profile
- * as an earlier ready image gets that image's rendition copied (object storage copies, no
- * decode), and one the earlier image was refused for is refused alike.
+ * The duplicate-upload half of `processImage`: the original's fingerprint, and the copy of an
+ * earlier ready image's rendition (object storage copies, no decode) when the fingerprints match.
+ * (A match that was refused is refused alike by `processImage` itself.)
  */
 import { Effect, Option } from "effect"
 import { createHash } from "node:crypto"
 import { Settings } from "../config.js"
-import type { Fingerprint } from "../domain/dedupe.js"
-import { renderProfile } from "../domain/dedupe.js"
+import { type Fingerprint, renderProfile } from "../domain/dedupe.js"
 import type { ImageRecord, ProcessJob, RenditionRecord, RenditionVariant } from "../domain/image.js"
 import { renditionKey, variantKey } from "../domain/sizes.js"
 import { type DuplicateMatch, ImageRepository } from "../services/ImageRepository.js"
