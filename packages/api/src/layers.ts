@@ -6,7 +6,9 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import {
   dbPoolSizeConfig,
+  DeliverySettings,
   DeliverySettingsLive,
+  describeDelivery,
   describeWebhooks,
   portConfig,
   SettingsLive,
@@ -46,7 +48,9 @@ export const ApiServices = Layer.mergeAll(
   S3StorageLive,
   SettingsLive,
   // IMGPIPE_DELIVERY (cdn by default: IMGPIPE_CDN_URL, the CloudFront domain, is then required).
-  DeliverySettingsLive,
+  DeliverySettingsLive.pipe(
+    Layer.tap((context) => Effect.logInfo(describeDelivery(Context.get(context, DeliverySettings))))
+  ),
   // callback_url's check and the stage-wide IMGPIPE_WEBHOOK_URL (requestUpload); the start-up
   // log says whether webhooks are on.
   WebhookDeliveryLive.pipe(

@@ -1,7 +1,7 @@
 /** `IMGPIPE_DELIVERY` and `IMGPIPE_CDN_URL` (`DeliverySettings`): defaults, validation, the start-up error. */
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
-import { deliverySettingsConfig, MISSING_CDN_URL } from "../src/config.js"
+import { deliverySettingsConfig, describeDelivery, MISSING_CDN_URL } from "../src/config.js"
 
 const withEnv = (env: Record<string, string>) =>
   Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
@@ -63,4 +63,13 @@ describe("DeliverySettings", () => {
         )
       }
     }))
+})
+
+describe("describeDelivery", () => {
+  it("names the mode and, for cdn, where the sizes are", () => {
+    expect(describeDelivery({ mode: "cdn", cdnUrl: "https://d1.cloudfront.net" })).toBe(
+      "delivery: cdn, sizes at https://d1.cloudfront.net/<image_id>/<size>[.webp|.avif] (public, cached for a year; originals signed)"
+    )
+    expect(describeDelivery({ mode: "signed" })).toMatch(/^delivery: signed, /)
+  })
 })

@@ -10,6 +10,7 @@ import { makeHttpServer } from "@imgpipe/api/Http"
 import {
   adminKeysConfig,
   DeliverySettings,
+  describeDelivery,
   makeDeliverySettingsLayer,
   portConfig,
   ReconcileSettingsLive,
@@ -48,7 +49,7 @@ export const LocalDeliverySettingsLive = Layer.unwrapEffect(
     Config.map(diskStorageConfig, (config) => config.publicUrl),
     (publicUrl) => makeDeliverySettingsLayer(`${publicUrl}${CDN_PATH}`)
   )
-)
+).pipe(Layer.tap((context) => Effect.logInfo(describeDelivery(Context.get(context, DeliverySettings)))))
 
 /** The core services on their embedded implementations, over whatever database is given. */
 export const EmbeddedServicesLive = Layer.mergeAll(

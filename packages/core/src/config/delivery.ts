@@ -72,3 +72,9 @@ export const DeliverySettingsLive = makeDeliverySettingsLayer()
 /** For tests and fixed compositions: the settings given. */
 export const deliverySettingsLayer = (settings: DeliverySettingsShape): Layer.Layer<DeliverySettings> =>
   Layer.succeed(DeliverySettings, settings)
+
+/** One line for the start-up log: how renditions are handed out. */
+export const describeDelivery = (s: DeliverySettingsShape): string =>
+  s.mode === "cdn"
+    ? `delivery: cdn, sizes at ${s.cdnUrl}/<image_id>/<size>[.webp|.avif] (public, cached for a year; originals signed)`
+    : "delivery: signed, every URL presigned and expiring (IMGPIPE_DELIVERY=signed)"
