@@ -12,6 +12,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platf
 import { EXTRA_FORMATS, IMAGE_SIZES, RENDITION_CACHE_CONTROL } from "@imgpipe/core"
 import { DiskStorage } from "@imgpipe/core/local/disk-service"
 import { Effect, Option } from "effect"
+import { objectResponse } from "./object-response.js"
 
 /** Where the routes live; `IMGPIPE_CDN_URL` defaults to `${IMGPIPE_PUBLIC_URL}${CDN_PATH}`. */
 export const CDN_PATH = "/cdn"
@@ -26,18 +27,6 @@ const CDN_KEY = new RegExp(
 /** The processed key a `/cdn/*` path names, if it names one. */
 export const cdnKeyOf = (path: string): Option.Option<string> => Option.liftPredicate(path, (p) => CDN_KEY.test(p))
 
-const quoted = (etag: string) => `"${etag}"`
-
-/**
- * `If-None-Match` (RFC 9110 §13.1.2): `*` matches any existing object; otherwise a list of entity
- * tags compared weakly (a `W/` prefix is ignored).
- */
-export const noneMatch = (header: string | undefined, etag: string): boolean => {
-  if (header === undefined) return false
-  if (header.trim() === "*") return true
-  return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag)
-}
-
 const notFound = HttpServerResponse.unsafeJson(
   { error: "not_found", message: "no image at this URL" },
   { status: 404, headers: { "cache-control": "no-store" } }
@@ -51,26 +40,7 @@ const serve = Effect.gen(function* () {
   if (Option.isNone(key)) return notFound
   const opened = yield* disk.open("processed", key.value)
   if (Option.isNone(opened)) return notFound
-  const { bytes, meta, stream } = opened.value
-  const headers: Record<string, string> = {
-    "cache-control": RENDITION_CACHE_CONTROL,
-    "x-content-type-options": "nosniff"
-  }
-  const etag = Option.map(meta, (m) => quoted(m.etag))
-  if (Option.isSome(etag)) {
-    headers["etag"] = etag.value
-    if (noneMatch(request.headers["if-none-match"], etag.value)) {
-      return HttpServerResponse.empty({ status: 304, headers })
-    }
-  }
-  const contentType = Option.match(meta, { onNone: () => "application/octet-stream", onSome: (m) => m.contentType })
-  // Set by hand as well: the body helper drops a Content-Length of 0.
-  headers["content-length"] = String(bytes)
-  if (request.method === "HEAD") {
-    return HttpServerResponse.empty({ status: 200, headers: { ...headers, "content-type": contentType } })
-  }
-  // The file is opened when the server starts sending, and closed when it stops for any reason.
-  return HttpServerResponse.stream(stream, { status: 200, contentType, contentLength: bytes, headers })
+  return objectResponse(request, opened.value, Option.some(RENDITION_CACHE_CONTROL))
 }).pipe(
   Effect.catchTag(
     "StorageError",

@@ -9,6 +9,7 @@ import { DECIMAL, DiskStorage } from "@imgpipe/core/local/disk-service"
 import { type InsufficientStorage, type RefusalCode, refuse, type SignedUrlRefused } from "@imgpipe/core/local/refusals"
 import { Effect, Option, Stream } from "effect"
 import { Readable } from "node:stream"
+import { objectResponse, quoted } from "./object-response.js"
 
 /** What `PUT /storage/raw/:key` reported to its callback: plays the S3 ObjectCreated event. */
 export interface RawObjectCreated {
@@ -59,8 +60,6 @@ const storageErrorResponse = (error: StorageError | InsufficientStorage) =>
         : errorJson(503, "storage_unavailable", "the object could not be stored or read; try again later")
     )
   )
-
-const quoted = (etag: string) => `"${etag}"`
 
 /**
  * The request body as a Node.js stream: on the Node server that is the `IncomingMessage` itself
@@ -148,26 +147,8 @@ export const makeStorageRouter = <R = never>(
     const { bucket, key } = yield* disk.verifyDownload({ bucket: params.bucket ?? "", key: params["*"] ?? "", query })
     const opened = yield* disk.open(bucket, key)
     if (Option.isNone(opened)) return errorJson(404, "not_found", "no object at this URL")
-    const { bytes, meta, stream } = opened.value
-    const etag = Option.map(meta, (m) => quoted(m.etag))
-    const cacheControl = Option.flatMap(meta, (m) => Option.fromNullable(m.cacheControl))
-    const headers: Record<string, string> = {
-      // Uploaded bytes are only what the client claimed; never let a browser sniff them into HTML.
-      "x-content-type-options": "nosniff"
-    }
-    if (Option.isSome(etag)) headers["etag"] = etag.value
-    if (Option.isSome(cacheControl)) headers["cache-control"] = cacheControl.value
-    if (Option.isSome(etag) && request.headers["if-none-match"] === etag.value) {
-      return HttpServerResponse.empty({ status: 304, headers })
-    }
-    const contentType = Option.match(meta, { onNone: () => "application/octet-stream", onSome: (m) => m.contentType })
-    // Set by hand as well: the body helper drops a Content-Length of 0.
-    headers["content-length"] = String(bytes)
-    if (request.method === "HEAD") {
-      return HttpServerResponse.empty({ status: 200, headers: { ...headers, "content-type": contentType } })
-    }
-    // The file is opened when the server starts sending, and closed when it stops for any reason.
-    return HttpServerResponse.stream(stream, { status: 200, contentType, contentLength: bytes, headers })
+    const cacheControl = Option.flatMap(opened.value.meta, (m) => Option.fromNullable(m.cacheControl))
+    return objectResponse(request, opened.value, cacheControl)
   }).pipe(Effect.catchTags({ SignedUrlRefused: refusalResponse, StorageError: storageErrorResponse }))
 
   return HttpRouter.empty.pipe(

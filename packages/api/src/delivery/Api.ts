@@ -5,18 +5,11 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { RequestedFormat } from "@imgpipe/core/domain/delivery"
 import { ImageId } from "@imgpipe/core/domain/ids"
 import { ImageSize, ServedSize } from "@imgpipe/core/domain/sizes"
+import { PlaceholderJson } from "@imgpipe/core/domain/statusJson"
 import { Schema } from "effect"
 import { ErrorBody } from "../errors.js"
 import { withResponseHeaders } from "../openapi.js"
 import { EXAMPLE_IMAGE_ID, ImageIdParam, IsoDate, NullableInt, SizeParam } from "../schemas.js"
-
-/** What a client paints before the image arrives (docs/delivery.md shows how). */
-export const PlaceholderBody = Schema.Struct({
-  thumbhash: Schema.String.annotations({ description: "ThumbHash of the image, base64 (npm `thumbhash`)." }),
-  dominant_color: Schema.String.annotations({ description: "The dominant colour, `#rrggbb` (sRGB)." }),
-  width: Schema.Int.annotations({ description: "Width of the pixels the hash was made from (at most 100)." }),
-  height: Schema.Int.annotations({ description: "Height of the pixels the hash was made from (at most 100)." })
-}).annotations({ identifier: "DeliveryPlaceholder" })
 
 const example = {
   image_id: EXAMPLE_IMAGE_ID,
@@ -56,7 +49,7 @@ export const ServedImageBody = Schema.Struct({
   expires_at: Schema.NullOr(IsoDate).annotations({
     description: "When url stops working; null when it does not expire."
   }),
-  placeholder: Schema.NullOr(PlaceholderBody).annotations({
+  placeholder: Schema.NullOr(PlaceholderJson).annotations({
     description: "What to paint before the image loads; null until the small size is made."
   })
 }).annotations({ identifier: "ServedImage", examples: [example] })

@@ -4,6 +4,7 @@
  */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { getImage, type ServedImage } from "@imgpipe/core"
+import { toPlaceholderJson } from "@imgpipe/core/domain/statusJson"
 import { Clock, Effect } from "effect"
 import { Api } from "../Api.js"
 import { unavailableOnInfrastructureError } from "../errorMapping.js"
@@ -54,12 +55,7 @@ const toServedImageBody = (served: ServedImage): typeof ServedImageBody.Type => 
   height: served.height,
   bytes: served.bytes,
   expires_at: served.expiresAt,
-  placeholder: served.placeholder === null ? null : {
-    thumbhash: served.placeholder.thumbhash,
-    dominant_color: served.placeholder.dominantColor,
-    width: served.placeholder.width,
-    height: served.placeholder.height
-  }
+  placeholder: toPlaceholderJson(served.placeholder)
 })
 
 const encodeServedImage = HttpServerResponse.schemaJson(ServedImageBody)

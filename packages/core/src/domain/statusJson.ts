@@ -5,7 +5,7 @@
 import { Schema } from "effect"
 import { FailureCode } from "./errors.js"
 import { ImageId } from "./ids.js"
-import { ImageStatus, type ImageView, type RenditionRecord, RenditionStatus } from "./image.js"
+import { ImageStatus, type ImageView, type Placeholder, type RenditionRecord, RenditionStatus } from "./image.js"
 import { isRejected } from "./rules.js"
 import type { ImageSize } from "./sizes.js"
 
@@ -33,7 +33,8 @@ const RenditionJson = Schema.Struct({
   content_type: Schema.NullOr(Schema.String)
 }).annotations({ identifier: "RenditionView" })
 
-const PlaceholderJson = Schema.Struct({
+/** What a client paints before the image arrives (status JSON and `get_image` JSON alike). */
+export const PlaceholderJson = Schema.Struct({
   thumbhash: Schema.String.annotations({
     description: "ThumbHash of the image (base64), e.g. for `thumbHashToDataURL`."
   }),
@@ -73,6 +74,15 @@ export const ImageStatusJson = Schema.Struct({
 }).annotations({ identifier: "ImageStatus" })
 export type ImageStatusJson = typeof ImageStatusJson.Type
 
+/** A placeholder as the JSON bodies carry it (snake_case), or null. */
+export const toPlaceholderJson = (placeholder: Placeholder | null): typeof PlaceholderJson.Type | null =>
+  placeholder === null ? null : {
+    thumbhash: placeholder.thumbhash,
+    dominant_color: placeholder.dominantColor,
+    width: placeholder.width,
+    height: placeholder.height
+  }
+
 /** The status JSON (decoded form: dates as `Date`) of an image and whatever renditions it has. */
 export const toStatusJson = ({ image, renditions, webhook }: ImageView): ImageStatusJson => {
   // A rejected image never gets renditions: say "failed" rather than leave them "pending" forever.
@@ -98,14 +108,7 @@ export const toStatusJson = ({ image, renditions, webhook }: ImageView): ImageSt
       }
       : null,
     renditions: { small: rendition("small"), medium: rendition("medium"), large: rendition("large") },
-    placeholder: image.placeholder === null
-      ? null
-      : {
-        thumbhash: image.placeholder.thumbhash,
-        dominant_color: image.placeholder.dominantColor,
-        width: image.placeholder.width,
-        height: image.placeholder.height
-      },
+    placeholder: toPlaceholderJson(image.placeholder),
     duplicate_of: image.duplicateOf,
     ...(image.errorCode === null
       ? {}
