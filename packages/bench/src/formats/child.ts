@@ -7,7 +7,7 @@
  * and libuv's pool, where sharp encodes); peak memory its VmHWM. Prints progress lines, then one
  * JSON line (a FormatSetRun).
  */
-import { type ImageSize, settingsConfig } from "@imgpipe/core"
+import { type ImageSize, settingsConfig, worthStoring } from "@imgpipe/core"
 import { DEFAULT_DECODE_BUDGET_MIB, makeDecodeBudget, MIB } from "@imgpipe/core/resizer/memoryBudget"
 import { configureSharp, makeSharpResizer } from "@imgpipe/core/resizer/SharpResizer"
 import { Effect, Option } from "effect"
@@ -87,7 +87,11 @@ const program = (job: ChildJob) =>
         width: out.width,
         height: out.height,
         baseline: { format: out.format, bytes: out.data.byteLength },
-        variants: out.variants.map((v) => ({ format: v.format, bytes: v.data.byteLength }))
+        // What processImage stores: the extras worth storing (smaller than what a client would get otherwise).
+        variants: worthStoring(out.data.byteLength, out.variants).map((v) => ({
+          format: v.format,
+          bytes: v.data.byteLength
+        }))
       }))
       const photo: FormatPhoto = {
         name: entry.name,

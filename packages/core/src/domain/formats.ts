@@ -46,3 +46,23 @@ export const CONTENT_TYPE_OF_FORMAT: Readonly<Record<InputFormat, string>> = {
 
 /** Renditions never change once written: a new image gets a new id. */
 export const RENDITION_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+/**
+ * The extras worth storing: each must be smaller than the baseline and than every extra kept before
+ * it. Extras come in `EXTRA_FORMATS` order (WebP, then AVIF), the order in which `get_image`
+ * prefers them, so a client that names a newer format is never sent more bytes than it would get
+ * without naming it. Small, flat or already tiny renditions are where WebP can come out larger than
+ * the trellis-quantised JPEG (the CMYK fixture at 320 px: 23.7 KB of WebP against 20.2 KB of JPEG);
+ * the one not kept is neither written nor recorded, and negotiation falls back past it.
+ */
+export const worthStoring = <V extends { readonly data: Uint8Array }>(
+  baselineBytes: number,
+  extras: ReadonlyArray<V>
+): ReadonlyArray<V> => {
+  let smallest = baselineBytes
+  return extras.filter((extra) => {
+    if (extra.data.byteLength >= smallest) return false
+    smallest = extra.data.byteLength
+    return true
+  })
+}

@@ -6,7 +6,8 @@ import {
   type ExtraFormat,
   INPUT_FORMATS,
   type InputFormat,
-  OUTPUT_CONTENT_TYPES
+  OUTPUT_CONTENT_TYPES,
+  type OutputFormat
 } from "../domain/formats.js"
 import type { Placeholder } from "../domain/image.js"
 import { Resizer } from "../services/Resizer.js"
@@ -31,6 +32,14 @@ export const fakeImage = (image: FakeImage): Uint8Array =>
   new TextEncoder().encode(
     `${MAGIC} ${image.format ?? "jpeg"} ${image.width}x${image.height} ${image.alpha === true ? "alpha" : "opaque"}\n`
   )
+
+/**
+ * A fake encoding: the `fakeImage` line padded with trailing spaces (which the parser trims) so
+ * that, as with the real encoders, AVIF < WebP < JPEG in bytes and `worthStoring` keeps the extras.
+ */
+const FAKE_PADDING: Readonly<Record<OutputFormat, number>> = { jpeg: 24, webp: 12, avif: 0 }
+export const fakeEncoding = (format: OutputFormat, image: Omit<FakeImage, "format">): Uint8Array =>
+  new TextEncoder().encode(new TextDecoder().decode(fakeImage({ ...image, format })) + " ".repeat(FAKE_PADDING[format]))
 
 const isInputFormat = (format: string): format is InputFormat =>
   (INPUT_FORMATS as ReadonlyArray<string>).includes(format)
@@ -112,14 +121,14 @@ export const makeFakeResizer = (options: { readonly maxPixels?: number } = {}) =
         resized.push(box.width)
         calls.push({ width: box.width, formats, placeholder })
         return {
-          data: fakeImage({ format, width, height, alpha: info.hasAlpha }),
+          data: fakeEncoding(format, { width, height, alpha: info.hasAlpha }),
           format,
           contentType: OUTPUT_CONTENT_TYPES[format],
           width,
           height,
           variants: formats.filter((extra) => extra !== format).map((extra) => ({
             format: extra,
-            data: fakeImage({ format: extra, width, height, alpha: info.hasAlpha }),
+            data: fakeEncoding(extra, { width, height, alpha: info.hasAlpha }),
             contentType: OUTPUT_CONTENT_TYPES[extra]
           })),
           placeholder: placeholder ? Option.some(fakePlaceholder(width, height)) : Option.none()

@@ -2,7 +2,7 @@
 import { Effect, Option } from "effect"
 import { Settings } from "../config.js"
 import type { Fingerprint } from "../domain/dedupe.js"
-import { RENDITION_CACHE_CONTROL } from "../domain/formats.js"
+import { RENDITION_CACHE_CONTROL, worthStoring } from "../domain/formats.js"
 import type { ProcessJob, RenditionVariant } from "../domain/image.js"
 import { renditionKey, variantKey } from "../domain/sizes.js"
 import { ImageRepository } from "../services/ImageRepository.js"
@@ -12,7 +12,8 @@ import { Resizer } from "../services/Resizer.js"
 /**
  * Probes the original and records it (with its fingerprint), resizes it to the job's size in the
  * baseline and every `IMGPIPE_FORMATS` extra (the placeholder too for the smallest size), writes
- * them (`<id>/<size>`, `<id>/<size>.<format>`) and records the rendition. Returns the image as
+ * them (`<id>/<size>`, `<id>/<size>.<format>`; an extra not smaller than the baseline and the
+ * extras before it is dropped, `worthStoring`) and records the rendition. Returns the image as
  * recorded. Bad content fails with `InvalidImage`.
  */
 export const resizeAndStore = (job: ProcessJob, bytes: Uint8Array, fingerprint: Fingerprint) =>
@@ -38,7 +39,9 @@ export const resizeAndStore = (job: ProcessJob, bytes: Uint8Array, fingerprint: 
     })
 
     const key = renditionKey(imageId, job.size)
-    const variants = output.variants.map((v): RenditionVariant & { readonly data: Uint8Array } => ({
+    const variants = worthStoring(output.data.byteLength, output.variants).map((
+      v
+    ): RenditionVariant & { readonly data: Uint8Array } => ({
       format: v.format,
       key: variantKey(imageId, job.size, v.format),
       bytes: v.data.byteLength,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { fakeImage, makeMemoryServices, type MemoryServices } from "@imgpipe/core/testing"
+import { fakeEncoding, fakeImage, makeMemoryServices, type MemoryServices } from "@imgpipe/core/testing"
 import { Effect, Option } from "effect"
 import { StorageError } from "../../src/domain/errors.js"
 import type { ImageId } from "../../src/domain/ids.js"
@@ -47,7 +47,7 @@ describe("processImage", () => {
       ])
       const small = Option.getOrThrow(memory.storage.object("processed", renditionKey(id, "small")))
       expect(small).toMatchObject({ contentType: "image/jpeg", cacheControl: "public, max-age=31536000, immutable" })
-      expect(small.body).toEqual(fakeImage({ format: "jpeg", width: 320, height: 240 }))
+      expect(small.body).toEqual(fakeEncoding("jpeg", { width: 320, height: 240 }))
       // Originals are kept by default.
       expect(memory.storage.keys("raw")).toEqual([rawKey(id)])
     }).pipe(Effect.provide(memory.layer))
