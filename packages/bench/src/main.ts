@@ -12,6 +12,9 @@
  * the documents alone; with `--splice` it also rewrites those sections, and only those, in
  * docs/benchmarks.md. `--json <file>` writes the run's results (report/results.ts) as JSON.
  * `--quick`: the formats section measures the `small` mix once per photo (a try-out, not a result).
+ * The `cost` section measures nothing: it prices the resize and formats sections' results per
+ * million images (cost/section.ts; docs/benchmarks-cost.svg), from this run or from `--from <file>`
+ * (an earlier `--json` file), e.g. `--only cost --from r.json --splice`; `--views N` (default 20).
  * BENCH_DATABASE_URL: the PostgreSQL server the API section creates its scratch database on
  * (default the local one).
  * BENCH_PIPELINE_RATE: uploads/s of the pipeline's latency phase (default: half the capacity).
@@ -23,12 +26,14 @@ import { cpus, loadavg, release, totalmem, type } from "node:os"
 import { join } from "node:path"
 import sharp from "sharp"
 import { runApiSection } from "./api.js"
+import { type CostSection, costSection, viewsFromArgs } from "./cost/section.js"
 import { runFormatsSection } from "./formats.js"
 import { runLambdaSection } from "./lambda.js"
 import { runMemorySection } from "./memory.js"
 import { runPipelineSection } from "./pipeline.js"
+import { costChart } from "./report/costChart.js"
 import { markdown } from "./report/markdown.js"
-import type { Results } from "./report/results.js"
+import { isError, type Results } from "./report/results.js"
 import { HEADINGS, type Section, SECTIONS, spliceSections } from "./report/sections.js"
 import { stdoutTable } from "./report/summary.js"
 import { svgChart } from "./report/svg.js"
@@ -73,6 +78,9 @@ const spliceNote = ({ machine: m }: Results): string =>
   `_Measured alone on ${m.date} (${m.cpu}, ${m.cores} cores, load ${m.loadBefore} → ${m.loadAfter}); ` +
   "the machine, summary and targets above are from the last full run._"
 
+const costSvg = ({ machine: m }: Results, cost: CostSection): string =>
+  costChart(cost, `${m.cpu}, ${m.cores} cores · sharp ${m.sharp} / libvips ${m.vips} · measured ${m.date}`)
+
 const main = async () => {
   const loadBefore = load()
   progress(`imgpipe bench: ${[...chosen].join(", ")} on ${cpus().length} cores (load ${loadBefore})`)
@@ -102,8 +110,24 @@ const main = async () => {
     () => runFormatsSection({ mix: quick ? readMix("small") : mix, quick, sizes: Effect.runSync(settingsConfig).sizes })
   )
 
+  // Earlier results to price when this run did not measure resize/formats (`--from <results.json>`).
+  const fromAt = process.argv.indexOf("--from")
+  const fromPath = fromAt >= 0 ? process.argv[fromAt + 1] : undefined
+  const earlier = fromPath === undefined ? undefined : (JSON.parse(readFileSync(fromPath, "utf8")) as Results)
+  let cost: Results["cost"]
+  if (chosen.has("cost")) {
+    try {
+      cost = costSection(
+        { resize: resize ?? earlier?.resize, formats: formats ?? earlier?.formats },
+        viewsFromArgs(process.argv)
+      )
+    } catch (error) {
+      cost = { error: error instanceof Error ? error.message : String(error) }
+    }
+  }
+  const measuredHere = [...chosen].some((s) => s !== "cost")
   const results: Results = {
-    machine: {
+    machine: earlier !== undefined && !measuredHere ? earlier.machine : {
       cpu: cpus()[0]?.model.trim() ?? "unknown",
       cores: cpus().length,
       memoryGiB: Math.round(totalmem() / 2 ** 30),
@@ -124,7 +148,8 @@ const main = async () => {
     memory,
     webhooks,
     sse,
-    formats
+    formats,
+    cost
   }
   const jsonAt = process.argv.indexOf("--json")
   const jsonPath = jsonAt >= 0 ? process.argv[jsonAt + 1] : undefined
@@ -135,6 +160,9 @@ const main = async () => {
   if (only !== undefined) {
     process.stdout.write(`\n${stdoutTable(results)}\n\n`)
     if (process.argv.includes("--splice")) {
+      if (cost !== undefined && !isError(cost)) {
+        writeFileSync(join(repoRoot, "docs/benchmarks-cost.svg"), costSvg(results, cost))
+      }
       const path = join(repoRoot, "docs/benchmarks.md")
       writeFileSync(
         path,
@@ -152,6 +180,9 @@ const main = async () => {
     return
   }
   writeFileSync(join(repoRoot, "docs/benchmarks.svg"), svgChart(results))
+  if (cost !== undefined && !isError(cost)) {
+    writeFileSync(join(repoRoot, "docs/benchmarks-cost.svg"), costSvg(results, cost))
+  }
   writeFileSync(join(repoRoot, "docs/benchmarks.md"), markdown(results))
   process.stdout.write(`\n${stdoutTable(results)}\n\n`)
   progress(`wrote docs/benchmarks.md and docs/benchmarks.svg in ${elapsedSeconds().toFixed(0)} s`)

@@ -1,4 +1,5 @@
 /** docs/benchmarks.md: the machine, the summary, the targets and each section in detail. */
+import { costMarkdown } from "../cost/report.js"
 import { formatsMarkdown } from "../formats/report.js"
 import { memoryMarkdown } from "../memory.js"
 import { METHODS, type PhotoResult, type ResizeSection } from "../resize/methods.js"
@@ -283,5 +284,6 @@ export const markdown = (results: Results): string => {
   section(lines, HEADINGS.webhooks, results.webhooks, (w) => lines.push(webhooksMarkdown(w)))
   section(lines, HEADINGS.sse, results.sse, (s) => lines.push(sseMarkdown(s)))
   section(lines, HEADINGS.formats, results.formats, (f) => lines.push(formatsMarkdown(f)))
+  section(lines, HEADINGS.cost, results.cost, (c) => lines.push(costMarkdown(c)))
   return lines.join("\n")
 }

@@ -3,6 +3,7 @@
  * judged against. Everything in the documents is computed from this run; nothing is typed in by hand.
  */
 import type { ApiSection, Endpoint, Target } from "../api.js"
+import type { CostSection } from "../cost/section.js"
 import type { FormatsSection } from "../formats/model.js"
 import type { LambdaSection } from "../lambda.js"
 import type { MemorySection } from "../memory.js"
@@ -36,6 +37,8 @@ export interface Results {
   readonly webhooks?: WebhookSection | { readonly error: string } | undefined
   readonly sse?: SseSection | { readonly error: string } | undefined
   readonly formats?: FormatsSection | { readonly error: string } | undefined
+  /** Computed from resize and formats (cost/section.ts), not measured. */
+  readonly cost?: CostSection | { readonly error: string } | undefined
 }
 
 export const isError = (value: unknown): value is { readonly error: string } =>

@@ -3,7 +3,7 @@
  * some of them (`bun run bench -- --only formats --splice`): the rest of the document, the summary
  * table included, stays as the last full run wrote it.
  */
-export const SECTIONS = ["resize", "pipeline", "api", "lambda", "memory", "webhooks", "sse", "formats"] as const
+export const SECTIONS = ["resize", "pipeline", "api", "lambda", "memory", "webhooks", "sse", "formats", "cost"] as const
 export type Section = (typeof SECTIONS)[number]
 
 export const HEADINGS: Readonly<Record<Section, string>> = {
@@ -14,7 +14,8 @@ export const HEADINGS: Readonly<Record<Section, string>> = {
   memory: "## 5. Decode memory",
   webhooks: "## Webhook delivery",
   sse: "## Open event streams",
-  formats: "## Output format sets (IMGPIPE_FORMATS)"
+  formats: "## Output format sets (IMGPIPE_FORMATS)",
+  cost: "## Cost per million images"
 }
 
 /** The lines from `heading` up to the next `## ` heading (or the end): [start, end). */

@@ -1,4 +1,5 @@
 /** The one summary table: printed to stdout, and the Summary section of docs/benchmarks.md. */
+import { costSummary } from "../cost/report.js"
 import { formatsSummary } from "../formats/report.js"
 import { memorySummary } from "../memory.js"
 import { type MethodAggregate, type MethodId, METHODS } from "../resize/methods.js"
@@ -219,6 +220,15 @@ export const rows = (results: Results): Array<Row> => {
       : formatsSummary(results.formats)
     for (const r of summary) {
       out.push({ section: "formats", what: r.what, result: r.result, versus: "", ratio: "", target: "" })
+    }
+  }
+
+  if (results.cost !== undefined) {
+    const summary = isError(results.cost)
+      ? [{ what: "failed", result: results.cost.error.slice(0, 80) }]
+      : costSummary(results.cost)
+    for (const r of summary) {
+      out.push({ section: "cost per 1M images", what: r.what, result: r.result, versus: "", ratio: "", target: "" })
     }
   }
   return out
