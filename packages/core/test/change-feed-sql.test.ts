@@ -6,7 +6,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Layer, Stream } from "effect"
+import { Chunk, Deferred, Duration, Effect, Fiber, Layer, Ref, Schedule, Stream } from "effect"
 import { ImageId } from "../src/domain/ids.js"
 import type { ImageView } from "../src/domain/image.js"
 import type { PollChanges } from "../src/services/ChangeFeed.js"
@@ -51,19 +51,29 @@ layer(ImageRepositorySql.pipe(Layer.provideMerge(TestDatabase)), { timeout: 120_
         const feed = yield* makePollingChangeFeed({ interval: INTERVAL, poll })
         const id = yield* newImage
         const views = yield* feed.subscribe(id)
+        // Each write waits until the subscriber has seen the state before it (not a fixed sleep,
+        // which a loaded machine can outrun): every state must arrive, once, in order.
+        const seenRef = yield* Ref.make<ReadonlyArray<ImageView>>([])
         const collected = yield* views.pipe(
           Stream.takeUntil((view) => view.image.status === "ready"),
-          Stream.runCollect,
+          Stream.runForEach((view) => Ref.update(seenRef, (seen) => [...seen, view])),
           Effect.fork
         )
-        yield* Effect.sleep(INTERVAL.pipe(Duration.times(3)))
+        const seenAtLeast = (n: number) =>
+          Ref.get(seenRef).pipe(
+            Effect.repeat({ until: (seen) => seen.length >= n, schedule: Schedule.spaced(INTERVAL) }),
+            Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error(`fewer than ${n} states seen`) })
+          )
+        yield* seenAtLeast(1)
         yield* repo.markUploaded([{ id, bytes: 100 }])
-        yield* Effect.sleep(INTERVAL.pipe(Duration.times(3)))
+        yield* seenAtLeast(2)
+        let states = 2
         for (const size of ["small", "medium", "large"] as const) {
           yield* repo.recordRendition(id, size, output, ["small", "medium", "large"])
-          yield* Effect.sleep(INTERVAL.pipe(Duration.times(3)))
+          yield* seenAtLeast(++states)
         }
-        const seen = Chunk.toReadonlyArray(yield* Fiber.join(collected))
+        yield* Fiber.join(collected)
+        const seen = yield* Ref.get(seenRef)
         expect(seen[0]!.image.status).toBe("awaiting_upload")
         expect(seen.at(-1)!.image.status).toBe("ready")
         expect(seen.map((view) => readySizes(view).length)).toEqual([0, 0, 1, 2, 3])
@@ -114,7 +124,15 @@ layer(ImageRepositorySql.pipe(Layer.provideMerge(TestDatabase)), { timeout: 120_
         const feed = yield* makePollingChangeFeed({ interval: INTERVAL, poll })
         const id = yield* newImage
         const views = yield* feed.subscribe(id)
-        const second = yield* views.pipe(Stream.take(2), Stream.runCollect, Effect.fork)
+        const first = yield* Deferred.make<void>()
+        const second = yield* views.pipe(
+          Stream.take(2),
+          Stream.tap(() => Deferred.succeed(first, undefined)),
+          Stream.runCollect,
+          Effect.fork
+        )
+        // The write comes after the first state was seen (however slow the machine), then ticks pass.
+        yield* Deferred.await(first)
         yield* Effect.sleep(INTERVAL.pipe(Duration.times(3)))
         // As a transaction that started long before it committed would leave it.
         yield* sql`UPDATE images SET original_bytes = 5, updated_at = now() - interval '2 hours' WHERE id = ${id}`
