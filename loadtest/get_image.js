@@ -6,15 +6,16 @@
  *
  *   SCENARIO=steady RATE=350 DURATION=60s k6 run loadtest/get_image.js
  *
- * Environment: as upload.js (BASE_URL, API_KEY, SCENARIO, RATE, DURATION, IMAGES, GET_IMAGE_P95_MS,
- * MAX_FAILED, VUS/MAX_VUS, RESULTS_DIR), plus SETUP_IMAGES (uploads made in setup, 30) and
- * READY_WAIT (seconds setup waits for their renditions, 120). RATE is reads per second; 350 is
- * about one read per size of each of 10M daily uploads.
+ * Environment: as upload.js (BASE_URL, API_KEY, SCENARIO, RATE, DURATION, MIX or IMAGES,
+ * GET_IMAGE_P95_MS, MAX_FAILED, VUS/MAX_VUS, RESULTS_DIR), plus SETUP_IMAGES (uploads made in setup,
+ * 30, picked among the images the mix expects to be processed) and READY_WAIT (seconds setup waits
+ * for their renditions, 120). RATE is reads per second; 350 is about one read per size of each of
+ * 10M daily uploads.
  */
 import { check } from "k6"
 import { getImage, observeResponses, putBytes, requestUpload, waitUntilServed } from "./lib/api.js"
 import { BASE_URL, buildScenario, envNumber, TEN_MILLION_A_DAY } from "./lib/config.js"
-import { pickImage } from "./lib/images.js"
+import { pickAcceptedImage } from "./lib/images.js"
 import { runSettings, summarize } from "./lib/summary.js"
 import { BUDGETS, buildThresholds } from "./lib/thresholds.js"
 import { makeTimeline } from "./lib/timeline.js"
@@ -54,7 +55,7 @@ export const options = {
 export function setup() {
   const ids = []
   for (let i = 0; i < SETUP_IMAGES; i++) {
-    const image = pickImage()
+    const image = pickAcceptedImage()
     const ticket = requestUpload(image, "setup")
     if (ticket === null) throw new Error(`setup: /upload failed at ${BASE_URL}`)
     if (!putBytes(ticket, image, "setup")) throw new Error("setup: the PUT to storage failed")

@@ -111,3 +111,38 @@ export function waitUntilServed(imageId, size, since, waitSeconds, endpoint) {
     interval = Math.min(2, interval * 1.5)
   }
 }
+
+const REFUSAL_POLL_OK = http.expectedStatuses(302, 404, 422)
+
+/**
+ * Polls get_image until the image is refused (422), for at most `waitSeconds`: for an upload the mix
+ * expects the service to refuse (a HEIC declared as image/jpeg). While the refusal is pending the
+ * answer is a fallback to the original (302) or 404. Returns the `error` code of the 422 answer, or
+ * null when none came within the wait.
+ */
+export function waitUntilRefused(imageId, size, since, waitSeconds, endpoint) {
+  const deadline = since + waitSeconds * 1000
+  let interval = 0.25
+  for (;;) {
+    const res = observed(
+      endpoint || "get_image",
+      http.get(`${BASE_URL}/get_image?image_id=${imageId}&image_size=${size}`, {
+        redirects: 0,
+        tags: { endpoint: endpoint || "get_image", name: "GET /get_image" },
+        responseCallback: REFUSAL_POLL_OK
+      })
+    )
+    if (res.status === 422) {
+      try {
+        const body = res.json()
+        return typeof body.error === "string" ? body.error : ""
+      } catch (_error) {
+        return ""
+      }
+    }
+    if (res.status !== 302 && res.status !== 404) return null
+    if (Date.now() + interval * 1000 > deadline) return null
+    sleep(interval)
+    interval = Math.min(2, interval * 1.5)
+  }
+}

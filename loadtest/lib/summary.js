@@ -132,6 +132,13 @@ function textSummary(data, meta, files) {
       `  time-to-ready sample: ${counter(data, "ready_samples")} waited, ` +
         `${fmtPercent(rate(data, "ready_within_wait"))} served within ${meta.ready_sample.wait_s} s`
     )
+    const refusals = data.metrics.refused_as_expected
+    if (refusals !== undefined) {
+      lines.push(
+        `  expected refusals sampled (e.g. HEIC declared as JPEG): ` +
+          `${fmtPercent(rate(data, "refused_as_expected"))} refused with the expected code`
+      )
+    }
   }
   lines.push("")
   lines.push("  thresholds")
@@ -347,7 +354,7 @@ ${
       ["file", "type", "bytes", "share"],
       meta.mix.map((m) =>
         `<tr>${cell(m.name)}${
-          cell(m.content_type)
+          cell(m.refused ? `${m.content_type} (refused: ${m.refused})` : m.content_type)
         }<td class="num">${m.bytes}</td><td class="num">${m.share} %</td></tr>`
       )
     )

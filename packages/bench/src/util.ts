@@ -54,22 +54,36 @@ export const fmtBytes = (bytes: number): string =>
 export interface MixEntry {
   readonly name: string
   readonly weight: number
+  /** The type the client declares when it is not the one the extension implies (a HEIC sent as image/jpeg). */
+  readonly contentType?: string
+  /** The error code the service must refuse this upload with (its renditions never come). */
+  readonly refused?: string
 }
 
-const isMixTable = (value: unknown): value is Record<string, ReadonlyArray<readonly [string, number]>> =>
+type MixRow = readonly [string, number, { readonly content_type?: string; readonly refused?: string }?]
+
+const isMixTable = (value: unknown): value is Record<string, ReadonlyArray<MixRow>> =>
   typeof value === "object" && value !== null &&
   Object.values(value).every((entries) =>
     Array.isArray(entries) &&
-    entries.every((e) => Array.isArray(e) && typeof e[0] === "string" && typeof e[1] === "number")
+    entries.every((e) =>
+      Array.isArray(e) && typeof e[0] === "string" && typeof e[1] === "number" &&
+      (e[2] === undefined || (typeof e[2] === "object" && e[2] !== null))
+    )
   )
 
 /** A preset of `loadtest/lib/mixes.json`: the load test and the bench measure the same photos. */
 export const readMix = (preset: string): ReadonlyArray<MixEntry> => {
   const parsed: unknown = JSON.parse(readFileSync(join(repoRoot, "loadtest/lib/mixes.json"), "utf8"))
-  if (!isMixTable(parsed)) throw new Error("loadtest/lib/mixes.json is not { preset: [[file, weight]] }")
+  if (!isMixTable(parsed)) throw new Error("loadtest/lib/mixes.json is not { preset: [[file, weight, extra?]] }")
   const entries = parsed[preset]
   if (entries === undefined) throw new Error(`no preset "${preset}" in loadtest/lib/mixes.json`)
-  return entries.map(([name, weight]) => ({ name, weight }))
+  return entries.map(([name, weight, extra]) => ({
+    name,
+    weight,
+    ...(extra?.content_type === undefined ? {} : { contentType: extra.content_type }),
+    ...(extra?.refused === undefined ? {} : { refused: extra.refused })
+  }))
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
