@@ -2,8 +2,8 @@
  * AWS list prices the cost model uses, in one place: us-east-1, on demand, no free tier, no savings
  * plan, decimal units (1 GB = 10^9 bytes). Written down on PRICES_DATE "as last known, not checked
  * live": the machines this repository is built on cannot reach aws.amazon.com, so re-check every
- * number against its page before budgeting. docs/deploy.md ("What delivery costs") and
- * docs/costs.md use the same numbers and point here.
+ * number against its page before budgeting. docs/deploy.md ("What delivery costs") uses the same
+ * numbers and points here; docs/costs.md's monthly estimate quotes the same list prices.
  */
 
 export const PRICES_DATE = "2026-11-30"
