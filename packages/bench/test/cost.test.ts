@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest"
 import { configurations, meanViewBytes } from "../src/cost/configs.js"
-import { type Assumptions, type Configuration, costOf, type Prices, requestsPerImage } from "../src/cost/model.js"
+import {
+  type Assumptions,
+  breakEvenViews,
+  type Configuration,
+  costOf,
+  type Prices,
+  requestsPerImage
+} from "../src/cost/model.js"
 import { type Price, PRICES, tieredCost } from "../src/cost/prices.js"
 import type { FormatsSection, SizeOutput } from "../src/formats/model.js"
 import type { ResizeSection } from "../src/resize/methods.js"
@@ -110,6 +117,20 @@ describe("costOf", () => {
     expect(bigger.parts.storage).toBeGreaterThan(base.parts.storage)
     expect(slower.parts.computeX86).toBeCloseTo(2 * base.parts.computeX86, 8)
     expect(slower.parts.storage).toBe(base.parts.storage)
+  })
+})
+
+describe("breakEvenViews", () => {
+  it("finds where fewer bytes per view repay more CPU (hand-computed at flat prices)", () => {
+    // +1 CPU-s at 1 GB: +$16.6667 per million; −10 kB on every view: −$0.85 per million per view.
+    const candidate = {
+      ...config,
+      cpuSeconds: config.cpuSeconds + 1,
+      viewBytes: { small: 0, medium: 90_000, large: 190_000 }
+    }
+    expect(breakEvenViews(candidate, config, assumptions, flatPrices)).toBeCloseTo(16.6667 / 0.85, 1)
+    expect(breakEvenViews(config, candidate, assumptions, flatPrices)).toBeUndefined()
+    expect(breakEvenViews(config, config, assumptions, flatPrices)).toBe(0)
   })
 })
 

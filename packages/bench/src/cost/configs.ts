@@ -41,7 +41,7 @@ const accept = (id: (typeof CLIENTS)[number]["id"]): string => CLIENTS.find((c) 
 export const CLIENT_MIX: ReadonlyArray<ClientShare> = [
   { label: "Chrome, Edge, Firefox", accept: accept("chrome"), share: 0.7 },
   { label: "Safari ≥ 16", accept: accept("safari"), share: 0.2 },
-  { label: "WebP, no AVIF (Chrome < 85)", accept: "image/webp,image/apng,image/*,*/*;q=0.8", share: 0.05 },
+  { label: "WebP-only browsers (Chrome < 85)", accept: "image/webp,image/apng,image/*,*/*;q=0.8", share: 0.05 },
   { label: "neither (old browsers)", accept: accept("old"), share: 0.05 }
 ]
 

@@ -155,3 +155,30 @@ export const costOf = (config: Configuration, a: Assumptions, prices: Prices = P
     requests
   }
 }
+
+/**
+ * The views per image from which `candidate` costs no more than `reference` (x86_64 totals), by
+ * bisection up to `maxViews`: 0 when it is never dearer, undefined when it is still dearer at
+ * `maxViews` (bytes per view no smaller, or the saving too small).
+ */
+export const breakEvenViews = (
+  candidate: Configuration,
+  reference: Configuration,
+  a: Assumptions,
+  prices: Prices = PRICES,
+  maxViews = 10_000
+): number | undefined => {
+  const gap = (views: number) =>
+    costOf(candidate, { ...a, viewsPerImage: views }, prices).totalX86 -
+    costOf(reference, { ...a, viewsPerImage: views }, prices).totalX86
+  if (gap(maxViews) > 0) return undefined
+  if (gap(0) <= 0) return 0
+  let low = 0
+  let high = maxViews
+  while (high - low > 0.01) {
+    const mid = (low + high) / 2
+    if (gap(mid) > 0) low = mid
+    else high = mid
+  }
+  return high
+}

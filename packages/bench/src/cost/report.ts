@@ -1,6 +1,6 @@
 /** The cost section in the summary table and in docs/benchmarks.md ("Cost per million images"). */
 import { fmt, fmtBytes } from "../util.js"
-import { type CostParts, requestsPerImage } from "./model.js"
+import { breakEvenViews, type CostParts, requestsPerImage } from "./model.js"
 import { type Price, PRICES, PRICES_DATE, PRICES_NOTE } from "./prices.js"
 import type { CostRow, CostSection } from "./section.js"
 
@@ -10,7 +10,7 @@ export const PARTS: ReadonlyArray<{ readonly key: keyof CostParts; readonly labe
   { key: "invocations", label: "Lambda requests" },
   { key: "sqs", label: "SQS requests" },
   { key: "s3Requests", label: "S3 requests" },
-  { key: "storage", label: "S3 storage, 1 month" },
+  { key: "storage", label: "S3 storage (1 month)" },
   { key: "transfer", label: "CloudFront transfer" },
   { key: "deliveryRequests", label: "CloudFront requests + origin GETs" }
 ]
@@ -18,7 +18,7 @@ export const PARTS: ReadonlyArray<{ readonly key: keyof CostParts; readonly labe
 export const dollars = (value: number): string =>
   !Number.isFinite(value)
     ? "–"
-    : `$${value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(value >= 10 ? 1 : 2)}`
+    : `$${value >= 1000 ? Math.round(value).toLocaleString("en-US") : value.toFixed(value >= 10 ? 1 : 2)}`
 
 const mdTable = (
   head: ReadonlyArray<string>,
@@ -126,17 +126,38 @@ const reading = (s: CostSection): string => {
     } per million images on x86_64; arm64 saves ${dollars(p.computeX86 - p.computeArm)}).`
   ]
   if (best !== shipped) {
+    const deltas = PARTS.map((part) => ({
+      label: part.label,
+      delta: best.cost.parts[part.key] - p[part.key]
+    })).filter((d) => Math.abs(d.delta) >= 0.05)
+    const saves = deltas.filter((d) => d.delta < 0).sort((x, y) => x.delta - y.delta)
+    const pays = deltas.filter((d) => d.delta > 0).sort((x, y) => y.delta - x.delta)
     sentences.push(
       `The cheapest here is ${best.config.label} at ${dollars(best.cost.totalX86)}, ${
         fmt((1 - best.cost.totalX86 / shipped.cost.totalX86) * 100, 1)
-      } % less, mostly ${
-        best.cost.parts.transfer < p.transfer
-          ? `transfer (${dollars(p.transfer - best.cost.parts.transfer)} less)`
-          : `requests and compute`
+      } % less: it saves ${saves.map((d) => `${dollars(-d.delta)} of ${d.label}`).join(", ")}${
+        pays.length === 0 ? "" : ` and pays ${pays.map((d) => `${dollars(d.delta)} more ${d.label}`).join(", ")}`
       }.`
     )
   } else {
     sentences.push("It is also the cheapest configuration measured.")
+  }
+  const none = s.rows.find((r) => r.config.id === "formats:none")
+  if (none !== undefined) {
+    const extras = s.rows.filter((r) => r.config.id.startsWith("formats:") && r !== none)
+    const evens = extras.map((r) => {
+      const v = breakEvenViews(r.config, none.config, s.assumptions)
+      return `\`${r.config.id.slice("formats:".length)}\` ${
+        v === undefined ? "not within 10,000" : v === 0 ? "at any count" : `from ~${fmt(v, 0)}`
+      }`
+    })
+    if (evens.length > 0) {
+      sentences.push(
+        `Against the baseline only, in money alone, the extras pay for themselves at these views per image: ${
+          evens.join(", ")
+        } (fewer bytes per view against their CPU, PUTs and storage; the viewers' load time is not priced).`
+      )
+    }
   }
   for (const row of s.rows.filter((r) => r.config.id.startsWith("resize:"))) {
     sentences.push(
@@ -182,7 +203,7 @@ export const costMarkdown = (s: CostSection): string => {
     ].join("\n")
   }
   const notes = [
-    `Computed from this run's resize and formats sections (nothing measured here). Dollars per million uploaded images`,
+    `Computed from the resize and formats sections' results of one run (nothing measured here). Dollars per million uploaded images`,
     `at ${
       fmt(a.imagesPerMonth / 1e6, 0)
     }M images a month (10M a day): each month's bill with the prices' volume tiers,`,
@@ -213,7 +234,7 @@ export const costMarkdown = (s: CostSection): string => {
     "",
     inputsTable(s),
     "",
-    "Cost per million uploaded images (**bold**: the cheapest):",
+    "Cost per million uploaded images (**bold**: the cheapest on x86_64):",
     "",
     costTable(s),
     "",

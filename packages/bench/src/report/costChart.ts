@@ -18,14 +18,20 @@ export const costChart = (s: CostSection, footer: string): string => {
       )
     }</text>`
   ]
-  // Legend: one swatch per part.
+  // Legend: one swatch per part, wrapped to a second line when the first is full.
   let lx = 0
+  let ly = 28
   PARTS.forEach((part, i) => {
-    parts.push(`<rect x="${lx}" y="28" width="12" height="12" fill="${COLOURS[i % COLOURS.length]}"/>`)
-    parts.push(`<text x="${lx + 16}" y="38" font-size="11">${esc(part.label)}</text>`)
-    lx += 24 + part.label.length * 6
+    const room = 24 + part.label.length * 6.8
+    if (lx > 0 && lx + room > width) {
+      lx = 0
+      ly += 18
+    }
+    parts.push(`<rect x="${lx}" y="${ly}" width="12" height="12" fill="${COLOURS[i % COLOURS.length]}"/>`)
+    parts.push(`<text x="${lx + 16}" y="${ly + 10}" font-size="11">${esc(part.label)}</text>`)
+    lx += room
   })
-  const top = 56
+  const top = ly + 28
   s.rows.forEach((row, i) => {
     const y = top + i * 28
     parts.push(
