@@ -51,9 +51,14 @@ const scenario = async (signal: NodeJS.Signals) => {
     const status = await waitUntilSettled(second.baseUrl, id, 120_000)
     expect(status.status, JSON.stringify(status.error)).toBe("ready")
     for (const size of ["small", "medium", "large"] as const) expect(status.renditions[size].status).toBe("ready")
-    // Exactly one object per size in the processed store, nothing else.
+    // One object per size in the processed store, and its WebP extra (IMGPIPE_FORMATS=webp) where it
+    // was worth storing; nothing else (no temporaries, no second copy).
     const objects = readdirSync(join(dataDir, "objects", "processed", id)).filter((f) => !f.endsWith(".meta.json"))
-    expect(objects.sort()).toEqual(["large", "medium", "small"])
+    const baselines = objects.filter((f) => !f.endsWith(".webp")).sort()
+    expect(baselines).toEqual(["large", "medium", "small"])
+    for (const extra of objects.filter((f) => f.endsWith(".webp"))) {
+      expect(["large.webp", "medium.webp", "small.webp"]).toContain(extra)
+    }
   }
 }
 
