@@ -192,7 +192,10 @@ describe("configurations", () => {
       width: 1,
       height: 1,
       probeMs: 1,
-      byMethod: { naive: { cpuMs: 200, wallMs: 200, outputBytes: 200, repetitions: 1 } },
+      byMethod: {
+        imgpipe: { cpuMs: 250, wallMs: 250, outputBytes: 100, repetitions: 1 },
+        naive: { cpuMs: 200, wallMs: 200, outputBytes: 200, repetitions: 1 }
+      },
       skipped: { imagemagick: "ImageMagick is not installed: apt-get install imagemagick" }
     }],
     sizes: formats.sizes,
@@ -210,6 +213,9 @@ describe("configurations", () => {
     // imgpipe's baseline is 10 / 30 / 60 of 100: the naive loop's 200 bytes split the same way.
     expect(naive?.viewBytes).toEqual({ small: 20, medium: 60, large: 120 })
     expect(naive?.cpuSeconds).toBe(0.2)
+    expect(naive?.duplicateOf).toBeUndefined()
+    // The resize section's own imgpipe row is a second measurement of IMGPIPE_FORMATS=none.
+    expect(configs.find((c) => c.id === "resize:imgpipe")?.duplicateOf).toBe("formats:none")
     expect(missing.map((m) => m.reason)).toEqual(["ImageMagick is not installed: apt-get install imagemagick"])
   })
 
@@ -223,6 +229,7 @@ describe("configurations", () => {
     expect(configs).toEqual([])
     expect(missing.map((m) => m.reason)).toEqual([
       "the formats section was not run",
+      "the resize section was not run",
       "the resize section was not run",
       "the resize section was not run"
     ])

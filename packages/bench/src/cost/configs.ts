@@ -159,6 +159,7 @@ const fromResizeMethod = (
 }
 
 const RESIZE_METHODS: ReadonlyArray<{ readonly id: MethodId; readonly label: string }> = [
+  { id: "imgpipe", label: "imgpipe, baseline only, as the resize section measured it" },
   { id: "naive", label: "naive sharp loop (default encoders)" },
   { id: "imagemagick", label: "ImageMagick, best single command" }
 ]
@@ -204,7 +205,7 @@ export const configurations = (
     } else {
       const built = fromResizeMethod(method.id, method.label, resize, none)
       if ("reason" in built) missing.push(built)
-      else configs.push(built)
+      else configs.push(method.id === "imgpipe" ? { ...built, duplicateOf: "formats:none" } : built)
     }
   }
   return { configs, missing }

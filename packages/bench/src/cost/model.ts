@@ -41,6 +41,8 @@ export interface Configuration {
   readonly extraObjects: number
   /** Mean bytes one view of each size downloads, over the client mix. */
   readonly viewBytes: Readonly<Record<ImageSize, number>>
+  /** A second measurement of a configuration listed already (its id): shown, never "the cheapest". */
+  readonly duplicateOf?: string
 }
 
 export interface Batches {
