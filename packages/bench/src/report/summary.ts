@@ -2,11 +2,11 @@
 import { costSummary } from "../cost/report.js"
 import { formatsSummary } from "../formats/report.js"
 import { memorySummary } from "../memory.js"
-import { type MethodAggregate, type MethodId, METHODS } from "../resize/methods.js"
+import { resizeSummaryRows } from "../resize/report.js"
 import { sseSummary } from "../sse.js"
 import { fmt, fmtBytes } from "../util.js"
 import { webhooksSummary } from "../webhooks.js"
-import { apiResult, isError, resizeAggregates, type Results, targetsOf } from "./results.js"
+import { apiResult, isError, type Results, targetsOf } from "./results.js"
 
 export interface Row {
   readonly section: string
@@ -36,39 +36,7 @@ export const rows = (results: Results): Array<Row> => {
       target: ""
     })
   } else {
-    const agg = resizeAggregates(results.resize)
-    const imgpipe = agg.imgpipe
-    const line = (id: MethodId, a: MethodAggregate | undefined): void => {
-      const label = METHODS.find((m) => m.id === id)?.label ?? id
-      if (a === undefined) {
-        out.push({ section: "resize", what: label, result: "not measured", versus: "", ratio: "", target: "" })
-        return
-      }
-      let versus = ""
-      let ratio = ""
-      let target = ""
-      if (id === "oneDecode" && targets.oneDecode !== undefined) {
-        versus = "imgpipe ÷ this"
-        ratio = `${fmt(targets.oneDecode.ratio, 2)}×`
-        target = `≤ 1.3×: ${tick(targets.oneDecode.met)}`
-      } else if (id === "imagemagick" && targets.magick !== undefined) {
-        versus = "this ÷ imgpipe"
-        ratio = `${fmt(targets.magick.ratio, 2)}×`
-        target = `≥ 4×: ${tick(targets.magick.met)}`
-      } else if (id !== "imgpipe" && imgpipe !== undefined) {
-        versus = "this ÷ imgpipe"
-        ratio = `${fmt(a.cpuMs / imgpipe.cpuMs, 2)}×`
-      }
-      out.push({
-        section: "resize",
-        what: label,
-        result: `${fmt(a.cpuMs, 0)} ms/img/core · ${fmt(1000 / a.cpuMs, 2)} img/s · ${fmtBytes(a.outputBytes)} out`,
-        versus,
-        ratio,
-        target
-      })
-    }
-    for (const method of METHODS) line(method.id, agg[method.id])
+    out.push(...resizeSummaryRows(results.resize))
   }
 
   if (results.pipeline === undefined) {

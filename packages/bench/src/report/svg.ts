@@ -1,5 +1,5 @@
 /** docs/benchmarks.svg: bar charts of the resize, API and pipeline sections. */
-import { METHODS } from "../resize/methods.js"
+import { METHODS, mixesOf } from "../resize/methods.js"
 import { fmt } from "../util.js"
 import { isError, resizeAggregates, type Results } from "./results.js"
 
@@ -33,22 +33,26 @@ export const svgChart = (results: Results): string => {
   const panels: Array<{ svg: string; height: number }> = []
   let y = 10
   if (results.resize !== undefined && !isError(results.resize)) {
-    const agg = resizeAggregates(results.resize)
-    const bars = METHODS.filter((m) => agg[m.id] !== undefined).map((m): Bar => ({
-      label: m.label,
-      value: agg[m.id]?.cpuMs ?? Number.NaN,
-      text: `${fmt(agg[m.id]?.cpuMs ?? Number.NaN, 0)} ms`,
-      colour: m.id === "imgpipe"
-        ? "#1f6feb"
-        : m.proposal
-        ? "#8957e5"
-        : m.id.startsWith("imagemagick")
-        ? "#bc4c00"
-        : "#57606a"
-    }))
-    const p = panel("Resize: CPU ms per image, three sizes (photo mix, one core; lower is better)", bars, y, width)
-    panels.push(p)
-    y += p.height + 20
+    const resize = results.resize
+    for (const mix of mixesOf(resize)) {
+      const agg = resizeAggregates(resize, mix)
+      const bars = METHODS.filter((m) => agg[m.id] !== undefined).map((m): Bar => ({
+        label: m.label,
+        value: agg[m.id]?.cpuMs ?? Number.NaN,
+        text: `${fmt(agg[m.id]?.cpuMs ?? Number.NaN, 0)} ms`,
+        colour: m.id === "imgpipe"
+          ? "#1f6feb"
+          : m.proposal
+          ? "#8957e5"
+          : m.id.startsWith("imagemagick")
+          ? "#bc4c00"
+          : "#57606a"
+      }))
+      const title = `Resize: CPU ms per image, three sizes (${mix.name} mix, one core; lower is better)`
+      const p = panel(title, bars, y, width)
+      panels.push(p)
+      y += p.height + 20
+    }
   }
   if (results.api !== undefined && !isError(results.api)) {
     const api = results.api

@@ -134,25 +134,34 @@ export const makeMagickRun = (
   }
 }
 
+/** What the report says when ImageMagick cannot be measured: always the command that installs it. */
+export const MAGICK_INSTALL = "apt-get install imagemagick"
+
 export const imagemagickVersion = (): {
   path: string | undefined
   version: string | undefined
   missing: string | undefined
 } => {
   // /usr/local/bin/convert may be a stand-in on some machines: prefer the real binary, and check
-  // that whatever is found says it is ImageMagick.
+  // that whatever is found says it is ImageMagick (its `-version` starts "Version: ImageMagick").
   const candidates = ["/usr/bin/convert", "convert", "magick"]
+  const impostors: Array<string> = []
   for (const candidate of candidates) {
     const path = which(candidate)
     if (path === undefined) continue
     const version = tryRun(path, ["-version"])?.split("\n")[0]
-    if (version !== undefined && /ImageMagick/i.test(version)) {
+    if (version !== undefined && /^Version:\s*ImageMagick/i.test(version)) {
       return { path, version: version.replace(/^Version:\s*/, ""), missing: undefined }
     }
+    if (!impostors.includes(path)) impostors.push(path)
   }
   return {
     path: undefined,
     version: undefined,
-    missing: "ImageMagick's convert was not found: `apt-get install imagemagick` to include it"
+    missing: impostors.length === 0
+      ? `ImageMagick is not measured: no \`convert\` on this machine. Install it with \`${MAGICK_INSTALL}\``
+      : `ImageMagick is not measured: ${
+        impostors.map((p) => `\`${p}\``).join(", ")
+      } is not ImageMagick. Install it with \`${MAGICK_INSTALL}\``
   }
 }

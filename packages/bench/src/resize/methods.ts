@@ -69,6 +69,7 @@ export interface Measurement {
 
 export interface PhotoResult {
   readonly name: string
+  /** Its weight in the mix whose rows these are (a photo in two mixes has a row in each). */
   readonly weight: number
   readonly inputBytes: number
   readonly width: number
@@ -80,12 +81,46 @@ export interface PhotoResult {
   readonly skipped: Partial<Record<MethodId, string>>
 }
 
-export interface ResizeSection {
+/** An upload of the mix that the service must refuse (the phone mix's HEIC declared as JPEG). */
+export interface Refusal {
+  readonly name: string
+  readonly weight: number
+  /** The content type the client declares. */
+  readonly declared: string
+  /** The error code the mix expects. */
+  readonly expected: string
+  /** What `Resizer.probe` answered: an error code, or undefined when it accepted the bytes. */
+  readonly code: string | undefined
+  /** CPU ms of that probe: all a refused upload costs ProcessImage. */
+  readonly probeMs: number
+}
+
+/** One mix's rows: its accepted photos (with this mix's weights) and its expected refusals. */
+export interface ResizeMix {
+  readonly name: string
   readonly photos: ReadonlyArray<PhotoResult>
+  readonly refused: ReadonlyArray<Refusal>
+}
+
+export interface ResizeSection {
+  /** The `photos` mix's rows (the same as `mixes[0].photos`): the targets and the cost section read these. */
+  readonly photos: ReadonlyArray<PhotoResult>
+  /** Every mix measured, `photos` first; a photo in two mixes is measured once. Absent in older results. */
+  readonly mixes?: ReadonlyArray<ResizeMix>
   readonly sizes: SizeBoxes
   readonly imagemagick: string | undefined
   readonly imagemagickMissing: string | undefined
 }
+
+/** The mixes of a section; results from before the phone mix hold the photos mix only. */
+export const mixesOf = (section: ResizeSection): ReadonlyArray<ResizeMix> =>
+  section.mixes ?? [{ name: "photos", photos: section.photos, refused: [] }]
+
+/** The per-size path's target: ≤ this × sharp's one-decode cost for the same outputs. */
+export const ONE_DECODE_TARGET = 1.3
+
+/** ImageMagick's best single command should cost ≥ this × imgpipe's per-size path. */
+export const MAGICK_TARGET = 4
 
 /** The order in which every method produces the three sizes. */
 export const ORDER = ["large", "medium", "small"] as const
@@ -101,9 +136,12 @@ export interface MethodAggregate {
   readonly photos: number
 }
 
-/** Weighted means over the photos on which every method in `common` has a measurement. */
+/**
+ * Weighted means over the photos on which every method in `common` has a measurement: of a section
+ * (its `photos` mix) or of one of its mixes.
+ */
 export const aggregate = (
-  section: ResizeSection,
+  section: { readonly photos: ReadonlyArray<PhotoResult> },
   common: ReadonlyArray<MethodId>
 ): Partial<Record<MethodId, MethodAggregate>> => {
   const usable = section.photos.filter((p) => common.every((id) => p.byMethod[id] !== undefined))
@@ -122,4 +160,42 @@ export const aggregate = (
     }
   }
   return result
+}
+
+/**
+ * Repetitions of one method on one photo: enough for `budgetMs` of CPU at the first sample's cost,
+ * at least `min` (3 where the median matters: a photo that weighs in a mix) and at most `max`.
+ */
+export const repetitionsFor = (firstMs: number, budgetMs: number, min: number, max: number): number =>
+  Math.max(min, Math.min(max, Math.ceil(budgetMs / Math.max(1, firstMs))))
+
+/** The files whose weight is at least `share` of some mix's accepted weight: their medians matter. */
+export const weightyPhotos = (
+  mixes: ReadonlyArray<
+    { readonly entries: ReadonlyArray<{ readonly name: string; readonly weight: number; readonly refused?: string }> }
+  >,
+  share: number
+): ReadonlySet<string> => {
+  const names = new Set<string>()
+  for (const mix of mixes) {
+    const accepted = mix.entries.filter((e) => e.refused === undefined)
+    const total = accepted.reduce((s, e) => s + e.weight, 0)
+    for (const e of accepted) if (total > 0 && e.weight / total >= share) names.add(e.name)
+  }
+  return names
+}
+
+/**
+ * CPU ms per uploaded image of one method over a whole mix, refusals included: the accepted photos'
+ * weighted mean (over the photos the method measured) and, for each refusal, its header read. NaN
+ * when the method measured no photo of the mix.
+ */
+export const perUpload = (mix: ResizeMix, id: MethodId): number => {
+  const measured = mix.photos.filter((p) => p.byMethod[id] !== undefined)
+  const acceptedWeight = measured.reduce((s, p) => s + p.weight, 0)
+  if (acceptedWeight === 0) return Number.NaN
+  const refusedWeight = mix.refused.reduce((s, r) => s + r.weight, 0)
+  const cost = measured.reduce((s, p) => s + p.weight * (p.byMethod[id]?.cpuMs ?? 0), 0) +
+    mix.refused.reduce((s, r) => s + r.weight * r.probeMs, 0)
+  return cost / (acceptedWeight + refusedWeight)
 }
