@@ -235,7 +235,7 @@ export const costMarkdown = (s: CostSection): string => {
     `- **Lambda compute**: ProcessImage's three jobs' CPU seconds × ${a.memoryMb} MB (packages/infra/settings.ts). Lambda`,
     "  bills wall time; single-threaded work on the one vCPU of that memory runs wall ≈ CPU; S3 waits are left out.",
     "  arm64: the same seconds assumed (measured on x86_64 only). StartProcessing's compute is left out (~$0.25/M).",
-    `- **Requests** per image (docs/aws-requests.md, full batches of ${a.batches.start} / ${a.batches.process.small} / ${a.batches.process.medium} / ${a.batches.process.large}):`,
+    `- **Requests** per image (docs/aws-requests.md; full batches: StartProcessing ${a.batches.start}, ProcessImage ${a.batches.process.small} / ${a.batches.process.medium} / ${a.batches.process.large}):`,
     `  ${fmt(r.invocations, 2)} Lambda invocations, ${
       fmt(r.sqs, 2)
     } SQS requests, ${r.s3Gets} S3 GETs, ${r.s3Puts} S3 PUTs`,
@@ -250,9 +250,9 @@ export const costMarkdown = (s: CostSection): string => {
     "  each miss is one S3 GET (S3 → CloudFront transfer is free).",
     "- **naive sharp loop, ImageMagick**: the resize section's CPU and bytes, baseline only (no extras); that section",
     "  records the three outputs' total, split over the sizes as imgpipe's baseline of the same photo splits. Their",
-    "  encoders differ from imgpipe's (no similarity score yet): fewer bytes here is not the same quality.",
+    "  encoders differ from imgpipe's, and no similarity score is measured yet: their bytes are not at equal quality.",
     "",
-    "Inputs per image (mix-weighted):",
+    "Inputs per image (means weighted by the `photos` mix):",
     "",
     inputsTable(s),
     "",
