@@ -219,6 +219,26 @@ describe("configurations", () => {
     expect(missing.map((m) => m.reason)).toEqual(["ImageMagick is not installed: apt-get install imagemagick"])
   })
 
+  it("prices another mix of the resize section with imgpipe's mean split, as its own rows", () => {
+    const phonePhoto = { ...resize.photos[0]!, name: "b.jpg", inputBytes: 3000 }
+    const withPhone: ResizeSection = {
+      ...resize,
+      mixes: [{ name: "photos", photos: resize.photos, refused: [] }, {
+        name: "phone",
+        photos: [phonePhoto],
+        refused: []
+      }]
+    }
+    const { configs } = configurations({ resize: withPhone, formats, inputBytes: () => 1000, shipped: "webp" })
+    const naive = configs.find((c) => c.id === "resize:naive:phone")
+    expect(naive?.mix).toBe("phone")
+    expect(naive?.label).toContain("phone mix")
+    expect(naive?.originalBytes).toBe(3000)
+    // b.jpg is not in the formats run: the mean split of its photos (10 / 30 / 60 %).
+    expect(naive?.viewBytes.small).toBeCloseTo(20, 10)
+    expect(naive?.viewBytes.large).toBeCloseTo(120, 10)
+  })
+
   it("says what is missing instead of inventing numbers", () => {
     const { configs, missing } = configurations({
       resize: undefined,

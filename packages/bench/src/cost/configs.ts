@@ -21,7 +21,7 @@ import {
   type SizeOutput,
   storedBytes
 } from "../formats/model.js"
-import type { MethodId, PhotoResult, ResizeSection } from "../resize/methods.js"
+import { type MethodId, mixesOf, type PhotoResult, type ResizeSection } from "../resize/methods.js"
 import { type Configuration, SIZES } from "./model.js"
 
 /** A share of the views and the `Accept` header its browsers send for an `<img>`. */
@@ -120,46 +120,50 @@ const fromFormatsRun = (run: FormatSetRun, input: ConfigurationsInput): Configur
 }
 
 /**
- * A resize-section method (baseline only): its CPU and its three outputs' bytes per photo. That
- * section records the three outputs' total only, so each photo's total is split over the sizes
- * as imgpipe's baseline of the same photo splits (the formats section's `none` run).
+ * A resize-section method (baseline only) over one mix's photos: its CPU and its three outputs'
+ * bytes per photo. That section records the three outputs' total only, so each photo's total is
+ * split over the sizes as imgpipe's baseline of the same photo splits (the formats section's `none`
+ * run), or, for a photo that run did not measure (another mix's), as it splits on average.
  */
 const fromResizeMethod = (
   id: MethodId,
   label: string,
-  resize: ResizeSection,
+  mix: { readonly name: string; readonly photos: ReadonlyArray<PhotoResult> },
   none: FormatSetRun
 ): Configuration | Missing => {
-  const split = new Map(
-    none.photos.map((p) => {
-      const total = p.sizes.reduce((s, size) => s + size.baseline.bytes, 0)
-      return [p.name, (size: ImageSize) => (sizeOf(p, size)?.baseline.bytes ?? Number.NaN) / total] as const
-    })
-  )
-  const photos = resize.photos.filter((p) => p.byMethod[id] !== undefined && split.has(p.name))
-  if (photos.length === 0) {
-    const reasons = [...new Set(resize.photos.map((p) => p.skipped[id]).filter((r) => r !== undefined))]
-    return { label, reason: reasons.length > 0 ? reasons.join("; ") : "no photo measured by both sections" }
+  const shares = (p: FormatPhoto) => {
+    const total = p.sizes.reduce((s, size) => s + size.baseline.bytes, 0)
+    return (size: ImageSize) => (sizeOf(p, size)?.baseline.bytes ?? Number.NaN) / total
   }
+  const split = new Map(none.photos.map((p) => [p.name, shares(p)] as const))
+  const meanShare = Object.fromEntries(
+    SIZES.map((size) => [size, mean(none.photos, (p) => shares(p)(size))])
+  ) as Record<ImageSize, number>
+  const photos = mix.photos.filter((p) => p.byMethod[id] !== undefined)
+  if (photos.length === 0) {
+    const reasons = [...new Set(mix.photos.map((p) => p.skipped[id]).filter((r) => r !== undefined))]
+    return { label, reason: reasons.length > 0 ? reasons.join("; ") : "no photo measured" }
+  }
+  const averaged = photos.some((p) => !split.has(p.name))
   const out = (p: PhotoResult) => p.byMethod[id]?.outputBytes
+  const share = (p: PhotoResult, size: ImageSize) => split.get(p.name)?.(size) ?? meanShare[size]
   return {
-    id: `resize:${id}`,
+    id: mix.name === "photos" ? `resize:${id}` : `resize:${id}:${mix.name}`,
     label,
-    source: "resize section (bytes per size: imgpipe's split)",
+    source: `resize section (bytes per size: imgpipe's ${averaged ? "mean " : ""}split)`,
     cpuSeconds: mean(photos, (p) => p.byMethod[id]?.cpuMs) / 1000,
     originalBytes: mean(photos, (p) => p.inputBytes),
     storedBytes: mean(photos, out),
     extraObjects: 0,
     viewBytes: Object.fromEntries(
-      SIZES.map((
-        size
-      ) => [size, mean(photos, (p) => (out(p) ?? Number.NaN) * (split.get(p.name)?.(size) ?? Number.NaN))])
-    ) as Record<ImageSize, number>
+      SIZES.map((size) => [size, mean(photos, (p) => (out(p) ?? Number.NaN) * share(p, size))])
+    ) as Record<ImageSize, number>,
+    ...(mix.name === "photos" ? {} : { mix: mix.name })
   }
 }
 
 const RESIZE_METHODS: ReadonlyArray<{ readonly id: MethodId; readonly label: string }> = [
-  { id: "imgpipe", label: "imgpipe, baseline only, as the resize section measured it" },
+  { id: "imgpipe", label: "imgpipe, baseline only (resize section)" },
   { id: "naive", label: "naive sharp loop (default encoders)" },
   { id: "imagemagick", label: "ImageMagick, best single command" }
 ]
@@ -189,23 +193,30 @@ export const configurations = (
       configs.push(fromFormatsRun(run, input))
     }
   }
-  for (const method of RESIZE_METHODS) {
-    if (resize === undefined || isError(resize)) {
-      missing.push({
-        label: method.label,
-        reason: resize === undefined ? "the resize section was not run" : `the resize section failed: ${resize.error}`
-      })
-    } else if (method.id === "imagemagick" && resize.imagemagickMissing !== undefined) {
-      missing.push({ label: method.label, reason: resize.imagemagickMissing })
-    } else if (none === undefined) {
-      missing.push({
-        label: method.label,
-        reason: "its bytes per size come from the formats section's `none` run, which is missing"
-      })
-    } else {
-      const built = fromResizeMethod(method.id, method.label, resize, none)
-      if ("reason" in built) missing.push(built)
-      else configs.push(method.id === "imgpipe" ? { ...built, duplicateOf: "formats:none" } : built)
+  const mixes = resize === undefined || isError(resize) ? [] : mixesOf(resize)
+  for (const mix of mixes.length === 0 ? [{ name: "photos", photos: [] }] : mixes) {
+    const suffix = mix.name === "photos" ? "" : `, ${mix.name} mix`
+    for (const method of RESIZE_METHODS) {
+      const label = `${method.label}${suffix}`
+      if (resize === undefined || isError(resize)) {
+        missing.push({
+          label,
+          reason: resize === undefined ? "the resize section was not run" : `the resize section failed: ${resize.error}`
+        })
+      } else if (method.id === "imagemagick" && resize.imagemagickMissing !== undefined) {
+        missing.push({ label, reason: resize.imagemagickMissing })
+      } else if (none === undefined) {
+        missing.push({
+          label,
+          reason: "its bytes per size come from the formats section's `none` run, which is missing"
+        })
+      } else {
+        const built = fromResizeMethod(method.id, label, mix, none)
+        if ("reason" in built) missing.push(built)
+        else if (method.id === "imgpipe" && mix.name === "photos") {
+          configs.push({ ...built, duplicateOf: "formats:none" })
+        } else configs.push(built)
+      }
     }
   }
   return { configs, missing }

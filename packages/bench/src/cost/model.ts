@@ -43,6 +43,8 @@ export interface Configuration {
   readonly viewBytes: Readonly<Record<ImageSize, number>>
   /** A second measurement of a configuration listed already (its id): shown, never "the cheapest". */
   readonly duplicateOf?: string
+  /** The photo mix when not the `photos` mix (then it is not ranked against the others). */
+  readonly mix?: string
 }
 
 export interface Batches {

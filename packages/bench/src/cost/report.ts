@@ -31,7 +31,7 @@ const mdTable = (
 
 /** The cheapest on x86_64, second measurements of a listed configuration left out. */
 const cheapest = (rows: ReadonlyArray<CostRow>): CostRow | undefined =>
-  rows.filter((r) => r.config.duplicateOf === undefined).reduce<CostRow | undefined>(
+  rows.filter((r) => r.config.duplicateOf === undefined && r.config.mix === undefined).reduce<CostRow | undefined>(
     (a, b) => (a === undefined || b.cost.totalX86 < a.cost.totalX86 ? b : a),
     undefined
   )
@@ -165,7 +165,7 @@ const reading = (s: CostSection): string => {
   }
   // The resize section's rows against its own measurement of imgpipe (same process, same settings).
   const ours = s.rows.find((r) => r.config.id === "resize:imgpipe")
-  const others = s.rows.filter((r) => r.config.id.startsWith("resize:") && r !== ours)
+  const others = s.rows.filter((r) => r.config.id.startsWith("resize:") && r !== ours && r.config.mix === undefined)
   if (ours !== undefined) {
     const formatsNone = s.rows.find((r) => r.config.id === "formats:none")
     if (formatsNone !== undefined) {
@@ -187,6 +187,25 @@ const reading = (s: CostSection): string => {
         }${fmt(Math.abs(row.cost.totalX86 / ours.cost.totalX86 - 1) * 100, 1)} %).`
       )
     }
+  }
+  // Other mixes (the resize section only): each method against imgpipe's baseline on that mix.
+  const otherMixes = [...new Set(s.rows.map((r) => r.config.mix).filter((m) => m !== undefined))]
+  for (const mix of otherMixes) {
+    const rows = s.rows.filter((r) => r.config.mix === mix)
+    const base = rows.find((r) => r.config.id === `resize:imgpipe:${mix}`)
+    if (base === undefined) continue
+    sentences.push(
+      `On the \`${mix}\` mix (the resize section only; originals of ${
+        fmtBytes(base.config.originalBytes)
+      } on average, ` +
+        `per accepted upload): imgpipe's baseline ${dollars(base.cost.totalX86)}${
+          rows.filter((r) => r !== base).map((r) =>
+            `, ${r.config.label.replace(`, ${mix} mix`, "")} ${dollars(r.cost.totalX86)} (${
+              r.cost.totalX86 >= base.cost.totalX86 ? "+" : "−"
+            }${fmt(Math.abs(r.cost.totalX86 / base.cost.totalX86 - 1) * 100, 1)} %)`
+          ).join("")
+        }.`
+    )
   }
   return sentences.join(" ")
 }
