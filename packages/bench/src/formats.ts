@@ -9,7 +9,7 @@ import type { ChildJob } from "./formats/child.js"
 import { compareEncoders } from "./formats/encoders.js"
 import { FORMAT_SETS, type FormatSetId, type FormatSetRun, type FormatsSection } from "./formats/model.js"
 import { LAMBDA_ENV } from "./memory.js"
-import { fmt, type MixEntry, progress, startChild, tsxNode } from "./util.js"
+import { fmt, leadingEntries, type MixEntry, progress, startChild, tsxNode } from "./util.js"
 
 export interface FormatsOptions {
   readonly mix: ReadonlyArray<MixEntry>
@@ -44,10 +44,19 @@ const runSet = async (set: FormatSetId, job: Omit<ChildJob, "set">): Promise<For
   return result
 }
 
+/**
+ * Runtime budget (the whole bench must stay within 10 minutes on 2 cores): each set spends about
+ * 800 ms of CPU per photo (3 samples of a photo under ~270 ms, 1 of an AVIF), and the encoder
+ * comparison runs on the photos that carry 75 % of the mix's weight (4 of the `photos` mix's 9: the
+ * 12 MP AVIF alone took 3½ of its 7 minutes), about 600 ms per setting and photo (formats/encoders.ts).
+ */
+const SET_BUDGET_MS = 800
+const ENCODER_MIX_SHARE = 0.75
+
 export const runFormatsSection = async (options: FormatsOptions): Promise<FormatsSection> => {
   const job = {
     mix: options.mix,
-    budgetMs: options.quick ? 0 : 1500,
+    budgetMs: options.quick ? 0 : SET_BUDGET_MS,
     maxRepetitions: options.quick ? 1 : 3
   }
   const runs: Array<FormatsSection["runs"][number]> = []
@@ -68,7 +77,11 @@ export const runFormatsSection = async (options: FormatsOptions): Promise<Format
   }
   let encoders: FormatsSection["encoders"]
   try {
-    encoders = await compareEncoders({ mix: options.mix, box: options.sizes.large, quick: options.quick })
+    encoders = await compareEncoders({
+      mix: leadingEntries(options.mix, ENCODER_MIX_SHARE),
+      box: options.sizes.large,
+      quick: options.quick
+    })
   } catch (error) {
     encoders = { error: error instanceof Error ? error.message : String(error) }
   }

@@ -86,6 +86,23 @@ export const readMix = (preset: string): ReadonlyArray<MixEntry> => {
   }))
 }
 
+/**
+ * The mix's heaviest entries (by weight, the mix's order among equals) that together carry at least
+ * `share` of its weight: a smaller set of photos for a measurement too slow to run on all of them.
+ */
+export const leadingEntries = (mix: ReadonlyArray<MixEntry>, share: number): ReadonlyArray<MixEntry> => {
+  const total = mix.reduce((s, e) => s + e.weight, 0)
+  const sorted = mix.map((e, i) => [e, i] as const).sort((a, b) => b[0].weight - a[0].weight || a[1] - b[1])
+  const picked: Array<MixEntry> = []
+  let carried = 0
+  for (const [entry] of sorted) {
+    if (total > 0 && carried / total >= share) break
+    picked.push(entry)
+    carried += entry.weight
+  }
+  return picked
+}
+
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   jpg: "image/jpeg",
   jpeg: "image/jpeg",

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { describe, expect, it, vi } from "vitest"
-import { readMix } from "../src/util.js"
+import { leadingEntries, readMix } from "../src/util.js"
 
 const lib = resolve(import.meta.dirname, "../../../loadtest/lib")
 const fixtures = resolve(import.meta.dirname, "../../core/test/fixtures/images")
@@ -91,5 +91,26 @@ describe("image mixes", () => {
       refused: "unsupported_format"
     })
     expect(readMix("photos").every((e) => e.refused === undefined)).toBe(true)
+  })
+})
+
+describe("leadingEntries", () => {
+  it("the heaviest entries until they carry the share, ties in the mix's order", () => {
+    const mix = [
+      { name: "a", weight: 10 },
+      { name: "b", weight: 30 },
+      { name: "c", weight: 20 },
+      { name: "d", weight: 20 },
+      { name: "e", weight: 20 }
+    ]
+    expect(leadingEntries(mix, 0.75).map((e) => e.name)).toEqual(["b", "c", "d", "e"])
+    expect(leadingEntries(mix, 0.5).map((e) => e.name)).toEqual(["b", "c"])
+    expect(leadingEntries(mix, 1).map((e) => e.name)).toEqual(["b", "c", "d", "e", "a"])
+    expect(leadingEntries(readMix("photos"), 0.75).map((e) => e.name)).toEqual([
+      "photo-1280x1024-grass-progressive.jpg",
+      "photo-1024x772.webp",
+      "exif-orientation-6.jpg",
+      "grayscale-2560x1600.jpg"
+    ])
   })
 })

@@ -109,8 +109,8 @@ export const compareEncoders = async (options: {
         return { out, cpuMs: (used.user + used.system) / 1000 }
       }
       const { cpuMs: firstMs, out } = await timedEncode()
-      // Up to 3 samples within about 1.5 s of CPU: one for a slow AVIF, three for a fast WebP.
-      const repetitions = options.quick ? 1 : Math.min(3, Math.max(1, Math.ceil(1500 / Math.max(1, firstMs))))
+      // Up to 3 samples within about 600 ms of CPU: one for a slow AVIF, three for a fast WebP.
+      const repetitions = options.quick ? 1 : Math.min(3, Math.max(1, Math.ceil(600 / Math.max(1, firstMs))))
       const samples = [firstMs]
       for (let r = 1; r < repetitions; r++) samples.push((await timedEncode()).cpuMs)
       const cpuMs = median(samples)

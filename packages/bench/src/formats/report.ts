@@ -137,8 +137,9 @@ const perPhotoTable = (s: FormatsSection, rich: FormatSetRun): string => {
 const encodersTable = (e: NonNullable<FormatsSection["encoders"]>, box: number): string => {
   if ("error" in e) return `Encoder settings: failed: ${e.error}`
   return [
-    `Encoder settings at the large size (${box} px box, mix-weighted over ${e.photos} photos; CPU of the encode alone,`,
-    "one libvips thread, median of up to 3; luma PSNR against the resized pixels each encoded: compare settings",
+    `Encoder settings at the large size (${box} px box, mix-weighted over the ${e.photos} heaviest photos of the mix, ` +
+    "which carry at least 75 % of its weight; CPU of the encode alone,",
+    "one libvips thread, median of up to 3 within about 600 ms; luma PSNR against the resized pixels each encoded: compare settings",
     "within a format, not across codecs, whose artefacts PSNR weighs differently from the eye; **bold**: what",
     "encoders.ts uses):",
     "",
