@@ -61,6 +61,14 @@ export const costSummary = (s: CostSection): ReadonlyArray<{ readonly what: stri
           : ` (${fmt((1 - best.cost.totalX86 / shipped.cost.totalX86) * 100, 1)} % below as shipped)`)
     })
   }
+  for (const mix of [...new Set(s.rows.map((r) => r.config.mix).filter((m) => m !== undefined))]) {
+    out.push({
+      what: `${mix} mix (resize section, baseline only)`,
+      result: s.rows.filter((r) => r.config.mix === mix).map((r) =>
+        `${r.config.label.replace(`, ${mix} mix`, "").replace(" (resize section)", "")} ${dollars(r.cost.totalX86)}`
+      ).join(" · ")
+    })
+  }
   for (const m of s.missing) out.push({ what: m.label, result: `not computed: ${m.reason.slice(0, 70)}` })
   return out
 }
