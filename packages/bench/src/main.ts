@@ -3,8 +3,25 @@
  * against a bare handler on one core, the Lambda handlers' cold-start weight, and the peak memory
  * of a resize per message class against the decode budget, webhook delivery, open event streams, and
  * what each IMGPIPE_FORMATS set costs in CPU, bytes and memory. Prints progress and one table, and
- * regenerates docs/benchmarks.md and docs/benchmarks.svg. Takes about 17 minutes on 2 cores (the
- * memory section's large AVIFs about 7 of them, the formats section about 5: its AVIF encodes).
+ * regenerates docs/benchmarks.md and docs/benchmarks.svg.
+ *
+ * Time budget: at most 10 minutes on 2 idle cores (it took ~17 before these budgets). Each section
+ * prints its wall time when done, and the run ends with a "time per section" line (also in the
+ * report's header), so an overrun names its section. Budget per section, wall seconds on idle cores:
+ *   resize    150  both mixes, 15 photos, 6 methods; imgpipe and one decode ≥ 3 samples on photos
+ *                  weighing ≥ 10 % of a mix, the rest ~400 ms of CPU per method (ImageMagick's
+ *                  one-convert-per-size on a 16 MP photo alone is ~5 s a sample)
+ *   pipeline   75  a burst of 40, then 30 s at half the capacity
+ *   api        60  4 × 8 s of autocannon, plus start-up
+ *   lambda     30  4 bundles, 5 cold imports each
+ *   memory    120  5 inputs (the 50 MP PNG and 49 MP AVIF made first), AVIFs into the large box only,
+ *                  the worst accepted class 2× at once with and without the budget
+ *   webhooks   20  300 deliveries at 2 concurrencies
+ *   sse        45  1,000 open streams
+ *   formats   100  3 format sets × 9 photos at ~800 ms of CPU each; encoder settings on the 4 photos
+ *                  that carry 75 % of the mix, ~600 ms per setting
+ *   cost        0  computed from resize and formats
+ * Under load (a CI on the same 2 cores) every wall time stretches; the CPU-time figures do not.
  *
  * BENCH_SECTIONS=resize,pipeline,api,lambda,memory,webhooks,sse,formats picks sections (all by
  * default; a partial run still rewrites the documents, with the other sections marked "not run").

@@ -1,12 +1,20 @@
 /**
  * Section 5: what one message costs in memory, and whether the decode budget holds.
  *
- * For each class of message a fresh Node process (packages/core/test/support/peak-rss-child.ts)
+ * The message classes: small JPEG, 12 MP JPEG, 50 MP PNG, AVIF (12 MP, and the 49 MP 10-bit AVIF that
+ * is the largest input the Lambda budget accepts). For each class and size box a fresh Node process
+ * (packages/core/test/support/peak-rss-child.ts)
  * does what ProcessImage does for one size (`Resizer.probe`, then `Resizer.resize`) and reports
  * its peak RSS (VmHWM) above its own baseline, beside the estimate the decode budget takes for it.
  * Then the worst input the Lambda budget accepts is resized twice at once (ProcessImage's batch
  * concurrency) through that budget: its peak must stay under the budget. The children run with
- * ProcessImage's allocator and libvips settings.
+ * ProcessImage's allocator and libvips settings. Per class, the Lambda memory it implies: the
+ * runtime's baseline plus the batch concurrency × the class's worst peak (every message of a batch
+ * of that class in flight at once).
+ *
+ * About 2 minutes: an AVIF has no shrink-on-load (its peak is the full decode whatever the box, as
+ * every earlier run measured), so the AVIF classes are measured into the large box only, and the
+ * 12 MP JPEG is the real phone-mix fixture instead of one made here.
  */
 import { LAMBDA_BASELINE_MIB, MIB } from "@imgpipe/core/resizer/memoryBudget"
 import type { PeakRss } from "@imgpipe/core/test/support/peak-rss-child"
@@ -14,12 +22,14 @@ import { execFile } from "node:child_process"
 import { statSync } from "node:fs"
 import { join } from "node:path"
 import { promisify } from "node:util"
-import sharp, { type Sharp } from "sharp"
+import sharp from "sharp"
 import { PROCESS_IMAGE } from "../../infra/settings.js"
 import { fixturesDir, fmt, progress, removeDir, repoRoot, tempDir } from "./util.js"
 
 export interface MemoryRow {
   readonly name: string
+  /** The message class the row belongs to (absent in older results: the name is the class). */
+  readonly messageClass?: string
   readonly megapixels: number
   readonly fileBytes: number
   readonly box: number
@@ -45,44 +55,55 @@ export interface MemorySection {
   }
   /** Classes whose estimate exceeds the budget: refused as `too_large_to_decode`. */
   readonly refused: ReadonlyArray<string>
+  /** The Lambda runtime's baseline the budget leaves out (MiB), for the implied memory per class. */
+  readonly baselineMib?: number
 }
 
 interface Input {
+  readonly messageClass: string
   readonly name: string
   readonly path: string
   readonly megapixels: number
+  /** The boxes measured: an AVIF decodes whole whatever the box, so the large one says it all. */
+  readonly boxes: "all" | "largest"
 }
 
 const BIRD = join(fixturesDir, "photo-6028x3391-bird-20mp.jpg")
 
-/** The message classes; the large ones are made from the 20 MP photo, as no fixture has them. */
+/** The message classes; the 50 MP PNG and the 49 MP AVIF are made from the 20 MP photo, as no fixture is that large. */
 const makeInputs = async (dir: string): Promise<ReadonlyArray<Input>> => {
-  const scaled = (width: number, height: number) => sharp(BIRD).resize(width, height, { fit: "fill" })
-  const made = async (name: string, file: string, width: number, height: number, encode: (s: Sharp) => Sharp) => {
-    const path = join(dir, file)
-    await encode(scaled(width, height)).toFile(path)
-    return { name, path, megapixels: (width * height) / 1e6 }
-  }
+  progress("memory: making the 50 MP PNG and the 49 MP AVIF")
   // Upscaled from a small copy: smooth enough to stay under the 25 MiB upload limit, as a real
   // 50 MP PNG must.
   const smallCopy = await sharp(BIRD).resize(866, 577, { fit: "fill" }).toBuffer()
   const png = join(dir, "50mp.png")
   await sharp(smallCopy).resize(8660, 5773, { fit: "fill" }).png({ compressionLevel: 6 }).toFile(png)
-  progress("memory: making the inputs (about a minute)")
+  const avif = join(dir, "49mp-10bit.avif")
+  await sharp(BIRD).resize(7000, 7000, { fit: "fill" }).avif({ quality: 45, effort: 0, bitdepth: 10 }).toFile(avif)
   return [
-    { name: "small JPEG (1.3 MP)", path: join(fixturesDir, "photo-1280x1024-grass-progressive.jpg"), megapixels: 1.31 },
-    await made("12 MP JPEG", "12mp.jpg", 4242, 2828, (s) => s.jpeg({ quality: 85 })),
-    { name: "20 MP JPEG", path: BIRD, megapixels: 20.44 },
-    { name: "50 MP PNG", path: png, megapixels: 49.99 },
-    { name: "12 MP AVIF", path: join(fixturesDir, "photo-3024x4032-iphone-xs-p3.avif"), megapixels: 12.19 },
-    await made("49 MP AVIF", "49mp.avif", 7000, 7000, (s) => s.avif({ quality: 45, effort: 0 })),
-    await made(
-      "49 MP AVIF, 10 bits",
-      "49mp-10bit.avif",
-      7000,
-      7000,
-      (s) => s.avif({ quality: 45, effort: 0, bitdepth: 10 })
-    )
+    {
+      messageClass: "small JPEG",
+      name: "small JPEG (1.3 MP)",
+      path: join(fixturesDir, "photo-1280x1024-grass-progressive.jpg"),
+      megapixels: 1.31,
+      boxes: "all"
+    },
+    {
+      messageClass: "12 MP JPEG",
+      name: "12 MP JPEG (phone camera)",
+      path: join(fixturesDir, "photo-4272x2848-sunset-progressive.jpg"),
+      megapixels: 12.17,
+      boxes: "all"
+    },
+    { messageClass: "50 MP PNG", name: "50 MP PNG", path: png, megapixels: 49.99, boxes: "all" },
+    {
+      messageClass: "AVIF",
+      name: "12 MP AVIF",
+      path: join(fixturesDir, "photo-3024x4032-iphone-xs-p3.avif"),
+      megapixels: 12.19,
+      boxes: "largest"
+    },
+    { messageClass: "AVIF", name: "49 MP AVIF, 10 bits", path: avif, megapixels: 49, boxes: "largest" }
   ]
 }
 
@@ -123,9 +144,11 @@ export const runMemorySection = async (options: { readonly boxes: ReadonlyArray<
     const rows: Array<MemoryRow> = []
     // One process at a time: each measures only itself, but they share the cores.
     for (const input of inputs) {
-      for (const box of options.boxes) {
+      const boxes = input.boxes === "all" ? options.boxes : [Math.max(...options.boxes)]
+      for (const box of boxes) {
         const m = await measure(input.path, box)
         const row = {
+          messageClass: input.messageClass,
           name: input.name,
           megapixels: input.megapixels,
           fileBytes: statSync(input.path).size,
@@ -164,7 +187,8 @@ export const runMemorySection = async (options: { readonly boxes: ReadonlyArray<
         ms: w.ms,
         unbudgetedPeakMib: mib(unbudgeted.peakBytes - unbudgeted.baselineBytes)
       },
-      refused
+      refused,
+      baselineMib: LAMBDA_BASELINE_MIB
     }
   } finally {
     removeDir(dir)
@@ -178,11 +202,41 @@ const mdTable = (head: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<
     "\n"
   )
 
+export interface MessageClass {
+  readonly messageClass: string
+  /** The row with the largest peak: which input and box. */
+  readonly worst: MemoryRow
+  /** Lambda memory (MB) for `concurrency` messages of the class at once: baseline + concurrency × peak. */
+  readonly impliedMb: number
+}
+
+/**
+ * Per message class, its worst measured peak and the Lambda memory that implies at the batch
+ * concurrency: every message of a batch of that class in flight at once on top of the runtime's
+ * baseline (what the decode budget would otherwise have to serialise).
+ */
+export const messageClasses = (s: MemorySection): ReadonlyArray<MessageClass> => {
+  const baseline = s.baselineMib ?? LAMBDA_BASELINE_MIB
+  const classes = new Map<string, MemoryRow>()
+  for (const row of s.rows) {
+    const key = row.messageClass ?? row.name
+    const seen = classes.get(key)
+    if (seen === undefined || row.peakMib > seen.peakMib) classes.set(key, row)
+  }
+  return [...classes].map(([messageClass, worst]) => ({
+    messageClass,
+    worst,
+    impliedMb: Math.ceil(baseline + s.concurrency * worst.peakMib)
+  }))
+}
+
 /** One line per class for the summary table. */
 export const memorySummary = (s: MemorySection): ReadonlyArray<{ readonly what: string; readonly result: string }> => [
-  ...s.rows.map((r) => ({
-    what: `${r.name} → ${r.box} px`,
-    result: `peak +${fmt(r.peakMib, 0)} MiB · estimate ${fmt(r.estimateMib, 0)} MiB`
+  ...messageClasses(s).map((c) => ({
+    what: `${c.messageClass} (${c.worst.name} → ${c.worst.box} px)`,
+    result: `peak +${fmt(c.worst.peakMib, 0)} MiB · estimate ${
+      fmt(c.worst.estimateMib, 0)
+    } MiB · ${s.concurrency} at once: ${c.impliedMb} MB Lambda`
   })),
   {
     what: `worst accepted, ${s.concurrency} at once`,
@@ -195,6 +249,24 @@ export const memorySummary = (s: MemorySection): ReadonlyArray<{ readonly what: 
 
 export const memoryMarkdown = (s: MemorySection): string =>
   [
+    `Peak RSS per message class (the worst row of the class below), and the Lambda memory it implies for ProcessImage at its batch concurrency (${s.concurrency} messages at once): the ${
+      s.baselineMib ?? LAMBDA_BASELINE_MIB
+    } MiB runtime baseline + ${s.concurrency} × the peak. ProcessImage is configured with ${s.lambdaMemoryMb} MB.`,
+    "",
+    mdTable(
+      ["message class", "worst input → box", "peak above baseline", "estimate", `${s.concurrency} at once`, "fits?"],
+      messageClasses(s).map((c) => [
+        c.messageClass,
+        `${c.worst.name} → ${c.worst.box} px`,
+        `${fmt(c.worst.peakMib, 0)} MiB`,
+        `${fmt(c.worst.estimateMib, 0)} MiB`,
+        `${c.impliedMb} MB`,
+        c.impliedMb <= s.lambdaMemoryMb
+          ? `yes (${s.lambdaMemoryMb} MB)`
+          : `no: the decode budget makes the second wait`
+      ])
+    ),
+    "",
     "One fresh Node process per row does what ProcessImage does for one size (`Resizer.probe`, then `Resizer.resize`:",
     "sharp cache off, sequential read, one libvips thread). Peak: the process's VmHWM above its RSS just before the",
     "work; estimate: what the decode budget takes for it (packages/core/src/resizer/memoryEstimate.ts).",
