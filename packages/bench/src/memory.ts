@@ -97,13 +97,19 @@ const makeInputs = async (dir: string): Promise<ReadonlyArray<Input>> => {
     },
     { messageClass: "50 MP PNG", name: "50 MP PNG", path: png, megapixels: 49.99, boxes: "all" },
     {
-      messageClass: "AVIF",
+      messageClass: "AVIF (12 MP phone photo)",
       name: "12 MP AVIF",
       path: join(fixturesDir, "photo-3024x4032-iphone-xs-p3.avif"),
       megapixels: 12.19,
       boxes: "largest"
     },
-    { messageClass: "AVIF", name: "49 MP AVIF, 10 bits", path: avif, megapixels: 49, boxes: "largest" }
+    {
+      messageClass: "AVIF, the largest accepted (49 MP, 10 bits)",
+      name: "49 MP AVIF, 10 bits",
+      path: avif,
+      megapixels: 49,
+      boxes: "largest"
+    }
   ]
 }
 
