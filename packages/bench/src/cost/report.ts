@@ -279,7 +279,7 @@ export const costMarkdown = (s: CostSection): string => {
     "  records the three outputs' total, split over the sizes as imgpipe's baseline of the same photo splits. Their",
     "  encoders differ from imgpipe's, and no similarity score is measured yet: their bytes are not at equal quality.",
     "",
-    "Inputs per image (means weighted by the `photos` mix):",
+    "Inputs per image (means weighted by the `photos` mix, or by the mix the row names):",
     "",
     inputsTable(s),
     "",
