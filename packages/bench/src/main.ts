@@ -22,6 +22,8 @@
  *                  that carry 75 % of the mix, ~600 ms per setting
  *   cost        0  computed from resize and formats
  * Under load (a CI on the same 2 cores) every wall time stretches; the CPU-time figures do not.
+ * Measured alone at load average 7–8 on 2026-11-30 (nothing idle was available): resize 198 s,
+ * memory 136 s, formats 134 s (it was 588 s at load 10 before the budget).
  *
  * BENCH_SECTIONS=resize,pipeline,api,lambda,memory,webhooks,sse,formats picks sections (all by
  * default; a partial run still rewrites the documents, with the other sections marked "not run").
