@@ -34,6 +34,8 @@
  * The `cost` section measures nothing: it prices the resize and formats sections' results per
  * million images (cost/section.ts; docs/benchmarks-cost.svg), from this run or from `--from <file>`
  * (an earlier `--json` file), e.g. `--only cost --from r.json --splice`; `--views N` (default 20).
+ * With `--from`, every chosen section is rendered from that file instead of measured, e.g.
+ * `--only formats,cost --from r.json --splice` (the splice note gives that run's date and load).
  * BENCH_DATABASE_URL: the PostgreSQL server the API section creates its scratch database on
  * (default the local one).
  * BENCH_PIPELINE_RATE: uploads/s of the pipeline's latency phase (default: half the capacity).
@@ -72,6 +74,12 @@ const chosen = new Set<Section>(
 )
 const quick = process.argv.includes("--quick")
 
+// `--from <results.json>`: an earlier `--json` run. Its sections are rendered instead of measured
+// (e.g. to splice a section measured earlier, or to price one with `cost`).
+const fromAt = process.argv.indexOf("--from")
+const fromPath = fromAt >= 0 ? process.argv[fromAt + 1] : undefined
+const earlier = fromPath === undefined ? undefined : (JSON.parse(readFileSync(fromPath, "utf8")) as Results)
+
 const load = (): string => loadavg().map((n) => n.toFixed(2)).join(" / ")
 
 /** Wall seconds each section took, in the order they ran (printed at the end, and in the report). */
@@ -83,6 +91,7 @@ const attempt = async <A>(
   run: () => Promise<A>
 ): Promise<A | { readonly error: string } | undefined> => {
   if (!chosen.has(name)) return undefined
+  if (earlier !== undefined) return earlier[name as keyof Results] as A | { readonly error: string } | undefined
   progress(`${name}: starting`)
   const startedAt = elapsedSeconds()
   const took = () => {
@@ -147,10 +156,6 @@ const main = async () => {
     () => runFormatsSection({ mix: quick ? readMix("small") : mix, quick, sizes: Effect.runSync(settingsConfig).sizes })
   )
 
-  // Earlier results to price when this run did not measure resize/formats (`--from <results.json>`).
-  const fromAt = process.argv.indexOf("--from")
-  const fromPath = fromAt >= 0 ? process.argv[fromAt + 1] : undefined
-  const earlier = fromPath === undefined ? undefined : (JSON.parse(readFileSync(fromPath, "utf8")) as Results)
   let cost: Results["cost"]
   if (chosen.has("cost")) {
     try {
@@ -162,7 +167,7 @@ const main = async () => {
       cost = { error: error instanceof Error ? error.message : String(error) }
     }
   }
-  const measuredHere = [...chosen].some((s) => s !== "cost")
+  const measuredHere = earlier === undefined && [...chosen].some((s) => s !== "cost")
   const results: Results = {
     machine: earlier !== undefined && !measuredHere ? earlier.machine : {
       cpu: cpus()[0]?.model.trim() ?? "unknown",

@@ -159,8 +159,19 @@ export const runAggregate = (run: FormatSetRun, size: ImageSize | "all" = "all")
   download: Object.fromEntries(
     CLIENTS.map((c) => [c.id, weightedMean(run.photos, (p) => sizeOf(p, size, (s) => downloadBytes(c, s)))])
   ) as Record<ClientProfile["id"], number>,
-  /** Bytes in each format over the photos that have it (WebP includes an alpha image's WebP baseline). */
-  format: (format: OutputFormat) => weightedMean(run.photos, (p) => sizeOf(p, size, (s) => bytesIn(s, format)))
+  /**
+   * Bytes `get_image?format=<format>` serves, over every photo: the format where it was stored (WebP
+   * includes an alpha image's WebP baseline), else what it falls back to (an extra not worth storing,
+   * `worthStoring`, is not there), so the column compares with the baseline's over the same photos.
+   */
+  format: (format: OutputFormat) =>
+    weightedMean(
+      run.photos,
+      (p) =>
+        sizeOf(p, size, (s) =>
+          bytesIn(s, chooseFormat({ accept: undefined, requested: format, available: availableFormats(s) })) ??
+            s.baseline.bytes)
+    )
 })
 
 export const isRun = (value: FormatsSection["runs"][number]): value is FormatSetRun => !("error" in value)

@@ -198,7 +198,7 @@ export const formatsMarkdown = (s: FormatsSection): string => {
     reading(s),
     ...(rich === undefined || rich.formats.length === 0 ? [] : [
       "",
-      `Bytes per size and format (\`${rich.set}\`, mix-weighted; change against the baseline):`,
+      `Bytes per size and format (\`${rich.set}\`, mix-weighted: what \`get_image?format=…\` serves, the baseline where an extra was not worth storing; change against the baseline):`,
       "",
       perSizeTable(rich),
       "",
