@@ -24,7 +24,7 @@ import { join } from "node:path"
 import { promisify } from "node:util"
 import sharp from "sharp"
 import { PROCESS_IMAGE } from "../../infra/settings.js"
-import { fixturesDir, fmt, progress, removeDir, repoRoot, tempDir } from "./util.js"
+import { fixturesDir, fmt, mdTable, progress, removeDir, repoRoot, tempDir } from "./util.js"
 
 export interface MemoryRow {
   readonly name: string
@@ -203,11 +203,6 @@ export const runMemorySection = async (options: { readonly boxes: ReadonlyArray<
 }
 
 // ---- report -----------------------------------------------------------------------------------
-
-const mdTable = (head: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>): string =>
-  [`| ${head.join(" | ")} |`, `|${head.map(() => " --- |").join("")}`, ...body.map((r) => `| ${r.join(" | ")} |`)].join(
-    "\n"
-  )
 
 export interface MessageClass {
   readonly messageClass: string

@@ -271,3 +271,13 @@ export const startScriptEnv = (): Record<string, string> => {
   }
   return env
 }
+
+/** A Markdown table; `align` per column (`r`: right-aligned numbers), pipes in cells escaped. */
+export const mdTable = (
+  head: ReadonlyArray<string>,
+  body: ReadonlyArray<ReadonlyArray<string>>,
+  align?: ReadonlyArray<"l" | "r">
+): string => {
+  const sep = head.map((_, i) => (align?.[i] === "r" ? "---:" : "---"))
+  return [head, sep, ...body].map((r) => `| ${r.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`).join("\n")
+}

@@ -1,5 +1,5 @@
 /** The cost section in the summary table and in docs/benchmarks.md ("Cost per million images"). */
-import { fmt, fmtBytes } from "../util.js"
+import { fmt, fmtBytes, mdTable } from "../util.js"
 import { breakEvenViews, type CostParts, requestsPerImage } from "./model.js"
 import { type Price, PRICES, PRICES_DATE, PRICES_NOTE } from "./prices.js"
 import type { CostRow, CostSection } from "./section.js"
@@ -19,15 +19,6 @@ export const dollars = (value: number): string =>
   !Number.isFinite(value)
     ? "–"
     : `$${value >= 1000 ? Math.round(value).toLocaleString("en-US") : value.toFixed(value >= 10 ? 1 : 2)}`
-
-const mdTable = (
-  head: ReadonlyArray<string>,
-  body: ReadonlyArray<ReadonlyArray<string>>,
-  align: ReadonlyArray<"l" | "r">
-): string =>
-  [head, head.map((_, i) => (align[i] === "r" ? "---:" : "---")), ...body]
-    .map((r) => `| ${r.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`)
-    .join("\n")
 
 /** The cheapest on x86_64, second measurements of a listed configuration left out. */
 const cheapest = (rows: ReadonlyArray<CostRow>): CostRow | undefined =>

@@ -1,16 +1,7 @@
 /** The format-sets section in the summary table and in docs/benchmarks.md. */
 import type { ImageSize, OutputFormat } from "@imgpipe/core"
-import { fmt, fmtBytes } from "../util.js"
+import { fmt, fmtBytes, mdTable } from "../util.js"
 import { bytesIn, CLIENTS, type FormatSetRun, type FormatsSection, isRun, runAggregate } from "./model.js"
-
-const mdTable = (
-  head: ReadonlyArray<string>,
-  body: ReadonlyArray<ReadonlyArray<string>>,
-  align: ReadonlyArray<"l" | "r">
-): string =>
-  [head, head.map((_, i) => (align[i] === "r" ? "---:" : "---")), ...body]
-    .map((r) => `| ${r.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`)
-    .join("\n")
 
 /** "−23 %" / "+4 %" of `value` against `base`; nothing when they are equal (the baseline's own row). */
 const change = (value: number, base: number): string => {

@@ -4,20 +4,11 @@ import { formatsMarkdown } from "../formats/report.js"
 import { memoryMarkdown } from "../memory.js"
 import { resizeMarkdown, resizeTargetLines } from "../resize/report.js"
 import { sseMarkdown } from "../sse.js"
-import { fmt, fmtBytes } from "../util.js"
+import { fmt, fmtBytes, mdTable } from "../util.js"
 import { webhooksMarkdown } from "../webhooks.js"
 import { isError, type Results, targetsOf } from "./results.js"
 import { HEADINGS } from "./sections.js"
 import { KEYS, rows } from "./summary.js"
-
-const mdTable = (
-  head: ReadonlyArray<string>,
-  body: ReadonlyArray<ReadonlyArray<string>>,
-  align?: ReadonlyArray<"l" | "r">
-): string => {
-  const sep = head.map((_, i) => (align?.[i] === "r" ? "---:" : "---"))
-  return [head, sep, ...body].map((r) => `| ${r.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`).join("\n")
-}
 
 /** A numbered section: its heading, then "Not run.", "Failed: …" or what `render` adds, then a blank line. */
 const section = <A extends object>(

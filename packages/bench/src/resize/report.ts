@@ -5,7 +5,7 @@
  */
 import { isError, resizeAggregates, type Targets } from "../report/results.js"
 import type { Row } from "../report/summary.js"
-import { fmt, fmtBytes } from "../util.js"
+import { fmt, fmtBytes, mdTable } from "../util.js"
 import { MAGICK_INSTALL } from "./imagemagick.js"
 import {
   MAGICK_TARGET,
@@ -18,15 +18,6 @@ import {
   type ResizeMix,
   type ResizeSection
 } from "./methods.js"
-
-const mdTable = (
-  head: ReadonlyArray<string>,
-  body: ReadonlyArray<ReadonlyArray<string>>,
-  align?: ReadonlyArray<"l" | "r">
-): string => {
-  const sep = head.map((_, i) => (align?.[i] === "r" ? "---:" : "---"))
-  return [head, sep, ...body].map((r) => `| ${r.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`).join("\n")
-}
 
 /** What a mix is, for the text: its photos' pixels and bytes, weighted. */
 const mixFacts = (mix: ResizeMix) => {
