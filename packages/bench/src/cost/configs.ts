@@ -19,7 +19,8 @@ import {
   type FormatsSection,
   isRun,
   type SizeOutput,
-  storedBytes
+  storedBytes,
+  weightedMean
 } from "../formats/model.js"
 import { type MethodId, mixesOf, type PhotoResult, type ResizeSection } from "../resize/methods.js"
 import { type Configuration, SIZES } from "./model.js"
@@ -62,19 +63,6 @@ export const shippedFormatSet = (): string => {
   return formats.length === 0 ? "none" : formats.join(",")
 }
 
-/** Mix-weighted mean of `value` over the items where it is a finite number; NaN when none is. */
-const mean = <A extends { readonly weight: number }>(items: ReadonlyArray<A>, value: (a: A) => number | undefined) => {
-  let total = 0
-  let weight = 0
-  for (const item of items) {
-    const v = value(item)
-    if (v === undefined || !Number.isFinite(v)) continue
-    total += item.weight * v
-    weight += item.weight
-  }
-  return weight === 0 ? Number.NaN : total / weight
-}
-
 const sizeOf = (photo: FormatPhoto, size: ImageSize): SizeOutput | undefined => photo.sizes.find((s) => s.size === size)
 
 export interface Missing {
@@ -100,7 +88,7 @@ const fromFormatsRun = (run: FormatSetRun, input: ConfigurationsInput): Configur
   const clients = input.clients ?? CLIENT_MIX
   const viewBytes = Object.fromEntries(
     SIZES.map((size) => {
-      const bytes = mean(photos, (p) => {
+      const bytes = weightedMean(photos, (p) => {
         const s = sizeOf(p, size)
         return s === undefined ? undefined : meanViewBytes(s, clients)
       })
@@ -111,10 +99,10 @@ const fromFormatsRun = (run: FormatSetRun, input: ConfigurationsInput): Configur
     id: `formats:${run.set}`,
     label: setLabel(run.set, input.shipped),
     source: "formats section",
-    cpuSeconds: mean(photos, (p) => p.cpuMs) / 1000,
-    originalBytes: mean(photos, (p) => input.inputBytes(p.name)),
-    storedBytes: mean(photos, (p) => p.sizes.reduce((s, size) => s + storedBytes(size), 0)),
-    extraObjects: mean(photos, (p) => p.sizes.reduce((s, size) => s + size.variants.length, 0)),
+    cpuSeconds: weightedMean(photos, (p) => p.cpuMs) / 1000,
+    originalBytes: weightedMean(photos, (p) => input.inputBytes(p.name)),
+    storedBytes: weightedMean(photos, (p) => p.sizes.reduce((s, size) => s + storedBytes(size), 0)),
+    extraObjects: weightedMean(photos, (p) => p.sizes.reduce((s, size) => s + size.variants.length, 0)),
     viewBytes
   }
 }
@@ -137,7 +125,7 @@ const fromResizeMethod = (
   }
   const split = new Map(none.photos.map((p) => [p.name, shares(p)] as const))
   const meanShare = Object.fromEntries(
-    SIZES.map((size) => [size, mean(none.photos, (p) => shares(p)(size))])
+    SIZES.map((size) => [size, weightedMean(none.photos, (p) => shares(p)(size))])
   ) as Record<ImageSize, number>
   const photos = mix.photos.filter((p) => p.byMethod[id] !== undefined)
   if (photos.length === 0) {
@@ -151,12 +139,12 @@ const fromResizeMethod = (
     id: mix.name === "photos" ? `resize:${id}` : `resize:${id}:${mix.name}`,
     label,
     source: `resize section (bytes per size: imgpipe's ${averaged ? "mean " : ""}split)`,
-    cpuSeconds: mean(photos, (p) => p.byMethod[id]?.cpuMs) / 1000,
-    originalBytes: mean(photos, (p) => p.inputBytes),
-    storedBytes: mean(photos, out),
+    cpuSeconds: weightedMean(photos, (p) => p.byMethod[id]?.cpuMs) / 1000,
+    originalBytes: weightedMean(photos, (p) => p.inputBytes),
+    storedBytes: weightedMean(photos, out),
     extraObjects: 0,
     viewBytes: Object.fromEntries(
-      SIZES.map((size) => [size, mean(photos, (p) => (out(p) ?? Number.NaN) * share(p, size))])
+      SIZES.map((size) => [size, weightedMean(photos, (p) => (out(p) ?? Number.NaN) * share(p, size))])
     ) as Record<ImageSize, number>,
     ...(mix.name === "photos" ? {} : { mix: mix.name })
   }

@@ -124,18 +124,18 @@ export const downloadBytes = (client: ClientProfile, size: SizeOutput): number =
 
 // ---- mix-weighted means -----------------------------------------------------------------------
 
-/** Mix-weighted mean of `value` over the photos where it is defined; NaN when none is. */
-export const weightedMean = (
-  photos: ReadonlyArray<FormatPhoto>,
-  value: (photo: FormatPhoto) => number | undefined
+/** Mix-weighted mean of `value` over the items (photos) where it is a finite number; NaN when none is. */
+export const weightedMean = <A extends { readonly weight: number }>(
+  items: ReadonlyArray<A>,
+  value: (item: A) => number | undefined
 ): number => {
   let total = 0
   let weight = 0
-  for (const photo of photos) {
-    const v = value(photo)
+  for (const item of items) {
+    const v = value(item)
     if (v === undefined || !Number.isFinite(v)) continue
-    total += photo.weight * v
-    weight += photo.weight
+    total += item.weight * v
+    weight += item.weight
   }
   return weight === 0 ? Number.NaN : total / weight
 }
