@@ -18,7 +18,7 @@ import { Effect, Exit, Scope } from "effect"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { type AwsEmulator, makeAwsEmulator, stageNames } from "../src/local/emulator.js"
-import { type AwsLocal, root, startAwsLocal } from "./support/aws-local.js"
+import { type AwsLocal, root, startAwsLocal, uploadJpeg } from "./support/aws-local.js"
 
 const IMMUTABLE = "public, max-age=31536000, immutable"
 const KEYS = { accessKeyId: "imgpipe-test", secretAccessKey: "imgpipe-test-secret" }
@@ -165,24 +165,13 @@ describe(`get_image on start:aws-local with IMGPIPE_DELIVERY=cdn (${testDatabase
 
   /** POST /upload, PUT the photo, wait for ready; the image id. */
   const uploadReady = async (): Promise<string> => {
-    const response = await fetch(`${local.api}/upload`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ content_type: "image/jpeg", content_length: photo.byteLength })
-    })
-    expect(response.status, await response.clone().text()).toBe(201)
-    const ticket = (await response.json()) as {
-      image_id: string
-      upload: { url: string; headers: Record<string, string> }
-    }
-    const put = await fetch(ticket.upload.url, { method: "PUT", headers: ticket.upload.headers, body: photo })
-    expect(put.status).toBe(200)
+    const imageId = await uploadJpeg(local.api, photo)
     await local.poll("ready", 90, async () => {
-      const status = (await (await fetch(`${local.api}/images/${ticket.image_id}`)).json()) as { status: string }
+      const status = (await (await fetch(`${local.api}/images/${imageId}`)).json()) as { status: string }
       if (status.status === "failed") throw new Error(JSON.stringify(status))
       return status.status === "ready" ? status : undefined
     })
-    return ticket.image_id
+    return imageId
   }
 
   const redirect = async (id: string, size: string, accept?: string) => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { testDatabaseKind } from "@imgpipe/core/test/support/database"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
-import { type AwsLocal, root, startAwsLocal } from "./support/aws-local.js"
+import { type AwsLocal, root, startAwsLocal, uploadJpeg } from "./support/aws-local.js"
 import { type Receiver, signatureValid, startReceiver } from "./support/receiver.js"
 
 const SECRET = "whsec-aws-local-test"
@@ -46,21 +46,7 @@ describe(`webhooks on start:aws-local (${testDatabaseKind})`, () => {
   }, 30_000)
 
   /** POST /upload with the callback, PUT the photo; the image id. */
-  const upload = async (callbackUrl: string): Promise<string> => {
-    const response = await fetch(`${local.api}/upload`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ content_type: "image/jpeg", content_length: photo.byteLength, callback_url: callbackUrl })
-    })
-    expect(response.status, await response.clone().text()).toBe(201)
-    const ticket = (await response.json()) as {
-      image_id: string
-      upload: { url: string; headers: Record<string, string> }
-    }
-    const put = await fetch(ticket.upload.url, { method: "PUT", headers: ticket.upload.headers, body: photo })
-    expect(put.status).toBe(200)
-    return ticket.image_id
-  }
+  const upload = (callbackUrl: string): Promise<string> => uploadJpeg(local.api, photo, { callback_url: callbackUrl })
 
   const status = async (id: string): Promise<Status> =>
     (await (await fetch(`${local.api}/images/${id}`)).json()) as Status

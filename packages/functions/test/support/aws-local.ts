@@ -74,3 +74,27 @@ export const startAwsLocal = async (env: Readonly<Record<string, string>> = {}):
   }
   return { child, api, output: () => output, poll: withOutput, stop }
 }
+
+/**
+ * `POST /upload` for `photo` as a JPEG (with `extra` body fields, e.g. a `callback_url`), then the
+ * PUT to the returned URL with its headers; the image id. Fails on any other answer than 201 / 200.
+ */
+export const uploadJpeg = async (
+  api: string,
+  photo: Uint8Array,
+  extra: Readonly<Record<string, unknown>> = {}
+): Promise<string> => {
+  const response = await fetch(`${api}/upload`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ content_type: "image/jpeg", content_length: photo.byteLength, ...extra })
+  })
+  if (response.status !== 201) throw new Error(`POST /upload answered ${response.status}: ${await response.text()}`)
+  const ticket = (await response.json()) as {
+    image_id: string
+    upload: { url: string; headers: Record<string, string> }
+  }
+  const put = await fetch(ticket.upload.url, { method: "PUT", headers: ticket.upload.headers, body: photo })
+  if (put.status !== 200) throw new Error(`the upload PUT answered ${put.status}: ${await put.text()}`)
+  return ticket.image_id
+}
